@@ -1,0 +1,75 @@
+# redge — the one entry point for newcomers, CI and the benchmark.
+#   make run        deps + build + private redis-server + redge in the foreground
+#   make test       deps + build + the whole suite (ctest)
+#   make test-asan  the whole suite under AddressSanitizer + UBSan
+#   make bench      wrk / redis-benchmark against redge and its peers
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc)
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+DEPS       := cmake g++ make pkg-config libuv1-dev libhiredis-dev rapidjson-dev catch2 \
+              node-llhttp redis-server redis-tools libcurl4-openssl-dev clang \
+              libclang-rt-dev libsystemd-dev
+BENCH_DEPS := wrk nginx-light webdis haproxy redis-tools procps util-linux
+
+.PHONY: all deps bench-deps build run test test-asan fuzz bench clean format
+
+all: build
+
+# Installs only what is missing; a fresh machine has stale package lists, so
+# apt-get update runs first whenever anything is to be installed.
+define apt_install
+	@missing=""; for p in $(1); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+deps:
+	$(call apt_install,$(DEPS))
+
+bench-deps: deps
+	$(call apt_install,$(BENCH_DEPS))
+
+$(BUILD)/Makefile: CMakeLists.txt
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+
+build: deps
+	@[ -f $(BUILD)/CMakeCache.txt ] || cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@bash tools/run.sh $(BUILD)/redge $(ARGS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 600
+
+test-asan: deps
+	@[ -f $(ASAN_BUILD)/CMakeCache.txt ] || cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREDGE_ASAN=ON -DREDGE_UBSAN=ON
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j 2 --timeout 900
+
+fuzz: deps
+	@[ -f $(FUZZ_BUILD)/CMakeCache.txt ] || CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREDGE_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@for f in $(FUZZ_BUILD)/fuzz_*; do \
+	  echo "== $$f (60 s)"; mkdir -p $(FUZZ_BUILD)/corpus/$$(basename $$f); \
+	  $$f -max_total_time=$${FUZZ_SECONDS:-60} -max_len=8192 $(FUZZ_BUILD)/corpus/$$(basename $$f) || exit 1; \
+	done
+
+bench: bench-deps build
+	@bash bench/run.sh $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests/*.hpp' 'bench/*.cpp')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,207 @@
+// The metrics registry and its Prometheus text rendering. Families are kept
+// in a sorted map so /metrics output is stable between scrapes, which makes
+// it diffable and testable.
+
+#include "core/metrics.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+
+namespace redge {
+namespace {
+
+void appendEscapedLabelValue(std::string& out, std::string_view v) {
+  for (char c : v) {
+    if (c == '\\') out.append("\\\\");
+    else if (c == '"') out.append("\\\"");
+    else if (c == '\n') out.append("\\n");
+    else out.push_back(c);
+  }
+}
+
+void appendNumber(std::string& out, double v) {
+  if (std::isinf(v)) {
+    out.append(v > 0 ? "+Inf" : "-Inf");
+    return;
+  }
+  if (std::isnan(v)) {
+    out.append("NaN");
+    return;
+  }
+  char buf[64];
+  if (v == std::floor(v) && std::fabs(v) < 1e15) {
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.9g", v);
+  }
+  out.append(buf);
+}
+
+const char* typeName(MetricType t) {
+  switch (t) {
+    case MetricType::Counter: return "counter";
+    case MetricType::Gauge: return "gauge";
+    case MetricType::Histogram: return "histogram";
+  }
+  return "untyped";
+}
+
+// Inserts le="x" into an existing label text.
+std::string withLe(const std::string& label_text, const std::string& le) {
+  if (label_text.empty()) return "{le=\"" + le + "\"}";
+  std::string s = label_text.substr(0, label_text.size() - 1);
+  s.append(",le=\"").append(le).append("\"}");
+  return s;
+}
+
+}  // namespace
+
+Histogram::Histogram(const std::vector<double>* bounds)
+    : bounds_(bounds), buckets_(bounds->size() + 1, 0) {}
+
+void Histogram::observe(double v) {
+  size_t i = 0;
+  const auto& b = *bounds_;
+  while (i < b.size() && v > b[i]) ++i;
+  ++buckets_[i];
+  ++count_;
+  sum_ += v;
+}
+
+uint64_t Histogram::cumulative(size_t i) const {
+  uint64_t total = 0;
+  for (size_t k = 0; k <= i && k < buckets_.size(); ++k) total += buckets_[k];
+  return total;
+}
+
+const std::vector<double>& latencyBuckets() {
+  static const std::vector<double> kBuckets = {0.00005, 0.0001, 0.00025, 0.0005, 0.001,
+                                                0.0025,  0.005,  0.01,    0.025,  0.05,
+                                                0.1,     0.25,   0.5,     1,      2.5,
+                                                5,       10};
+  return kBuckets;
+}
+
+std::string formatLabels(const Labels& labels) {
+  if (labels.empty()) return {};
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [k, v] : labels) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.append(k).append("=\"");
+    appendEscapedLabelValue(out, v);
+    out.push_back('"');
+  }
+  out.push_back('}');
+  return out;
+}
+
+MetricsRegistry::Family& MetricsRegistry::family(std::string_view name, std::string_view help,
+                                                 MetricType type) {
+  auto it = families_.find(name);
+  if (it != families_.end()) {
+    if (it->second.type != type) {
+      throw std::logic_error("metric " + std::string(name) + " declared with two types");
+    }
+    return it->second;
+  }
+  Family f;
+  f.name = std::string(name);
+  f.help = std::string(help);
+  f.type = type;
+  return families_.emplace(std::string(name), std::move(f)).first->second;
+}
+
+MetricsRegistry::Series& MetricsRegistry::series(Family& fam, const Labels& labels) {
+  std::string text = formatLabels(labels);
+  auto it = fam.series.find(text);
+  if (it != fam.series.end()) return it->second;
+  Series s;
+  s.label_text = text;
+  return fam.series.emplace(std::move(text), std::move(s)).first->second;
+}
+
+Counter& MetricsRegistry::counter(std::string_view name, std::string_view help,
+                                  const Labels& labels) {
+  Series& s = series(family(name, help, MetricType::Counter), labels);
+  if (!s.counter) s.counter = std::make_unique<Counter>();
+  return *s.counter;
+}
+
+Gauge& MetricsRegistry::gauge(std::string_view name, std::string_view help,
+                              const Labels& labels) {
+  Series& s = series(family(name, help, MetricType::Gauge), labels);
+  if (!s.gauge) s.gauge = std::make_unique<Gauge>();
+  return *s.gauge;
+}
+
+Histogram& MetricsRegistry::histogram(std::string_view name, std::string_view help,
+                                      const Labels& labels, const std::vector<double>& bounds) {
+  Family& fam = family(name, help, MetricType::Histogram);
+  if (fam.bounds.empty()) fam.bounds = bounds;
+  Series& s = series(fam, labels);
+  if (!s.histogram) s.histogram = std::make_unique<Histogram>(&fam.bounds);
+  return *s.histogram;
+}
+
+void MetricsRegistry::addCollector(std::function<void()> collector) {
+  collectors_.push_back(std::move(collector));
+}
+
+double MetricsRegistry::valueOf(std::string_view name, const Labels& labels) const {
+  auto it = families_.find(name);
+  if (it == families_.end()) return -1;
+  auto s = it->second.series.find(formatLabels(labels));
+  if (s == it->second.series.end()) return -1;
+  if (s->second.counter) return static_cast<double>(s->second.counter->value());
+  if (s->second.gauge) return s->second.gauge->value();
+  if (s->second.histogram) return static_cast<double>(s->second.histogram->count());
+  return -1;
+}
+
+std::string MetricsRegistry::render() {
+  for (auto& c : collectors_) c();
+  std::string out;
+  out.reserve(16384);
+  for (const auto& [name, fam] : families_) {
+    out.append("# HELP ").append(name).push_back(' ');
+    for (char c : fam.help) {
+      if (c == '\\') out.append("\\\\");
+      else if (c == '\n') out.append("\\n");
+      else out.push_back(c);
+    }
+    out.append("\n# TYPE ").append(name).push_back(' ');
+    out.append(typeName(fam.type)).push_back('\n');
+    for (const auto& [label_text, s] : fam.series) {
+      if (s.counter || s.gauge) {
+        out.append(name).append(label_text).push_back(' ');
+        appendNumber(out, s.counter ? static_cast<double>(s.counter->value()) : s.gauge->value());
+        out.push_back('\n');
+      } else if (s.histogram) {
+        const Histogram& h = *s.histogram;
+        for (size_t i = 0; i <= fam.bounds.size(); ++i) {
+          std::string le;
+          if (i == fam.bounds.size()) {
+            le = "+Inf";
+          } else {
+            appendNumber(le, fam.bounds[i]);
+          }
+          out.append(name).append("_bucket").append(withLe(label_text, le)).push_back(' ');
+          appendNumber(out, static_cast<double>(h.cumulative(i)));
+          out.push_back('\n');
+        }
+        out.append(name).append("_sum").append(label_text).push_back(' ');
+        appendNumber(out, h.sum());
+        out.push_back('\n');
+        out.append(name).append("_count").append(label_text).push_back(' ');
+        appendNumber(out, static_cast<double>(h.count()));
+        out.push_back('\n');
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace redge

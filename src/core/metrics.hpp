@@ -1,0 +1,111 @@
+#pragma once
+// The one metrics registry every layer counts into; ops/ renders it as
+// Prometheus text at /metrics. Metrics are declared once per module (name,
+// type, help, label names) and the module keeps references to the series it
+// updates, so the hot path is a plain integer add with no lookup.
+//
+// Single-threaded like the rest of redge: no atomics.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace redge {
+
+enum class MetricType { Counter, Gauge, Histogram };
+
+class Counter {
+ public:
+  void inc(uint64_t n = 1) { value_ += n; }
+  uint64_t value() const { return value_; }
+
+ private:
+  uint64_t value_ = 0;
+};
+
+class Gauge {
+ public:
+  void set(double v) { value_ = v; }
+  void add(double v) { value_ += v; }
+  void inc() { value_ += 1; }
+  void dec() { value_ -= 1; }
+  double value() const { return value_; }
+
+ private:
+  double value_ = 0;
+};
+
+class Histogram {
+ public:
+  explicit Histogram(const std::vector<double>* bounds);
+  void observe(double v);
+  uint64_t count() const { return count_; }
+  double sum() const { return sum_; }
+  // Cumulative count of observations <= bounds[i]; index bounds.size() is +Inf.
+  uint64_t cumulative(size_t i) const;
+  const std::vector<double>& bounds() const { return *bounds_; }
+
+ private:
+  const std::vector<double>* bounds_;
+  std::vector<uint64_t> buckets_;  // non-cumulative; last is +Inf
+  uint64_t count_ = 0;
+  double sum_ = 0;
+};
+
+// Latency buckets in seconds, from 50 µs to 10 s.
+const std::vector<double>& latencyBuckets();
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+class MetricsRegistry {
+ public:
+  // Returns the series with these labels, creating family and series on
+  // first use. References stay valid for the registry's lifetime. Declaring
+  // the same name with another type or help text is a programming error.
+  Counter& counter(std::string_view name, std::string_view help, const Labels& labels = {});
+  Gauge& gauge(std::string_view name, std::string_view help, const Labels& labels = {});
+  Histogram& histogram(std::string_view name, std::string_view help,
+                       const Labels& labels = {},
+                       const std::vector<double>& bounds = latencyBuckets());
+
+  // Runs before each render, to refresh gauges read from elsewhere (process
+  // CPU and RSS, queue depths).
+  void addCollector(std::function<void()> collector);
+
+  // Prometheus text exposition format 0.0.4.
+  std::string render();
+
+  // The value of a counter or gauge series, for tests and status pages;
+  // -1 when the series does not exist.
+  double valueOf(std::string_view name, const Labels& labels = {}) const;
+
+ private:
+  struct Series {
+    std::string label_text;  // `{a="b",c="d"}` or empty
+    std::unique_ptr<Counter> counter;
+    std::unique_ptr<Gauge> gauge;
+    std::unique_ptr<Histogram> histogram;
+  };
+  struct Family {
+    std::string name;
+    std::string help;
+    MetricType type;
+    std::vector<double> bounds;
+    std::map<std::string, Series> series;  // keyed by label_text, sorted for stable output
+  };
+  Family& family(std::string_view name, std::string_view help, MetricType type);
+  Series& series(Family& family, const Labels& labels);
+
+  std::map<std::string, Family, std::less<>> families_;
+  std::vector<std::function<void()>> collectors_;
+};
+
+// Formats labels as `{a="b",c="d"}` with Prometheus escaping.
+std::string formatLabels(const Labels& labels);
+
+}  // namespace redge

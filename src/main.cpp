@@ -1,0 +1,234 @@
+// redge: start-up, the signal-driven drain, and shutdown.
+//
+// Start-up reads the configuration (defaults <- file <- environment <-
+// command line), connects the shared Redis client, and opens each enabled
+// listener. SIGTERM or SIGINT begins a drain: listeners close, idle
+// connections close, in-flight requests finish (bounded by
+// server.drain_timeout_ms), then Redis closes and the loop runs out of
+// handles. A second signal skips the wait.
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <signal.h>
+#include <uv.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "net/http/http_server.hpp"
+#include "ops/admin_service.hpp"
+#include "ops/process_metrics.hpp"
+#include "redis/redis_client.hpp"
+#include "redis/redis_url.hpp"
+#include "services/app/app_service.hpp"
+
+namespace redge {
+namespace {
+
+int configError(const ConfigError& e) {
+  std::fprintf(stderr, "config error: %s: %s\n", e.path.c_str(), e.reason.c_str());
+  return 2;
+}
+
+// hiredis resolves names with a blocking getaddrinfo on every connect; doing
+// it once here, before the loop runs, keeps the loop free of blocking DNS.
+bool resolveHost(std::string& host) {
+  unsigned char buf[sizeof(struct in6_addr)];
+  if (inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1) {
+    return true;
+  }
+  struct addrinfo hints;
+  std::memset(&hints, 0, sizeof hints);
+  hints.ai_socktype = SOCK_STREAM;
+  struct addrinfo* res = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || res == nullptr) return false;
+  char text[INET6_ADDRSTRLEN] = {};
+  if (res->ai_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr, text, sizeof text);
+  } else {
+    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr, text, sizeof text);
+  }
+  freeaddrinfo(res);
+  host = text;
+  return true;
+}
+
+HttpServerOptions serverOptions(const Config& cfg, std::string service, const std::string& bind,
+                                int64_t port) {
+  HttpServerOptions o;
+  o.service = std::move(service);
+  o.bind = bind;
+  o.port = static_cast<int>(port);
+  o.max_connections = cfg.http.max_connections;
+  o.max_header_bytes = cfg.http.max_header_bytes;
+  o.max_body_bytes = cfg.http.max_body_bytes;
+  o.header_timeout_ms = cfg.http.header_timeout_ms;
+  o.idle_timeout_ms = cfg.http.idle_timeout_ms;
+  o.max_output_bytes = cfg.http.max_output_bytes;
+  o.access_log = cfg.log.access;
+  return o;
+}
+
+class Daemon {
+ public:
+  Daemon(const Config& cfg, RedisUrl url) : cfg_(cfg) {
+    uv_loop_init(&loop_);
+    registerProcessMetrics(metrics_);
+    RedisClientOptions ro;
+    ro.url = std::move(url);
+    ro.connect_timeout_ms = cfg.redis.connect_timeout_ms;
+    ro.command_timeout_ms = cfg.redis.command_timeout_ms;
+    ro.reconnect_min_ms = cfg.redis.reconnect_min_ms;
+    ro.reconnect_max_ms = cfg.redis.reconnect_max_ms;
+    redis_ = std::make_unique<RedisClient>(&loop_, metrics_, std::move(ro));
+  }
+
+  int run() {
+    redis_->start();
+    if (cfg_.app.enabled) {
+      auto server = std::make_unique<HttpServer>(
+          &loop_, metrics_, serverOptions(cfg_, "app", cfg_.app.bind, cfg_.app.port));
+      AppOptions ao;
+      ao.key_prefix = cfg_.redis.key_prefix;
+      ao.message_ttl_s = cfg_.app.message_ttl_s;
+      ao.recent_size = cfg_.app.recent_size;
+      ao.max_images = cfg_.app.max_images;
+      ao.max_upload_bytes = cfg_.app.max_upload_bytes;
+      app_ = std::make_unique<AppService>(&loop_, *server, *redis_, metrics_, ao);
+      servers_.push_back(std::move(server));
+    }
+    if (cfg_.admin.enabled) {
+      auto server = std::make_unique<HttpServer>(
+          &loop_, metrics_, serverOptions(cfg_, "admin", cfg_.admin.bind, cfg_.admin.port));
+      admin_ = std::make_unique<AdminService>(*server, metrics_, *redis_);
+      servers_.push_back(std::move(server));
+    }
+    int exit_code = 0;
+    for (auto& s : servers_) {
+      int rc = s->listen();
+      if (rc != 0) {
+        REDGE_LOG(Error, "listen_failed")
+            .kv("service", s->options().service)
+            .kv("bind", s->options().bind)
+            .kv("port", s->options().port)
+            .kv("error", uv_strerror(rc));
+        exit_code = 1;
+      }
+    }
+    uv_signal_init(&loop_, &sigterm_);
+    uv_signal_init(&loop_, &sigint_);
+    uv_timer_init(&loop_, &drain_timer_);
+    sigterm_.data = sigint_.data = drain_timer_.data = this;
+    uv_signal_start(&sigterm_, &onSignalCb, SIGTERM);
+    uv_signal_start(&sigint_, &onSignalCb, SIGINT);
+    if (exit_code != 0) {
+      shutdown();
+    } else {
+      REDGE_LOG(Info, "started").kv("version", REDGE_VERSION).kv("pid", static_cast<int64_t>(getpid()));
+    }
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    servers_.clear();
+    int rc = uv_loop_close(&loop_);
+    if (rc != 0) REDGE_LOG(Warn, "loop_not_empty").kv("error", uv_strerror(rc));
+    REDGE_LOG(Info, "stopped");
+    return exit_code;
+  }
+
+ private:
+  static void onSignalCb(uv_signal_t* h, int signum) noexcept {
+    static_cast<Daemon*>(h->data)->onSignal(signum);
+  }
+  static void onDrainTimerCb(uv_timer_t* t) noexcept { static_cast<Daemon*>(t->data)->onDrainTick(); }
+
+  void onSignal(int signum) {
+    if (draining_) {
+      REDGE_LOG(Info, "shutdown_forced").kv("signal", signum);
+      shutdown();
+      return;
+    }
+    draining_ = true;
+    drain_deadline_ = uv_now(&loop_) + static_cast<uint64_t>(cfg_.server.drain_timeout_ms);
+    REDGE_LOG(Info, "draining").kv("signal", signum).kv("timeout_ms", cfg_.server.drain_timeout_ms);
+    for (auto& s : servers_) s->beginDrain();
+    uv_timer_start(&drain_timer_, &onDrainTimerCb, 0, 20);
+  }
+
+  void onDrainTick() {
+    size_t open = 0;
+    for (auto& s : servers_) open += s->openConnections();
+    if (open == 0 || uv_now(&loop_) >= drain_deadline_) {
+      if (open) REDGE_LOG(Warn, "drain_timeout").kv("connections_dropped", static_cast<uint64_t>(open));
+      shutdown();
+    }
+  }
+
+  // Order matters: connections first (so no new Redis work), then the app's
+  // handles, then Redis, which fails whatever is still pending into
+  // responders that find no connection.
+  void shutdown() {
+    if (shut_down_) return;
+    shut_down_ = true;
+    for (auto& s : servers_) s->close();
+    if (app_) app_->close();
+    redis_->close();
+    uv_timer_stop(&drain_timer_);
+    uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+  }
+
+  const Config& cfg_;
+  uv_loop_t loop_;
+  MetricsRegistry metrics_;
+  std::unique_ptr<RedisClient> redis_;
+  std::vector<std::unique_ptr<HttpServer>> servers_;
+  std::unique_ptr<AppService> app_;
+  std::unique_ptr<AdminService> admin_;
+  uv_signal_t sigterm_;
+  uv_signal_t sigint_;
+  uv_timer_t drain_timer_;
+  bool draining_ = false;
+  bool shut_down_ = false;
+  uint64_t drain_deadline_ = 0;
+};
+
+}  // namespace
+}  // namespace redge
+
+int main(int argc, char** argv) {
+  using namespace redge;
+  CommandLine cmd;
+  if (auto err = parseCommandLine(argc, argv, cmd)) return configError(*err);
+  if (cmd.help) {
+    std::fputs(usageText().c_str(), stdout);
+    return 0;
+  }
+  if (cmd.version) {
+    std::printf("redge %s\n", REDGE_VERSION);
+    return 0;
+  }
+  Config cfg;
+  if (auto err = loadConfig(cmd, processEnvironment(), cfg)) return configError(*err);
+  RedisUrl url;
+  std::string url_error = parseRedisUrl(cfg.redis.url, url);
+  if (!url_error.empty()) return configError({"redis.url", url_error});
+  if (cmd.check_config) {
+    std::fputs(configToJson(cfg).c_str(), stdout);
+    std::fputs("\n", stdout);
+    return 0;
+  }
+  LogLevel level = LogLevel::Info;
+  parseLogLevel(cfg.log.level, level);
+  Log::setLevel(level);
+  if (!url.unix_socket && !resolveHost(url.host)) {
+    return configError({"redis.url", "cannot resolve host '" + url.host + "'"});
+  }
+  signal(SIGPIPE, SIG_IGN);
+  Daemon daemon(cfg, std::move(url));
+  return daemon.run();
+}

@@ -1,0 +1,146 @@
+#pragma once
+// One accepted HTTP/1.1 connection: reads, parses with llhttp (strict mode),
+// enforces the limits, dispatches complete requests to the server's routes
+// and writes answers strictly in request order, batching everything produced
+// in one loop iteration into a single uv_write.
+//
+// Owned by HttpServer; freed only from the last of its two close callbacks
+// (tcp + timer). Nothing outside holds a pointer to it: answers arrive by
+// connection id through the server.
+
+#include <llhttp.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+
+#include "net/http/http_request.hpp"
+#include "net/http/http_response.hpp"
+#include "net/http/router.hpp"
+
+namespace redge {
+
+class HttpServer;
+
+class HttpConnection {
+ public:
+  HttpConnection(HttpServer& server, uint64_t id);
+  HttpConnection(const HttpConnection&) = delete;
+  HttpConnection& operator=(const HttpConnection&) = delete;
+
+  // Accepts from the listener and starts reading. Returns a libuv error, or
+  // 0. On error the connection has begun closing.
+  int accept(uv_stream_t* listener);
+  // Writes a 503 (too many connections) and closes.
+  void rejectOverloaded();
+
+  // An answer for request `seq`, now or later.
+  void deliver(uint64_t seq, const HttpResponse& response);
+  bool awaits(uint64_t seq) const;
+  // Writes whatever answers are ready, in one uv_write.
+  void flush();
+  // Closes when nothing is in progress; otherwise closes after the answer
+  // being prepared (used by drain).
+  void closeWhenIdle();
+  // Idempotent. Pending answers are dropped.
+  void close();
+
+  uint64_t id() const { return id_; }
+  bool idle() const;
+
+ private:
+  enum class TimerPhase { None, Header, Body, Idle, WriteStall, Linger };
+  struct Slot {
+    uint64_t seq;
+    bool ready = false;
+    bool close = false;
+    ResponseFraming framing;
+    int route_id = -1;
+    int64_t started_us = 0;
+    std::string bytes;
+  };
+  struct WriteRequest {
+    uv_write_t req;
+    HttpConnection* connection;
+    std::string data;
+  };
+
+  // llhttp callbacks
+  static int onMessageBeginCb(llhttp_t* p) noexcept;
+  static int onUrlCb(llhttp_t* p, const char* at, size_t len) noexcept;
+  static int onHeaderFieldCb(llhttp_t* p, const char* at, size_t len) noexcept;
+  static int onHeaderValueCb(llhttp_t* p, const char* at, size_t len) noexcept;
+  static int onHeadersCompleteCb(llhttp_t* p) noexcept;
+  static int onBodyCb(llhttp_t* p, const char* at, size_t len) noexcept;
+  static int onMessageCompleteCb(llhttp_t* p) noexcept;
+  static const llhttp_settings_t& parserSettings();
+  // libuv callbacks
+  static void onAllocCb(uv_handle_t* h, size_t suggested, uv_buf_t* buf) noexcept;
+  static void onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept;
+  static void onWriteCb(uv_write_t* req, int status) noexcept;
+  static void onShutdownCb(uv_shutdown_t* req, int status) noexcept;
+  static void onTimerCb(uv_timer_t* t) noexcept;
+  static void onCloseCb(uv_handle_t* h) noexcept;
+
+  int onMessageBegin();
+  int onHeadersComplete();
+  int onBody(const char* at, size_t len);
+  int onMessageComplete();
+  void onRead(ssize_t nread, const uv_buf_t* buf);
+  void onWrite(WriteRequest* w, int status);
+  void onTimer();
+
+  void parse(const char* data, size_t len);
+  bool countHeaderBytes(size_t len);
+  // Answers the current request with an error and stops reading requests.
+  void failRequest(int status, std::string_view code, std::string_view message);
+  void appendResponse(std::string& out, const HttpResponse& response,
+                      const ResponseFraming& framing, bool& close_after);
+  void drainReadySlots();
+  void afterOutputSettled();
+  void startLingeringClose();
+  void setTimer(TimerPhase phase, int64_t ms);
+  void pauseReading();
+  void resumeReading();
+
+  HttpServer& server_;
+  uint64_t id_;
+  uv_tcp_t tcp_;
+  uv_timer_t timer_;
+  uv_shutdown_t shutdown_req_;
+  llhttp_t parser_;
+  HttpRequest request_;
+  TimerPhase phase_ = TimerPhase::None;
+  int handles_open_ = 0;
+
+  bool closing_ = false;
+  bool reading_ = false;
+  bool read_paused_for_output_ = false;
+  bool parse_paused_ = false;      // too many answers pending: parser paused
+  bool no_more_requests_ = false;  // Connection: close, error, or drain
+  bool close_after_flush_ = false;
+  bool lingering_ = false;
+  bool shutdown_started_ = false;
+  bool in_request_ = false;
+  bool failed_ = false;            // an error answer was produced by a parser callback
+  bool continue_sent_ = false;
+  int64_t header_bytes_ = 0;
+  int64_t body_limit_ = 0;
+  int route_id_ = -1;
+  RouteMatch::Kind route_kind_ = RouteMatch::Kind::NotFound;
+  std::string allow_;
+
+  uint64_t next_seq_ = 0;
+  bool dispatching_ = false;
+  uint64_t dispatch_seq_ = 0;
+  bool answered_in_dispatch_ = false;
+  std::deque<Slot> slots_;  // answers not yet written, from the oldest pending one on
+  std::string out_;         // bytes to write at the next flush
+  WriteRequest* spare_write_ = nullptr;  // a finished write request kept for reuse
+  size_t writes_in_flight_ = 0;
+  std::string pending_input_;  // bytes read but not parsed while the parser is paused
+};
+
+}  // namespace redge

@@ -1,0 +1,64 @@
+#pragma once
+// One parsed HTTP request. A connection reuses one HttpRequest for all the
+// requests it reads, so in steady state parsing allocates nothing: header
+// names and values live in one arena string whose capacity is kept.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/uri.hpp"
+
+namespace redge {
+
+enum class HttpMethod { Get, Head, Post, Put, Delete, Patch, Options, Other };
+
+std::string_view httpMethodName(HttpMethod m);
+
+class HttpRequest {
+ public:
+  HttpMethod method = HttpMethod::Other;
+  std::string_view method_text;  // as sent, for logs and 405 messages
+  int version_major = 1;
+  int version_minor = 1;
+  bool keep_alive = true;
+  int64_t started_us = 0;  // when the first byte arrived (metrics)
+
+  // The request target as sent (origin-form), its path and query parts.
+  const std::string& target() const { return target_; }
+  std::string_view path() const;
+  std::string_view query() const;
+
+  // Case-insensitive header lookup; the first value with that name, or empty.
+  std::string_view header(std::string_view name) const;
+  bool hasHeader(std::string_view name) const;
+  size_t headerCount() const { return headers_.size(); }
+
+  const std::string& body() const { return body_; }
+  std::string& mutableBody() { return body_; }
+
+  // Parameters captured by the router ("{id}" segments), in route order.
+  std::string_view param(size_t i) const { return i < params_.size() ? params_[i] : std::string_view(); }
+  std::vector<std::string_view>& params() { return params_; }
+
+  // Used by the parser.
+  void reset();
+  void appendTarget(std::string_view s) { target_.append(s); }
+  void appendHeaderName(std::string_view s);
+  void appendHeaderValue(std::string_view s);
+  void finishHeaders();
+
+ private:
+  struct HeaderSpan {
+    uint32_t name_off, name_len, value_off, value_len;
+  };
+  std::string target_;
+  std::string arena_;
+  std::vector<HeaderSpan> headers_;
+  bool in_value_ = false;
+  std::string body_;
+  std::vector<std::string_view> params_;
+};
+
+}  // namespace redge

@@ -1,0 +1,93 @@
+// Response serialization: status line, the fixed headers every response
+// carries (Server, Date, Content-Type, Content-Length, Connection), the
+// handler's extra headers, then the body. Written straight into the
+// connection's output buffer, so a response costs no allocation once the
+// buffer has grown to its working size.
+
+#include "net/http/http_response.hpp"
+
+#include <charconv>
+
+#include "core/json_escape.hpp"
+
+namespace redge {
+
+std::string_view httpStatusText(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+  }
+}
+
+void serializeResponse(std::string& out, const HttpResponse& r, std::string_view date,
+                       const ResponseFraming& framing) {
+  char num[24];
+  out.append("HTTP/1.1 ");
+  auto res = std::to_chars(num, num + sizeof num, r.status);
+  out.append(num, res.ptr);
+  out.push_back(' ');
+  out.append(httpStatusText(r.status));
+  out.append("\r\nServer: redge\r\nDate: ");
+  out.append(date);
+  if (!r.content_type.empty()) {
+    out.append("\r\nContent-Type: ");
+    out.append(r.content_type);
+  }
+  out.append("\r\nContent-Length: ");
+  res = std::to_chars(num, num + sizeof num, r.body.size());
+  out.append(num, res.ptr);
+  if (!framing.keep_alive || r.close) {
+    out.append("\r\nConnection: close");
+  } else if (framing.http10) {
+    out.append("\r\nConnection: keep-alive");
+  }
+  for (size_t i = 0; i < r.extra_count; ++i) {
+    out.append("\r\n");
+    out.append(r.extra[i].name);
+    out.append(": ");
+    out.append(r.extra[i].value);
+  }
+  out.append("\r\n\r\n");
+  if (!framing.head) out.append(r.body);
+}
+
+std::string errorBody(std::string_view code, std::string_view message,
+                      std::string_view extra_json) {
+  std::string body;
+  body.reserve(32 + code.size() + message.size() + extra_json.size());
+  body.append("{\"error\":");
+  appendJsonString(body, code);
+  body.append(",\"message\":");
+  appendJsonString(body, message);
+  if (!extra_json.empty()) {
+    body.push_back(',');
+    body.append(extra_json);
+  }
+  body.append("}");
+  return body;
+}
+
+}  // namespace redge

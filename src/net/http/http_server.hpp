@@ -1,0 +1,177 @@
+#pragma once
+// An HTTP/1.1 listener: accepts connections, parses with llhttp, routes
+// requests to handlers and writes their answers in request order.
+//
+// Lifetimes. The server owns its listener handle and every HttpConnection.
+// A handler answers through an HttpResponder, a small value (server, connection
+// id, sequence number) that may be copied into a Redis or upstream callback and
+// used later: if the connection has gone meanwhile, send() finds no connection
+// by that id and does nothing. So no callback ever holds a pointer to a
+// connection. The server itself must outlive every callback that holds a
+// responder: main closes Redis and upstream clients (which fail their pending
+// callbacks) before it destroys any server.
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/metrics.hpp"
+#include "net/http/http_date.hpp"
+#include "net/http/http_request.hpp"
+#include "net/http/http_response.hpp"
+#include "net/http/router.hpp"
+
+namespace redge {
+
+class HttpServer;
+class HttpConnection;
+
+struct HttpServerOptions {
+  std::string service;  // metric label and log field: "app", "admin", ...
+  std::string bind = "127.0.0.1";
+  int port = 0;  // 0: any free port (see HttpServer::port())
+  int64_t max_connections = 10000;
+  int64_t max_header_bytes = 16384;
+  int64_t max_body_bytes = 1048576;
+  int64_t header_timeout_ms = 10000;
+  int64_t idle_timeout_ms = 60000;
+  int64_t max_output_bytes = 8388608;
+  bool access_log = false;
+};
+
+class HttpResponder {
+ public:
+  HttpResponder() = default;
+  HttpResponder(HttpServer* server, uint64_t connection_id, uint64_t seq)
+      : server_(server), connection_id_(connection_id), seq_(seq) {}
+
+  // Answers the request. Safe to call after the connection has closed (it
+  // then does nothing). Call exactly once.
+  void send(const HttpResponse& response) const;
+
+  // Answers with the JSON error body {"error":code,"message":message}, counts
+  // the code in redge_http_errors_total and logs it (rate-limited). A
+  // positive retry_after_s adds Retry-After.
+  void sendError(int status, std::string_view code, std::string_view message,
+                 int retry_after_s = 0, std::string_view extra_json = {}) const;
+
+  // True while the connection still waits for this answer.
+  bool alive() const;
+
+ private:
+  HttpServer* server_ = nullptr;
+  uint64_t connection_id_ = 0;
+  uint64_t seq_ = 0;
+};
+
+// Handlers run on the loop; the request is valid only during the call
+// (copy what an asynchronous answer needs).
+using HttpHandler = std::function<void(HttpRequest& request, const HttpResponder& responder)>;
+
+class HttpServer {
+ public:
+  HttpServer(uv_loop_t* loop, MetricsRegistry& metrics, HttpServerOptions options);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Declares a route; `name` is the metric label (the pattern, usually).
+  // max_body_bytes < 0 means http.max_body_bytes.
+  void route(HttpMethod method, std::string_view pattern, HttpHandler handler,
+             int64_t max_body_bytes = -1);
+
+  // Runs for every complete request, routed or not, before its handler.
+  void observeRequests(std::function<void(HttpRequest&)> observer) {
+    request_observer_ = std::move(observer);
+  }
+  void observe(HttpRequest& request) {
+    if (request_observer_) request_observer_(request);
+  }
+
+  // Binds and listens. Returns 0 or a libuv error code.
+  int listen();
+  int port() const { return bound_port_; }
+  const HttpServerOptions& options() const { return options_; }
+
+  // Graceful stop: closes the listener, closes idle connections, and makes
+  // every later answer close its connection.
+  void beginDrain();
+  // Closes every connection now and the listener; `onClosed` runs once every
+  // handle has been closed (from a close callback).
+  void close(std::function<void()> on_closed = {});
+  size_t openConnections() const { return connections_.size(); }
+
+  // --- used by HttpConnection and HttpResponder ---
+  uv_loop_t* loop() const { return loop_; }
+  HttpConnection* findConnection(uint64_t id) const;
+  void dispatch(int route_id, HttpRequest& request, const HttpResponder& responder);
+  RouteMatch matchRoute(HttpRequest& request) const;
+  int64_t routeBodyLimit(int route_id) const;
+  void recordResponse(int route_id, int status, int64_t started_us);
+  void recordError(int status, std::string_view code, std::string_view message);
+  std::string_view date();
+  bool draining() const { return draining_; }
+  void scheduleFlush(uint64_t connection_id);
+  void onConnectionClosed(HttpConnection* connection);  // from its close path
+  void releaseConnection(HttpConnection* connection);   // from its last close callback
+  char* readBuffer() { return read_buffer_.get(); }
+  size_t readBufferSize() const { return kReadBufferSize; }
+
+ private:
+  static constexpr size_t kReadBufferSize = 65536;
+  struct RouteEntry {
+    std::string name;
+    HttpHandler handler;
+    int64_t max_body_bytes;
+    Histogram* latency;
+    std::vector<std::pair<int, Counter*>> by_status;  // small, scanned linearly
+  };
+  static void onConnectionCb(uv_stream_t* listener, int status) noexcept;
+  static void onListenerClosedCb(uv_handle_t* handle) noexcept;
+  static void onCheckCb(uv_check_t* check) noexcept;
+  static void onCheckClosedCb(uv_handle_t* handle) noexcept;
+  void onConnection(int status);
+  void flushScheduled();
+  void maybeFinishClose();
+  Counter& statusCounter(int route_id, int status);
+
+  uv_loop_t* loop_;
+  MetricsRegistry& metrics_;
+  HttpServerOptions options_;
+  Router router_;
+  std::vector<RouteEntry> routes_;
+  RouteEntry not_routed_;
+  std::function<void(HttpRequest&)> request_observer_;  // 404/405/limits before routing
+  uv_tcp_t listener_;
+  bool listening_ = false;
+  bool listener_closed_ = true;
+  uv_check_t flush_check_;
+  bool check_closed_ = false;
+  int bound_port_ = 0;
+  bool draining_ = false;
+  bool closing_ = false;
+  std::function<void()> on_closed_;
+  uint64_t next_connection_id_ = 1;
+  std::unordered_map<uint64_t, HttpConnection*> connections_;
+  size_t connections_alive_ = 0;  // including ones whose handles are still closing
+  std::vector<uint64_t> flush_pending_;
+  std::unique_ptr<char[]> read_buffer_;
+  HttpDate date_;
+  // Metrics
+  Gauge& open_gauge_;
+  Counter& accepted_;
+  Counter& rejected_;
+  // Error log rate limit: at most kErrorLinesPerSecond lines a second.
+  static constexpr int kErrorLinesPerSecond = 20;
+  int64_t error_log_second_ = 0;
+  int error_lines_this_second_ = 0;
+  uint64_t error_lines_suppressed_ = 0;
+};
+
+}  // namespace redge

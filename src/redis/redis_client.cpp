@@ -1,0 +1,389 @@
+// The shared async Redis connection (see the header for its promises).
+//
+// Life of a connection: connect() asks hiredis for a non-blocking connect and
+// queues AUTH / SELECT / PING behind it (hiredis buffers them until the socket
+// is writable), so the handshake costs one round trip. The PING reply makes
+// the connection Ready. Any failure drops the context and schedules a
+// reconnect with equal-jitter backoff.
+//
+// hiredis frees a context itself when the peer closes it or the connect
+// fails; we free it ourselves only on a timeout, a failed handshake or
+// close(). Either way, before our own free we null ac->data, so the
+// disconnect callback that hiredis still makes finds nothing to do. Pending
+// commands are ours (Pending records linked in send order); hiredis calls
+// each one's reply callback exactly once, with a NULL reply when the context
+// is freed, and failure_reason_ tells the callback why.
+
+#include "redis/redis_client.hpp"
+
+#include <hiredis/adapters/libuv.h>
+
+#include "core/log.hpp"
+
+namespace redge {
+
+std::string_view redisStatusName(RedisStatus s) {
+  switch (s) {
+    case RedisStatus::Ok: return "ok";
+    case RedisStatus::ErrorReply: return "reply_error";
+    case RedisStatus::Unavailable: return "unavailable";
+    case RedisStatus::Timeout: return "timeout";
+    case RedisStatus::ConnectionLost: return "connection_lost";
+    case RedisStatus::Closed: return "closed";
+  }
+  return "unknown";
+}
+
+RedisClient::RedisClient(uv_loop_t* loop, MetricsRegistry& metrics, RedisClientOptions options)
+    : loop_(loop),
+      metrics_(metrics),
+      options_(std::move(options)),
+      backoff_(options_.reconnect_min_ms, options_.reconnect_max_ms),
+      random_(std::random_device{}()),
+      commands_(metrics.counter("redge_redis_commands_total", "Redis commands sent",
+                                {{"client", options_.name}})),
+      reconnects_(metrics.counter("redge_redis_reconnects_total", "Redis reconnect attempts",
+                                  {{"client", options_.name}})),
+      inflight_gauge_(metrics.gauge("redge_redis_inflight", "Redis commands awaiting a reply",
+                                    {{"client", options_.name}})),
+      connected_gauge_(metrics.gauge("redge_redis_connected", "1 while the Redis connection is ready",
+                                     {{"client", options_.name}})),
+      errors_unavailable_(metrics.counter("redge_redis_errors_total", "Redis command failures by kind",
+                                          {{"client", options_.name}, {"kind", "unavailable"}})),
+      errors_timeout_(metrics.counter("redge_redis_errors_total", "Redis command failures by kind",
+                                      {{"client", options_.name}, {"kind", "timeout"}})),
+      errors_lost_(metrics.counter("redge_redis_errors_total", "Redis command failures by kind",
+                                   {{"client", options_.name}, {"kind", "connection_lost"}})),
+      errors_reply_(metrics.counter("redge_redis_errors_total", "Redis command failures by kind",
+                                    {{"client", options_.name}, {"kind", "reply_error"}})) {
+  uv_timer_init(loop_, &timeout_timer_);
+  uv_timer_init(loop_, &reconnect_timer_);
+  timers_open_ = 2;
+  timeout_timer_.data = this;
+  reconnect_timer_.data = this;
+}
+
+RedisClient::~RedisClient() = default;
+
+void RedisClient::start() {
+  if (state_ == State::Idle) connect();
+}
+
+int RedisClient::retryAfterSeconds() const {
+  if (state_ == State::Backoff) {
+    uint64_t now = uv_now(loop_);
+    if (reconnect_at_ms_ > now) {
+      return static_cast<int>(std::max<uint64_t>(1, (reconnect_at_ms_ - now + 999) / 1000));
+    }
+  }
+  return 1;
+}
+
+void RedisClient::connect() {
+  state_ = State::Connecting;
+  failure_reason_ = RedisStatus::ConnectionLost;
+  redisAsyncContext* ac = options_.url.unix_socket
+                              ? redisAsyncConnectUnix(options_.url.path.c_str())
+                              : redisAsyncConnect(options_.url.host.c_str(), options_.url.port);
+  if (ac == nullptr || ac->err) {
+    onConnectionGone(ac ? ac->errstr : "out of memory");
+    if (ac) redisAsyncFree(ac);
+    scheduleReconnect();
+    return;
+  }
+  ac->data = this;
+  if (redisLibuvAttach(ac, loop_) != REDIS_OK) {
+    onConnectionGone("cannot attach to the loop");
+    redisAsyncFree(ac);
+    scheduleReconnect();
+    return;
+  }
+  redisAsyncSetConnectCallback(ac, &onConnectCb);
+  redisAsyncSetDisconnectCallback(ac, &onDisconnectCb);
+  ac_ = ac;
+  connect_deadline_ms_ = uv_now(loop_) + static_cast<uint64_t>(options_.connect_timeout_ms);
+  sendHandshake();
+  armTimeoutTimer();
+}
+
+void RedisClient::sendHandshake() {
+  const RedisUrl& u = options_.url;
+  if (!u.password.empty()) {
+    if (!u.user.empty()) {
+      std::string_view args[] = {"AUTH", u.user, u.password};
+      send(args, 3, [this](RedisStatus s, const redisReply* r) { onHandshakeDone(s, r, "auth"); },
+           true);
+    } else {
+      std::string_view args[] = {"AUTH", u.password};
+      send(args, 2, [this](RedisStatus s, const redisReply* r) { onHandshakeDone(s, r, "auth"); },
+           true);
+    }
+  }
+  if (u.db != 0) {
+    std::string db = std::to_string(u.db);
+    std::string_view args[] = {"SELECT", db};
+    send(args, 2, [this](RedisStatus s, const redisReply* r) { onHandshakeDone(s, r, "select"); },
+         true);
+  }
+  std::string_view ping[] = {"PING"};
+  send(ping, 1, [this](RedisStatus s, const redisReply* r) { onHandshakeDone(s, r, "ping"); }, true);
+}
+
+void RedisClient::onHandshakeDone(RedisStatus status, const redisReply* reply,
+                                  std::string_view step) {
+  if (status == RedisStatus::Ok) {
+    if (step != "ping" || state_ != State::Connecting) return;
+    state_ = State::Ready;
+    attempt_ = 0;
+    down_logged_ = false;
+    connected_gauge_.set(1);
+    REDGE_LOG(Info, was_ready_ ? "redis_reconnected" : "redis_connected")
+        .kv("client", options_.name)
+        .kv("target", options_.url.unix_socket ? options_.url.path
+                                               : options_.url.host + ":" +
+                                                     std::to_string(options_.url.port))
+        .kv("db", options_.url.db);
+    was_ready_ = true;
+    for (auto& hook : ready_hooks_) hook();
+    return;
+  }
+  if (status == RedisStatus::ErrorReply) {
+    // Wrong password or database: retrying at the backoff ceiling keeps the
+    // log quiet while an operator fixes the configuration.
+    REDGE_LOG(Error, "redis_handshake_failed")
+        .kv("client", options_.name)
+        .kv("step", step)
+        .kv("error", reply && reply->str ? std::string_view(reply->str, reply->len) : "");
+    attempt_ = 30;
+    dropConnection(RedisStatus::ConnectionLost, "handshake failed");
+  }
+  // Other statuses: the connection is already gone and being handled.
+}
+
+void RedisClient::onConnectCb(const redisAsyncContext* ac, int status) noexcept {
+  auto* self = static_cast<RedisClient*>(ac->data);
+  if (self == nullptr) return;
+  if (status != REDIS_OK) {
+    // hiredis frees this context right after we return.
+    self->ac_ = nullptr;
+    self->onConnectionGone(ac->errstr);
+    self->scheduleReconnect();
+  }
+  // Success: the handshake replies decide readiness. Never free here: hiredis
+  // still uses the context after this callback.
+}
+
+void RedisClient::onDisconnectCb(const redisAsyncContext* ac, int /*status*/) noexcept {
+  auto* self = static_cast<RedisClient*>(ac->data);
+  if (self == nullptr) return;  // we dropped it ourselves
+  self->ac_ = nullptr;
+  self->onConnectionGone(ac->err ? ac->errstr : "closed by peer");
+  self->scheduleReconnect();
+}
+
+void RedisClient::onConnectionGone(std::string_view why) {
+  connected_gauge_.set(0);
+  // One line when Redis goes away; the retries after it are debug noise.
+  if (!down_logged_) {
+    down_logged_ = true;
+    REDGE_LOG(Warn, "redis_down").kv("client", options_.name).kv("reason", why);
+  } else {
+    REDGE_LOG(Debug, "redis_connect_failed").kv("client", options_.name).kv("reason", why);
+  }
+}
+
+void RedisClient::dropConnection(RedisStatus reason, std::string_view why) {
+  if (ac_ == nullptr) return;
+  redisAsyncContext* ac = ac_;
+  ac_ = nullptr;
+  failure_reason_ = reason;
+  ac->data = nullptr;
+  onConnectionGone(why);
+  // Fails every pending command (now, or when the current hiredis callback returns).
+  redisAsyncFree(ac);
+  if (state_ != State::Closed) scheduleReconnect();
+}
+
+void RedisClient::scheduleReconnect() {
+  if (state_ == State::Closed) return;
+  state_ = State::Backoff;
+  std::uniform_real_distribution<double> dist(0.0, 1.0);
+  int64_t delay = backoff_.delayMs(attempt_, dist(random_));
+  if (attempt_ < 30) ++attempt_;
+  reconnect_at_ms_ = uv_now(loop_) + static_cast<uint64_t>(delay);
+  uv_timer_start(&reconnect_timer_, &onReconnectTimerCb, static_cast<uint64_t>(delay), 0);
+}
+
+void RedisClient::onReconnectTimerCb(uv_timer_t* t) noexcept {
+  auto* self = static_cast<RedisClient*>(t->data);
+  if (self == nullptr || self->state_ != State::Backoff) return;
+  self->reconnects_.inc();
+  self->connect();
+}
+
+// ---------------------------------------------------------------- commands
+
+void RedisClient::command(std::initializer_list<std::string_view> args, RedisCallback cb) {
+  command(args.begin(), args.size(), std::move(cb));
+}
+
+void RedisClient::command(const std::vector<std::string_view>& args, RedisCallback cb) {
+  command(args.data(), args.size(), std::move(cb));
+}
+
+void RedisClient::command(const std::string_view* args, size_t count, RedisCallback cb) {
+  if (state_ != State::Ready) {
+    errors_unavailable_.inc();
+    if (cb) cb(RedisStatus::Unavailable, nullptr);
+    return;
+  }
+  send(args, count, std::move(cb), false);
+}
+
+void RedisClient::send(const std::string_view* args, size_t count, RedisCallback cb,
+                       bool internal) {
+  constexpr size_t kStackArgs = 16;
+  const char* argv_stack[kStackArgs];
+  size_t lens_stack[kStackArgs];
+  std::vector<const char*> argv_heap;
+  std::vector<size_t> lens_heap;
+  const char** argv = argv_stack;
+  size_t* lens = lens_stack;
+  if (count > kStackArgs) {
+    argv_heap.resize(count);
+    lens_heap.resize(count);
+    argv = argv_heap.data();
+    lens = lens_heap.data();
+  }
+  for (size_t i = 0; i < count; ++i) {
+    argv[i] = args[i].data();
+    lens[i] = args[i].size();
+  }
+  auto* p = new Pending{this, std::move(cb),
+                        uv_now(loop_) + static_cast<uint64_t>(options_.command_timeout_ms)};
+  p->internal = internal;
+  if (redisAsyncCommandArgv(ac_, &onReplyCb, p, static_cast<int>(count), argv, lens) != REDIS_OK) {
+    // The context is disconnecting; treat as unavailable.
+    RedisCallback failed = std::move(p->cb);
+    delete p;
+    errors_unavailable_.inc();
+    if (failed) failed(RedisStatus::Unavailable, nullptr);
+    return;
+  }
+  link(p);
+  if (!internal) commands_.inc();
+  armTimeoutTimer();
+}
+
+void RedisClient::link(Pending* p) {
+  p->prev = tail_;
+  if (tail_) tail_->next = p;
+  else head_ = p;
+  tail_ = p;
+  ++inflight_;
+  inflight_gauge_.set(static_cast<double>(inflight_));
+}
+
+void RedisClient::unlink(Pending* p) {
+  if (p->prev) p->prev->next = p->next;
+  else head_ = p->next;
+  if (p->next) p->next->prev = p->prev;
+  else tail_ = p->prev;
+  --inflight_;
+  inflight_gauge_.set(static_cast<double>(inflight_));
+}
+
+void RedisClient::onReplyCb(redisAsyncContext*, void* reply, void* privdata) noexcept {
+  auto* p = static_cast<Pending*>(privdata);
+  if (p == nullptr) return;
+  p->client->onReply(p, static_cast<redisReply*>(reply));
+}
+
+void RedisClient::onReply(Pending* p, redisReply* reply) {
+  unlink(p);
+  RedisStatus status;
+  if (reply == nullptr) {
+    status = failure_reason_;
+  } else if (reply->type == REDIS_REPLY_ERROR) {
+    status = RedisStatus::ErrorReply;
+  } else {
+    status = RedisStatus::Ok;
+  }
+  if (!p->internal) {
+    switch (status) {
+      case RedisStatus::Timeout: errors_timeout_.inc(); break;
+      case RedisStatus::ConnectionLost: errors_lost_.inc(); break;
+      case RedisStatus::ErrorReply: errors_reply_.inc(); break;
+      default: break;
+    }
+  }
+  RedisCallback cb = std::move(p->cb);
+  delete p;
+  if (cb) cb(status, reply);
+}
+
+// ---------------------------------------------------------------- deadlines
+
+void RedisClient::armTimeoutTimer() {
+  if (uv_is_active(reinterpret_cast<uv_handle_t*>(&timeout_timer_))) return;
+  uint64_t deadline = UINT64_MAX;
+  if (state_ == State::Connecting) deadline = connect_deadline_ms_;
+  if (head_) deadline = std::min(deadline, head_->deadline_ms);
+  if (deadline == UINT64_MAX) return;
+  uint64_t now = uv_now(loop_);
+  uv_timer_start(&timeout_timer_, &onTimeoutTimerCb, deadline > now ? deadline - now : 0, 0);
+}
+
+void RedisClient::onTimeoutTimerCb(uv_timer_t* t) noexcept {
+  auto* self = static_cast<RedisClient*>(t->data);
+  if (self == nullptr) return;
+  self->onTimeoutTimer();
+}
+
+void RedisClient::onTimeoutTimer() {
+  uint64_t now = uv_now(loop_);
+  if (state_ == State::Connecting && ac_ && now >= connect_deadline_ms_) {
+    REDGE_LOG(Warn, "redis_connect_timeout")
+        .kv("client", options_.name)
+        .kv("timeout_ms", options_.connect_timeout_ms);
+    dropConnection(RedisStatus::Timeout, "connect timeout");
+    return;
+  }
+  if (head_ && now >= head_->deadline_ms && ac_) {
+    // Redis answers in order: if the oldest command is overdue, everything
+    // behind it is stuck too. Drop the connection and fail them all now.
+    REDGE_LOG(Warn, "redis_timeout")
+        .kv("client", options_.name)
+        .kv("inflight", static_cast<uint64_t>(inflight_))
+        .kv("timeout_ms", options_.command_timeout_ms);
+    dropConnection(RedisStatus::Timeout, "command timeout");
+    return;
+  }
+  armTimeoutTimer();
+}
+
+// ---------------------------------------------------------------- closing
+
+void RedisClient::close() {
+  if (closed_ || state_ == State::Closed) return;
+  state_ = State::Closed;
+  connected_gauge_.set(0);
+  uv_timer_stop(&reconnect_timer_);
+  uv_timer_stop(&timeout_timer_);
+  if (ac_) {
+    redisAsyncContext* ac = ac_;
+    ac_ = nullptr;
+    failure_reason_ = RedisStatus::Closed;
+    ac->data = nullptr;
+    redisAsyncFree(ac);
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&timeout_timer_), &onTimerClosedCb);
+  uv_close(reinterpret_cast<uv_handle_t*>(&reconnect_timer_), &onTimerClosedCb);
+}
+
+void RedisClient::onTimerClosedCb(uv_handle_t* h) noexcept {
+  auto* self = static_cast<RedisClient*>(h->data);
+  if (--self->timers_open_ == 0) self->closed_ = true;
+}
+
+}  // namespace redge

@@ -1,0 +1,153 @@
+#pragma once
+// The shared asynchronous Redis connection: hiredis's async API on the loop
+// through its libuv adapter. Every command from every request rides this one
+// connection, so commands issued in the same loop iteration leave in one
+// write and Redis answers them in one read.
+//
+// Promises:
+// - A command never waits for a connection: while Redis is not connected and
+//   ready, command() calls its callback at once (synchronously) with
+//   RedisStatus::Unavailable.
+// - Every command has a deadline (redis.command_timeout_ms). Redis answers in
+//   order, so when the oldest command is overdue the connection is stuck:
+//   it is dropped, every command in flight fails with Timeout at once, and a
+//   reconnect is scheduled.
+// - When the connection dies, every command in flight fails at once
+//   (ConnectionLost), and reconnects follow with exponential backoff and jitter.
+// - Each callback runs exactly once. The reply pointer is valid only during
+//   the callback.
+// - close() fails every pending command with Closed and releases the
+//   handles; the client may be destroyed once the loop has run the close
+//   callbacks (closed() turns true).
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/metrics.hpp"
+#include "redis/redis_url.hpp"
+#include "resilience/backoff.hpp"
+
+namespace redge {
+
+enum class RedisStatus {
+  Ok,              // reply is set (may be a nil or an array)
+  ErrorReply,      // Redis answered -ERR ...; reply is set
+  Unavailable,     // not connected: the command was not sent
+  Timeout,         // no answer within command_timeout_ms
+  ConnectionLost,  // the connection died with the command in flight
+  Closed,          // the client is shutting down
+};
+
+std::string_view redisStatusName(RedisStatus s);
+
+using RedisCallback = std::function<void(RedisStatus status, const redisReply* reply)>;
+
+struct RedisClientOptions {
+  RedisUrl url;
+  std::string name = "redis";  // log field and metric label
+  int64_t connect_timeout_ms = 1000;
+  int64_t command_timeout_ms = 1000;
+  int64_t reconnect_min_ms = 100;
+  int64_t reconnect_max_ms = 5000;
+};
+
+class RedisClient {
+ public:
+  RedisClient(uv_loop_t* loop, MetricsRegistry& metrics, RedisClientOptions options);
+  ~RedisClient();
+  RedisClient(const RedisClient&) = delete;
+  RedisClient& operator=(const RedisClient&) = delete;
+
+  // Starts connecting; reconnects by itself from then on.
+  void start();
+  void close();
+  bool closed() const { return closed_; }
+
+  bool ready() const { return state_ == State::Ready; }
+  // Seconds a client should wait before retrying while Redis is down: the
+  // time to the next reconnect attempt, at least 1.
+  int retryAfterSeconds() const;
+
+  void command(std::initializer_list<std::string_view> args, RedisCallback cb);
+  void command(const std::vector<std::string_view>& args, RedisCallback cb);
+  void command(const std::string_view* args, size_t count, RedisCallback cb);
+
+  // Called each time the connection becomes ready (after AUTH/SELECT), e.g.
+  // to load scripts.
+  void onReady(std::function<void()> fn) { ready_hooks_.push_back(std::move(fn)); }
+
+  size_t inflight() const { return inflight_; }
+
+ private:
+  enum class State { Idle, Connecting, Ready, Backoff, Closed };
+  struct Pending {
+    RedisClient* client;
+    RedisCallback cb;
+    uint64_t deadline_ms;
+    Pending* prev = nullptr;
+    Pending* next = nullptr;
+    bool internal = false;  // handshake: not counted as a user command
+  };
+
+  static void onConnectCb(const redisAsyncContext* ac, int status) noexcept;
+  static void onDisconnectCb(const redisAsyncContext* ac, int status) noexcept;
+  static void onReplyCb(redisAsyncContext* ac, void* reply, void* privdata) noexcept;
+  static void onTimeoutTimerCb(uv_timer_t* t) noexcept;
+  static void onReconnectTimerCb(uv_timer_t* t) noexcept;
+  static void onTimerClosedCb(uv_handle_t* h) noexcept;
+
+  void connect();
+  void sendHandshake();
+  void onHandshakeDone(RedisStatus status, const redisReply* reply, std::string_view step);
+  void onReply(Pending* p, redisReply* reply);
+  void onConnectionGone(std::string_view why);
+  void dropConnection(RedisStatus reason, std::string_view why);
+  void scheduleReconnect();
+  void armTimeoutTimer();
+  void onTimeoutTimer();
+  void send(const std::string_view* args, size_t count, RedisCallback cb, bool internal);
+  void link(Pending* p);
+  void unlink(Pending* p);
+
+  uv_loop_t* loop_;
+  MetricsRegistry& metrics_;
+  RedisClientOptions options_;
+  ExponentialBackoff backoff_;
+  std::mt19937 random_;
+  State state_ = State::Idle;
+  redisAsyncContext* ac_ = nullptr;
+  RedisStatus failure_reason_ = RedisStatus::ConnectionLost;
+  int attempt_ = 0;
+  uint64_t reconnect_at_ms_ = 0;
+  uv_timer_t timeout_timer_;  // command deadlines and the connect deadline
+  uv_timer_t reconnect_timer_;
+  int timers_open_ = 0;
+  bool closed_ = false;
+  bool was_ready_ = false;
+  bool down_logged_ = false;
+  uint64_t connect_deadline_ms_ = 0;
+  Pending* head_ = nullptr;  // oldest command in flight
+  Pending* tail_ = nullptr;
+  size_t inflight_ = 0;
+  std::vector<std::function<void()>> ready_hooks_;
+  // Metrics
+  Counter& commands_;
+  Counter& reconnects_;
+  Gauge& inflight_gauge_;
+  Gauge& connected_gauge_;
+  Counter& errors_unavailable_;
+  Counter& errors_timeout_;
+  Counter& errors_lost_;
+  Counter& errors_reply_;
+};
+
+}  // namespace redge
