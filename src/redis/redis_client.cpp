@@ -16,8 +16,6 @@
 
 #include "redis/redis_client.hpp"
 
-#include <hiredis/adapters/libuv.h>
-
 #include "core/log.hpp"
 
 namespace redge {
@@ -58,9 +56,102 @@ RedisClient::RedisClient(uv_loop_t* loop, MetricsRegistry& metrics, RedisClientO
                                     {{"client", options_.name}, {"kind", "reply_error"}})) {
   uv_timer_init(loop_, &timeout_timer_);
   uv_timer_init(loop_, &reconnect_timer_);
-  timers_open_ = 2;
+  uv_prepare_init(loop_, &prepare_);
+  timers_open_ = 3;
   timeout_timer_.data = this;
   reconnect_timer_.data = this;
+  prepare_.data = this;
+  uv_prepare_start(&prepare_, &onPrepareCb);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&prepare_));
+}
+
+// ---------------------------------------------------------------- event glue
+//
+// Our own binding of hiredis's event hooks to libuv, instead of the adapter
+// hiredis ships. That adapter calls uv_poll_start on every add/del of read or
+// write interest, and libuv turns each call into an immediate epoll DEL plus
+// an ADD at the next poll: about six epoll_ctl calls per batch of commands.
+// Here hiredis's hooks only record the wanted mask; just before the loop
+// polls, beforePoll() writes the batch itself (on an established connection
+// a write almost always completes at once) and hands uv_poll the mask only
+// if it really changed. In steady state that is zero epoll_ctl calls and one
+// write per loop iteration, however many requests issued commands.
+
+struct SocketWatch {
+  uv_poll_t poll;
+  RedisClient* client;       // null once the client let go of this watch
+  redisAsyncContext* ac;     // null once hiredis cleaned up the context
+  int want = 0;              // UV_READABLE | UV_WRITABLE as hiredis asked
+  int applied = 0;           // what uv_poll watches now
+};
+
+namespace {
+
+void watchAddRead(void* d) { static_cast<SocketWatch*>(d)->want |= UV_READABLE; }
+void watchDelRead(void* d) { static_cast<SocketWatch*>(d)->want &= ~UV_READABLE; }
+void watchAddWrite(void* d) { static_cast<SocketWatch*>(d)->want |= UV_WRITABLE; }
+void watchDelWrite(void* d) { static_cast<SocketWatch*>(d)->want &= ~UV_WRITABLE; }
+
+void onWatchClosedCb(uv_handle_t* h) noexcept { delete static_cast<SocketWatch*>(h->data); }
+
+void onWatchPollCb(uv_poll_t* h, int status, int events) noexcept {
+  auto* w = static_cast<SocketWatch*>(h->data);
+  if (w->ac == nullptr) return;
+  // An error status still means "look at the socket": the read reports it.
+  if (status < 0 || (events & UV_READABLE)) redisAsyncHandleRead(w->ac);
+  if (w->ac != nullptr && (events & UV_WRITABLE)) redisAsyncHandleWrite(w->ac);
+}
+
+}  // namespace
+
+// hiredis calls this when it frees the context (ours or its own doing).
+void RedisClient::watchCleanup(void* d) {
+  auto* w = static_cast<SocketWatch*>(d);
+  w->ac = nullptr;
+  if (w->client != nullptr && w->client->watch_ == w) w->client->watch_ = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), &onWatchClosedCb);
+}
+
+bool RedisClient::attach(redisAsyncContext* ac) {
+  auto* w = new SocketWatch;
+  w->client = this;
+  w->ac = ac;
+  if (uv_poll_init(loop_, &w->poll, ac->c.fd) != 0) {
+    delete w;
+    return false;
+  }
+  w->poll.data = w;
+  ac->ev.data = w;
+  ac->ev.addRead = &watchAddRead;
+  ac->ev.delRead = &watchDelRead;
+  ac->ev.addWrite = &watchAddWrite;
+  ac->ev.delWrite = &watchDelWrite;
+  ac->ev.cleanup = &RedisClient::watchCleanup;
+  watch_ = w;
+  return true;
+}
+
+void RedisClient::onPrepareCb(uv_prepare_t* h) noexcept {
+  auto* self = static_cast<RedisClient*>(h->data);
+  if (self != nullptr) self->beforePoll();
+}
+
+void RedisClient::beforePoll() {
+  if (watch_ == nullptr || ac_ == nullptr) return;
+  // Only once connected: before that, hiredis would take a connect still in
+  // progress for a completed one, so a connecting socket waits for POLLOUT.
+  if (state_ == State::Ready && (watch_->want & UV_WRITABLE)) {
+    redisAsyncHandleWrite(ac_);  // may free the context on error
+    if (watch_ == nullptr) return;
+  }
+  SocketWatch* w = watch_;
+  if (w->want == w->applied) return;
+  w->applied = w->want;
+  if (w->want == 0) {
+    uv_poll_stop(&w->poll);
+  } else {
+    uv_poll_start(&w->poll, w->want, &onWatchPollCb);
+  }
 }
 
 RedisClient::~RedisClient() = default;
@@ -92,7 +183,7 @@ void RedisClient::connect() {
     return;
   }
   ac->data = this;
-  if (redisLibuvAttach(ac, loop_) != REDIS_OK) {
+  if (!attach(ac)) {
     onConnectionGone("cannot attach to the loop");
     redisAsyncFree(ac);
     scheduleReconnect();
@@ -379,6 +470,7 @@ void RedisClient::close() {
   }
   uv_close(reinterpret_cast<uv_handle_t*>(&timeout_timer_), &onTimerClosedCb);
   uv_close(reinterpret_cast<uv_handle_t*>(&reconnect_timer_), &onTimerClosedCb);
+  uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), &onTimerClosedCb);
 }
 
 void RedisClient::onTimerClosedCb(uv_handle_t* h) noexcept {

@@ -38,6 +38,8 @@
 
 namespace redge {
 
+struct SocketWatch;
+
 enum class RedisStatus {
   Ok,              // reply is set (may be a nil or an array)
   ErrorReply,      // Redis answered -ERR ...; reply is set
@@ -104,8 +106,12 @@ class RedisClient {
   static void onTimeoutTimerCb(uv_timer_t* t) noexcept;
   static void onReconnectTimerCb(uv_timer_t* t) noexcept;
   static void onTimerClosedCb(uv_handle_t* h) noexcept;
+  static void onPrepareCb(uv_prepare_t* h) noexcept;
+  static void watchCleanup(void* watch);
 
   void connect();
+  bool attach(redisAsyncContext* ac);
+  void beforePoll();
   void sendHandshake();
   void onHandshakeDone(RedisStatus status, const redisReply* reply, std::string_view step);
   void onReply(Pending* p, redisReply* reply);
@@ -130,6 +136,8 @@ class RedisClient {
   uint64_t reconnect_at_ms_ = 0;
   uv_timer_t timeout_timer_;  // command deadlines and the connect deadline
   uv_timer_t reconnect_timer_;
+  uv_prepare_t prepare_;       // writes this iteration's commands, then settles the poll mask
+  SocketWatch* watch_ = nullptr;  // the current connection's poll handle
   int timers_open_ = 0;
   bool closed_ = false;
   bool was_ready_ = false;

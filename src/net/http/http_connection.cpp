@@ -436,6 +436,24 @@ void HttpConnection::flush() {
       close();
       return;
     }
+    if (writes_in_flight_ == 0) {
+      // Most answers fit in the socket buffer: uv_try_write sends them with
+      // no write request, no completion callback, and none of the epoll_ctl
+      // call libuv makes when a queued write drains. Only a remainder is queued.
+      uv_buf_t whole = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
+      int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &whole, 1);
+      if (n == static_cast<int>(out_.size())) {
+        out_.clear();
+        afterOutputSettled();
+        return;
+      }
+      if (n > 0) {
+        out_.erase(0, static_cast<size_t>(n));
+      } else if (n != UV_EAGAIN) {
+        close();
+        return;
+      }
+    }
     WriteRequest* w = spare_write_ ? spare_write_ : new WriteRequest;
     spare_write_ = nullptr;
     w->connection = this;

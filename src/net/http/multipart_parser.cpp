@@ -8,8 +8,8 @@
 // its first position: after a mismatch the longest delimiter prefix that can
 // still be in play is the current byte alone (when it is CR). That keeps the
 // look-behind a plain counter into the delimiter, with no data buffered and no
-// failure table. Part data is handed out in as few slices as the chunks allow:
-// once per chunk, plus once when a part ends.
+// failure table; held-back bytes are re-emitted from the delimiter string.
+// Part data is handed out in a few slices per chunk, never byte by byte.
 
 #include "net/http/multipart_parser.hpp"
 
@@ -209,11 +209,10 @@ size_t MultipartParser::matchDelimiter(std::string_view chunk, size_t i) {
 
 // `stretch` was just scanned in Data state, and `carry` delimiter bytes held
 // from earlier feeds precede it. Everything but the last matched_ bytes of
-// carry + stretch is now known to be data.
-// Released carry bytes are emitted from delimiter_ itself, minus the phantom
-// CRLF a part starts with. Whatever is released, it is never less than the
-// whole carry (a match restarts only at a byte of this stretch), so any
-// release passes the phantom bytes for good.
+// carry + stretch is now known to be data. Released carry bytes come from
+// delimiter_ itself, minus the phantom CRLF a part starts with. A release is
+// either nothing or at least the whole carry (a match restarts only at a byte
+// of this stretch), so any release passes the phantom bytes for good.
 void MultipartParser::emitData(std::string_view stretch, size_t carry) {
   const size_t safe = carry + stretch.size() - matched_;
   if (safe == 0) return;
@@ -350,7 +349,7 @@ bool MultipartParser::feed(std::string_view chunk) {
         preamble_bytes_ += i - begin;
         // Bytes before the current partial match are certainly preamble. Real
         // clients send none, so a long one means the boundary is wrong.
-        if (preamble_bytes_ > max_header_bytes_ + matched_) {
+        if (preamble_bytes_ > matched_ && preamble_bytes_ - matched_ > max_header_bytes_) {
           return fail(MultipartError::BadPreamble);
         }
         if (matched_ == delimiter_.size()) state_ = State::Boundary;

@@ -8,7 +8,8 @@
 // header block (up to max_header_bytes) and a few counters.
 //
 // Line endings: CRLF only, as RFC 2046 and RFC 7578 require. A delimiter is
-// recognised only after CRLF (or at the very start of the body), and header
+// recognised only after CRLF (at the very start of the body and right after a
+// part's header block that CRLF may be the one already read), and header
 // lines must end in CRLF; a bare CR or LF inside a header block is BadHeader.
 // A body written with bare LF never shows an opening delimiter line, so it is
 // rejected with BadPreamble rather than half-parsed.
