@@ -190,15 +190,15 @@ std::vector<KeyDescriptor> buildKeyTable() {
   keys.push_back(intKey(REDGE_CONFIG_KEY(server.drain_timeout_ms), 1, kMaxDurationMs,
                         "on SIGTERM, how long in-flight work may finish"));
 
-  keys.push_back(boolKey(REDGE_CONFIG_KEY(app.enabled), "serve the chat application"));
+  keys.push_back(boolKey(REDGE_CONFIG_KEY(app.enabled), "serve the app routes (hello, /set, /get, /recent, /upload, /meow)"));
   keys.push_back(stringKey(REDGE_CONFIG_KEY(app.bind), "address the application listens on",
                            checkBindAddress));
   keys.push_back(
       intKey(REDGE_CONFIG_KEY(app.port), 0, kMaxPort, "application port (0: any free port)"));
   keys.push_back(
-      intKey(REDGE_CONFIG_KEY(app.message_ttl_s), 1, kMaxTtlS, "seconds a message lives in Redis"));
+      intKey(REDGE_CONFIG_KEY(app.message_ttl_s), 1, kMaxTtlS, "seconds the /set message lives in Redis"));
   keys.push_back(intKey(REDGE_CONFIG_KEY(app.recent_size), 1, kMaxCount,
-                        "how many recent messages are listed"));
+                        "how many visited URLs /recent keeps"));
   keys.push_back(intKey(REDGE_CONFIG_KEY(app.max_images), 1, kMaxCount,
                         "images kept; the oldest is dropped beyond this"));
   keys.push_back(intKey(REDGE_CONFIG_KEY(app.max_upload_bytes), 1, kMaxBytes,
@@ -781,13 +781,13 @@ std::string configToJson(const Config& config) {
     for (size_t dot; (dot = rest.find('.')) != std::string_view::npos;
          rest.remove_prefix(dot + 1)) {
       std::string segment(rest.substr(0, dot));
-      auto it = node->FindMember(segment);
-      if (it == node->MemberEnd()) {
+      // HasMember/operator[] rather than comparing member iterators, which
+      // C++20's reversed operators make ambiguous in RapidJSON.
+      if (!node->HasMember(segment)) {
         node->AddMember(rapidjson::Value(segment, alloc), rapidjson::Value(rapidjson::kObjectType),
                         alloc);
-        it = node->MemberEnd() - 1;
       }
-      node = &it->value;
+      node = &(*node)[segment];
     }
     rapidjson::Value value;
     if (auto field = std::get_if<BoolField>(&key.field)) {
@@ -826,9 +826,9 @@ std::string usageText() {
       "options:\n";
   for (const FlagDescriptor& flag : kFlags) {
     std::string left = "  ";
-    if (!flag.short_name.empty()) left += std::string(flag.short_name) + ", ";
-    left += flag.name;
-    if (!flag.value_name.empty()) left += " " + std::string(flag.value_name);
+    if (!flag.short_name.empty()) left.append(flag.short_name).append(", ");
+    left.append(flag.name);
+    if (!flag.value_name.empty()) left.append(" ").append(flag.value_name);
     if (left.size() < 24) left.resize(24, ' ');
     text += left + " " + std::string(flag.help) + "\n";
   }

@@ -34,7 +34,6 @@ std::string_view redisStatusName(RedisStatus s) {
 
 RedisClient::RedisClient(uv_loop_t* loop, MetricsRegistry& metrics, RedisClientOptions options)
     : loop_(loop),
-      metrics_(metrics),
       options_(std::move(options)),
       backoff_(options_.reconnect_min_ms, options_.reconnect_max_ms),
       random_(std::random_device{}()),

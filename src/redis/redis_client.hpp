@@ -125,7 +125,6 @@ class RedisClient {
   void unlink(Pending* p);
 
   uv_loop_t* loop_;
-  MetricsRegistry& metrics_;
   RedisClientOptions options_;
   ExponentialBackoff backoff_;
   std::mt19937 random_;

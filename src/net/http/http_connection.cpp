@@ -72,6 +72,7 @@ const llhttp_settings_t& HttpConnection::parserSettings() {
     s.on_url = &HttpConnection::onUrlCb;
     s.on_header_field = &HttpConnection::onHeaderFieldCb;
     s.on_header_value = &HttpConnection::onHeaderValueCb;
+    s.on_header_field_complete = &HttpConnection::onHeaderFieldCompleteCb;
     s.on_headers_complete = &HttpConnection::onHeadersCompleteCb;
     s.on_body = &HttpConnection::onBodyCb;
     s.on_message_complete = &HttpConnection::onMessageCompleteCb;
@@ -204,6 +205,11 @@ int HttpConnection::onHeaderValueCb(llhttp_t* p, const char* at, size_t len) noe
   HttpConnection* c = self(p);
   if (!c->countHeaderBytes(len)) return -1;
   c->request_.appendHeaderValue(std::string_view(at, len));
+  return 0;
+}
+
+int HttpConnection::onHeaderFieldCompleteCb(llhttp_t* p) noexcept {
+  self(p)->request_.endHeaderName();
   return 0;
 }
 

@@ -72,6 +72,7 @@ class HttpConnection {
   static int onUrlCb(llhttp_t* p, const char* at, size_t len) noexcept;
   static int onHeaderFieldCb(llhttp_t* p, const char* at, size_t len) noexcept;
   static int onHeaderValueCb(llhttp_t* p, const char* at, size_t len) noexcept;
+  static int onHeaderFieldCompleteCb(llhttp_t* p) noexcept;
   static int onHeadersCompleteCb(llhttp_t* p) noexcept;
   static int onBodyCb(llhttp_t* p, const char* at, size_t len) noexcept;
   static int onMessageCompleteCb(llhttp_t* p) noexcept;

@@ -31,7 +31,8 @@ void HttpRequest::reset() {
   target_.clear();
   arena_.clear();
   headers_.clear();
-  in_value_ = false;
+  name_open_ = false;
+  sealed_ = false;
   body_.clear();
   params_.clear();
 }
@@ -49,32 +50,46 @@ std::string_view HttpRequest::query() const {
 }
 
 void HttpRequest::appendHeaderName(std::string_view s) {
-  // llhttp may deliver a name in several pieces; a new name starts after a value.
-  if (headers_.empty() || in_value_) {
+  // llhttp may deliver a name in several pieces; a new name starts once the
+  // previous one was declared complete.
+  if (sealed_) return;  // a chunked trailer: never merged into the header section
+  if (!name_open_) {
     headers_.push_back({static_cast<uint32_t>(arena_.size()), 0, 0, 0});
-    in_value_ = false;
+    name_open_ = true;
   }
   arena_.append(s);
   headers_.back().name_len += static_cast<uint32_t>(s.size());
 }
 
+void HttpRequest::endHeaderName() {
+  if (sealed_ || !name_open_) return;
+  name_open_ = false;
+  // The value's bytes, if any, come next in the arena: nothing else is
+  // appended between a name and its value.
+  if (!headers_.empty()) headers_.back().value_off = static_cast<uint32_t>(arena_.size());
+}
+
 void HttpRequest::appendHeaderValue(std::string_view s) {
-  if (headers_.empty()) return;
-  if (!in_value_) {
-    headers_.back().value_off = static_cast<uint32_t>(arena_.size());
-    in_value_ = true;
-  }
+  if (sealed_ || headers_.empty()) return;
+  if (name_open_) endHeaderName();
   arena_.append(s);
   headers_.back().value_len += static_cast<uint32_t>(s.size());
 }
 
-void HttpRequest::finishHeaders() { in_value_ = false; }
+void HttpRequest::finishHeaders() {
+  name_open_ = false;
+  sealed_ = true;
+}
 
 std::string_view HttpRequest::header(std::string_view name) const {
   for (const auto& h : headers_) {
     if (h.name_len == name.size() &&
         strncasecmp(arena_.data() + h.name_off, name.data(), name.size()) == 0) {
-      return std::string_view(arena_.data() + h.value_off, h.value_len);
+      // RFC 9110 5.5: a field value excludes trailing whitespace, which
+      // llhttp passes through.
+      std::string_view v(arena_.data() + h.value_off, h.value_len);
+      while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+      return v;
     }
   }
   return {};

@@ -46,6 +46,7 @@ class HttpRequest {
   void reset();
   void appendTarget(std::string_view s) { target_.append(s); }
   void appendHeaderName(std::string_view s);
+  void endHeaderName();  // the name is complete; its value (maybe empty) follows
   void appendHeaderValue(std::string_view s);
   void finishHeaders();
 
@@ -56,7 +57,8 @@ class HttpRequest {
   std::string target_;
   std::string arena_;
   std::vector<HeaderSpan> headers_;
-  bool in_value_ = false;
+  bool name_open_ = false;  // a name is being delivered in pieces
+  bool sealed_ = false;     // header section complete; trailers are not kept
   std::string body_;
   std::vector<std::string_view> params_;
 };

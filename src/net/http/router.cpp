@@ -67,6 +67,7 @@ RouteMatch Router::match(HttpMethod method, std::string_view path,
   const Route* found = nullptr;
   int found_id = -1;
   bool path_matched = false;
+  int matched_pass = -1;
   // Two passes: exact patterns first, then those with captures.
   for (int pass = 0; pass < 2 && !found; ++pass) {
     for (size_t i = 0; i < routes_.size(); ++i) {
@@ -74,6 +75,7 @@ RouteMatch Router::match(HttpMethod method, std::string_view path,
       if (r.exact != (pass == 0)) continue;
       if (!matchPath(r, path, nullptr)) continue;
       path_matched = true;
+      matched_pass = pass;
       bool method_ok = r.method == method;
       if (!method_ok && method == HttpMethod::Head && r.method == HttpMethod::Get) {
         // HEAD falls back to GET unless a HEAD route exists for the same pattern.
@@ -105,8 +107,10 @@ RouteMatch Router::match(HttpMethod method, std::string_view path,
   if (path_matched) {
     m.kind = RouteMatch::Kind::MethodNotAllowed;
     bool has_get = false, has_head = false;
+    // Only the routes of the pass that matched: an exact route shadows the
+    // capture routes for its path, so their methods are not allowed here.
     for (const Route& r : routes_) {
-      if (!matchPath(r, path, nullptr)) continue;
+      if (r.exact != (matched_pass == 0) || !matchPath(r, path, nullptr)) continue;
       std::string_view name = httpMethodName(r.method);
       if (m.allow.find(name) != std::string::npos) continue;
       if (!m.allow.empty()) m.allow.append(", ");
