@@ -1,0 +1,143 @@
+// RedgeProcess: starts build/redge against a test's own redis-server and
+// learns its ports from the log, so no test ever depends on a fixed port.
+
+#include "support/redge_process.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+#include "support/http_client.hpp"
+
+#ifndef REDGE_BINARY
+#error "REDGE_BINARY must name the redge executable"
+#endif
+
+namespace redge_test {
+namespace {
+
+// Each run gets its own log files, so a test may start redge more than once.
+std::atomic<int> run_counter{0};
+
+// The port of the `event=listening service=<service>` line, or 0.
+int listeningPort(const std::string& log, const std::string& service) {
+  std::string marker = "event=listening service=" + service + " ";
+  size_t at = log.find(marker);
+  if (at == std::string::npos) return 0;
+  size_t line_end = log.find('\n', at);
+  if (line_end == std::string::npos) return 0;  // the line is still being written
+  size_t port_at = log.find(" port=", at);
+  if (port_at == std::string::npos || port_at > line_end) return 0;
+  return std::atoi(log.c_str() + port_at + 6);
+}
+
+bool settingDisables(const std::vector<std::string>& settings, const std::string& service) {
+  bool enabled = true;
+  for (const auto& s : settings) {
+    if (s == service + ".enabled=false") enabled = false;
+    if (s == service + ".enabled=true") enabled = true;
+  }
+  return !enabled;
+}
+
+}  // namespace
+
+RedgeProcess::RedgeProcess(const TempDir& dir, const RedisServer& redis,
+                           std::vector<std::string> settings, std::vector<std::string> env)
+    : RedgeProcess(dir, redis.url(), std::move(settings), std::move(env)) {}
+
+RedgeProcess::RedgeProcess(const TempDir& dir, const std::string& redis_url,
+                           std::vector<std::string> settings, std::vector<std::string> env) {
+  int n = ++run_counter;
+  stderr_path_ = dir.file("redge-" + std::to_string(n) + ".err");
+  stdout_path_ = dir.file("redge-" + std::to_string(n) + ".out");
+  ChildSpec spec;
+  spec.argv = {REDGE_BINARY, "--redis", redis_url};
+  std::vector<std::string> all = {"app.port=0", "admin.port=0", "cacheproxy.enabled=false",
+                                  "relay.enabled=false"};
+  all.insert(all.end(), settings.begin(), settings.end());
+  for (const auto& s : all) {
+    spec.argv.push_back("--set");
+    spec.argv.push_back(s);
+  }
+  spec.env = cleanEnvironment();
+  spec.env.insert(spec.env.end(), env.begin(), env.end());
+  spec.stdout_path = stdout_path_;
+  spec.stderr_path = stderr_path_;
+  process_.start(spec);
+  waitUntilListening(!settingDisables(all, "app"), !settingDisables(all, "admin"));
+}
+
+void RedgeProcess::waitUntilListening(bool want_app, bool want_admin) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (true) {
+    std::string log = logText();
+    if (want_app && app_port_ == 0) app_port_ = listeningPort(log, "app");
+    if (want_admin && admin_port_ == 0) admin_port_ = listeningPort(log, "admin");
+    if ((!want_app || app_port_ != 0) && (!want_admin || admin_port_ != 0)) return;
+    if (!process_.running()) {
+      throw std::runtime_error("redge exited with code " +
+                               std::to_string(process_.exitCode().value_or(-1)) +
+                               " before listening; log:\n" + logText());
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      process_.kill9();
+      throw std::runtime_error("redge did not log event=listening within 10 s; log:\n" + log);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+std::string RedgeProcess::appUrl(const std::string& target) const {
+  return "http://127.0.0.1:" + std::to_string(app_port_) + target;
+}
+
+std::string RedgeProcess::adminUrl(const std::string& target) const {
+  return "http://127.0.0.1:" + std::to_string(admin_port_) + target;
+}
+
+void RedgeProcess::waitUntilReady(std::chrono::milliseconds timeout) const {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    HttpReply r = httpGet(adminUrl("/readyz"), {}, std::chrono::milliseconds(1000));
+    if (r.status == 200) return;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw std::runtime_error("redge was not ready (/readyz " + std::to_string(r.status) +
+                               ") in time; log:\n" + logText());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+std::string RedgeProcess::logText() const {
+  return readFile(stderr_path_) + readFile(stdout_path_);
+}
+
+bool RedgeProcess::waitForLog(const std::string& needle, std::chrono::milliseconds timeout) const {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (logText().find(needle) == std::string::npos) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+RedgeRun runRedge(const TempDir& dir, const std::vector<std::string>& args,
+                  const std::vector<std::string>& env, std::chrono::milliseconds timeout) {
+  int n = ++run_counter;
+  ChildSpec spec;
+  spec.argv = {REDGE_BINARY};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.env = cleanEnvironment();
+  spec.env.insert(spec.env.end(), env.begin(), env.end());
+  spec.stdout_path = dir.file("run-" + std::to_string(n) + ".out");
+  spec.stderr_path = dir.file("run-" + std::to_string(n) + ".err");
+  RedgeRun run;
+  run.exit_code = runToExit(spec, timeout);
+  run.out = readFile(spec.stdout_path);
+  run.err = readFile(spec.stderr_path);
+  return run;
+}
+
+}  // namespace redge_test

@@ -1,0 +1,218 @@
+// RedisServer: a real redis-server per test case, and RedisConnection, the
+// test's direct hiredis line to it for checking what redge stored.
+//
+// The port is chosen at run time; another process may take it between the
+// probe and redis-server's bind, so start-up retries with a new port.
+
+#include "support/redis_server.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <stdexcept>
+#include <thread>
+
+#ifndef REDIS_SERVER_BINARY
+#define REDIS_SERVER_BINARY "/usr/bin/redis-server"
+#endif
+
+namespace redge_test {
+namespace {
+
+RedisValue copyReply(const redisReply* r) {
+  RedisValue v;
+  if (r == nullptr) return v;
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+      v.type = RedisValue::Type::String;
+      v.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      v.type = RedisValue::Type::Status;
+      v.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      v.type = RedisValue::Type::Error;
+      v.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      v.type = RedisValue::Type::Integer;
+      v.integer = r->integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      v.type = RedisValue::Type::Array;
+      for (size_t i = 0; i < r->elements; ++i) v.elements.push_back(copyReply(r->element[i]));
+      break;
+    default:
+      break;
+  }
+  return v;
+}
+
+std::vector<const char*> argvOf(const std::vector<std::string>& args, std::vector<size_t>& lens) {
+  std::vector<const char*> argv;
+  lens.clear();
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  return argv;
+}
+
+}  // namespace
+
+RedisConnection::RedisConnection(int port) {
+  struct timeval connect_timeout = {1, 0};
+  context_ = redisConnectWithTimeout("127.0.0.1", port, connect_timeout);
+  if (context_ == nullptr || context_->err) {
+    std::string reason = context_ ? context_->errstr : "out of memory";
+    if (context_) redisFree(context_);
+    context_ = nullptr;
+    throw std::runtime_error("cannot connect to Redis on port " + std::to_string(port) + ": " +
+                             reason);
+  }
+  // A paused Redis must fail the test's check, not hang it.
+  struct timeval io_timeout = {3, 0};
+  redisSetTimeout(context_, io_timeout);
+}
+
+RedisConnection::~RedisConnection() {
+  if (context_) redisFree(context_);
+}
+
+RedisValue RedisConnection::command(const std::vector<std::string>& args) {
+  send(args);
+  return readReply();
+}
+
+void RedisConnection::send(const std::vector<std::string>& args) {
+  std::vector<size_t> lens;
+  std::vector<const char*> argv = argvOf(args, lens);
+  if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), lens.data()) !=
+      REDIS_OK) {
+    throw std::runtime_error(std::string("redis append failed: ") + context_->errstr);
+  }
+  int done = 0;
+  while (!done) {
+    if (redisBufferWrite(context_, &done) != REDIS_OK) {
+      throw std::runtime_error(std::string("redis write failed: ") + context_->errstr);
+    }
+  }
+}
+
+RedisValue RedisConnection::readReply() {
+  void* raw = nullptr;
+  if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
+    throw std::runtime_error(std::string("redis read failed: ") + context_->errstr);
+  }
+  auto* reply = static_cast<redisReply*>(raw);
+  RedisValue v = copyReply(reply);
+  freeReplyObject(reply);
+  return v;
+}
+
+int findFreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("socket() failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot find a free port");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+RedisServer::RedisServer(const TempDir& dir, std::vector<std::string> extra_args)
+    : dir_(dir), extra_args_(std::move(extra_args)) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    if (launch(findFreePort())) return;
+  }
+  throw std::runtime_error("redis-server did not start after 5 attempts; last log:\n" + logText());
+}
+
+std::string RedisServer::url() const {
+  return "redis://127.0.0.1:" + std::to_string(port_) + "/0";
+}
+
+bool RedisServer::launch(int port) {
+  port_ = port;
+  log_path_ = dir_.file("redis-" + std::to_string(++launches_) + ".log");
+  ChildSpec spec;
+  spec.argv = {REDIS_SERVER_BINARY,
+               "--port",
+               std::to_string(port),
+               "--bind",
+               "127.0.0.1",
+               "--save",
+               "",
+               "--appendonly",
+               "no",
+               "--dir",
+               dir_.path(),
+               "--daemonize",
+               "no"};
+  spec.argv.insert(spec.argv.end(), extra_args_.begin(), extra_args_.end());
+  spec.env = cleanEnvironment();
+  spec.stdout_path = log_path_;
+  spec.stderr_path = log_path_ + ".err";
+  process_.start(spec);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!process_.running()) return false;
+    try {
+      RedisConnection c(port);
+      RedisValue pong = c.command({"PING"});
+      if (pong.type == RedisValue::Type::Status && pong.str == "PONG") return true;
+    } catch (const std::exception&) {
+      // Not listening yet.
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  process_.kill9();
+  return false;
+}
+
+void RedisServer::stop() {
+  process_.stop();
+}
+
+void RedisServer::start() {
+  if (process_.running()) return;
+  // The same port on purpose: redge must find Redis back where it was. A port
+  // still held by the old process's last moments gets a few more tries.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    if (launch(port_)) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  throw std::runtime_error("redis-server did not restart on port " + std::to_string(port_) +
+                           "; log:\n" + logText());
+}
+
+void RedisServer::pause() {
+  process_.signal(SIGSTOP);
+}
+
+void RedisServer::resume() {
+  process_.signal(SIGCONT);
+}
+
+RedisValue RedisServer::command(const std::vector<std::string>& args) const {
+  RedisConnection c(port_);
+  return c.command(args);
+}
+
+std::string RedisServer::logText() const {
+  return readFile(log_path_) + readFile(log_path_ + ".err");
+}
+
+}  // namespace redge_test
