@@ -26,6 +26,7 @@
 #include "redis/redis_client.hpp"
 #include "redis/redis_url.hpp"
 #include "services/app/app_service.hpp"
+#include "services/cacheproxy/cache_proxy_service.hpp"
 
 namespace redge {
 namespace {
@@ -79,17 +80,15 @@ class Daemon {
   Daemon(const Config& cfg, RedisUrl url) : cfg_(cfg) {
     uv_loop_init(&loop_);
     registerProcessMetrics(metrics_);
-    RedisClientOptions ro;
-    ro.url = std::move(url);
-    ro.connect_timeout_ms = cfg.redis.connect_timeout_ms;
-    ro.command_timeout_ms = cfg.redis.command_timeout_ms;
-    ro.reconnect_min_ms = cfg.redis.reconnect_min_ms;
-    ro.reconnect_max_ms = cfg.redis.reconnect_max_ms;
-    redis_ = std::make_unique<RedisClient>(&loop_, metrics_, std::move(ro));
+    redis_options_.url = std::move(url);
+    redis_options_.connect_timeout_ms = cfg.redis.connect_timeout_ms;
+    redis_options_.command_timeout_ms = cfg.redis.command_timeout_ms;
+    redis_options_.reconnect_min_ms = cfg.redis.reconnect_min_ms;
+    redis_options_.reconnect_max_ms = cfg.redis.reconnect_max_ms;
+    redis_ = std::make_unique<RedisClient>(&loop_, metrics_, redis_options_);
   }
 
   int run() {
-    redis_->start();
     if (cfg_.app.enabled) {
       auto server = std::make_unique<HttpServer>(
           &loop_, metrics_, serverOptions(cfg_, "app", cfg_.app.bind, cfg_.app.port));
@@ -100,6 +99,21 @@ class Daemon {
       ao.max_images = cfg_.app.max_images;
       ao.max_upload_bytes = cfg_.app.max_upload_bytes;
       app_ = std::make_unique<AppService>(&loop_, *server, *redis_, metrics_, ao);
+      servers_.push_back(std::move(server));
+    }
+    if (cfg_.cacheproxy.enabled) {
+      HttpServerOptions ho =
+          serverOptions(cfg_, "cacheproxy", cfg_.cacheproxy.bind, cfg_.cacheproxy.http_port);
+      ho.max_connections = cfg_.cacheproxy.max_connections;
+      auto server = std::make_unique<HttpServer>(&loop_, metrics_, ho);
+      CacheProxyOptions co;
+      co.cache.capacity = static_cast<size_t>(cfg_.cacheproxy.capacity);
+      co.cache.ttl_ms = cfg_.cacheproxy.ttl_ms;
+      co.cache.max_inflight = static_cast<size_t>(cfg_.cacheproxy.max_inflight);
+      co.keyspace_invalidation = cfg_.cacheproxy.invalidate == "keyspace";
+      co.subscriber = redis_options_;
+      co.subscriber.name = "keyspace";
+      cacheproxy_ = std::make_unique<CacheProxyService>(&loop_, clock_, *server, *redis_, metrics_, co);
       servers_.push_back(std::move(server));
     }
     if (cfg_.admin.enabled) {
@@ -120,6 +134,8 @@ class Daemon {
         exit_code = 1;
       }
     }
+    redis_->start();
+    if (cacheproxy_) cacheproxy_->start();
     uv_signal_init(&loop_, &sigterm_);
     uv_signal_init(&loop_, &sigint_);
     uv_timer_init(&loop_, &drain_timer_);
@@ -175,6 +191,7 @@ class Daemon {
     shut_down_ = true;
     for (auto& s : servers_) s->close();
     if (app_) app_->close();
+    if (cacheproxy_) cacheproxy_->close();
     redis_->close();
     uv_timer_stop(&drain_timer_);
     uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
@@ -185,9 +202,12 @@ class Daemon {
   const Config& cfg_;
   uv_loop_t loop_;
   MetricsRegistry metrics_;
+  SteadyClock clock_;
+  RedisClientOptions redis_options_;
   std::unique_ptr<RedisClient> redis_;
   std::vector<std::unique_ptr<HttpServer>> servers_;
   std::unique_ptr<AppService> app_;
+  std::unique_ptr<CacheProxyService> cacheproxy_;
   std::unique_ptr<AdminService> admin_;
   uv_signal_t sigterm_;
   uv_signal_t sigint_;

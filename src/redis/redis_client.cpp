@@ -234,6 +234,13 @@ void RedisClient::onHandshakeDone(RedisStatus status, const redisReply* reply,
                                                      std::to_string(options_.url.port))
         .kv("db", options_.url.db);
     was_ready_ = true;
+    if (!pattern_.empty()) {
+      // Not a Pending: a subscription has no deadline and hiredis calls this
+      // callback for every message until the context is freed.
+      redisAsyncCommand(ac_, &onSubscriptionCb, this, "PSUBSCRIBE %b", pattern_.data(),
+                        pattern_.size());
+      return;  // a subscriber is ready once Redis confirms the subscription
+    }
     for (auto& hook : ready_hooks_) hook();
     return;
   }
@@ -410,6 +417,27 @@ void RedisClient::onReply(Pending* p, redisReply* reply) {
   RedisCallback cb = std::move(p->cb);
   delete p;
   if (cb) cb(status, reply);
+}
+
+void RedisClient::onSubscriptionCb(redisAsyncContext* ac, void* r, void* privdata) noexcept {
+  auto* self = static_cast<RedisClient*>(privdata);
+  auto* reply = static_cast<redisReply*>(r);
+  // NULL: the context is being freed; the disconnect path handles that.
+  if (reply == nullptr || ac->data == nullptr || self->state_ == State::Closed) return;
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 3) return;
+  std::string_view kind(reply->element[0]->str ? reply->element[0]->str : "",
+                        reply->element[0]->len);
+  if (kind == "pmessage" && reply->elements >= 4 && self->on_message_) {
+    const redisReply* channel = reply->element[2];
+    const redisReply* message = reply->element[3];
+    self->on_message_(std::string_view(channel->str ? channel->str : "", channel->len),
+                      std::string_view(message->str ? message->str : "", message->len));
+  } else if (kind == "psubscribe") {
+    REDGE_LOG(Info, "redis_subscribed").kv("client", self->options_.name).kv("pattern", self->pattern_);
+    // From here on no change is missed, so this is when "ready" hooks (a
+    // cache flush after a gap) may run.
+    for (auto& hook : self->ready_hooks_) hook();
+  }
 }
 
 // ---------------------------------------------------------------- deadlines

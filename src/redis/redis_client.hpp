@@ -84,10 +84,21 @@ class RedisClient {
   void command(const std::string_view* args, size_t count, RedisCallback cb);
 
   // Called each time the connection becomes ready (after AUTH/SELECT), e.g.
-  // to load scripts.
+  // to load scripts; in subscriber mode, each time Redis confirms the
+  // subscription.
   void onReady(std::function<void()> fn) { ready_hooks_.push_back(std::move(fn)); }
 
   size_t inflight() const { return inflight_; }
+
+  // Subscriber mode, for a dedicated connection: after every (re)connect the
+  // client sends PSUBSCRIBE `pattern` and hands each message to `on_message`
+  // (channel, payload). Set before start(). A subscribed connection accepts
+  // no other commands (Redis's rule), so use a second client for this.
+  using MessageHandler = std::function<void(std::string_view channel, std::string_view message)>;
+  void psubscribe(std::string pattern, MessageHandler on_message) {
+    pattern_ = std::move(pattern);
+    on_message_ = std::move(on_message);
+  }
 
  private:
   enum class State { Idle, Connecting, Ready, Backoff, Closed };
@@ -103,6 +114,7 @@ class RedisClient {
   static void onConnectCb(const redisAsyncContext* ac, int status) noexcept;
   static void onDisconnectCb(const redisAsyncContext* ac, int status) noexcept;
   static void onReplyCb(redisAsyncContext* ac, void* reply, void* privdata) noexcept;
+  static void onSubscriptionCb(redisAsyncContext* ac, void* reply, void* privdata) noexcept;
   static void onTimeoutTimerCb(uv_timer_t* t) noexcept;
   static void onReconnectTimerCb(uv_timer_t* t) noexcept;
   static void onTimerClosedCb(uv_handle_t* h) noexcept;
@@ -146,6 +158,8 @@ class RedisClient {
   Pending* tail_ = nullptr;
   size_t inflight_ = 0;
   std::vector<std::function<void()>> ready_hooks_;
+  std::string pattern_;
+  MessageHandler on_message_;
   // Metrics
   Counter& commands_;
   Counter& reconnects_;

@@ -8,7 +8,7 @@
 // before it is buffered.
 //
 // Ordering: request N's answer is never written before request N-1's. An
-// answer produced while nothing is pending goes straight into out_; otherwise
+// answer produced while nothing is pending goes straight into the output; otherwise
 // it waits in slots_ until those before it are ready. Everything produced in
 // one read callback (or, for asynchronous answers, one loop iteration, via
 // the server's flush check) leaves in one uv_write.
@@ -57,7 +57,8 @@ HttpConnection* self(llhttp_t* p) { return static_cast<HttpConnection*>(p->data)
 
 }  // namespace
 
-HttpConnection::HttpConnection(HttpServer& server, uint64_t id) : server_(server), id_(id) {
+HttpConnection::HttpConnection(HttpServer& server, uint64_t id)
+    : server_(server), id_(id), writer_(reinterpret_cast<uv_stream_t*>(&tcp_), *this) {
   llhttp_init(&parser_, HTTP_REQUEST, &parserSettings());
   parser_.data = this;
   tcp_.data = this;
@@ -105,7 +106,7 @@ void HttpConnection::rejectOverloaded() {
   r.header("Retry-After", "1");
   r.close = true;
   bool close_after = false;
-  appendResponse(out_, r, ResponseFraming{}, close_after);
+  appendResponse(writer_.buffer(), r, ResponseFraming{}, close_after);
   close_after_flush_ = true;
   flush();
 }
@@ -252,8 +253,8 @@ int HttpConnection::onHeadersComplete() {
     // An interim answer may only go out when no earlier answer is pending,
     // or it would overtake them; a client that waits in vain sends the body
     // after its own short timeout anyway.
-    if (has_body && slots_.empty() && out_.empty() && request_.version_minor >= 1) {
-      out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+    if (has_body && slots_.empty() && writer_.empty() && request_.version_minor >= 1) {
+      writer_.buffer().append("HTTP/1.1 100 Continue\r\n\r\n");
       continue_sent_ = true;
       flush();
     }
@@ -379,7 +380,7 @@ void HttpConnection::deliver(uint64_t seq, const HttpResponse& response) {
                            response.status, request_.started_us);
     if (slots_.empty()) {
       bool close_after = false;
-      appendResponse(out_, response, framing, close_after);
+      appendResponse(writer_.buffer(), response, framing, close_after);
       if (close_after) {
         no_more_requests_ = true;
         close_after_flush_ = true;
@@ -409,7 +410,7 @@ void HttpConnection::deliver(uint64_t seq, const HttpResponse& response) {
 void HttpConnection::drainReadySlots() {
   while (!slots_.empty() && slots_.front().ready) {
     Slot& s = slots_.front();
-    out_.append(s.bytes);
+    writer_.buffer().append(s.bytes);
     bool close = s.close;
     slots_.pop_front();
     if (close) {
@@ -432,8 +433,8 @@ void HttpConnection::drainReadySlots() {
 
 void HttpConnection::flush() {
   if (closing_) return;
-  if (!out_.empty()) {
-    size_t queued = uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&tcp_));
+  if (!writer_.empty()) {
+    size_t queued = writer_.queuedBytes();
     if (queued > static_cast<size_t>(server_.options().max_output_bytes)) {
       REDGE_LOG(Info, "slow_reader_disconnected")
           .kv("service", server_.options().service)
@@ -442,40 +443,11 @@ void HttpConnection::flush() {
       close();
       return;
     }
-    if (writes_in_flight_ == 0) {
-      // Most answers fit in the socket buffer: uv_try_write sends them with
-      // no write request, no completion callback, and none of the epoll_ctl
-      // call libuv makes when a queued write drains. Only a remainder is queued.
-      uv_buf_t whole = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
-      int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &whole, 1);
-      if (n == static_cast<int>(out_.size())) {
-        out_.clear();
-        afterOutputSettled();
-        return;
-      }
-      if (n > 0) {
-        out_.erase(0, static_cast<size_t>(n));
-      } else if (n != UV_EAGAIN) {
-        close();
-        return;
-      }
-    }
-    WriteRequest* w = spare_write_ ? spare_write_ : new WriteRequest;
-    spare_write_ = nullptr;
-    w->connection = this;
-    w->req.data = w;
-    w->data.swap(out_);
-    uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
-    ++writes_in_flight_;
-    int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, &onWriteCb);
-    if (rc != 0) {
-      --writes_in_flight_;
-      delete w;
+    if (writer_.flush() != 0) {
       close();
       return;
     }
-    queued = uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&tcp_));
-    if (queued > kOutputHighWatermark && !read_paused_for_output_) {
+    if (writer_.queuedBytes() > kOutputHighWatermark && !read_paused_for_output_) {
       read_paused_for_output_ = true;
       pauseReading();
       setTimer(TimerPhase::WriteStall, server_.options().idle_timeout_ms);
@@ -484,26 +456,13 @@ void HttpConnection::flush() {
   afterOutputSettled();
 }
 
-void HttpConnection::onWriteCb(uv_write_t* req, int status) noexcept {
-  auto* w = static_cast<WriteRequest*>(req->data);
-  w->connection->onWrite(w, status);
-}
-
-void HttpConnection::onWrite(WriteRequest* w, int status) {
-  --writes_in_flight_;
-  w->data.clear();
-  if (spare_write_ == nullptr && w->data.capacity() <= (64u << 10)) {
-    spare_write_ = w;  // keep one for the next flush; a huge buffer is not worth keeping
-  } else {
-    delete w;
-  }
+void HttpConnection::onWritten(int status) {
   if (closing_) return;
   if (status < 0) {
     close();
     return;
   }
-  if (read_paused_for_output_ &&
-      uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&tcp_)) < kOutputLowWatermark) {
+  if (read_paused_for_output_ && writer_.queuedBytes() < kOutputLowWatermark) {
     read_paused_for_output_ = false;
     setTimer(TimerPhase::None, 0);
     if (!parse_paused_ && !no_more_requests_) resumeReading();
@@ -514,9 +473,9 @@ void HttpConnection::onWrite(WriteRequest* w, int status) {
 // Decides what the connection waits for once output has moved.
 void HttpConnection::afterOutputSettled() {
   if (closing_) return;
-  bool nothing_pending = slots_.empty() && out_.empty() && !in_request_;
+  bool nothing_pending = slots_.empty() && writer_.empty() && !in_request_;
   if (close_after_flush_) {
-    if (nothing_pending && writes_in_flight_ == 0) startLingeringClose();
+    if (nothing_pending && writer_.writesInFlight() == 0) startLingeringClose();
     return;
   }
   if (nothing_pending && phase_ == TimerPhase::None && !read_paused_for_output_) {
@@ -529,7 +488,7 @@ void HttpConnection::afterOutputSettled() {
 }
 
 bool HttpConnection::idle() const {
-  return slots_.empty() && out_.empty() && !in_request_ && writes_in_flight_ == 0;
+  return slots_.empty() && !in_request_ && writer_.idle();
 }
 
 void HttpConnection::closeWhenIdle() {
@@ -623,7 +582,7 @@ void HttpConnection::close() {
   if (closing_) return;
   closing_ = true;
   slots_.clear();
-  out_.clear();
+  writer_.discard();
   pending_input_.clear();
   server_.onConnectionClosed(this);
   if (handles_open_ == 0) {
@@ -642,8 +601,6 @@ void HttpConnection::close() {
 void HttpConnection::onCloseCb(uv_handle_t* h) noexcept {
   auto* c = static_cast<HttpConnection*>(h->data);
   if (--c->handles_open_ == 0) {
-    delete c->spare_write_;
-    c->spare_write_ = nullptr;
     c->server_.releaseConnection(c);
   }
 }

@@ -19,12 +19,13 @@
 #include "net/http/http_request.hpp"
 #include "net/http/http_response.hpp"
 #include "net/http/router.hpp"
+#include "net/stream_writer.hpp"
 
 namespace redge {
 
 class HttpServer;
 
-class HttpConnection {
+class HttpConnection final : public StreamWriterOwner {
  public:
   HttpConnection(HttpServer& server, uint64_t id);
   HttpConnection(const HttpConnection&) = delete;
@@ -61,11 +62,6 @@ class HttpConnection {
     int64_t started_us = 0;
     std::string bytes;
   };
-  struct WriteRequest {
-    uv_write_t req;
-    HttpConnection* connection;
-    std::string data;
-  };
 
   // llhttp callbacks
   static int onMessageBeginCb(llhttp_t* p) noexcept;
@@ -80,7 +76,6 @@ class HttpConnection {
   // libuv callbacks
   static void onAllocCb(uv_handle_t* h, size_t suggested, uv_buf_t* buf) noexcept;
   static void onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept;
-  static void onWriteCb(uv_write_t* req, int status) noexcept;
   static void onShutdownCb(uv_shutdown_t* req, int status) noexcept;
   static void onTimerCb(uv_timer_t* t) noexcept;
   static void onCloseCb(uv_handle_t* h) noexcept;
@@ -90,7 +85,7 @@ class HttpConnection {
   int onBody(const char* at, size_t len);
   int onMessageComplete();
   void onRead(ssize_t nread, const uv_buf_t* buf);
-  void onWrite(WriteRequest* w, int status);
+  void onWritten(int status) override;
   void onTimer();
 
   void parse(const char* data, size_t len);
@@ -138,9 +133,7 @@ class HttpConnection {
   uint64_t dispatch_seq_ = 0;
   bool answered_in_dispatch_ = false;
   std::deque<Slot> slots_;  // answers not yet written, from the oldest pending one on
-  std::string out_;         // bytes to write at the next flush
-  WriteRequest* spare_write_ = nullptr;  // a finished write request kept for reuse
-  size_t writes_in_flight_ = 0;
+  StreamWriter writer_;     // output not yet written
   std::string pending_input_;  // bytes read but not parsed while the parser is paused
 };
 
