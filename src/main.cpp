@@ -21,6 +21,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "net/http/http_server.hpp"
+#include "net/resp/resp_server.hpp"
 #include "ops/admin_service.hpp"
 #include "ops/process_metrics.hpp"
 #include "redis/redis_client.hpp"
@@ -115,6 +116,18 @@ class Daemon {
       co.subscriber.name = "keyspace";
       cacheproxy_ = std::make_unique<CacheProxyService>(&loop_, clock_, *server, *redis_, metrics_, co);
       servers_.push_back(std::move(server));
+      RespServerOptions ro;
+      ro.service = "cacheproxy";
+      ro.bind = cfg_.cacheproxy.bind;
+      ro.port = static_cast<int>(cfg_.cacheproxy.resp_port);
+      ro.max_connections = cfg_.cacheproxy.max_connections;
+      ro.max_output_bytes = cfg_.http.max_output_bytes;
+      ro.limits.max_bulk_bytes = static_cast<size_t>(cfg_.http.max_body_bytes);
+      resp_servers_.push_back(std::make_unique<RespServer>(
+          &loop_, metrics_, ro,
+          [this](const std::vector<std::string_view>& args, const RespResponder& responder) {
+            cacheproxy_->handleResp(args, responder);
+          }));
     }
     if (cfg_.admin.enabled) {
       auto server = std::make_unique<HttpServer>(
@@ -123,6 +136,18 @@ class Daemon {
       servers_.push_back(std::move(server));
     }
     int exit_code = 0;
+    for (auto& s : resp_servers_) {
+      int rc = s->listen();
+      if (rc != 0) {
+        REDGE_LOG(Error, "listen_failed")
+            .kv("service", s->options().service)
+            .kv("protocol", "resp")
+            .kv("bind", s->options().bind)
+            .kv("port", s->options().port)
+            .kv("error", uv_strerror(rc));
+        exit_code = 1;
+      }
+    }
     for (auto& s : servers_) {
       int rc = s->listen();
       if (rc != 0) {
@@ -149,6 +174,7 @@ class Daemon {
     }
     uv_run(&loop_, UV_RUN_DEFAULT);
     servers_.clear();
+    resp_servers_.clear();
     int rc = uv_loop_close(&loop_);
     if (rc != 0) REDGE_LOG(Warn, "loop_not_empty").kv("error", uv_strerror(rc));
     REDGE_LOG(Info, "stopped");
@@ -171,12 +197,14 @@ class Daemon {
     drain_deadline_ = uv_now(&loop_) + static_cast<uint64_t>(cfg_.server.drain_timeout_ms);
     REDGE_LOG(Info, "draining").kv("signal", signum).kv("timeout_ms", cfg_.server.drain_timeout_ms);
     for (auto& s : servers_) s->beginDrain();
+    for (auto& s : resp_servers_) s->beginDrain();
     uv_timer_start(&drain_timer_, &onDrainTimerCb, 0, 20);
   }
 
   void onDrainTick() {
     size_t open = 0;
     for (auto& s : servers_) open += s->openConnections();
+    for (auto& s : resp_servers_) open += s->openConnections();
     if (open == 0 || uv_now(&loop_) >= drain_deadline_) {
       if (open) REDGE_LOG(Warn, "drain_timeout").kv("connections_dropped", static_cast<uint64_t>(open));
       shutdown();
@@ -190,6 +218,7 @@ class Daemon {
     if (shut_down_) return;
     shut_down_ = true;
     for (auto& s : servers_) s->close();
+    for (auto& s : resp_servers_) s->close();
     if (app_) app_->close();
     if (cacheproxy_) cacheproxy_->close();
     redis_->close();
@@ -206,6 +235,7 @@ class Daemon {
   RedisClientOptions redis_options_;
   std::unique_ptr<RedisClient> redis_;
   std::vector<std::unique_ptr<HttpServer>> servers_;
+  std::vector<std::unique_ptr<RespServer>> resp_servers_;
   std::unique_ptr<AppService> app_;
   std::unique_ptr<CacheProxyService> cacheproxy_;
   std::unique_ptr<AdminService> admin_;

@@ -10,6 +10,7 @@
 
 #include "core/log.hpp"
 #include "net/http/http_connection.hpp"
+#include "net/tcp_listen.hpp"
 
 namespace redge {
 
@@ -66,10 +67,7 @@ HttpServer::HttpServer(uv_loop_t* loop, MetricsRegistry& metrics, HttpServerOpti
   uv_unref(reinterpret_cast<uv_handle_t*>(&flush_check_));
 }
 
-HttpServer::~HttpServer() {
-  // close() and a loop run must have happened first; see the header.
-  for (auto& [id, c] : connections_) (void)c;
-}
+HttpServer::~HttpServer() = default;  // close() and a loop run come first; see the header
 
 void HttpServer::route(HttpMethod method, std::string_view pattern, HttpHandler handler,
                        int64_t max_body_bytes) {
@@ -89,26 +87,13 @@ int HttpServer::listen() {
   uv_tcp_init(loop_, &listener_);
   listener_.data = this;
   listener_closed_ = false;
-  struct sockaddr_storage addr;
-  int rc;
-  if (options_.bind.find(':') != std::string::npos) {
-    rc = uv_ip6_addr(options_.bind.c_str(), options_.port, reinterpret_cast<sockaddr_in6*>(&addr));
-  } else {
-    rc = uv_ip4_addr(options_.bind.c_str(), options_.port, reinterpret_cast<sockaddr_in*>(&addr));
-  }
-  if (rc == 0) rc = uv_tcp_bind(&listener_, reinterpret_cast<const sockaddr*>(&addr), 0);
-  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 1024, &onConnectionCb);
+  listener_handle_open_ = true;
+  int rc = tcpBindAndListen(&listener_, options_.bind, options_.port, &onConnectionCb, bound_port_);
   if (rc != 0) {
     listener_closed_ = true;
-    uv_close(reinterpret_cast<uv_handle_t*>(&listener_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&listener_), &onListenerClosedCb);
     return rc;
   }
-  struct sockaddr_storage bound;
-  int len = sizeof bound;
-  uv_tcp_getsockname(&listener_, reinterpret_cast<sockaddr*>(&bound), &len);
-  bound_port_ = bound.ss_family == AF_INET6
-                    ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
-                    : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   listening_ = true;
   REDGE_LOG(Info, "listening")
       .kv("service", options_.service)
@@ -268,6 +253,7 @@ void HttpServer::close(std::function<void()> on_closed) {
 
 void HttpServer::onListenerClosedCb(uv_handle_t* handle) noexcept {
   auto* s = static_cast<HttpServer*>(handle->data);
+  s->listener_handle_open_ = false;
   s->maybeFinishClose();
 }
 
@@ -289,7 +275,7 @@ void HttpServer::releaseConnection(HttpConnection* connection) {
 }
 
 void HttpServer::maybeFinishClose() {
-  if (!closing_ || !check_closed_ || connections_alive_ != 0) return;
+  if (!closing_ || !check_closed_ || listener_handle_open_ || connections_alive_ != 0) return;
   if (on_closed_) {
     auto cb = std::move(on_closed_);
     on_closed_ = nullptr;

@@ -150,7 +150,8 @@ class HttpServer {
   std::function<void(HttpRequest&)> request_observer_;  // 404/405/limits before routing
   uv_tcp_t listener_;
   bool listening_ = false;
-  bool listener_closed_ = true;
+  bool listener_closed_ = true;       // uv_close requested (or never opened)
+  bool listener_handle_open_ = false; // its close callback has not run yet
   uv_check_t flush_check_;
   bool check_closed_ = false;
   int bound_port_ = 0;

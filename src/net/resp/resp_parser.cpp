@@ -63,8 +63,8 @@ bool quoteEndsWord(std::string_view line, size_t quote) {
 }
 
 // Splits an inline line the way redis-cli and the Redis inline protocol do.
-// Words are separated by whitespace; a word may mix bare text and quoted
-// sections (a"b c"d is one word). Inside double quotes, backslash escapes
+// Words are separated by whitespace; a quoted section may follow bare text
+// in the same word (a"b c" is the word `ab c`) but must end it. Inside double quotes, backslash escapes
 // \n \r \t \b \a and \xHH, and any other escaped byte stands for itself;
 // inside single quotes only \' is an escape. The decoded words are appended
 // to `storage` and located by `spans`. Returns false on an unterminated

@@ -12,6 +12,8 @@
 #include "core/metrics.hpp"
 #include "net/http/http_server.hpp"
 #include "redis/redis_client.hpp"
+#include "net/resp/resp_server.hpp"
+#include "services/cacheproxy/cache_proxy_resp.hpp"
 #include "services/cacheproxy/keyspace_invalidator.hpp"
 #include "services/cacheproxy/read_through_cache.hpp"
 
@@ -33,12 +35,17 @@ class CacheProxyService {
   bool closed() const { return !invalidator_ || invalidator_->closed(); }
 
   ReadThroughCache& cache() { return cache_; }
+  // The RESP front's handler (the listener itself is the caller's).
+  void handleResp(const std::vector<std::string_view>& args, const RespResponder& responder) {
+    resp_front_.handle(args, responder);
+  }
 
  private:
   void get(HttpRequest& req, const HttpResponder& res);
 
   RedisClient& redis_;
   ReadThroughCache cache_;
+  CacheProxyRespFront resp_front_;
   std::unique_ptr<KeyspaceInvalidator> invalidator_;
   std::string key_;  // decoding buffer, reused
 };

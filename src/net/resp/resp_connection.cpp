@@ -1,0 +1,297 @@
+// One RESP client connection (see the header).
+//
+// Reads land in the server's shared buffer and are parsed in place; only the
+// bytes of an incomplete command are copied into input_, so a pipelined
+// burst of complete commands costs no copy. Ordering works as in
+// HttpConnection: a reply produced while nothing earlier is pending goes
+// straight to the output; otherwise it waits in slots_.
+//
+// QUIT and protocol errors end the connection after their reply, with a
+// lingering close (our FIN, then discard input briefly) so the client reads
+// the reply instead of a reset.
+
+#include "net/resp/resp_connection.hpp"
+
+#include <strings.h>
+
+#include "net/resp/resp_server.hpp"
+#include "net/resp/resp_writer.hpp"
+
+namespace redge {
+namespace {
+
+constexpr size_t kMaxPendingReplies = 1024;
+constexpr size_t kOutputHighWatermark = 1 << 20;
+constexpr size_t kOutputLowWatermark = 256 << 10;
+constexpr uint64_t kLingerMs = 2000;
+
+bool isCommand(std::string_view name, std::string_view want) {
+  return name.size() == want.size() && strncasecmp(name.data(), want.data(), want.size()) == 0;
+}
+
+}  // namespace
+
+RespConnection::RespConnection(RespServer& server, uint64_t id)
+    : server_(server),
+      id_(id),
+      parser_(server.options().limits),
+      writer_(reinterpret_cast<uv_stream_t*>(&tcp_), *this) {
+  tcp_.data = this;
+  timer_.data = this;
+}
+
+int RespConnection::accept(uv_stream_t* listener) {
+  uv_tcp_init(server_.loop(), &tcp_);
+  uv_timer_init(server_.loop(), &timer_);
+  handles_open_ = 2;
+  int rc = uv_accept(listener, reinterpret_cast<uv_stream_t*>(&tcp_));
+  if (rc != 0) {
+    close();
+    return rc;
+  }
+  uv_tcp_nodelay(&tcp_, 1);
+  resumeReading();
+  return 0;
+}
+
+void RespConnection::rejectOverloaded() {
+  no_more_commands_ = true;
+  appendRespError(writer_.buffer(), "ERR max number of clients reached");
+  flush();
+}
+
+void RespConnection::onAllocCb(uv_handle_t* h, size_t, uv_buf_t* buf) noexcept {
+  auto* c = static_cast<RespConnection*>(h->data);
+  buf->base = c->server_.readBuffer();
+  buf->len = c->server_.readBufferSize();
+}
+
+void RespConnection::onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept {
+  auto* c = static_cast<RespConnection*>(s->data);
+  if (c != nullptr) c->onRead(nread, buf);
+}
+
+void RespConnection::onRead(ssize_t nread, const uv_buf_t* buf) {
+  if (closing_) return;
+  if (nread < 0) {
+    close();
+    return;
+  }
+  if (nread == 0 || lingering_ || no_more_commands_) return;
+  std::string_view data(buf->base, static_cast<size_t>(nread));
+  if (input_.empty()) {
+    size_t used = parse(data);
+    if (!closing_ && used < data.size() && !no_more_commands_) input_.assign(data.substr(used));
+  } else {
+    input_.append(data);
+    size_t used = parse(input_);
+    if (!closing_) input_.erase(0, used);
+  }
+  if (!closing_) flush();
+}
+
+size_t RespConnection::parse(std::string_view input) {
+  size_t total = 0;
+  while (!closing_ && !no_more_commands_) {
+    if (slots_.size() >= kMaxPendingReplies) {
+      // Enough replies outstanding: stop here; the rest stays in input_.
+      paused_ = true;
+      pauseReading();
+      break;
+    }
+    size_t consumed = 0;
+    RespParser::Result r = parser_.parse(input.substr(total), consumed);
+    total += consumed;
+    if (r == RespParser::Result::NeedMore) break;
+    if (r == RespParser::Result::Error) {
+      server_.protocolErrors().inc();
+      std::string reply;
+      appendRespError(reply, std::string("ERR ") + std::string(parser_.error()));
+      finishAfterReply(reply);
+      break;
+    }
+    execute(parser_.args());
+  }
+  return total;
+}
+
+void RespConnection::execute(const std::vector<std::string_view>& args) {
+  if (isCommand(args[0], "QUIT")) {
+    finishAfterReply("+OK\r\n");
+    return;
+  }
+  uint64_t seq = next_seq_++;
+  dispatching_ = true;
+  dispatch_seq_ = seq;
+  answered_in_dispatch_ = false;
+  server_.dispatch(args, RespResponder(&server_, id_, seq));
+  dispatching_ = false;
+  if (!answered_in_dispatch_ && !closing_) {
+    Slot slot;
+    slot.seq = seq;
+    slots_.push_back(std::move(slot));
+  }
+}
+
+// A last reply, in order after everything pending, then the connection ends.
+void RespConnection::finishAfterReply(std::string_view encoded) {
+  uint64_t seq = next_seq_++;
+  dispatching_ = true;
+  dispatch_seq_ = seq;
+  answered_in_dispatch_ = false;
+  deliver(seq, encoded);
+  dispatching_ = false;
+  no_more_commands_ = true;
+  input_.clear();
+}
+
+bool RespConnection::awaits(uint64_t seq) const {
+  if (closing_) return false;
+  if (dispatching_ && seq == dispatch_seq_) return !answered_in_dispatch_;
+  if (slots_.empty() || seq < slots_.front().seq) return false;
+  size_t i = static_cast<size_t>(seq - slots_.front().seq);
+  return i < slots_.size() && !slots_[i].ready;
+}
+
+void RespConnection::deliver(uint64_t seq, std::string_view encoded) {
+  if (closing_) return;
+  if (dispatching_ && seq == dispatch_seq_) {
+    if (answered_in_dispatch_) return;
+    answered_in_dispatch_ = true;
+    if (slots_.empty()) {
+      writer_.buffer().append(encoded);
+    } else {
+      Slot slot;
+      slot.seq = seq;
+      slot.ready = true;
+      slot.bytes.assign(encoded);
+      slots_.push_back(std::move(slot));
+    }
+    return;
+  }
+  if (slots_.empty() || seq < slots_.front().seq) return;
+  size_t i = static_cast<size_t>(seq - slots_.front().seq);
+  if (i >= slots_.size() || slots_[i].ready) return;
+  slots_[i].ready = true;
+  slots_[i].bytes.assign(encoded);
+  if (i == 0) {
+    drainReadySlots();
+    server_.scheduleFlush(id_);
+  }
+}
+
+void RespConnection::drainReadySlots() {
+  while (!slots_.empty() && slots_.front().ready) {
+    writer_.buffer().append(slots_.front().bytes);
+    slots_.pop_front();
+  }
+  if (paused_ && slots_.size() < kMaxPendingReplies / 2 &&
+      writer_.queuedBytes() < kOutputLowWatermark) {
+    paused_ = false;
+    if (!input_.empty()) {
+      size_t used = parse(input_);
+      if (!closing_) input_.erase(0, used);
+    }
+    if (!paused_) resumeReading();
+  }
+}
+
+void RespConnection::flush() {
+  if (closing_) return;
+  if (!writer_.empty()) {
+    if (writer_.queuedBytes() > static_cast<size_t>(server_.options().max_output_bytes)) {
+      close();  // a client that stopped reading its replies
+      return;
+    }
+    if (writer_.flush() != 0) {
+      close();
+      return;
+    }
+    if (writer_.queuedBytes() > kOutputHighWatermark && !paused_) {
+      paused_ = true;
+      pauseReading();
+    }
+  }
+  afterOutputSettled();
+}
+
+void RespConnection::onWritten(int status) {
+  if (closing_) return;
+  if (status < 0) {
+    close();
+    return;
+  }
+  if (paused_ && writer_.queuedBytes() < kOutputLowWatermark) drainReadySlots();
+  afterOutputSettled();
+}
+
+void RespConnection::afterOutputSettled() {
+  if (closing_) return;
+  bool done = slots_.empty() && writer_.idle();
+  if (no_more_commands_ && done && !shutdown_started_) {
+    shutdown_started_ = true;
+    shutdown_req_.data = this;
+    if (uv_shutdown(&shutdown_req_, reinterpret_cast<uv_stream_t*>(&tcp_), &onShutdownCb) != 0) {
+      close();
+    }
+    return;
+  }
+  if (server_.draining() && done && input_.empty()) close();
+}
+
+void RespConnection::onShutdownCb(uv_shutdown_t* req, int status) noexcept {
+  auto* c = static_cast<RespConnection*>(req->data);
+  if (c->closing_) return;
+  if (status < 0) {
+    c->close();
+    return;
+  }
+  c->lingering_ = true;
+  uv_timer_start(&c->timer_, &onTimerCb, kLingerMs, 0);
+  c->resumeReading();
+}
+
+void RespConnection::onTimerCb(uv_timer_t* t) noexcept {
+  auto* c = static_cast<RespConnection*>(t->data);
+  if (c != nullptr) c->close();
+}
+
+void RespConnection::closeWhenIdle() {
+  if (slots_.empty() && writer_.idle() && input_.empty()) close();
+}
+
+void RespConnection::pauseReading() {
+  if (!reading_) return;
+  reading_ = false;
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+}
+
+void RespConnection::resumeReading() {
+  if (reading_ || closing_) return;
+  if (uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &onAllocCb, &onReadCb) == 0) {
+    reading_ = true;
+  }
+}
+
+void RespConnection::close() {
+  if (closing_) return;
+  closing_ = true;
+  slots_.clear();
+  input_.clear();
+  writer_.discard();
+  server_.onConnectionClosed(this);
+  if (handles_open_ == 0) {
+    server_.releaseConnection(this);
+    return;
+  }
+  uv_timer_stop(&timer_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &onCloseCb);
+  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &onCloseCb);
+}
+
+void RespConnection::onCloseCb(uv_handle_t* h) noexcept {
+  auto* c = static_cast<RespConnection*>(h->data);
+  if (--c->handles_open_ == 0) c->server_.releaseConnection(c);
+}
+
+}  // namespace redge

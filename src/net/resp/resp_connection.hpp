@@ -1,0 +1,80 @@
+#pragma once
+// One RESP client connection: parses requests (multibulk and inline), hands
+// commands to the server's handler and writes replies in command order,
+// everything produced in one loop iteration in one write.
+//
+// Owned by RespServer; freed from the last close callback of its two handles
+// (tcp, and the timer used only for the lingering close after an error).
+
+#include <uv.h>
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+
+#include "net/resp/resp_parser.hpp"
+#include "net/stream_writer.hpp"
+
+namespace redge {
+
+class RespServer;
+
+class RespConnection final : public StreamWriterOwner {
+ public:
+  RespConnection(RespServer& server, uint64_t id);
+  int accept(uv_stream_t* listener);
+  // Writes "-ERR max number of clients reached" and closes, as Redis does.
+  void rejectOverloaded();
+  void deliver(uint64_t seq, std::string_view encoded);
+  bool awaits(uint64_t seq) const;
+  void flush();
+  void closeWhenIdle();
+  void close();
+  uint64_t id() const { return id_; }
+
+ private:
+  struct Slot {
+    uint64_t seq;
+    bool ready = false;
+    std::string bytes;
+  };
+  static void onAllocCb(uv_handle_t* h, size_t suggested, uv_buf_t* buf) noexcept;
+  static void onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept;
+  static void onShutdownCb(uv_shutdown_t* req, int status) noexcept;
+  static void onTimerCb(uv_timer_t* t) noexcept;
+  static void onCloseCb(uv_handle_t* h) noexcept;
+  void onRead(ssize_t nread, const uv_buf_t* buf);
+  void onWritten(int status) override;
+  // Parses commands from `input`; returns how many bytes were consumed.
+  size_t parse(std::string_view input);
+  void execute(const std::vector<std::string_view>& args);
+  void finishAfterReply(std::string_view encoded);
+  void drainReadySlots();
+  void afterOutputSettled();
+  void pauseReading();
+  void resumeReading();
+
+  RespServer& server_;
+  uint64_t id_;
+  uv_tcp_t tcp_;
+  uv_timer_t timer_;
+  uv_shutdown_t shutdown_req_;
+  int handles_open_ = 0;
+  RespParser parser_;
+  StreamWriter writer_;
+  std::string input_;  // bytes of an incomplete command (or unparsed while paused)
+  std::deque<Slot> slots_;
+  uint64_t next_seq_ = 0;
+  bool dispatching_ = false;
+  uint64_t dispatch_seq_ = 0;
+  bool answered_in_dispatch_ = false;
+  bool closing_ = false;
+  bool reading_ = false;
+  bool paused_ = false;             // too many replies pending, or output backed up
+  bool no_more_commands_ = false;   // QUIT or a protocol error
+  bool shutdown_started_ = false;
+  bool lingering_ = false;
+};
+
+}  // namespace redge
