@@ -47,12 +47,14 @@ constexpr int kListenBacklog = 4096;
 constexpr size_t kMaxPooledWrites = 1024;
 
 class Server;
+class Connection;
 
 // One write in flight. It owns its bytes until its callback runs (libuv reads
 // the buffer asynchronously), and goes back to the server's pool afterwards so
 // that steady-state serving allocates nothing.
 struct WriteRequest {
-  uv_write_t req;
+  uv_write_t req;  // req.data points back at this WriteRequest
+  Connection* conn = nullptr;
   std::string bytes;
 };
 
@@ -223,7 +225,8 @@ void Connection::flush() {
   if (!pending_) return;  // a partial request: wait for the rest
   WriteRequest* w = pending_;
   pending_ = nullptr;
-  w->req.data = this;
+  w->req.data = w;
+  w->conn = this;
   uv_buf_t buf = uv_buf_init(w->bytes.data(), static_cast<unsigned>(w->bytes.size()));
   if (uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, onWriteCb) != 0) {
     server_.returnWrite(w);
@@ -234,9 +237,10 @@ void Connection::flush() {
 void Connection::onWriteCb(uv_write_t* req, int status) noexcept {
   // The connection is still alive here even if it is closing: libuv runs the
   // cancelled write callbacks (status UV_ECANCELED) before the close callback.
-  auto* w = reinterpret_cast<WriteRequest*>(req);  // req is the first member
-  auto* self = static_cast<Connection*>(req->data);
-  if (!self) return;
+  auto* w = static_cast<WriteRequest*>(req->data);
+  if (!w) return;
+  Connection* self = w->conn;
+  w->conn = nullptr;
   self->server_.returnWrite(w);
   if (status < 0 || self->closeAfterWrite_) self->close();
 }

@@ -45,9 +45,9 @@ class AppService {
   void upload(HttpRequest& req, const HttpResponder& res);
   void meow(HttpRequest& req, const HttpResponder& res);
 
-  // Every request is recorded; the batch goes to Redis before the next
-  // command of a route (so /recent sees it) or at the end of the loop
-  // iteration, as one LPUSH + LTRIM however many requests arrived.
+  // Every request is recorded; the batch goes to Redis at the end of the
+  // loop iteration (or just before /recent reads the list), as one LPUSH +
+  // LTRIM however many requests arrived.
   void flushRecent();
   static void onCheckCb(uv_check_t* check) noexcept;
 

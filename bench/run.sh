@@ -1,0 +1,700 @@
+#!/usr/bin/env bash
+# `make bench`: wrk against redge and its peers in one run, one table per case.
+#
+# Usage: bench/run.sh BUILD_DIR        (BUILD_DIR holds redge and baseline_server)
+#
+# Every server under test runs alone, pinned to SERVER_CPU (default 0), and is
+# started fresh for each case; wrk runs pinned to CLIENT_CPU (default 1). One
+# private redis-server (free port, temporary directory, no persistence) serves
+# the whole run. For every server the script reads, around one wrk run:
+# requests/s and the p50/p99 latency (wrk), the CPU the server's process tree
+# spent (/proc/PID/stat utime+stime+cutime+cstime) divided by the requests wrk
+# completed, and the peak RSS (VmHWM). See bench/README.md for the columns.
+#
+# Knobs (environment):
+#   BENCH_SECONDS      length of each measured wrk run (10)
+#   BENCH_WARMUP       seconds of unmeasured wrk before each run (1; 0 = none)
+#   BENCH_CASES        cases to run, in order ("hello hello-pipelined get idle-rss");
+#                      also available: gateway (redge gateway vs HAProxy)
+#   BENCH_CONNECTIONS  wrk connections (50)
+#   PIPELINE_DEPTH     requests per write in the pipelined cases (16)
+#   IDLE_CONNS         idle connections opened by the idle-rss case (10000)
+#   SERVER_CPU, CLIENT_CPU, REDIS_CPU   CPU lists for taskset (0, 1, unpinned)
+#   BENCH_OUT          where the report is copied (bench/last-run.md)
+#   BENCH_KEEP_TMP     set to keep the temporary directory (logs, wrk output)
+#
+# Adding a case: write `case_NAME() { ... }` (dashes in NAME become
+# underscores) that starts servers with the start_* helpers, calls
+# `measure LABEL PID URL [wrk args...]` for each, stops them with stop_pid, and
+# calls `print_table`; then add NAME to BENCH_CASES.
+set -euo pipefail
+
+if [ $# -lt 1 ]; then
+  echo "usage: bench/run.sh BUILD_DIR" >&2
+  exit 2
+fi
+BUILD_DIR=$(cd "$1" && pwd)
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+BENCH_SECONDS=${BENCH_SECONDS:-10}
+BENCH_WARMUP=${BENCH_WARMUP:-1}
+BENCH_CASES=${BENCH_CASES:-"hello hello-pipelined get idle-rss"}
+BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-50}
+PIPELINE_DEPTH=${PIPELINE_DEPTH:-16}
+export PIPELINE_DEPTH # read by bench/pipeline.lua inside wrk
+IDLE_CONNS=${IDLE_CONNS:-10000}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+REDIS_CPU=${REDIS_CPU:-}
+BENCH_OUT=${BENCH_OUT:-$BENCH_DIR/last-run.md}
+
+REDGE_BIN=$BUILD_DIR/redge
+BASELINE_BIN=$BUILD_DIR/baseline_server
+CLK_TCK=$(getconf CLK_TCK)
+MESSAGE="this message will self-destruct in 10 seconds"
+
+for tool in wrk taskset curl python3 redis-server redis-cli ps; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make bench-deps)" >&2; exit 1; }
+done
+
+# 10,000 idle connections need as many descriptors in the server and in the
+# client. Raising the hard limit needs privilege; otherwise take the hard limit.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+NOFILE=$(ulimit -n)
+MAXCONN=$((NOFILE > 20064 ? 20000 : NOFILE - 64))
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/redge-bench.XXXXXX")
+REPORT=$TMP/report.md
+: >"$REPORT"
+
+# ---------------------------------------------------------------- processes
+
+PIDS=() # every process this script started and has not stopped yet
+
+log() { echo "bench: $*" >&2; }
+
+# True while PID runs (a zombie waiting to be reaped does not count).
+alive() {
+  local state
+  state=$(awk '{ sub(/^.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+
+# PID's children, grandchildren, ... one per line.
+descendants() {
+  local child
+  for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    echo "$child"
+    descendants "$child"
+  done
+}
+
+# SIGTERM, up to 5 s of grace, then SIGKILL; the same for any descendant left
+# behind (an nginx worker whose master was killed).
+stop_pid() {
+  local pid=$1 p _ kids
+  kids=$(descendants "$pid")
+  for p in $pid $kids; do
+    kill -TERM "$p" 2>/dev/null || true
+  done
+  for p in $pid $kids; do
+    for _ in $(seq 50); do
+      alive "$p" || break
+      sleep 0.1
+    done
+    if alive "$p"; then kill -KILL "$p" 2>/dev/null || true; fi
+  done
+  wait "$pid" 2>/dev/null || true
+  forget_pid "$pid"
+}
+
+forget_pid() {
+  local p keep=()
+  for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+  PIDS=("${keep[@]}")
+}
+
+# run_waiting OUT CMD...: runs CMD with its output in OUT and waits for it.
+# In the background, because bash runs a trap only between commands: a signal
+# interrupts `wait` at once, but not a foreground child.
+run_waiting() {
+  local out=$1 pid rc=0
+  shift
+  "$@" >"$out" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  wait "$pid" || rc=$?
+  forget_pid "$pid"
+  return "$rc"
+}
+
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+  if [ -n "${BENCH_KEEP_TMP:-}" ]; then log "kept $TMP"; else rm -rf "$TMP"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# N distinct free loopback ports, space-separated: all are held open at once
+# while chosen, so they differ from each other.
+free_ports() {
+  python3 - "$1" <<'EOF'
+import socket, sys
+held = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    held.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in held))
+EOF
+}
+
+# Waits (at most 10 s) until URL answers anything over HTTP, while PID runs.
+wait_http() {
+  local url=$1 pid=$2 _
+  for _ in $(seq 100); do
+    alive "$pid" || return 1
+    curl -s -o /dev/null --max-time 1 "$url" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# start_server NAME READY_URL CMD...: runs CMD pinned to SERVER_CPU, output to
+# $TMP/NAME.log, and waits for READY_URL. Sets STARTED_PID; returns 1 (and
+# prints the log's tail) if the server did not come up.
+STARTED_PID=""
+start_server() {
+  local name=$1 ready=$2
+  shift 2
+  taskset -c "$SERVER_CPU" "$@" >"$TMP/$name.log" 2>&1 &
+  local pid=$!
+  PIDS+=("$pid")
+  if wait_http "$ready" "$pid"; then
+    STARTED_PID=$pid
+    return 0
+  fi
+  log "$name did not start; last lines of its log:"
+  tail -n 15 "$TMP/$name.log" | sed 's/^/  | /' >&2
+  stop_pid "$pid"
+  STARTED_PID=""
+  return 1
+}
+
+# Fills @NAME@ placeholders of a template: fill TEMPLATE OUT NAME=VALUE...
+fill() {
+  local template=$1 out=$2 kv expr=()
+  shift 2
+  for kv in "$@"; do expr+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
+  sed "${expr[@]}" "$template" >"$out"
+}
+
+# ------------------------------------------------------------------ servers
+
+REDIS_PORT=""
+REDIS_PID=""
+start_redis() {
+  REDIS_PORT=$(free_ports 1)
+  local pin=()
+  [ -n "$REDIS_CPU" ] && pin=(taskset -c "$REDIS_CPU")
+  "${pin[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$TMP" --logfile "$TMP/redis.log" --daemonize no &
+  REDIS_PID=$!
+  PIDS+=("$REDIS_PID")
+  local _
+  for _ in $(seq 50); do
+    [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && return 0
+    sleep 0.1
+  done
+  log "redis-server did not start"
+  tail -n 15 "$TMP/redis.log" >&2 || true
+  exit 1
+}
+
+# redge's optional --set keys: each is kept only if this build accepts it
+# (a key not wired yet is dropped, and the report says so).
+REDGE_OPTIONAL=(cacheproxy.enabled=false relay.enabled=false app.message_ttl_s=3600)
+REDGE_EXTRA=()
+REDGE_DROPPED=()
+probe_redge() {
+  [ -x "$REDGE_BIN" ] || return 0
+  local kv
+  for kv in "${REDGE_OPTIONAL[@]}" http.max_connections=20000; do
+    if "$REDGE_BIN" --check-config --redis "redis://127.0.0.1:$REDIS_PORT/0" \
+      --set "$kv" >/dev/null 2>&1; then
+      case "$kv" in http.max_connections=*) ;; *) REDGE_EXTRA+=(--set "$kv") ;; esac
+    else
+      REDGE_DROPPED+=("$kv")
+    fi
+  done
+}
+redge_accepts() {
+  local kv
+  for kv in "${REDGE_DROPPED[@]}"; do [ "$kv" = "$1" ] && return 1; done
+  return 0
+}
+
+# start_redge [--set k=v ...]: sets REDGE_PORT (app) and STARTED_PID.
+REDGE_PORT=""
+start_redge() {
+  if [ ! -x "$REDGE_BIN" ]; then
+    log "no redge binary at $REDGE_BIN"
+    return 1
+  fi
+  local admin
+  read -r REDGE_PORT admin <<<"$(free_ports 2)"
+  start_server redge "http://127.0.0.1:$REDGE_PORT/" "$REDGE_BIN" \
+    --redis "redis://127.0.0.1:$REDIS_PORT/0" --set "app.port=$REDGE_PORT" \
+    --set "admin.port=$admin" "${REDGE_EXTRA[@]}" "$@"
+}
+
+BASELINE_PORT=""
+start_baseline() {
+  if [ ! -x "$BASELINE_BIN" ]; then
+    log "no baseline_server in $BUILD_DIR; building it"
+    cmake --build "$BUILD_DIR" --target baseline_server >&2 || return 1
+  fi
+  BASELINE_PORT=$(free_ports 1)
+  start_server baseline "http://127.0.0.1:$BASELINE_PORT/" "$BASELINE_BIN" "$BASELINE_PORT"
+}
+
+NGINX_PORT=""
+start_nginx() {
+  command -v nginx >/dev/null || { log "nginx is missing"; return 1; }
+  NGINX_PORT=$(free_ports 1)
+  fill "$BENCH_DIR/peers/nginx.conf.in" "$TMP/nginx.conf" "TMP=$TMP" "PORT=$NGINX_PORT" \
+    "USER=$(id -un)" "NOFILE=$NOFILE" "MAXCONN=$MAXCONN"
+  start_server nginx "http://127.0.0.1:$NGINX_PORT/" \
+    nginx -p "$TMP" -c "$TMP/nginx.conf" -e "$TMP/nginx-error.log"
+}
+
+WEBDIS_PORT=""
+start_webdis() {
+  command -v webdis >/dev/null || { log "webdis is missing"; return 1; }
+  WEBDIS_PORT=$(free_ports 1)
+  fill "$BENCH_DIR/peers/webdis.json.in" "$TMP/webdis.json" "TMP=$TMP" "PORT=$WEBDIS_PORT" \
+    "REDIS_PORT=$REDIS_PORT"
+  # webdis takes its configuration file as its only argument.
+  start_server webdis "http://127.0.0.1:$WEBDIS_PORT/PING" webdis "$TMP/webdis.json"
+}
+
+HAPROXY_PORT=""
+start_haproxy() { # start_haproxy BACKEND_PORT
+  command -v haproxy >/dev/null || { log "haproxy is missing"; return 1; }
+  HAPROXY_PORT=$(free_ports 1)
+  fill "$BENCH_DIR/peers/haproxy.cfg.in" "$TMP/haproxy.cfg" "TMP=$TMP" "PORT=$HAPROXY_PORT" \
+    "BACKEND_PORT=$1" "MAXCONN=$(((NOFILE - 200) / 2))" # two descriptors per proxied connection
+  start_server haproxy "http://127.0.0.1:$HAPROXY_PORT/" haproxy -db -f "$TMP/haproxy.cfg"
+}
+
+# ------------------------------------------------------------- measurement
+
+# CPU clock ticks spent by PID and every live descendant (utime + stime +
+# cutime + cstime: fields 14-17 of /proc/PID/stat).
+tree_ticks() {
+  local p q total=0 rest f
+  for p in "$@" $(for q in "$@"; do descendants "$q"; done); do
+    rest=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+    rest=${rest##*) } # drop "pid (comm) ": comm may hold spaces
+    read -r -a f <<<"$rest"
+    total=$((total + f[11] + f[12] + f[13] + f[14]))
+  done
+  echo "$total"
+}
+
+# Sum of one /proc/PID/status field (VmHWM, VmRSS; in kB) over PID's tree.
+tree_kb() {
+  local field=$1 pid=$2 p total=0 v
+  for p in "$pid" $(descendants "$pid"); do
+    v=$(awk -v f="$field:" '$1 == f { print $2 }' "/proc/$p/status" 2>/dev/null) || continue
+    total=$((total + ${v:-0}))
+  done
+  echo "$total"
+}
+
+mib() { awk -v kb="$1" 'BEGIN { printf "%.1f", kb / 1024 }'; }
+
+# Results, keyed "CASE/LABEL".
+declare -A ROWS=() R_RPS=() R_CPU=() R_AUX=() R_P50=() R_P99=() R_RSS=() R_ERR=() R_NOTE=()
+declare -A R_IDLE=() R_LOADED=() R_OPEN=()
+CASE=""
+
+add_row() { ROWS[$CASE]="${ROWS[$CASE]:-}$1 "; }
+
+# A server that could not be measured: missing LABEL NOTE
+missing() {
+  add_row "$1"
+  R_NOTE[$CASE/$1]=$2
+}
+
+# measure LABEL PID URL [wrk args...]
+# Runs wrk against URL and records LABEL's row for the current case. The CPU
+# of the processes in AUX_PIDS (redis-server, a proxy's backend) is measured
+# over the same interval and shown in the case's extra column.
+measure() {
+  local label=$1 pid=$2 url=$3
+  shift 3
+  local key=$CASE/$label aux=${AUX_PIDS:-}
+  add_row "$label"
+  local wrk=(taskset -c "$CLIENT_CPU" wrk -t1 -c"$BENCH_CONNECTIONS" --latency "$@")
+  log "$CASE: $label: ${BENCH_SECONDS}s of wrk on $url"
+  if [ "$BENCH_WARMUP" != 0 ]; then
+    run_waiting /dev/null timeout $((BENCH_WARMUP + 20)) "${wrk[@]}" -d"${BENCH_WARMUP}s" "$url" ||
+      true
+  fi
+  local t0 a0=0 t1 a1=0 out file=$TMP/wrk-$CASE-$label.txt
+  # AUX_PIDS is a list of pids: split on purpose.
+  # shellcheck disable=SC2086
+  t0=$(tree_ticks "$pid") && [ -n "$aux" ] && a0=$(tree_ticks $aux)
+  if ! run_waiting "$file" timeout $((BENCH_SECONDS + 30)) "${wrk[@]}" -d"${BENCH_SECONDS}s" "$url"; then
+    R_NOTE[$key]="wrk failed"
+    log "$label: wrk failed: $(cat "$file")"
+    return 0
+  fi
+  # shellcheck disable=SC2086
+  t1=$(tree_ticks "$pid") && [ -n "$aux" ] && a1=$(tree_ticks $aux)
+  out=$(cat "$file")
+  if ! alive "$pid"; then
+    R_NOTE[$key]="exited during the run"
+    return 0
+  fi
+
+  local requests
+  requests=$(awk '/ requests in / { print $1 }' <<<"$out")
+  if [ -z "$requests" ] || [ "$requests" = 0 ]; then
+    R_NOTE[$key]="no requests completed"
+    return 0
+  fi
+  R_RPS[$key]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
+  # wrk sometimes prints a percentile as 0.00us (seen with pipelining; a
+  # known fault of wrk's histogram): show n/a rather than a false zero.
+  R_P50[$key]=$(awk '$1 == "50%" { print ($2 == "0.00us" ? "n/a" : $2) }' <<<"$out")
+  R_P99[$key]=$(awk '$1 == "99%" { print ($2 == "0.00us" ? "n/a" : $2) }' <<<"$out")
+  R_ERR[$key]=$(awk '/Non-2xx or 3xx responses:/ { bad += $NF }
+                     /Socket errors:/ { gsub(",", ""); bad += $4 + $6 + $8 + $10 }
+                     END { print bad + 0 }' <<<"$out")
+  R_CPU[$key]=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$requests" \
+    'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+  if [ -n "$aux" ]; then
+    R_AUX[$key]=$(awk -v t=$((a1 - a0)) -v hz="$CLK_TCK" -v n="$requests" \
+      'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+  fi
+  R_RSS[$key]=$(mib "$(tree_kb VmHWM "$pid")")
+}
+
+# ------------------------------------------------------------------ report
+
+out() { echo "$*" | tee -a "$REPORT"; }
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "—"; else printf "%.2f", a / b }'; }
+
+# print_table TITLE AUX_LABEL [NOTE...]: the current case's rows. Ratios are
+# redge ÷ peer: above 1 for req/s and below 1 for CPU µs/req favour redge.
+print_table() {
+  local title=$1 aux_label=$2 label key
+  shift 2
+  local ref=$CASE/redge
+  out ""
+  out "### $CASE — $title"
+  out ""
+  out "| server | req/s | p50 | p99 | server CPU µs/req | $aux_label | peak RSS MiB | req/s redge ÷ peer | CPU µs/req redge ÷ peer | errors |"
+  out "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for label in ${ROWS[$CASE]:-}; do
+    key=$CASE/$label
+    if [ -n "${R_NOTE[$key]:-}" ]; then
+      out "| $label | ${R_NOTE[$key]} | | | | | | | | |"
+      continue
+    fi
+    local rr="—" rc="—"
+    if [ "$label" != redge ] && [ -n "${R_RPS[$ref]:-}" ]; then
+      rr=$(ratio "${R_RPS[$ref]}" "${R_RPS[$key]}")
+      rc=$(ratio "${R_CPU[$ref]}" "${R_CPU[$key]}")
+    fi
+    out "| $label | ${R_RPS[$key]} | ${R_P50[$key]} | ${R_P99[$key]} | ${R_CPU[$key]} | ${R_AUX[$key]:-—} | ${R_RSS[$key]} | $rr | $rc | ${R_ERR[$key]} |"
+  done
+  local note
+  for note in "$@"; do
+    out ""
+    out "$note"
+  done
+}
+
+# ------------------------------------------------------------------- cases
+
+# The three hello servers, each alone on SERVER_CPU; extra args go to wrk.
+hello_servers() {
+  if start_redge; then
+    AUX_PIDS=$REDIS_PID measure redge "$STARTED_PID" "http://127.0.0.1:$REDGE_PORT/" "$@"
+    stop_pid "$STARTED_PID"
+  else
+    missing redge "redge did not start"
+  fi
+  if start_baseline; then
+    measure baseline "$STARTED_PID" "http://127.0.0.1:$BASELINE_PORT/" "$@"
+    stop_pid "$STARTED_PID"
+  else
+    missing baseline "did not start"
+  fi
+  if start_nginx; then
+    measure nginx "$STARTED_PID" "http://127.0.0.1:$NGINX_PORT/" "$@"
+    stop_pid "$STARTED_PID"
+  else
+    missing nginx "did not start"
+  fi
+}
+
+case_hello() {
+  hello_servers
+  print_table "GET / hello, keep-alive, $BENCH_CONNECTIONS connections" "redis µs/req"
+}
+
+case_hello_pipelined() {
+  hello_servers -s "$BENCH_DIR/pipeline.lua"
+  print_table "GET / hello, $PIPELINE_DEPTH requests per write, $BENCH_CONNECTIONS connections" \
+    "redis µs/req" \
+    "With pipelining wrk records one latency per batch of $PIPELINE_DEPTH (write to last response), so p50/p99 are per batch, not per request. n/a: wrk printed 0.00us for that percentile, a known wrk fault with pipelined scripts (wg/wrk issue 236)."
+}
+
+case_get() {
+  if start_redge; then
+    local port=$REDGE_PORT pid=$STARTED_PID
+    curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/set" || true
+    if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/get")" = 200 ]; then
+      AUX_PIDS=$REDIS_PID measure redge "$pid" "http://127.0.0.1:$port/get"
+    else
+      missing redge "GET /get does not answer 200 after GET /set"
+    fi
+    stop_pid "$pid"
+  else
+    missing redge "redge did not start"
+  fi
+  redis-cli -p "$REDIS_PORT" SET k "$MESSAGE" >/dev/null
+  if start_webdis; then
+    AUX_PIDS=$REDIS_PID measure webdis "$STARTED_PID" "http://127.0.0.1:$WEBDIS_PORT/GET/k.txt"
+    stop_pid "$STARTED_PID"
+  else
+    missing webdis "did not start"
+  fi
+  print_table "the stored message from Redis: redge GET /get vs webdis GET /GET/k.txt" \
+    "redis µs/req" \
+    "redis µs/req is redis-server's own CPU over the same run, per request served."
+}
+
+# idle_server LABEL PID PORT: RSS before and while IDLE_CONNS connections idle.
+idle_server() {
+  local label=$1 pid=$2 port=$3 key=$CASE/$1
+  add_row "$label"
+  sleep 1
+  R_IDLE[$key]=$(mib "$(tree_kb VmRSS "$pid")")
+  log "$CASE: $label: opening $IDLE_CONNS idle connections"
+  local ready=$TMP/idle-$label.ready
+  rm -f "$ready"
+  taskset -c "$CLIENT_CPU" python3 "$BENCH_DIR/idle_conns.py" "$port" "$IDLE_CONNS" "$ready" 300 &
+  local client=$!
+  PIDS+=("$client")
+  local _
+  for _ in $(seq 1200); do # 120 s at most
+    [ -f "$ready" ] && break
+    alive "$client" || break
+    sleep 0.1
+  done
+  if [ ! -f "$ready" ]; then
+    R_NOTE[$key]="the idle client failed"
+    stop_pid "$client"
+    return 0
+  fi
+  sleep 1 # let the server settle
+  local loaded opened failed
+  loaded=$(tree_kb VmRSS "$pid")
+  read -r opened failed <"$ready"
+  stop_pid "$client"
+  if ! alive "$pid"; then
+    R_NOTE[$key]="exited while holding the connections"
+    return 0
+  fi
+  R_LOADED[$key]=$(mib "$loaded")
+  R_OPEN[$key]="$opened"
+  if [ "$failed" != 0 ]; then R_OPEN[$key]="$opened ($failed failed)"; fi
+}
+
+case_idle_rss() {
+  local extra=()
+  redge_accepts http.max_connections=20000 && extra=(--set http.max_connections=20000)
+  if start_redge "${extra[@]}"; then
+    idle_server redge "$STARTED_PID" "$REDGE_PORT"
+    stop_pid "$STARTED_PID"
+  else
+    missing redge "redge did not start"
+  fi
+  if start_baseline; then
+    idle_server baseline "$STARTED_PID" "$BASELINE_PORT"
+    stop_pid "$STARTED_PID"
+  else
+    missing baseline "did not start"
+  fi
+  if start_nginx; then
+    idle_server nginx "$STARTED_PID" "$NGINX_PORT"
+    stop_pid "$STARTED_PID"
+  else
+    missing nginx "did not start"
+  fi
+
+  out ""
+  out "### $CASE — RSS idle, then with $IDLE_CONNS idle keep-alive connections (one GET / answered on each)"
+  out ""
+  out "| server | idle RSS MiB | RSS with idle conns MiB | increase MiB | KiB per conn | conns open |"
+  out "|---|---:|---:|---:|---:|---:|"
+  local label key
+  for label in ${ROWS[$CASE]:-}; do
+    key=$CASE/$label
+    if [ -n "${R_NOTE[$key]:-}" ]; then
+      out "| $label | ${R_NOTE[$key]} | | | | |"
+      continue
+    fi
+    local conns=${R_OPEN[$key]%% *}
+    out "| $label | ${R_IDLE[$key]} | ${R_LOADED[$key]} | $(awk -v a="${R_LOADED[$key]}" -v b="${R_IDLE[$key]}" 'BEGIN { printf "%.1f", a - b }') | $(awk -v a="${R_LOADED[$key]}" -v b="${R_IDLE[$key]}" -v n="$conns" 'BEGIN { if (n > 0) printf "%.2f", (a - b) * 1024 / n; else print "—" }') | ${R_OPEN[$key]} |"
+  done
+  out ""
+  out "RSS is VmRSS of the server's process tree (nginx: master + worker)."
+}
+
+# redge's gateway keys: a guess until the gateway lands; override with
+# REDGE_GATEWAY_ARGS, where @PORT@ and @BACKEND_PORT@ are filled in.
+REDGE_GATEWAY_ARGS=${REDGE_GATEWAY_ARGS:-"--set gateway.enabled=true --set gateway.port=@PORT@ --set gateway.upstreams=http://127.0.0.1:@BACKEND_PORT@"}
+
+case_gateway() {
+  # The backend is a redge app (baseline_server if redge does not start),
+  # pinned to the same CPU as the proxy under test.
+  local backend_pid backend_port backend_name
+  if start_redge; then
+    backend_pid=$STARTED_PID backend_port=$REDGE_PORT backend_name="redge app"
+  elif start_baseline; then
+    backend_pid=$STARTED_PID backend_port=$BASELINE_PORT backend_name="baseline_server"
+  else
+    missing redge "no backend started"
+    print_table "reverse proxy in front of one backend" "backend µs/req"
+    return 0
+  fi
+  measure direct "$backend_pid" "http://127.0.0.1:$backend_port/"
+
+  local gw_port args
+  gw_port=$(free_ports 1)
+  args=${REDGE_GATEWAY_ARGS//@PORT@/$gw_port}
+  args=${args//@BACKEND_PORT@/$backend_port}
+  # shellcheck disable=SC2086 # the knob is a word list on purpose
+  if [ -x "$REDGE_BIN" ] && "$REDGE_BIN" --check-config $args >/dev/null 2>&1; then
+    local admin
+    admin=$(free_ports 1)
+    # shellcheck disable=SC2086
+    if start_server redge-gateway "http://127.0.0.1:$gw_port/" "$REDGE_BIN" \
+      --redis "redis://127.0.0.1:$REDIS_PORT/0" --set app.enabled=false \
+      --set "admin.port=$admin" "${REDGE_EXTRA[@]}" $args; then
+      AUX_PIDS=$backend_pid measure redge "$STARTED_PID" "http://127.0.0.1:$gw_port/"
+      stop_pid "$STARTED_PID"
+    else
+      missing redge "redge gateway did not start"
+    fi
+  else
+    missing redge "this redge refuses the gateway keys (see REDGE_GATEWAY_ARGS)"
+    log "redge --check-config refused: $args"
+  fi
+
+  if start_haproxy "$backend_port"; then
+    AUX_PIDS=$backend_pid measure haproxy "$STARTED_PID" "http://127.0.0.1:$HAPROXY_PORT/"
+    stop_pid "$STARTED_PID"
+  else
+    missing haproxy "did not start"
+  fi
+  stop_pid "$backend_pid"
+  print_table "reverse proxy in front of one $backend_name backend (GET /)" "backend µs/req" \
+    "Proxy and backend share SERVER_CPU; \"direct\" is the backend alone. server CPU is the proxy's, backend µs/req the backend's."
+}
+
+# ------------------------------------------------------------ target checks
+
+CHECKS=()
+# check LABEL VALUE OP FACTOR [REFERENCE]: VALUE OP FACTOR × REFERENCE, or
+# VALUE OP FACTOR when there is no reference (an absolute limit). OP is <= or >=.
+check() {
+  local label=$1 value=$2 op=$3 factor=$4 ref=${5-none} verdict sym shown
+  if [ -z "$value" ] || [ -z "$ref" ]; then
+    CHECKS+=("- $label: n/a (not measured)")
+    return 0
+  fi
+  if [ "$ref" = none ]; then
+    shown=$factor
+    ref=1
+  else
+    shown="$factor × $ref = $(awk -v f="$factor" -v r="$ref" 'BEGIN { printf "%.2f", f * r }')"
+  fi
+  verdict=$(awk -v v="$value" -v f="$factor" -v r="$ref" -v op="$op" \
+    'BEGIN { lim = f * r; ok = (op == "<=") ? (v <= lim) : (v >= lim); print ok ? "PASS" : "MISS" }')
+  sym="≥"
+  [ "$op" = "<=" ] && sym="≤"
+  CHECKS+=("- $label: $value $sym $shown → **$verdict**")
+}
+
+target_checks() {
+  local c
+  for c in $BENCH_CASES; do
+    case $c in
+      hello)
+        check "hello: redge CPU µs/req ≤ 1.1× baseline" "${R_CPU[hello/redge]:-}" "<=" 1.1 "${R_CPU[hello/baseline]:-}"
+        check "hello: redge req/s ≥ 1.0× nginx" "${R_RPS[hello/redge]:-}" ">=" 1.0 "${R_RPS[hello/nginx]:-}"
+        ;;
+      hello-pipelined)
+        check "hello-pipelined: redge req/s ≥ 0.7× baseline" "${R_RPS[hello-pipelined/redge]:-}" ">=" 0.7 "${R_RPS[hello-pipelined/baseline]:-}"
+        ;;
+      get)
+        check "get: redge req/s ≥ 1.5× webdis" "${R_RPS[get/redge]:-}" ">=" 1.5 "${R_RPS[get/webdis]:-}"
+        ;;
+      idle-rss)
+        check "idle-rss: redge idle RSS MiB ≤ 5" "${R_IDLE[idle-rss/redge]:-}" "<=" 5
+        local inc=""
+        [ -n "${R_LOADED[idle-rss/redge]:-}" ] &&
+          inc=$(awk -v a="${R_LOADED[idle-rss/redge]}" -v b="${R_IDLE[idle-rss/redge]}" 'BEGIN { printf "%.1f", a - b }')
+        check "idle-rss: $IDLE_CONNS idle conns add MiB ≤ 40" "$inc" "<=" 40
+        ;;
+    esac
+  done
+}
+
+# --------------------------------------------------------------------- main
+
+if [ "$NOFILE" -lt $((IDLE_CONNS + 100)) ]; then
+  log "open-file limit is $NOFILE: idle-rss opens $((NOFILE - 100)) connections, not $IDLE_CONNS"
+  IDLE_CONNS=$((NOFILE - 100))
+fi
+
+start_redis
+probe_redge
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+out "## redge benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')"
+out ""
+out "wrk -t1 -c$BENCH_CONNECTIONS, ${BENCH_SECONDS}s per run after ${BENCH_WARMUP}s of warm-up; server on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU, redis-server on CPU ${REDIS_CPU:-any}. Ratios are redge ÷ peer: > 1 favours redge for req/s, < 1 favours redge for CPU µs/req."
+if [ ${#REDGE_DROPPED[@]} -gt 0 ]; then
+  out ""
+  out "redge refused these keys, so they were not passed: ${REDGE_DROPPED[*]}"
+fi
+
+for CASE in $BENCH_CASES; do
+  fn=case_${CASE//-/_}
+  if declare -F "$fn" >/dev/null; then
+    "$fn"
+  else
+    log "unknown case '$CASE' (skipped)"
+  fi
+done
+
+target_checks
+out ""
+out "### Targets"
+out ""
+for line in "${CHECKS[@]}"; do out "$line"; done
+out ""
+out "$(date -u '+%Y-%m-%d %H:%M:%S UTC') · kernel $(uname -r) · CPU $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo) · $(nproc) cores · CLK_TCK $CLK_TCK · load average before the run $LOAD_BEFORE (above ~0.5, other work shared the cores)"
+
+cp "$REPORT" "$BENCH_OUT"
+log "report written to $BENCH_OUT"
