@@ -38,7 +38,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 BENCH_SECONDS=${BENCH_SECONDS:-10}
 BENCH_WARMUP=${BENCH_WARMUP:-1}
-BENCH_CASES=${BENCH_CASES:-"hello hello-pipelined get idle-rss"}
+BENCH_CASES=${BENCH_CASES:-"hello hello-pipelined get idle-rss cache-hits cache-misses resp-hits resp-hits-pipelined"}
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-50}
 PIPELINE_DEPTH=${PIPELINE_DEPTH:-16}
 export PIPELINE_DEPTH # read by bench/pipeline.lua inside wrk
@@ -611,6 +611,136 @@ case_gateway() {
     "Proxy and backend share SERVER_CPU; \"direct\" is the backend alone. server CPU is the proxy's, backend µs/req the backend's."
 }
 
+# start_cacheproxy [--set k=v ...]: redge with the cache proxy on; sets
+# CACHE_PORT (HTTP), CACHE_RESP_PORT and STARTED_PID.
+CACHE_PORT=""
+CACHE_RESP_PORT=""
+start_cacheproxy() {
+  read -r CACHE_PORT CACHE_RESP_PORT <<<"$(free_ports 2)"
+  start_redge --set cacheproxy.enabled=true --set "cacheproxy.http_port=$CACHE_PORT" \
+    --set "cacheproxy.resp_port=$CACHE_RESP_PORT" "$@"
+}
+
+case_cache_hits() {
+  redis-cli -p "$REDIS_PORT" SET k "$MESSAGE" >/dev/null
+  if start_cacheproxy; then
+    curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$CACHE_PORT/k" || true
+    AUX_PIDS=$REDIS_PID measure redge "$STARTED_PID" "http://127.0.0.1:$CACHE_PORT/k"
+    stop_pid "$STARTED_PID"
+  else
+    missing redge "redge did not start"
+  fi
+  if start_baseline; then
+    measure baseline "$STARTED_PID" "http://127.0.0.1:$BASELINE_PORT/"
+    stop_pid "$STARTED_PID"
+  else
+    missing baseline "did not start"
+  fi
+  if start_nginx; then
+    measure nginx "$STARTED_PID" "http://127.0.0.1:$NGINX_PORT/"
+    stop_pid "$STARTED_PID"
+  else
+    missing nginx "did not start"
+  fi
+  print_table "cache proxy, every request a hit: redge GET /k vs baseline and nginx hello" \
+    "redis µs/req"
+}
+
+case_cache_misses() {
+  redis-cli -p "$REDIS_PORT" SET k "$MESSAGE" >/dev/null
+  if start_cacheproxy --set cacheproxy.ttl_ms=0; then
+    AUX_PIDS=$REDIS_PID measure redge "$STARTED_PID" "http://127.0.0.1:$CACHE_PORT/k"
+    stop_pid "$STARTED_PID"
+  else
+    missing redge "redge did not start"
+  fi
+  if start_webdis; then
+    AUX_PIDS=$REDIS_PID measure webdis "$STARTED_PID" "http://127.0.0.1:$WEBDIS_PORT/GET/k.txt"
+    stop_pid "$STARTED_PID"
+  else
+    missing webdis "did not start"
+  fi
+  print_table "cache proxy, every request a miss (ttl 0): redge GET /k vs webdis GET /GET/k.txt" \
+    "redis µs/req" \
+    "Both read the same key from the same redis-server; redis µs/req is its CPU per request."
+}
+
+# measure_resp LABEL PID PORT PIPELINE: redis-benchmark -t get against PORT.
+measure_resp() {
+  local label=$1 pid=$2 port=$3 pipeline=$4 aux=${AUX_PIDS:-}
+  local key=$CASE/$label n=$((BENCH_SECONDS * (pipeline > 1 ? 150000 : 30000)))
+  add_row "$label"
+  local bench=(taskset -c "$CLIENT_CPU" redis-benchmark -h 127.0.0.1 -p "$port" -t get
+    -c "$BENCH_CONNECTIONS" -P "$pipeline" --csv)
+  log "$CASE: $label: redis-benchmark -n $n -P $pipeline on port $port"
+  run_waiting /dev/null timeout 30 "${bench[@]}" -n $((n / 10)) || true
+  local t0 a0=0 t1 a1=0 file=$TMP/rb-$CASE-$label.txt
+  # shellcheck disable=SC2086
+  t0=$(tree_ticks "$pid") && [ -n "$aux" ] && a0=$(tree_ticks $aux)
+  if ! run_waiting "$file" timeout $((BENCH_SECONDS * 6 + 30)) "${bench[@]}" -n "$n"; then
+    R_NOTE[$key]="redis-benchmark failed"
+    return 0
+  fi
+  # shellcheck disable=SC2086
+  t1=$(tree_ticks "$pid") && [ -n "$aux" ] && a1=$(tree_ticks $aux)
+  # CSV: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+  local line
+  line=$(grep '^"GET"' "$file" | tail -n 1 | tr -d '"')
+  if [ -z "$line" ]; then
+    R_NOTE[$key]="no result from redis-benchmark"
+    return 0
+  fi
+  R_RPS[$key]=$(cut -d, -f2 <<<"$line" | awk '{ printf "%.0f", $1 }')
+  R_P50[$key]="$(cut -d, -f5 <<<"$line")ms"
+  R_P99[$key]="$(cut -d, -f7 <<<"$line")ms"
+  R_ERR[$key]=0
+  R_CPU[$key]=$(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+  if [ -n "$aux" ]; then
+    R_AUX[$key]=$(awk -v t=$((a1 - a0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+  fi
+  R_RSS[$key]=$(mib "$(tree_kb VmHWM "$pid")")
+}
+
+resp_hits() {
+  local pipeline=$1
+  # redis-benchmark -t get reads the key "key:__rand_int__" (no -r given).
+  redis-cli -p "$REDIS_PORT" SET "key:__rand_int__" "$MESSAGE" >/dev/null
+  if start_cacheproxy; then
+    AUX_PIDS=$REDIS_PID measure_resp redge "$STARTED_PID" "$CACHE_RESP_PORT" "$pipeline"
+    stop_pid "$STARTED_PID"
+  else
+    missing redge "redge did not start"
+  fi
+  # redis-server itself, pinned to the server CPU for the comparison.
+  local port pid
+  port=$(free_ports 1)
+  taskset -c "$SERVER_CPU" redis-server --port "$port" --bind 127.0.0.1 --save '' \
+    --appendonly no --dir "$TMP" --logfile "$TMP/redis-peer.log" --daemonize no &
+  pid=$!
+  PIDS+=("$pid")
+  local _
+  for _ in $(seq 50); do
+    [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && break
+    sleep 0.1
+  done
+  redis-cli -p "$port" SET "key:__rand_int__" "$MESSAGE" >/dev/null
+  measure_resp redis-server "$pid" "$port" "$pipeline"
+  stop_pid "$pid"
+}
+
+case_resp_hits() {
+  resp_hits 1
+  print_table "RESP GET hits, redis-benchmark -t get -c $BENCH_CONNECTIONS -P 1: redge :resp_port vs redis-server" \
+    "backing redis µs/req"
+}
+
+case_resp_hits_pipelined() {
+  resp_hits 16
+  print_table "RESP GET hits, redis-benchmark -t get -c $BENCH_CONNECTIONS -P 16: redge :resp_port vs redis-server" \
+    "backing redis µs/req" \
+    "Latency here is redis-benchmark's per request; CPU µs/req divides server CPU by the commands sent."
+}
+
 # ------------------------------------------------------------ target checks
 
 CHECKS=()
@@ -648,6 +778,19 @@ target_checks() {
         ;;
       get)
         check "get: redge req/s ≥ 1.5× webdis" "${R_RPS[get/redge]:-}" ">=" 1.5 "${R_RPS[get/webdis]:-}"
+        ;;
+      cache-hits)
+        check "cache-hits: redge CPU µs/req ≤ 1.2× baseline" "${R_CPU[cache-hits/redge]:-}" "<=" 1.2 "${R_CPU[cache-hits/baseline]:-}"
+        check "cache-hits: redge req/s ≥ 0.9× baseline" "${R_RPS[cache-hits/redge]:-}" ">=" 0.9 "${R_RPS[cache-hits/baseline]:-}"
+        ;;
+      cache-misses)
+        check "cache-misses: redge req/s ≥ 1.5× webdis" "${R_RPS[cache-misses/redge]:-}" ">=" 1.5 "${R_RPS[cache-misses/webdis]:-}"
+        ;;
+      resp-hits)
+        check "resp-hits: redge req/s ≥ 1.0× redis-server (-P 1)" "${R_RPS[resp-hits/redge]:-}" ">=" 1.0 "${R_RPS[resp-hits/redis-server]:-}"
+        ;;
+      resp-hits-pipelined)
+        check "resp-hits-pipelined: redge req/s ≥ 1.0× redis-server (-P 16)" "${R_RPS[resp-hits-pipelined/redge]:-}" ">=" 1.0 "${R_RPS[resp-hits-pipelined/redis-server]:-}"
         ;;
       idle-rss)
         check "idle-rss: redge idle RSS MiB ≤ 5" "${R_IDLE[idle-rss/redge]:-}" "<=" 5

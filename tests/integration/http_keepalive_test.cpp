@@ -193,3 +193,20 @@ TEST_CASE("http: a request split into single bytes is parsed", "[http]") {
   CHECK(r->status == 200);
   CHECK(r->body == "hello world");
 }
+
+TEST_CASE("http: an Upgrade request is answered and the connection closes instead of stalling",
+          "[http]") {
+  // redge upgrades nothing; llhttp stops parsing after an upgrade request, so
+  // the answer says Connection: close and the server closes (a pipelined
+  // request behind it is not left hanging until the idle timeout).
+  TestStack s;
+  RawConnection c(s.redge.appPort());
+  REQUIRE(c.send("GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+                 "GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.readResponse();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->header("Connection") == "close");
+  CHECK(c.waitForClose(3000ms));
+  CHECK(stillServes(s.redge));
+}

@@ -293,7 +293,10 @@ int HttpConnection::onMessageCompleteCb(llhttp_t* p) noexcept {
 int HttpConnection::onMessageComplete() {
   setTimer(TimerPhase::None, 0);
   in_request_ = false;
-  request_.keep_alive = llhttp_should_keep_alive(&parser_) != 0 && !server_.draining();
+  // redge upgrades nothing (WebSocket, CONNECT): such a request is answered
+  // and the connection closes, since llhttp stops parsing after it.
+  request_.keep_alive =
+      llhttp_should_keep_alive(&parser_) != 0 && !server_.draining() && parser_.upgrade == 0;
   uint64_t seq = next_seq_++;
   HttpResponder responder(&server_, id_, seq);
   dispatching_ = true;
