@@ -96,7 +96,8 @@ Outcome run(std::string_view input, const std::vector<size_t>& lengths, const Re
         for (std::string_view arg : parser.args()) {
           if (!command.is_inline) {
             check(arg.size() <= limits.max_bulk_bytes);
-            check(arg.data() >= buffer.data() && arg.data() + arg.size() <= buffer.data() + consumed);
+            check(arg.data() >= buffer.data() &&
+                  arg.data() + arg.size() <= buffer.data() + consumed);
           }
           command.args.emplace_back(arg);
         }

@@ -108,8 +108,8 @@ Outcome run(std::string_view input, const std::vector<size_t>& cuts, const RespL
       command.is_inline = parser.inlineCommand();
       for (std::string_view arg : parser.args()) {
         // Multibulk arguments are views into the caller's buffer.
-        const bool in_buffer = arg.data() >= buffer.data() &&
-                               arg.data() + arg.size() <= buffer.data() + consumed;
+        const bool in_buffer =
+            arg.data() >= buffer.data() && arg.data() + arg.size() <= buffer.data() + consumed;
         if (!command.is_inline && !in_buffer) out.violation = "multibulk arg outside the buffer";
         command.args.emplace_back(arg);
       }

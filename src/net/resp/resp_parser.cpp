@@ -57,18 +57,36 @@ int hexValue(char c) {
   return -1;
 }
 
+// The byte a backslash escape inside double quotes stands for.
+char unescape(char c) {
+  switch (c) {
+    case 'n':
+      return '\n';
+    case 'r':
+      return '\r';
+    case 't':
+      return '\t';
+    case 'b':
+      return '\b';
+    case 'a':
+      return '\a';
+    default:
+      return c;
+  }
+}
+
 // A closing quote must end its word: followed by whitespace or the line end.
 bool quoteEndsWord(std::string_view line, size_t quote) {
   return quote + 1 == line.size() || isSpace(line[quote + 1]);
 }
 
 // Splits an inline line the way redis-cli and the Redis inline protocol do.
-// Words are separated by whitespace; a quoted section may follow bare text
-// in the same word (a"b c" is the word `ab c`) but must end it. Inside double quotes, backslash escapes
-// \n \r \t \b \a and \xHH, and any other escaped byte stands for itself;
-// inside single quotes only \' is an escape. The decoded words are appended
-// to `storage` and located by `spans`. Returns false on an unterminated
-// quote or a closing quote glued to the next word.
+// Words are separated by whitespace; a quoted section may follow bare text in
+// the same word (a"b c" is the word `ab c`) but must end it. Inside double
+// quotes, backslash escapes \n \r \t \b \a and \xHH, and any other escaped
+// byte stands for itself; inside single quotes only \' is an escape. The
+// decoded words are appended to `storage` and located by `spans`. Returns
+// false on an unterminated quote or a closing quote glued to the next word.
 bool splitInlineArgs(std::string_view line, std::string& storage,
                      std::vector<std::pair<size_t, size_t>>& spans) {
   enum class Quote { None, Double, Single };
@@ -90,16 +108,7 @@ bool splitInlineArgs(std::string_view line, std::string& storage,
           storage.push_back(static_cast<char>(hexValue(line[i + 2]) * 16 + hexValue(line[i + 3])));
           i += 4;
         } else if (c == '\\' && more) {
-          char e = line[i + 1];
-          switch (e) {
-            case 'n': e = '\n'; break;
-            case 'r': e = '\r'; break;
-            case 't': e = '\t'; break;
-            case 'b': e = '\b'; break;
-            case 'a': e = '\a'; break;
-            default: break;
-          }
-          storage.push_back(e);
+          storage.push_back(unescape(line[i + 1]));
           i += 2;
         } else if (c == '"') {
           if (!quoteEndsWord(line, i)) return false;

@@ -11,7 +11,8 @@
 // <= 0) and blank inline lines are skipped rather than reported; numbers are
 // strict decimals ("0", or an optional '-' and digits without a leading zero);
 // count lines and inline lines are bounded by max_inline_bytes, as Redis
-// bounds both by its inline limit. The error texts are the ones Redis sends.
+// bounds both by its inline limit. The error texts are the ones Redis sends,
+// but for "bulk argument not followed by CRLF", which Redis never checks.
 //
 // Where Redis is lenient or chunk-dependent, redge is strict and
 // deterministic, so the same bytes give the same result however the network
@@ -39,9 +40,10 @@ namespace redge {
 struct RespLimits {
   size_t max_args = 1024 * 1024;        // *N above this: "Protocol error: invalid multibulk length"
   size_t max_bulk_bytes = 1024 * 1024;  // $len above this: "Protocol error: invalid bulk length"
-  // An inline line, or a `*N` / `$len` count line, whose terminator is not
-  // within this many bytes (plus one) of its start: "too big inline request",
-  // "too big mbulk count string", "too big bulk count string".
+  // Most bytes a line may hold before its terminator (LF for an inline line,
+  // so a CR before it counts; CR for a `*N` / `$len` count line, counting the
+  // '*' or '$'). Longer: "too big inline request", "too big mbulk count
+  // string" or "too big bulk count string".
   size_t max_inline_bytes = 64 * 1024;
 };
 
