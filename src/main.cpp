@@ -21,6 +21,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "net/http/http_server.hpp"
+#include "net/http/http_url.hpp"
 #include "net/resp/resp_server.hpp"
 #include "ops/admin_service.hpp"
 #include "ops/process_metrics.hpp"
@@ -28,6 +29,7 @@
 #include "redis/redis_url.hpp"
 #include "services/app/app_service.hpp"
 #include "services/cacheproxy/cache_proxy_service.hpp"
+#include "services/relay/relay_service.hpp"
 
 namespace redge {
 namespace {
@@ -78,7 +80,8 @@ HttpServerOptions serverOptions(const Config& cfg, std::string service, const st
 
 class Daemon {
  public:
-  Daemon(const Config& cfg, RedisUrl url) : cfg_(cfg) {
+  Daemon(const Config& cfg, RedisUrl url, HttpUrl relay_upstream)
+      : cfg_(cfg), relay_upstream_(std::move(relay_upstream)) {
     uv_loop_init(&loop_);
     registerProcessMetrics(metrics_);
     redis_options_.url = std::move(url);
@@ -100,6 +103,7 @@ class Daemon {
       ao.max_images = cfg_.app.max_images;
       ao.max_upload_bytes = cfg_.app.max_upload_bytes;
       app_ = std::make_unique<AppService>(&loop_, *server, *redis_, metrics_, ao);
+      if (cfg_.relay.enabled) relay_ = makeRelay(*server);
       servers_.push_back(std::move(server));
     }
     if (cfg_.cacheproxy.enabled) {
@@ -161,6 +165,7 @@ class Daemon {
     }
     redis_->start();
     if (cacheproxy_) cacheproxy_->start();
+    if (relay_) relay_->start();
     uv_signal_init(&loop_, &sigterm_);
     uv_signal_init(&loop_, &sigint_);
     uv_timer_init(&loop_, &drain_timer_);
@@ -170,6 +175,9 @@ class Daemon {
     if (exit_code != 0) {
       shutdown();
     } else {
+      if (cfg_.relay.enabled && !relay_) {
+        REDGE_LOG(Warn, "relay_not_served").kv("reason", "the relay is mounted on the app listener, and app.enabled is false");
+      }
       REDGE_LOG(Info, "started").kv("version", REDGE_VERSION).kv("pid", static_cast<int64_t>(getpid()));
     }
     uv_run(&loop_, UV_RUN_DEFAULT);
@@ -182,6 +190,33 @@ class Daemon {
   }
 
  private:
+  std::unique_ptr<RelayService> makeRelay(HttpServer& server) {
+    RelayOptions o;
+    o.key_prefix = cfg_.redis.key_prefix;
+    o.instance = instanceName();
+    o.limits.max_destination_bytes = static_cast<size_t>(cfg_.relay.max_destination_bytes);
+    o.limits.max_body_bytes = static_cast<size_t>(cfg_.relay.max_body_bytes);
+    RelayWorkerOptions& w = o.worker;
+    w.upstream = relay_upstream_;
+    w.timeout_ms = cfg_.relay.timeout_ms;
+    w.concurrency = cfg_.relay.concurrency;
+    w.max_attempts = cfg_.relay.max_attempts;
+    w.queue_max = cfg_.relay.queue_max;
+    w.queue_recovery = cfg_.relay.queue_recovery;
+    const BreakerConfig& b = cfg_.relay.breaker;
+    w.breaker = {b.window_ms, b.min_calls, b.failure_ratio, b.consecutive_failures,
+                 b.open_ms,   b.max_open_ms, b.half_open_probes};
+    return std::make_unique<RelayService>(&loop_, clock_, server, *redis_, metrics_, std::move(o));
+  }
+
+  // Names this instance's processing list: stable across restarts of the
+  // same host, so a restart recovers what the last run was delivering.
+  static std::string instanceName() {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "local";
+    return host;
+  }
+
   static void onSignalCb(uv_signal_t* h, int signum) noexcept {
     static_cast<Daemon*>(h->data)->onSignal(signum);
   }
@@ -221,6 +256,7 @@ class Daemon {
     for (auto& s : resp_servers_) s->close();
     if (app_) app_->close();
     if (cacheproxy_) cacheproxy_->close();
+    if (relay_) relay_->close();
     redis_->close();
     uv_timer_stop(&drain_timer_);
     uv_close(reinterpret_cast<uv_handle_t*>(&drain_timer_), nullptr);
@@ -229,6 +265,7 @@ class Daemon {
   }
 
   const Config& cfg_;
+  HttpUrl relay_upstream_;
   uv_loop_t loop_;
   MetricsRegistry metrics_;
   SteadyClock clock_;
@@ -238,6 +275,7 @@ class Daemon {
   std::vector<std::unique_ptr<RespServer>> resp_servers_;
   std::unique_ptr<AppService> app_;
   std::unique_ptr<CacheProxyService> cacheproxy_;
+  std::unique_ptr<RelayService> relay_;
   std::unique_ptr<AdminService> admin_;
   uv_signal_t sigterm_;
   uv_signal_t sigint_;
@@ -278,7 +316,13 @@ int main(int argc, char** argv) {
   if (!url.unix_socket && !resolveHost(url.host)) {
     return configError({"redis.url", "cannot resolve host '" + url.host + "'"});
   }
+  HttpUrl relay_upstream;
+  std::string upstream_error = parseHttpUrl(cfg.relay.upstream_url, relay_upstream);
+  if (!upstream_error.empty()) return configError({"relay.upstream_url", upstream_error});
+  if (cfg.relay.enabled && !resolveHost(relay_upstream.host)) {
+    return configError({"relay.upstream_url", "cannot resolve host '" + relay_upstream.host + "'"});
+  }
   signal(SIGPIPE, SIG_IGN);
-  Daemon daemon(cfg, std::move(url));
+  Daemon daemon(cfg, std::move(url), std::move(relay_upstream));
   return daemon.run();
 }

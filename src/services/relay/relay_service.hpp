@@ -1,0 +1,56 @@
+#pragma once
+// The relay's API, mounted on the app listener:
+//   POST /messages          accept a message (202), or 503 queue_full with Retry-After
+//   GET  /messages/{id}     one message's record
+//   GET  /messages          newest first, ?status=queued|delivering|sent|failed&limit=N
+//   GET  /messages/stats    queue, gate, breaker and failure counts
+
+#include <uv.h>
+
+#include <memory>
+#include <random>
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/metrics.hpp"
+#include "net/http/http_client.hpp"
+#include "net/http/http_server.hpp"
+#include "redis/redis_client.hpp"
+#include "services/relay/message_request.hpp"
+#include "services/relay/relay_store.hpp"
+#include "services/relay/relay_worker.hpp"
+
+namespace redge {
+
+struct RelayOptions {
+  RelayWorkerOptions worker;
+  MessageRequestLimits limits;
+  std::string key_prefix = "redge:";
+  std::string instance;  // names this instance's processing list
+};
+
+class RelayService {
+ public:
+  RelayService(uv_loop_t* loop, const Clock& clock, HttpServer& http, RedisClient& redis,
+               MetricsRegistry& metrics, RelayOptions options);
+  void start();
+  void close();
+
+ private:
+  void post(HttpRequest& req, const HttpResponder& res);
+  void getOne(HttpRequest& req, const HttpResponder& res);
+  void list(HttpRequest& req, const HttpResponder& res);
+  void stats(HttpRequest& req, const HttpResponder& res);
+  std::string newId();
+
+  RedisClient& redis_;
+  RelayOptions options_;
+  RelayStore store_;
+  HttpClientPool upstream_;
+  RelayWorker worker_;
+  std::mt19937_64 random_;
+  Counter& accepted_;
+  Counter& refused_;
+};
+
+}  // namespace redge

@@ -1,0 +1,261 @@
+// The relay's Lua scripts and their callers. Each script is one atomic step;
+// message keys are derived inside a script from the prefix passed in ARGV
+// (redge targets a single Redis, not a cluster, so keys need not all be
+// declared up front).
+
+#include "services/relay/relay_store.hpp"
+
+namespace redge {
+namespace {
+
+// KEYS: queue gate msg idem status:queued status:all
+// ARGV: max recovery id destination body now idem_ttl_s use_idem
+// -> {kind(1 queued, 2 duplicate, 0 refused), depth, id, gate change}
+constexpr const char* kEnqueue = R"lua(
+local depth = redis.call('LLEN', KEYS[1])
+if ARGV[8] == '1' then
+  local first = redis.call('GET', KEYS[4])
+  if first then return {2, depth, first, 0} end
+end
+local max, recovery = tonumber(ARGV[1]), tonumber(ARGV[2])
+local disabled = redis.call('EXISTS', KEYS[2]) == 1
+local change = 0
+if disabled and depth <= recovery then
+  redis.call('DEL', KEYS[2]); disabled = false; change = 2
+end
+if not disabled and depth >= max then
+  redis.call('SET', KEYS[2], '1'); disabled = true; change = 1
+end
+if disabled then return {0, depth, '', change} end
+if ARGV[8] == '1' then redis.call('SET', KEYS[4], ARGV[3], 'EX', ARGV[7]) end
+redis.call('HSET', KEYS[3], 'id', ARGV[3], 'destination', ARGV[4], 'body', ARGV[5],
+           'status', 'queued', 'attempts', 0, 'created_at', ARGV[6], 'updated_at', ARGV[6])
+redis.call('LPUSH', KEYS[1], ARGV[3])
+redis.call('ZADD', KEYS[5], ARGV[6], ARGV[3])
+redis.call('ZADD', KEYS[6], ARGV[6], ARGV[3])
+return {1, depth + 1, ARGV[3], change}
+)lua";
+
+// KEYS: queue processing gate
+// ARGV: recovery now msg_prefix status_prefix
+// -> {id or '', depth, gate change, attempts, destination, body}
+constexpr const char* kTake = R"lua(
+local change = 0
+local id
+while true do
+  id = redis.call('RPOPLPUSH', KEYS[1], KEYS[2])
+  if not id then break end
+  if redis.call('EXISTS', ARGV[3] .. id) == 1 then break end
+  redis.call('LREM', KEYS[2], 1, id)  -- its record is gone: drop the stray id
+end
+local depth = redis.call('LLEN', KEYS[1])
+if redis.call('EXISTS', KEYS[3]) == 1 and depth <= tonumber(ARGV[1]) then
+  redis.call('DEL', KEYS[3]); change = 2
+end
+if not id then return {'', depth, change, 0, '', ''} end
+local key = ARGV[3] .. id
+local attempts = redis.call('HINCRBY', key, 'attempts', 1)
+redis.call('HSET', key, 'status', 'delivering', 'updated_at', ARGV[2])
+local f = redis.call('HMGET', key, 'destination', 'body', 'created_at')
+redis.call('ZREM', ARGV[4] .. 'queued', id)
+redis.call('ZADD', ARGV[4] .. 'delivering', f[3], id)
+return {id, depth, change, attempts, f[1], f[2]}
+)lua";
+
+// Moves a message from one status to another; shared by the steps below.
+constexpr const char* kMoveStatus = R"lua(
+local function move(status_prefix, msg_key, id, to, now)
+  local created = redis.call('HGET', msg_key, 'created_at') or now
+  for _, s in ipairs({'queued', 'delivering', 'sent', 'failed'}) do
+    if s ~= to then redis.call('ZREM', status_prefix .. s, id) end
+  end
+  redis.call('ZADD', status_prefix .. to, created, id)
+  redis.call('HSET', msg_key, 'status', to, 'updated_at', now)
+end
+)lua";
+
+// KEYS: processing   ARGV: id now msg_prefix status_prefix
+constexpr const char* kSent = R"lua(
+redis.call('LREM', KEYS[1], 1, ARGV[1])
+move(ARGV[4], ARGV[3] .. ARGV[1], ARGV[1], 'sent', ARGV[2])
+return 1
+)lua";
+
+// KEYS: processing delayed kinds   ARGV: id now msg_prefix status_prefix due kind detail
+constexpr const char* kRetry = R"lua(
+redis.call('LREM', KEYS[1], 1, ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
+local key = ARGV[3] .. ARGV[1]
+move(ARGV[4], key, ARGV[1], 'queued', ARGV[2])
+redis.call('HSET', key, 'last_error_kind', ARGV[6], 'last_error_detail', ARGV[7])
+redis.call('HINCRBY', KEYS[3], ARGV[6], 1)
+return 1
+)lua";
+
+// KEYS: processing failed kinds   ARGV: id now msg_prefix status_prefix kind detail
+constexpr const char* kDead = R"lua(
+redis.call('LREM', KEYS[1], 1, ARGV[1])
+redis.call('LPUSH', KEYS[2], ARGV[1])
+local key = ARGV[3] .. ARGV[1]
+move(ARGV[4], key, ARGV[1], 'failed', ARGV[2])
+redis.call('HSET', key, 'last_error_kind', ARGV[5], 'last_error_detail', ARGV[6])
+redis.call('HINCRBY', KEYS[3], ARGV[5], 1)
+return 1
+)lua";
+
+// KEYS: processing queue kinds   ARGV: id now msg_prefix status_prefix kind detail
+constexpr const char* kRequeue = R"lua(
+redis.call('LREM', KEYS[1], 1, ARGV[1])
+redis.call('RPUSH', KEYS[2], ARGV[1])
+local key = ARGV[3] .. ARGV[1]
+redis.call('HINCRBY', key, 'attempts', -1)
+move(ARGV[4], key, ARGV[1], 'queued', ARGV[2])
+redis.call('HSET', key, 'last_error_kind', ARGV[5], 'last_error_detail', ARGV[6])
+redis.call('HINCRBY', KEYS[3], ARGV[5], 1)
+return 1
+)lua";
+
+// KEYS: delayed queue   ARGV: now limit -> how many became due
+constexpr const char* kPromote = R"lua(
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('RPUSH', KEYS[2], id)
+end
+return #ids
+)lua";
+
+// KEYS: processing queue   ARGV: now msg_prefix status_prefix -> how many recovered
+constexpr const char* kRecover = R"lua(
+local ids = redis.call('LRANGE', KEYS[1], 0, -1)
+-- The processing list's oldest is at the right; put them back at the head
+-- of the queue (its right end) in the order they were taken.
+for i = #ids, 1, -1 do
+  redis.call('RPUSH', KEYS[2], ids[i])
+  move(ARGV[3], ARGV[2] .. ids[i], ids[i], 'queued', ARGV[1])
+end
+redis.call('DEL', KEYS[1])
+return #ids
+)lua";
+
+std::string withMove(const char* body) { return std::string(kMoveStatus) + body; }
+
+std::string str(const redisReply* r) {
+  return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
+             ? std::string(r->str, r->len)
+             : std::string();
+}
+
+int64_t num(const redisReply* r) { return r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0; }
+
+}  // namespace
+
+RelayStore::RelayStore(RedisClient& redis, std::string key_prefix, std::string instance)
+    : redis_(redis),
+      prefix_(key_prefix + "relay:"),
+      queue_(prefix_ + "queue"),
+      processing_(prefix_ + "processing:" + instance),
+      delayed_(prefix_ + "delayed"),
+      failed_(prefix_ + "failed"),
+      gate_(prefix_ + "gate"),
+      kinds_(prefix_ + "kinds"),
+      msg_prefix_(prefix_ + "msg:"),
+      enqueue_script_(redis, "relay_enqueue", kEnqueue),
+      take_script_(redis, "relay_take", kTake),
+      sent_script_(redis, "relay_sent", withMove(kSent)),
+      retry_script_(redis, "relay_retry", withMove(kRetry)),
+      dead_script_(redis, "relay_dead", withMove(kDead)),
+      requeue_script_(redis, "relay_requeue", withMove(kRequeue)),
+      promote_script_(redis, "relay_promote", kPromote),
+      recover_script_(redis, "relay_recover", withMove(kRecover)) {}
+
+void RelayStore::enqueue(const std::string& id, std::string_view destination,
+                         std::string_view body, std::string_view idempotency_key, int64_t max,
+                         int64_t recovery, int64_t now_ms,
+                         std::function<void(RedisStatus, const EnqueueResult&)> cb) {
+  std::string idem = prefix_ + "idem:" + std::string(idempotency_key);
+  std::string max_s = std::to_string(max), rec_s = std::to_string(recovery),
+              now_s = std::to_string(now_ms);
+  enqueue_script_.call(
+      {queue_, gate_, messageKey(id), idem, statusKey("queued"), statusKey("all")},
+      {max_s, rec_s, id, destination, body, now_s, "86400", idempotency_key.empty() ? "0" : "1"},
+      [cb = std::move(cb)](RedisStatus s, const redisReply* r) {
+        EnqueueResult out;
+        if (s == RedisStatus::Ok && (r->type != REDIS_REPLY_ARRAY || r->elements < 4)) {
+          s = RedisStatus::ErrorReply;
+        }
+        if (s == RedisStatus::Ok) {
+          int64_t kind = num(r->element[0]);
+          out.kind = kind == 1   ? EnqueueResult::Kind::Queued
+                     : kind == 2 ? EnqueueResult::Kind::Duplicate
+                                 : EnqueueResult::Kind::Refused;
+          out.depth = num(r->element[1]);
+          out.id = str(r->element[2]);
+          out.change = static_cast<GateChange>(num(r->element[3]));
+        }
+        cb(s, out);
+      });
+}
+
+void RelayStore::take(int64_t recovery, int64_t now_ms,
+                      std::function<void(RedisStatus, const TakeResult&)> cb) {
+  std::string rec_s = std::to_string(recovery), now_s = std::to_string(now_ms);
+  take_script_.call({queue_, processing_, gate_}, {rec_s, now_s, msg_prefix_, prefix_ + "status:"},
+                    [cb = std::move(cb)](RedisStatus s, const redisReply* r) {
+                      TakeResult out;
+                      if (s == RedisStatus::Ok &&
+                          (r->type != REDIS_REPLY_ARRAY || r->elements < 6)) {
+                        s = RedisStatus::ErrorReply;
+                      }
+                      if (s == RedisStatus::Ok) {
+                        out.message.id = str(r->element[0]);
+                        out.taken = !out.message.id.empty();
+                        out.depth = num(r->element[1]);
+                        out.change = static_cast<GateChange>(num(r->element[2]));
+                        out.message.attempts = num(r->element[3]);
+                        out.message.destination = str(r->element[4]);
+                        out.message.body = str(r->element[5]);
+                      }
+                      cb(s, out);
+                    });
+}
+
+void RelayStore::markSent(const std::string& id, int64_t now_ms, RedisCallback cb) {
+  std::string now_s = std::to_string(now_ms);
+  sent_script_.call({processing_}, {id, now_s, msg_prefix_, prefix_ + "status:"}, std::move(cb));
+}
+
+void RelayStore::scheduleRetry(const std::string& id, int64_t now_ms, int64_t due_ms,
+                               std::string_view kind, std::string_view detail, RedisCallback cb) {
+  std::string now_s = std::to_string(now_ms), due_s = std::to_string(due_ms);
+  retry_script_.call({processing_, delayed_, kinds_},
+                     {id, now_s, msg_prefix_, prefix_ + "status:", due_s, kind, detail},
+                     std::move(cb));
+}
+
+void RelayStore::deadLetter(const std::string& id, int64_t now_ms, std::string_view kind,
+                            std::string_view detail, RedisCallback cb) {
+  std::string now_s = std::to_string(now_ms);
+  dead_script_.call({processing_, failed_, kinds_},
+                    {id, now_s, msg_prefix_, prefix_ + "status:", kind, detail}, std::move(cb));
+}
+
+void RelayStore::requeue(const std::string& id, int64_t now_ms, std::string_view kind,
+                         std::string_view detail, RedisCallback cb) {
+  std::string now_s = std::to_string(now_ms);
+  requeue_script_.call({processing_, queue_, kinds_},
+                       {id, now_s, msg_prefix_, prefix_ + "status:", kind, detail}, std::move(cb));
+}
+
+void RelayStore::promoteDue(int64_t now_ms, RedisCallback cb) {
+  std::string now_s = std::to_string(now_ms);
+  promote_script_.call({delayed_, queue_}, {now_s, "100"}, std::move(cb));
+}
+
+void RelayStore::recoverProcessing(int64_t now_ms, RedisCallback cb) {
+  std::string now_s = std::to_string(now_ms);
+  recover_script_.call({processing_, queue_}, {now_s, msg_prefix_, prefix_ + "status:"},
+                       std::move(cb));
+}
+
+}  // namespace redge

@@ -1,0 +1,268 @@
+// The relay's delivery loop (see the header).
+//
+// pump() fills free delivery slots: one take script per slot, each moving
+// the oldest queued id to this instance's processing list. While the breaker
+// is open nothing is taken, so messages stay queued and the queue fills,
+// which is what turns a sick upstream into 503 queue_full for clients.
+// While it is half-open, one message at a time goes out as the probe.
+//
+// A message leaves processing only by the sent, retry, dead-letter or
+// requeue script; a crash leaves it there for the next start's recovery.
+// Every attempt carries Idempotency-Key: <id>, so delivery is at least once
+// and the upstream can drop duplicates.
+
+#include "services/relay/relay_worker.hpp"
+
+#include <chrono>
+
+#include "core/json_escape.hpp"
+#include "core/log.hpp"
+
+namespace redge {
+
+int64_t wallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+RelayWorker::RelayWorker(uv_loop_t* loop, const Clock& clock, RedisClient& redis,
+                         RelayStore& store, HttpClientPool& upstream, MetricsRegistry& metrics,
+                         RelayWorkerOptions options)
+    : loop_(loop),
+      clock_(clock),
+      redis_(redis),
+      store_(store),
+      upstream_(upstream),
+      options_(std::move(options)),
+      breaker_(clock, options_.breaker),
+      gate_(options_.queue_max, options_.queue_recovery),
+      estimator_(clock),
+      retry_backoff_(options_.retry_base_ms, options_.retry_max_ms),
+      random_(std::random_device{}()),
+      metrics_(metrics),
+      breaker_state_(metrics.gauge("redge_relay_breaker_state",
+                                   "Relay circuit breaker: 0 closed, 1 open, 2 half-open")),
+      depth_gauge_(metrics.gauge("redge_relay_queue_depth", "Relay queue depth last seen")),
+      inflight_gauge_(metrics.gauge("redge_relay_inflight", "Relay deliveries in progress")),
+      gate_gauge_(metrics.gauge("redge_relay_enqueue_enabled",
+                                "1 while the relay accepts new messages, 0 while the queue is full")),
+      sent_(metrics.counter("redge_relay_messages_total", "Relay messages by final outcome",
+                            {{"outcome", "sent"}})),
+      dead_(metrics.counter("redge_relay_messages_total", "Relay messages by final outcome",
+                            {{"outcome", "failed"}})),
+      retried_(metrics.counter("redge_relay_retries_total",
+                               "Relay deliveries scheduled for another attempt")) {
+  gate_gauge_.set(1);
+  uv_timer_init(loop_, &poll_timer_);
+  poll_timer_.data = this;
+  breaker_.onTransition([this](BreakerState from, BreakerState to) {
+    CircuitBreaker::Counts c = breaker_.counts();
+    const char* event = to == BreakerState::Open       ? "breaker_open"
+                        : to == BreakerState::HalfOpen ? "breaker_half_open"
+                                                       : "breaker_closed";
+    LogLine(to == BreakerState::Open ? LogLevel::Warn : LogLevel::Info, event)
+        .kv("upstream", "relay")
+        .kv("from", breakerStateName(from))
+        .kv("calls", c.calls_in_window)
+        .kv("failures", c.failures_in_window)
+        .kv("consecutive_failures", c.consecutive_failures)
+        .kv("open_ms", breaker_.currentOpenMs());
+    breaker_state_.set(to == BreakerState::Closed ? 0 : to == BreakerState::Open ? 1 : 2);
+    metrics_
+        .counter("redge_relay_breaker_transitions_total", "Relay breaker state changes",
+                 {{"to", breakerStateName(to)}})
+        .inc();
+  });
+}
+
+void RelayWorker::start() {
+  // Messages this instance was delivering when it last stopped go back to
+  // the head of the queue, once, at the first connection.
+  redis_.onReady([this] {
+    if (recovered_) return;
+    recovered_ = true;
+    store_.recoverProcessing(wallClockMs(), [](RedisStatus s, const redisReply* r) {
+      if (s == RedisStatus::Ok && r->type == REDIS_REPLY_INTEGER && r->integer > 0) {
+        REDGE_LOG(Info, "relay_recovered").kv("messages", static_cast<int64_t>(r->integer));
+      }
+    });
+  });
+  uv_timer_start(&poll_timer_, &onPollCb, static_cast<uint64_t>(options_.poll_ms),
+                 static_cast<uint64_t>(options_.poll_ms));
+}
+
+void RelayWorker::close() {
+  if (closing_) return;
+  closing_ = true;
+  uv_timer_stop(&poll_timer_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&poll_timer_), nullptr);
+}
+
+void RelayWorker::kick() { pump(); }
+
+void RelayWorker::onPollCb(uv_timer_t* t) noexcept {
+  auto* self = static_cast<RelayWorker*>(t->data);
+  if (self->closing_ || !self->redis_.ready()) return;
+  self->store_.promoteDue(wallClockMs(), nullptr);
+  self->pump();
+}
+
+void RelayWorker::observeDepth(int64_t depth, GateChange change) {
+  last_depth_ = depth;
+  depth_gauge_.set(static_cast<double>(depth));
+  // The scripts decide for every instance; the local gate follows what they
+  // decided, so this instance logs its switches once each.
+  bool changed = false;
+  if (change == GateChange::Disabled) changed = gate_.observe(std::max(depth, gate_.max()));
+  else if (change == GateChange::Enabled) changed = gate_.observe(std::min(depth, gate_.recovery()));
+  else changed = gate_.observe(depth);
+  if (!changed) return;
+  gate_gauge_.set(gate_.accepting() ? 1 : 0);
+  if (gate_.accepting()) {
+    REDGE_LOG(Info, "enqueue_enabled").kv("depth", depth).kv("recovery", gate_.recovery());
+  } else {
+    REDGE_LOG(Warn, "enqueue_disabled")
+        .kv("depth", depth)
+        .kv("max", gate_.max())
+        .kv("recovery", gate_.recovery());
+  }
+}
+
+int RelayWorker::retryAfterSeconds(int64_t depth) {
+  int64_t open_ms = breaker_.state() == BreakerState::Open ? breaker_.remainingOpenMs() : 0;
+  return static_cast<int>(estimator_.retryAfterSeconds(depth, options_.queue_recovery, open_ms));
+}
+
+void RelayWorker::pump() {
+  if (closing_ || !redis_.ready() || taking_) return;
+  BreakerState state = breaker_.state();
+  if (state == BreakerState::Open) return;
+  int64_t slots = state == BreakerState::HalfOpen ? 1 : options_.concurrency;
+  if (inflight_ >= slots) return;
+  // One take at a time keeps the order of the queue and lets an empty queue
+  // stop the loop after one round trip.
+  taking_ = true;
+  ++inflight_;
+  inflight_gauge_.set(static_cast<double>(inflight_));
+  store_.take(options_.queue_recovery, wallClockMs(),
+              [this](RedisStatus s, const TakeResult& r) { onTaken(s, r); });
+}
+
+void RelayWorker::onTaken(RedisStatus status, const TakeResult& result) {
+  taking_ = false;
+  if (closing_) return;
+  if (status != RedisStatus::Ok || !result.taken) {
+    // Queue empty (or Redis failing): wait for the next poll or kick rather
+    // than asking again at once.
+    if (status == RedisStatus::Ok) observeDepth(result.depth, result.change);
+    releaseSlot();
+    return;
+  }
+  observeDepth(result.depth, result.change);
+  estimator_.onDrained(1);
+  deliver(result.message);
+  pump();  // fill the next slot
+}
+
+void RelayWorker::deliver(StoredMessage message) {
+  if (!breaker_.allow()) {
+    // Taken just as the breaker opened (or half-open probes are in use):
+    // nothing is sent and the message goes back to the head of the queue.
+    fail(message, "circuit_open", "the circuit breaker refused the call", true);
+    return;
+  }
+  HttpClientRequest req;
+  req.method = "POST";
+  req.target = options_.upstream.target;
+  req.timeout_ms = options_.timeout_ms;
+  req.headers.emplace_back("Content-Type", "application/json");
+  req.headers.emplace_back("Idempotency-Key", message.id);
+  req.body = "{\"destination\":";
+  appendJsonString(req.body, message.destination);
+  req.body.append(",\"body\":");
+  appendJsonString(req.body, message.body);
+  req.body.append("}");
+  upstream_.send(std::move(req), [this, message](HttpClientError error,
+                                                 const HttpClientResponse* response) {
+    onDelivered(message, error, response);
+  });
+}
+
+void RelayWorker::onDelivered(const StoredMessage& message, HttpClientError error,
+                              const HttpClientResponse* response) {
+  if (closing_) return;
+  if (error == HttpClientError::Closed) {
+    releaseSlot();  // shutting down: the message stays in processing for the next start
+    return;
+  }
+  if (error == HttpClientError::None && response->status >= 200 && response->status < 300) {
+    breaker_.onSuccess();
+    sent_.inc();
+    REDGE_LOG(Debug, "delivered").kv("id", message.id).kv("attempt", message.attempts);
+    store_.markSent(message.id, wallClockMs(), nullptr);
+    finishOne();
+    return;
+  }
+  if (error == HttpClientError::None) {
+    int s = response->status;
+    // 5xx and 429 say the upstream is struggling: count against it and
+    // retry. Any other 4xx refuses this message for good: retrying cannot
+    // help, and the upstream itself is healthy.
+    bool upstream_sick = s >= 500 || s == 429;
+    if (upstream_sick) breaker_.onFailure();
+    else breaker_.onSuccess();
+    fail(message, "upstream_error", "HTTP " + std::to_string(s), upstream_sick);
+    return;
+  }
+  breaker_.onFailure();
+  if (error == HttpClientError::Timeout) {
+    fail(message, "timeout", "no answer within " + std::to_string(options_.timeout_ms) + " ms", true);
+  } else if (error == HttpClientError::Connect || error == HttpClientError::Reset) {
+    fail(message, "connect_error", std::string(httpClientErrorName(error)), true);
+  } else {
+    fail(message, "upstream_error", std::string(httpClientErrorName(error)), true);
+  }
+}
+
+void RelayWorker::fail(const StoredMessage& message, std::string_view kind, std::string detail,
+                       bool retryable) {
+  REDGE_LOG(Info, "delivery_failed")
+      .kv("kind", kind)
+      .kv("id", message.id)
+      .kv("attempt", message.attempts)
+      .kv("detail", detail);
+  metrics_
+      .counter("redge_relay_delivery_failures_total", "Failed delivery attempts by kind",
+               {{"kind", std::string(kind)}})
+      .inc();
+  int64_t now = wallClockMs();
+  if (kind == "circuit_open") {
+    store_.requeue(message.id, now, kind, detail, nullptr);
+  } else if (retryable && message.attempts < options_.max_attempts) {
+    std::uniform_real_distribution<double> dist(0.0, 1.0);
+    int64_t delay = retry_backoff_.delayMs(static_cast<int>(message.attempts - 1), dist(random_));
+    retried_.inc();
+    store_.scheduleRetry(message.id, now, now + delay, kind, detail, nullptr);
+  } else {
+    dead_.inc();
+    REDGE_LOG(Warn, "dead_lettered")
+        .kv("id", message.id)
+        .kv("kind", kind)
+        .kv("attempts", message.attempts);
+    store_.deadLetter(message.id, now, kind, detail, nullptr);
+  }
+  finishOne();
+}
+
+void RelayWorker::releaseSlot() {
+  if (inflight_ > 0) --inflight_;
+  inflight_gauge_.set(static_cast<double>(inflight_));
+}
+
+void RelayWorker::finishOne() {
+  releaseSlot();
+  pump();
+}
+
+}  // namespace redge

@@ -1,0 +1,107 @@
+#pragma once
+// The relay's delivery loop: takes messages from the Redis queue (never more
+// than relay.concurrency at once, never while the breaker is open), POSTs
+// each to the upstream with Idempotency-Key: <message id>, and records the
+// outcome: sent, retried later with backoff, or dead-lettered after
+// relay.max_attempts. Failures are told apart by kind everywhere (log line,
+// message record, metric label): upstream_error, timeout, connect_error,
+// circuit_open.
+
+#include <uv.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+
+#include "core/clock.hpp"
+#include "core/metrics.hpp"
+#include "net/http/http_client.hpp"
+#include "net/http/http_url.hpp"
+#include "redis/redis_client.hpp"
+#include "resilience/backoff.hpp"
+#include "resilience/backpressure_gate.hpp"
+#include "resilience/circuit_breaker.hpp"
+#include "resilience/retry_after.hpp"
+#include "services/relay/relay_store.hpp"
+
+namespace redge {
+
+struct RelayWorkerOptions {
+  HttpUrl upstream;
+  int64_t timeout_ms = 1000;
+  int64_t concurrency = 4;
+  int64_t max_attempts = 5;
+  int64_t queue_max = 10;
+  int64_t queue_recovery = 5;
+  int64_t retry_base_ms = 500;
+  int64_t retry_max_ms = 30000;
+  int64_t poll_ms = 100;  // how often the queue is looked at when idle
+  CircuitBreakerOptions breaker;
+};
+
+// Wall-clock milliseconds since the epoch: what is stored in Redis, where
+// other instances read it.
+int64_t wallClockMs();
+
+class RelayWorker {
+ public:
+  RelayWorker(uv_loop_t* loop, const Clock& clock, RedisClient& redis, RelayStore& store,
+              HttpClientPool& upstream, MetricsRegistry& metrics, RelayWorkerOptions options);
+  RelayWorker(const RelayWorker&) = delete;
+  RelayWorker& operator=(const RelayWorker&) = delete;
+
+  void start();
+  // A message was just enqueued here: look at the queue now, not at the next poll.
+  void kick();
+  void close();
+
+  CircuitBreaker& breaker() { return breaker_; }
+  BackpressureGate& gate() { return gate_; }
+  RetryAfterEstimator& estimator() { return estimator_; }
+  int64_t inflight() const { return inflight_; }
+  // Records a depth seen by an enqueue or take and logs a gate switch.
+  void observeDepth(int64_t depth, GateChange change);
+  // Seconds a refused client should wait.
+  int retryAfterSeconds(int64_t depth);
+
+ private:
+  static void onPollCb(uv_timer_t* t) noexcept;
+  void pump();
+  void onTaken(RedisStatus status, const TakeResult& result);
+  void deliver(StoredMessage message);
+  void onDelivered(const StoredMessage& message, HttpClientError error,
+                   const HttpClientResponse* response);
+  void fail(const StoredMessage& message, std::string_view kind, std::string detail,
+            bool retryable);
+  void releaseSlot();
+  void finishOne();
+
+  uv_loop_t* loop_;
+  const Clock& clock_;
+  RedisClient& redis_;
+  RelayStore& store_;
+  HttpClientPool& upstream_;
+  RelayWorkerOptions options_;
+  CircuitBreaker breaker_;
+  BackpressureGate gate_;
+  RetryAfterEstimator estimator_;
+  ExponentialBackoff retry_backoff_;
+  std::mt19937 random_;
+  uv_timer_t poll_timer_;
+  bool closing_ = false;
+  bool recovered_ = false;
+  int64_t inflight_ = 0;  // taking or delivering
+  bool taking_ = false;
+  int64_t last_depth_ = 0;
+  // Metrics
+  MetricsRegistry& metrics_;
+  Gauge& breaker_state_;
+  Gauge& depth_gauge_;
+  Gauge& inflight_gauge_;
+  Gauge& gate_gauge_;
+  Counter& sent_;
+  Counter& dead_;
+  Counter& retried_;
+};
+
+}  // namespace redge

@@ -1,0 +1,59 @@
+// POST /messages body validation: every refusal names its field and status.
+
+#include <catch2/catch.hpp>
+
+#include "services/relay/message_request.hpp"
+
+using namespace redge;
+
+namespace {
+MessageRequestError check(std::string_view ct, std::string_view json, MessageRequest& m) {
+  return parseMessageRequest(ct, json, MessageRequestLimits{}, m);
+}
+}  // namespace
+
+TEST_CASE("message request: a valid message", "[message_request]") {
+  MessageRequest m;
+  auto e = check("application/json; charset=utf-8", R"({"destination":"sms:+1","body":"hi"})", m);
+  CHECK(e.status == 0);
+  CHECK(m.destination == "sms:+1");
+  CHECK(m.body == "hi");
+  CHECK(check("application/vnd.x+json", R"({"body":"b","destination":"d"})", m).status == 0);
+}
+
+TEST_CASE("message request: not JSON is 415, broken JSON 400", "[message_request]") {
+  MessageRequest m;
+  auto e = check("text/plain", "hello", m);
+  CHECK(e.status == 415);
+  CHECK(e.code == "unsupported_media_type");
+  CHECK(check("", "{}", m).status == 415);
+  e = check("application/json", "{\"destination\":", m);
+  CHECK(e.status == 400);
+  CHECK(e.code == "invalid_json");
+  CHECK(e.message.find("offset") != std::string::npos);
+  CHECK(check("application/json", "[1,2]", m).code == "invalid_json");
+  CHECK(check("application/json", "{} trailing", m).code == "invalid_json");
+}
+
+TEST_CASE("message request: each field's rules", "[message_request]") {
+  MessageRequest m;
+  auto e = check("application/json", R"({"body":"b"})", m);
+  CHECK(e.code == "invalid_field");
+  CHECK(e.field == "destination");
+  e = check("application/json", R"({"destination":"d"})", m);
+  CHECK(e.field == "body");
+  CHECK(check("application/json", R"({"destination":"","body":"b"})", m).field == "destination");
+  CHECK(check("application/json", R"({"destination":5,"body":"b"})", m).field == "destination");
+  std::string long_dest(51, 'x');
+  CHECK(check("application/json", R"({"destination":")" + long_dest + R"(","body":"b"})", m).field ==
+        "destination");
+  std::string ok_dest(50, 'x');
+  CHECK(check("application/json", R"({"destination":")" + ok_dest + R"(","body":"b"})", m).status ==
+        0);
+  std::string long_body(1001, 'y');
+  CHECK(check("application/json", R"({"destination":"d","body":")" + long_body + R"("})", m).field ==
+        "body");
+  e = check("application/json", R"({"destination":"d","body":"b","destnation":"x"})", m);
+  CHECK(e.field == "destnation");
+  CHECK(e.status == 400);
+}
