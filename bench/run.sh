@@ -38,7 +38,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 BENCH_SECONDS=${BENCH_SECONDS:-10}
 BENCH_WARMUP=${BENCH_WARMUP:-1}
-BENCH_CASES=${BENCH_CASES:-"hello hello-pipelined get idle-rss cache-hits cache-misses resp-hits resp-hits-pipelined"}
+BENCH_CASES=${BENCH_CASES:-"hello hello-pipelined get idle-rss cache-hits cache-misses resp-hits resp-hits-pipelined relay-post relay-delivery"}
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-50}
 PIPELINE_DEPTH=${PIPELINE_DEPTH:-16}
 export PIPELINE_DEPTH # read by bench/pipeline.lua inside wrk
@@ -665,12 +665,12 @@ case_cache_misses() {
     "Both read the same key from the same redis-server; redis µs/req is its CPU per request."
 }
 
-# measure_resp LABEL PID PORT PIPELINE: redis-benchmark -t get against PORT.
+# measure_resp LABEL PID PORT PIPELINE [TEST]: redis-benchmark -t TEST (get) against PORT.
 measure_resp() {
-  local label=$1 pid=$2 port=$3 pipeline=$4 aux=${AUX_PIDS:-}
+  local label=$1 pid=$2 port=$3 pipeline=$4 test=${5:-get} aux=${AUX_PIDS:-}
   local key=$CASE/$label n=$((BENCH_SECONDS * (pipeline > 1 ? 150000 : 30000)))
   add_row "$label"
-  local bench=(taskset -c "$CLIENT_CPU" redis-benchmark -h 127.0.0.1 -p "$port" -t get
+  local bench=(taskset -c "$CLIENT_CPU" redis-benchmark -h 127.0.0.1 -p "$port" -t "$test"
     -c "$BENCH_CONNECTIONS" -P "$pipeline" --csv)
   log "$CASE: $label: redis-benchmark -n $n -P $pipeline on port $port"
   run_waiting /dev/null timeout 30 "${bench[@]}" -n $((n / 10)) || true
@@ -685,7 +685,7 @@ measure_resp() {
   t1=$(tree_ticks "$pid") && [ -n "$aux" ] && a1=$(tree_ticks $aux)
   # CSV: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
   local line
-  line=$(grep '^"GET"' "$file" | tail -n 1 | tr -d '"')
+  line=$(grep -i "^\"$test" "$file" | tail -n 1 | tr -d '"')
   if [ -z "$line" ]; then
     R_NOTE[$key]="no result from redis-benchmark"
     return 0
@@ -741,6 +741,89 @@ case_resp_hits_pipelined() {
     "Latency here is redis-benchmark's per request; CPU µs/req divides server CPU by the commands sent."
 }
 
+# The relay's enqueue path (JSON validation + the Lua script that checks the
+# gate and enqueues atomically) against Redis's own LPUSH at the same
+# concurrency. The upstream is a closed port, so the breaker opens and the
+# worker leaves the queue alone during the run.
+case_relay_post() {
+  local dead_port
+  dead_port=$(free_ports 1)
+  if start_redge --set relay.enabled=true --set relay.queue_max=10000000 \
+    --set relay.queue_recovery=1 --set "relay.upstream_url=http://127.0.0.1:$dead_port/message"; then
+    AUX_PIDS=$REDIS_PID measure redge "$STARTED_PID" "http://127.0.0.1:$REDGE_PORT/messages" \
+      -s "$BENCH_DIR/post_message.lua"
+    stop_pid "$STARTED_PID"
+  else
+    missing redge "redge did not start"
+  fi
+  measure_resp redis-lpush "$REDIS_PID" "$REDIS_PORT" 1 lpush
+  redis-cli -p "$REDIS_PORT" DEL mylist >/dev/null
+  print_table "relay enqueue: redge POST /messages (gate check + enqueue script) vs redis-benchmark -t lpush" \
+    "redis µs/req" \
+    "For redis-lpush the server is redis-server itself, so its CPU is in the server column."
+}
+
+# Delivery throughput: N messages are written into the queue directly (the
+# relay's key layout), then redge starts with a fast fake upstream and the
+# time until all are sent gives messages/s.
+DELIVERY_MESSAGES=${DELIVERY_MESSAGES:-20000}
+relay_delivery() {
+  local concurrency=$1 up_port ctl_port fu_pid start end n=$DELIVERY_MESSAGES
+  read -r up_port ctl_port <<<"$(free_ports 2)"
+  redis-cli -p "$REDIS_PORT" FLUSHALL >/dev/null
+  awk -v n="$n" 'BEGIN {
+    for (i = 0; i < n; i++) {
+      id = sprintf("b%08d", i)
+      printf "HSET redge:relay:msg:%s id %s destination d body bench status queued attempts 0 created_at %d updated_at %d\n", id, id, i, i
+      printf "LPUSH redge:relay:queue %s\n", id
+    }
+  }' | redis-cli -p "$REDIS_PORT" --pipe >/dev/null
+  if [ ! -x "$BUILD_DIR/fake_upstream" ]; then
+    missing "redge-c$concurrency" "no fake_upstream binary"
+    return 0
+  fi
+  taskset -c "$CLIENT_CPU" "$BUILD_DIR/fake_upstream" --port "$up_port" --control-port "$ctl_port" \
+    --latency-ms 0 >"$TMP/fake_upstream.log" 2>&1 &
+  fu_pid=$!
+  PIDS+=("$fu_pid")
+  sleep 0.3
+  add_row "redge-c$concurrency"
+  local key=$CASE/redge-c$concurrency t0
+  start=$(date +%s.%N)
+  if ! start_redge --set relay.enabled=true --set "relay.concurrency=$concurrency" \
+    --set relay.queue_max=10000000 --set relay.queue_recovery=1 \
+    --set "relay.upstream_url=http://127.0.0.1:$up_port/message"; then
+    R_NOTE[$key]="redge did not start"
+    stop_pid "$fu_pid"
+    return 0
+  fi
+  t0=$(tree_ticks "$STARTED_PID")
+  local sent=0 _
+  for _ in $(seq 1200); do
+    sent=$(redis-cli -p "$REDIS_PORT" ZCARD redge:relay:status:sent)
+    [ "$sent" -ge "$n" ] && break
+    sleep 0.1
+  done
+  end=$(date +%s.%N)
+  R_RPS[$key]=$(awk -v n="$sent" -v a="$start" -v b="$end" 'BEGIN { printf "%.0f", n / (b - a) }')
+  R_P50[$key]="n/a"
+  R_P99[$key]="n/a"
+  R_ERR[$key]=$((n - sent))
+  R_CPU[$key]=$(awk -v t=$(($(tree_ticks "$STARTED_PID") - t0)) -v hz="$CLK_TCK" -v n="$sent" \
+    'BEGIN { printf "%.2f", (n > 0) ? t / hz * 1e6 / n : 0 }')
+  R_RSS[$key]=$(mib "$(tree_kb VmHWM "$STARTED_PID")")
+  stop_pid "$STARTED_PID"
+  stop_pid "$fu_pid"
+  redis-cli -p "$REDIS_PORT" FLUSHALL >/dev/null
+}
+
+case_relay_delivery() {
+  relay_delivery 4
+  relay_delivery 32
+  print_table "relay delivery to a fast fake upstream, $DELIVERY_MESSAGES queued messages" "—" \
+    "req/s here is messages delivered per second (from redge's start to the last one marked sent, start-up included); errors = messages not sent within 120 s. The fake upstream runs on the client CPU."
+}
+
 # ------------------------------------------------------------ target checks
 
 CHECKS=()
@@ -791,6 +874,9 @@ target_checks() {
         ;;
       resp-hits-pipelined)
         check "resp-hits-pipelined: redge req/s ≥ 1.0× redis-server (-P 16)" "${R_RPS[resp-hits-pipelined/redge]:-}" ">=" 1.0 "${R_RPS[resp-hits-pipelined/redis-server]:-}"
+        ;;
+      relay-post)
+        check "relay-post: redge req/s ≥ 0.4× redis LPUSH" "${R_RPS[relay-post/redge]:-}" ">=" 0.4 "${R_RPS[relay-post/redis-lpush]:-}"
         ;;
       idle-rss)
         check "idle-rss: redge idle RSS MiB ≤ 5" "${R_IDLE[idle-rss/redge]:-}" "<=" 5

@@ -135,22 +135,22 @@ int RelayWorker::retryAfterSeconds(int64_t depth) {
 }
 
 void RelayWorker::pump() {
-  if (closing_ || !redis_.ready() || taking_) return;
+  if (closing_ || !redis_.ready()) return;
   BreakerState state = breaker_.state();
   if (state == BreakerState::Open) return;
   int64_t slots = state == BreakerState::HalfOpen ? 1 : options_.concurrency;
-  if (inflight_ >= slots) return;
-  // One take at a time keeps the order of the queue and lets an empty queue
-  // stop the loop after one round trip.
-  taking_ = true;
-  ++inflight_;
+  // One take per free slot, all pipelined; Redis runs them in order, so the
+  // queue's order holds. An empty answer frees its slot without asking
+  // again: the next poll or kick does.
+  while (inflight_ < slots) {
+    ++inflight_;
+    store_.take(options_.queue_recovery, wallClockMs(),
+                [this](RedisStatus s, const TakeResult& r) { onTaken(s, r); });
+  }
   inflight_gauge_.set(static_cast<double>(inflight_));
-  store_.take(options_.queue_recovery, wallClockMs(),
-              [this](RedisStatus s, const TakeResult& r) { onTaken(s, r); });
 }
 
 void RelayWorker::onTaken(RedisStatus status, const TakeResult& result) {
-  taking_ = false;
   if (closing_) return;
   if (status != RedisStatus::Ok || !result.taken) {
     // Queue empty (or Redis failing): wait for the next poll or kick rather
@@ -162,7 +162,6 @@ void RelayWorker::onTaken(RedisStatus status, const TakeResult& result) {
   observeDepth(result.depth, result.change);
   estimator_.onDrained(1);
   deliver(result.message);
-  pump();  // fill the next slot
 }
 
 void RelayWorker::deliver(StoredMessage message) {

@@ -91,7 +91,6 @@ class RelayWorker {
   bool closing_ = false;
   bool recovered_ = false;
   int64_t inflight_ = 0;  // taking or delivering
-  bool taking_ = false;
   int64_t last_depth_ = 0;
   // Metrics
   MetricsRegistry& metrics_;
