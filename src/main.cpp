@@ -233,6 +233,7 @@ class Daemon {
     REDGE_LOG(Info, "draining").kv("signal", signum).kv("timeout_ms", cfg_.server.drain_timeout_ms);
     for (auto& s : servers_) s->beginDrain();
     for (auto& s : resp_servers_) s->beginDrain();
+    if (relay_) relay_->beginDrain();
     uv_timer_start(&drain_timer_, &onDrainTimerCb, 0, 20);
   }
 
@@ -240,6 +241,9 @@ class Daemon {
     size_t open = 0;
     for (auto& s : servers_) open += s->openConnections();
     for (auto& s : resp_servers_) open += s->openConnections();
+    // Deliveries in flight finish too, so their outcome is recorded (a
+    // message cut off here is not lost: the next start recovers it).
+    if (relay_) open += static_cast<size_t>(relay_->inflight());
     if (open == 0 || uv_now(&loop_) >= drain_deadline_) {
       if (open) REDGE_LOG(Warn, "drain_timeout").kv("connections_dropped", static_cast<uint64_t>(open));
       shutdown();

@@ -34,6 +34,9 @@ class RelayService {
   RelayService(uv_loop_t* loop, const Clock& clock, HttpServer& http, RedisClient& redis,
                MetricsRegistry& metrics, RelayOptions options);
   void start();
+  // SIGTERM: stop taking messages; inflight() says when deliveries are done.
+  void beginDrain() { worker_.beginDrain(); }
+  int64_t inflight() const { return worker_.inflight(); }
   void close();
 
  private:

@@ -135,7 +135,7 @@ int RelayWorker::retryAfterSeconds(int64_t depth) {
 }
 
 void RelayWorker::pump() {
-  if (closing_ || !redis_.ready()) return;
+  if (closing_ || draining_ || !redis_.ready()) return;
   BreakerState state = breaker_.state();
   if (state == BreakerState::Open) return;
   int64_t slots = state == BreakerState::HalfOpen ? 1 : options_.concurrency;

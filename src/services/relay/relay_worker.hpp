@@ -53,6 +53,8 @@ class RelayWorker {
   void start();
   // A message was just enqueued here: look at the queue now, not at the next poll.
   void kick();
+  // Shutdown, step one: take nothing more; deliveries in flight finish.
+  void beginDrain() { draining_ = true; }
   void close();
 
   CircuitBreaker& breaker() { return breaker_; }
@@ -89,6 +91,7 @@ class RelayWorker {
   std::mt19937 random_;
   uv_timer_t poll_timer_;
   bool closing_ = false;
+  bool draining_ = false;
   bool recovered_ = false;
   int64_t inflight_ = 0;  // taking or delivering
   int64_t last_depth_ = 0;
