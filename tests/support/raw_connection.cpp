@@ -243,6 +243,14 @@ void RawConnection::readFor(std::chrono::milliseconds timeout) {
   }
 }
 
+bool RawConnection::readUntil(std::string_view needle, std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (buffer_.find(needle) == std::string::npos) {
+    if (fill(deadline) != Fill::Data) return buffer_.find(needle) != std::string::npos;
+  }
+  return true;
+}
+
 bool canConnect(int port) {
   try {
     RawConnection c(port, std::chrono::milliseconds(500));

@@ -54,6 +54,12 @@ class RawConnection {
   bool waitForClose(std::chrono::milliseconds timeout);
   // Reads whatever arrives until `timeout` passes or the peer closes.
   void readFor(std::chrono::milliseconds timeout);
+  // Reads until pending() contains `needle` (for protocols other than HTTP,
+  // e.g. a RESP reply's "\r\n"). False at the timeout or at EOF without it.
+  bool readUntil(std::string_view needle, std::chrono::milliseconds timeout);
+  // The socket, for a test that poll()s several connections at once to see
+  // in which order their answers arrive. Read through this object only.
+  int fd() const { return fd_; }
 
   const std::string& pending() const { return buffer_; }
   bool peerClosed() const { return peer_closed_; }

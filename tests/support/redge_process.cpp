@@ -20,16 +20,23 @@ namespace {
 // Each run gets its own log files, so a test may start redge more than once.
 std::atomic<int> run_counter{0};
 
-// The port of the `event=listening service=<service>` line, or 0.
-int listeningPort(const std::string& log, const std::string& service) {
+// The port of the `event=listening service=<service>` line, or 0. A service
+// may listen twice, over HTTP and over RESP; the RESP line carries
+// `protocol=resp` right after the service, the HTTP line no protocol field.
+int listeningPort(const std::string& log, const std::string& service, bool resp = false) {
   std::string marker = "event=listening service=" + service + " ";
-  size_t at = log.find(marker);
-  if (at == std::string::npos) return 0;
-  size_t line_end = log.find('\n', at);
-  if (line_end == std::string::npos) return 0;  // the line is still being written
-  size_t port_at = log.find(" port=", at);
-  if (port_at == std::string::npos || port_at > line_end) return 0;
-  return std::atoi(log.c_str() + port_at + 6);
+  size_t at = 0;
+  while ((at = log.find(marker, at)) != std::string::npos) {
+    size_t line_end = log.find('\n', at);
+    if (line_end == std::string::npos) return 0;  // the line is still being written
+    bool is_resp = log.compare(at + marker.size(), 14, "protocol=resp ") == 0;
+    size_t port_at = log.find(" port=", at);
+    if (is_resp == resp && port_at != std::string::npos && port_at < line_end) {
+      return std::atoi(log.c_str() + port_at + 6);
+    }
+    at = line_end;
+  }
+  return 0;
 }
 
 bool settingDisables(const std::vector<std::string>& settings, const std::string& service) {
@@ -44,18 +51,25 @@ bool settingDisables(const std::vector<std::string>& settings, const std::string
 }  // namespace
 
 RedgeProcess::RedgeProcess(const TempDir& dir, const RedisServer& redis,
-                           std::vector<std::string> settings, std::vector<std::string> env)
-    : RedgeProcess(dir, redis.url(), std::move(settings), std::move(env)) {}
+                           std::vector<std::string> settings, std::vector<std::string> env,
+                           RedgeServices services)
+    : RedgeProcess(dir, redis.url(), std::move(settings), std::move(env), services) {}
 
 RedgeProcess::RedgeProcess(const TempDir& dir, const std::string& redis_url,
-                           std::vector<std::string> settings, std::vector<std::string> env) {
+                           std::vector<std::string> settings, std::vector<std::string> env,
+                           RedgeServices services) {
   int n = ++run_counter;
   stderr_path_ = dir.file("redge-" + std::to_string(n) + ".err");
   stdout_path_ = dir.file("redge-" + std::to_string(n) + ".out");
   ChildSpec spec;
   spec.argv = {REDGE_BINARY, "--redis", redis_url};
-  std::vector<std::string> all = {"app.port=0", "admin.port=0", "cacheproxy.enabled=false",
-                                  "relay.enabled=false"};
+  std::vector<std::string> all = {"app.port=0", "admin.port=0", "relay.enabled=false"};
+  if (services.cache_proxy) {
+    all.insert(all.end(), {"cacheproxy.enabled=true", "cacheproxy.http_port=0",
+                           "cacheproxy.resp_port=0"});
+  } else {
+    all.push_back("cacheproxy.enabled=false");
+  }
   all.insert(all.end(), settings.begin(), settings.end());
   for (const auto& s : all) {
     spec.argv.push_back("--set");
@@ -66,16 +80,24 @@ RedgeProcess::RedgeProcess(const TempDir& dir, const std::string& redis_url,
   spec.stdout_path = stdout_path_;
   spec.stderr_path = stderr_path_;
   process_.start(spec);
-  waitUntilListening(!settingDisables(all, "app"), !settingDisables(all, "admin"));
+  waitUntilListening(!settingDisables(all, "app"), !settingDisables(all, "admin"),
+                     !settingDisables(all, "cacheproxy"));
 }
 
-void RedgeProcess::waitUntilListening(bool want_app, bool want_admin) {
+void RedgeProcess::waitUntilListening(bool want_app, bool want_admin, bool want_cache) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (true) {
     std::string log = logText();
     if (want_app && app_port_ == 0) app_port_ = listeningPort(log, "app");
     if (want_admin && admin_port_ == 0) admin_port_ = listeningPort(log, "admin");
-    if ((!want_app || app_port_ != 0) && (!want_admin || admin_port_ != 0)) return;
+    if (want_cache && cache_http_port_ == 0) cache_http_port_ = listeningPort(log, "cacheproxy");
+    if (want_cache && cache_resp_port_ == 0) {
+      cache_resp_port_ = listeningPort(log, "cacheproxy", true);
+    }
+    if ((!want_app || app_port_ != 0) && (!want_admin || admin_port_ != 0) &&
+        (!want_cache || (cache_http_port_ != 0 && cache_resp_port_ != 0))) {
+      return;
+    }
     if (!process_.running()) {
       throw std::runtime_error("redge exited with code " +
                                std::to_string(process_.exitCode().value_or(-1)) +
@@ -95,6 +117,10 @@ std::string RedgeProcess::appUrl(const std::string& target) const {
 
 std::string RedgeProcess::adminUrl(const std::string& target) const {
   return "http://127.0.0.1:" + std::to_string(admin_port_) + target;
+}
+
+std::string RedgeProcess::cacheUrl(const std::string& target) const {
+  return "http://127.0.0.1:" + std::to_string(cache_http_port_) + target;
 }
 
 void RedgeProcess::waitUntilReady(std::chrono::milliseconds timeout) const {

@@ -11,10 +11,18 @@
 
 namespace redge_test {
 
+// The optional services a run switches on. Off by default, so a test that
+// does not ask for one sees only app and admin, as before they existed.
+struct RedgeServices {
+  // The cache proxy, its HTTP and RESP listeners both on port 0.
+  bool cache_proxy = false;
+};
+
 // The real redge binary, started the way an operator would start it but on
 // ports the kernel picks: app and admin on port 0, the services the tests do
-// not cover switched off. The bound ports are read back from the
-// `event=listening` log lines. The destructor stops the process.
+// not cover switched off (unless `services` asks for them). The bound ports
+// are read back from the `event=listening` log lines. The destructor stops
+// the process.
 class RedgeProcess {
  public:
   // settings: extra "path=value" pairs, each passed as --set; they come after
@@ -22,9 +30,10 @@ class RedgeProcess {
   // "KEY=VALUE" entries on top of a cleaned copy of the test's environment.
   // Throws (with redge's log) if redge exits or does not listen within 10 s.
   RedgeProcess(const TempDir& dir, const RedisServer& redis, std::vector<std::string> settings = {},
-               std::vector<std::string> env = {});
+               std::vector<std::string> env = {}, RedgeServices services = {});
   RedgeProcess(const TempDir& dir, const std::string& redis_url,
-               std::vector<std::string> settings = {}, std::vector<std::string> env = {});
+               std::vector<std::string> settings = {}, std::vector<std::string> env = {},
+               RedgeServices services = {});
   ~RedgeProcess() = default;
   RedgeProcess(const RedgeProcess&) = delete;
   RedgeProcess& operator=(const RedgeProcess&) = delete;
@@ -33,6 +42,10 @@ class RedgeProcess {
   int adminPort() const { return admin_port_; }
   std::string appUrl(const std::string& target = "/") const;
   std::string adminUrl(const std::string& target = "/") const;
+  // The cache proxy's listeners; 0 unless RedgeServices::cache_proxy.
+  int cacheHttpPort() const { return cache_http_port_; }
+  int cacheRespPort() const { return cache_resp_port_; }
+  std::string cacheUrl(const std::string& target = "/") const;
 
   // Polls admin /readyz until it answers 200 (Redis connected); throws with
   // the log at the deadline. Listening comes before the first Redis
@@ -57,12 +70,14 @@ class RedgeProcess {
   int kill9() { return process_.kill9(); }
 
  private:
-  void waitUntilListening(bool want_app, bool want_admin);
+  void waitUntilListening(bool want_app, bool want_admin, bool want_cache);
 
   std::string stderr_path_;
   std::string stdout_path_;
   int app_port_ = 0;
   int admin_port_ = 0;
+  int cache_http_port_ = 0;
+  int cache_resp_port_ = 0;
   ChildProcess process_;
 };
 

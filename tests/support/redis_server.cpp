@@ -89,13 +89,17 @@ RedisValue RedisConnection::command(const std::vector<std::string>& args) {
   return readReply();
 }
 
-void RedisConnection::send(const std::vector<std::string>& args) {
+void RedisConnection::append(const std::vector<std::string>& args) {
   std::vector<size_t> lens;
   std::vector<const char*> argv = argvOf(args, lens);
   if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), lens.data()) !=
       REDIS_OK) {
     throw std::runtime_error(std::string("redis append failed: ") + context_->errstr);
   }
+}
+
+void RedisConnection::send(const std::vector<std::string>& args) {
+  append(args);
   int done = 0;
   while (!done) {
     if (redisBufferWrite(context_, &done) != REDIS_OK) {

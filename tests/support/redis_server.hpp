@@ -36,6 +36,10 @@ class RedisConnection {
   // Writes a command and returns without waiting for its reply (e.g. DEBUG
   // SLEEP, which must be under way before the test sends its request).
   void send(const std::vector<std::string>& args);
+  // Queues a command in hiredis's output buffer without writing it; the next
+  // readReply() writes everything queued, so a run of append() calls followed
+  // by as many readReply() calls is one pipeline.
+  void append(const std::vector<std::string>& args);
   // The reply to the oldest command sent and not yet read.
   RedisValue readReply();
 

@@ -16,13 +16,15 @@ namespace redge_test {
 // directory goes last.
 struct TestStack {
   explicit TestStack(std::vector<std::string> settings = {},
-                     std::vector<std::string> redis_args = {})
-      : redis(dir, std::move(redis_args)), redge(dir, redis, std::move(settings)) {
+                     std::vector<std::string> redis_args = {}, RedgeServices services = {})
+      : redis(dir, std::move(redis_args)), redge(dir, redis, std::move(settings), {}, services) {
     redge.waitUntilReady();
   }
 
   std::string app(const std::string& target = "/") const { return redge.appUrl(target); }
   std::string admin(const std::string& target = "/") const { return redge.adminUrl(target); }
+  // The cache proxy's HTTP listener (a stack built with RedgeServices{true}).
+  std::string cache(const std::string& target = "/") const { return redge.cacheUrl(target); }
 
   TempDir dir;
   RedisServer redis;

@@ -49,6 +49,8 @@ class HttpConnection final : public StreamWriterOwner {
   void close();
 
   uint64_t id() const { return id_; }
+  void markRefused() { refused_ = true; }
+  bool refused() const { return refused_; }
   bool idle() const;
 
  private:
@@ -112,6 +114,7 @@ class HttpConnection final : public StreamWriterOwner {
   int handles_open_ = 0;
 
   bool closing_ = false;
+  bool refused_ = false;  // over the connection limit: answered and closing
   bool reading_ = false;
   bool read_paused_for_output_ = false;
   bool parse_paused_ = false;      // too many answers pending: parser paused

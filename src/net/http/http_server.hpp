@@ -160,7 +160,8 @@ class HttpServer {
   std::function<void()> on_closed_;
   uint64_t next_connection_id_ = 1;
   std::unordered_map<uint64_t, HttpConnection*> connections_;
-  size_t connections_alive_ = 0;  // including ones whose handles are still closing
+  size_t connections_alive_ = 0;
+  size_t refused_open_ = 0;  // refused connections still closing (in connections_)  // including ones whose handles are still closing
   std::vector<uint64_t> flush_pending_;
   std::unique_ptr<char[]> read_buffer_;
   HttpDate date_;

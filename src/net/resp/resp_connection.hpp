@@ -32,6 +32,8 @@ class RespConnection final : public StreamWriterOwner {
   void closeWhenIdle();
   void close();
   uint64_t id() const { return id_; }
+  void markRefused() { refused_ = true; }
+  bool refused() const { return refused_; }
 
  private:
   struct Slot {
@@ -70,6 +72,7 @@ class RespConnection final : public StreamWriterOwner {
   uint64_t dispatch_seq_ = 0;
   bool answered_in_dispatch_ = false;
   bool closing_ = false;
+  bool refused_ = false;  // over the connection limit: answered and closing
   bool reading_ = false;
   bool paused_ = false;             // too many replies pending, or output backed up
   bool no_more_commands_ = false;   // QUIT or a protocol error

@@ -74,10 +74,16 @@ void RespServer::onConnection(int status) {
   uint64_t id = next_connection_id_++;
   auto* c = new RespConnection(*this, id);
   ++connections_alive_;
-  bool over_limit = static_cast<int64_t>(connections_.size()) >= options_.max_connections;
+  // Refused connections linger briefly after their 503 / -ERR; they do not
+  // count against the limit, or a client that keeps its refused socket open
+  // would hold a slot.
+  bool over_limit = static_cast<int64_t>(connections_.size() - refused_open_) >=
+                    options_.max_connections;
   connections_.emplace(id, c);
   if (c->accept(reinterpret_cast<uv_stream_t*>(&listener_)) != 0) return;
   if (over_limit) {
+    ++refused_open_;
+    c->markRefused();
     rejected_.inc();
     c->rejectOverloaded();
     return;
@@ -145,6 +151,7 @@ void RespServer::onHandleClosedCb(uv_handle_t* handle) noexcept {
 }
 
 void RespServer::onConnectionClosed(RespConnection* connection) {
+  if (connection->refused()) --refused_open_;
   connections_.erase(connection->id());
   open_gauge_.set(static_cast<double>(connections_.size()));
 }

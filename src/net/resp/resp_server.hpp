@@ -103,6 +103,7 @@ class RespServer {
   uint64_t next_connection_id_ = 1;
   std::unordered_map<uint64_t, RespConnection*> connections_;
   size_t connections_alive_ = 0;
+  size_t refused_open_ = 0;  // refused connections still closing (in connections_)
   std::vector<uint64_t> flush_pending_;
   std::vector<char> read_buffer_;
   Gauge& open_gauge_;

@@ -1,0 +1,124 @@
+#pragma once
+// FakeUpstream: the external HTTP service the message relay delivers to,
+// played on redge's own HttpServer for tests and demos. It answers
+// POST /message after a configurable latency, fails a seeded pseudo-random
+// fraction of requests, slows every Nth one, and can be "down" in three ways
+// (refuse with 503, hang, close the listener), all switchable at run time
+// through POST /control. GET /stats says what it delivered, per
+// Idempotency-Key.
+//
+// Listeners. The main listener serves /message and, for convenience, the
+// control routes; a second listener serves only /control, /stats and /reset,
+// so a test can still bring the service back up after down_mode "close" has
+// closed the main one. Coming back up opens a new HttpServer on the same
+// port: a closed HttpServer cannot listen again.
+//
+// Lifetimes. Every delayed answer owns its own uv_timer_t, so a slow answer
+// never holds up another one (except behind it on one pipelined connection,
+// where HTTP/1.1 order applies). Answers hold HttpResponders, which may name
+// a server whose listener has since closed: such servers are kept, drained,
+// until close(), and freed only with the FakeUpstream, after the loop has run
+// out of handles.
+
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "core/metrics.hpp"
+#include "delivery_ledger.hpp"
+#include "net/http/http_server.hpp"
+#include "upstream_settings.hpp"
+
+namespace redge_test {
+
+struct FakeUpstreamOptions {
+  std::string bind = "127.0.0.1";
+  int port = 0;          // main listener; 0: any free port
+  int control_port = 0;  // control listener; 0: any free port
+  uint32_t seed = 1;     // std::mt19937 seed for the error_ratio draws
+  UpstreamSettings settings;
+};
+
+class FakeUpstream {
+ public:
+  FakeUpstream(uv_loop_t* loop, redge::MetricsRegistry& metrics, FakeUpstreamOptions options);
+  // Call close() and let the loop run out of handles first.
+  ~FakeUpstream();
+  FakeUpstream(const FakeUpstream&) = delete;
+  FakeUpstream& operator=(const FakeUpstream&) = delete;
+
+  // Opens both listeners (each logs event=listening). Returns 0 or the libuv
+  // error of the first that failed; close() is still needed after a failure.
+  int start();
+
+  // Idempotent: cancels every pending answer, forgets parked requests and
+  // closes every server, so the loop can run out of handles.
+  void close();
+
+ private:
+  enum class Outcome { Delivered, Failed, Refused };
+
+  // One delayed answer. Freed in its timer's close callback.
+  struct PendingAnswer {
+    uv_timer_t timer;
+    FakeUpstream* owner;
+    redge::HttpResponder responder;
+    std::string key;
+    Outcome outcome;
+    int status;
+    int64_t retry_after_s;
+    uint64_t epoch;  // answers to requests from before a /reset are not counted
+  };
+
+  std::unique_ptr<redge::HttpServer> makeMainServer(int port);
+  void addControlRoutes(redge::HttpServer& server);
+
+  void onMessage(redge::HttpRequest& request, const redge::HttpResponder& responder);
+  void onControlGet(const redge::HttpResponder& responder);
+  void onControlPost(redge::HttpRequest& request, const redge::HttpResponder& responder);
+  void onStats(const redge::HttpResponder& responder);
+  void onReset(const redge::HttpResponder& responder);
+
+  void scheduleAnswer(const redge::HttpResponder& responder, std::string_view key, Outcome outcome,
+                      int status, int64_t delay_ms);
+  void sendAnswer(const redge::HttpResponder& responder, std::string_view key, Outcome outcome,
+                  int status, int64_t retry_after_s, uint64_t epoch);
+  static void onAnswerTimerCb(uv_timer_t* timer) noexcept;
+  static void onAnswerClosedCb(uv_handle_t* handle) noexcept;
+  void onAnswerTimer(PendingAnswer* answer);
+
+  // Makes the listeners and parked requests match settings_ after a change.
+  // Opening comes before the control answer (so a failure can be reported),
+  // closing after it (so the answer is not lost when it was asked for on the
+  // main listener itself).
+  bool wantMainOpen() const;
+  int openMainIfWanted();
+  void closeMainIfUnwanted();
+  void dropParkedIfUnwanted();
+  void pruneParked();
+
+  std::string settingsJson() const;
+
+  uv_loop_t* loop_;
+  redge::MetricsRegistry& metrics_;
+  FakeUpstreamOptions options_;
+  UpstreamSettings settings_;
+  std::mt19937 rng_;
+  uint64_t ordinal_ = 0;  // POST /message requests since start or /reset; 1-based
+  uint64_t epoch_ = 0;    // bumped by /reset
+  DeliveryLedger ledger_;
+  int main_port_ = 0;  // the port the main listener got first, reused on reopen
+  std::unique_ptr<redge::HttpServer> main_;                  // null while down in mode "close"
+  std::vector<std::unique_ptr<redge::HttpServer>> retired_;  // drained, kept for responders
+  std::unique_ptr<redge::HttpServer> control_;
+  std::unordered_set<PendingAnswer*> pending_;  // timers still running
+  std::vector<redge::HttpResponder> parked_;    // down in mode "hang", never answered
+  bool closed_ = false;
+};
+
+}  // namespace redge_test
