@@ -58,23 +58,8 @@ std::string parseRedisUrl(std::string_view text, RedisUrl& out) {
       return "bad percent-encoding in the credentials";
     }
   }
-  std::string_view port;
-  if (!authority.empty() && authority.front() == '[') {
-    size_t close = authority.find(']');
-    if (close == std::string_view::npos) return "unterminated [IPv6] host";
-    out.host = std::string(authority.substr(1, close - 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return "junk after the [IPv6] host";
-      port = after.substr(1);
-    }
-  } else {
-    size_t colon = authority.rfind(':');
-    out.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
-  }
-  if (out.host.empty()) return "the host is empty";
-  if (!port.empty() && !parseInt(port, 1, 65535, out.port)) return "port must be 1..65535";
+  std::string error = parseHostPort(authority, out.host, out.port);
+  if (!error.empty()) return error;
   if (!db.empty() && !parseInt(db, 0, 1000000, out.db)) return "db must be a non-negative integer";
   return {};
 }

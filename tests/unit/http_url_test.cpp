@@ -20,6 +20,9 @@ TEST_CASE("http url: host, port, path and query", "[http_url]") {
   CHECK(u.target == "/");
   CHECK(u.authority() == "example.internal");
 
+  REQUIRE(parseHttpUrl("http://h:/p", u).empty());  // an empty port is the default (RFC 3986)
+  CHECK(u.port == 80);
+
   REQUIRE(parseHttpUrl("http://h:81?x=1", u).empty());
   CHECK(u.target == "/?x=1");
 
@@ -38,7 +41,6 @@ TEST_CASE("http url: refusals", "[http_url]") {
   CHECK_FALSE(parseHttpUrl("http://h:0/", u).empty());
   CHECK_FALSE(parseHttpUrl("http://h:65536/", u).empty());
   CHECK_FALSE(parseHttpUrl("http://h:x/", u).empty());
-  CHECK_FALSE(parseHttpUrl("http://h:/", u).empty());
   CHECK_FALSE(parseHttpUrl("http://[::1/", u).empty());
   CHECK_FALSE(parseHttpUrl("http://u:p@h/", u).empty());
   CHECK_FALSE(parseHttpUrl("http://h/a b", u).empty());

@@ -3,7 +3,8 @@
 
 #include "net/http/http_url.hpp"
 
-#include <charconv>
+#include "core/uri.hpp"
+
 
 namespace redge {
 
@@ -32,31 +33,8 @@ std::string parseHttpUrl(std::string_view text, HttpUrl& out) {
     out.target.append(target);
   }
   if (authority.find('@') != std::string_view::npos) return "credentials in the URL are not supported";
-  std::string_view port;
-  if (!authority.empty() && authority.front() == '[') {
-    size_t close = authority.find(']');
-    if (close == std::string_view::npos) return "unterminated [IPv6] host";
-    out.host = std::string(authority.substr(1, close - 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return "junk after the [IPv6] host";
-      port = after.substr(1);
-    }
-  } else {
-    size_t colon = authority.rfind(':');
-    out.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
-  }
-  if (out.host.empty()) return "the host is empty";
-  if (!port.empty() || (authority.size() && authority.back() == ':')) {
-    int p = 0;
-    auto r = std::from_chars(port.data(), port.data() + port.size(), p);
-    if (port.empty() || r.ec != std::errc() || r.ptr != port.data() + port.size() || p < 1 ||
-        p > 65535) {
-      return "port must be 1..65535";
-    }
-    out.port = p;
-  }
+  std::string error = parseHostPort(authority, out.host, out.port);
+  if (!error.empty()) return error;
   for (char c : out.target) {
     if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return "the path has spaces or control characters";
   }
