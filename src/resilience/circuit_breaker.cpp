@@ -15,6 +15,8 @@
 
 #include "resilience/circuit_breaker.hpp"
 
+#include "resilience/bucket_epoch.hpp"
+
 #include <algorithm>
 #include <cassert>
 #include <utility>
@@ -23,17 +25,6 @@ namespace redge {
 
 namespace {
 
-// Division rounding towards minus infinity, so a clock set before its origin
-// still maps to a distinct, ordered bucket epoch.
-int64_t floorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
-
-int64_t floorMod(int64_t a, int64_t b) {
-  return a - floorDiv(a, b) * b;
-}
 
 int64_t bucketCountFor(int64_t window_ms) {
   return std::clamp<int64_t>(window_ms, 1, 10);

@@ -9,23 +9,13 @@
 
 #include "resilience/retry_after.hpp"
 
+#include "resilience/bucket_epoch.hpp"
+
 #include <algorithm>
 
 namespace redge {
 
 namespace {
-
-// Rounds towards minus infinity, so a clock before its origin still maps to
-// distinct, ordered buckets.
-int64_t floorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
-
-int64_t floorMod(int64_t a, int64_t b) {
-  return a - floorDiv(a, b) * b;
-}
 
 // Both operands positive; no a + b - 1, which could overflow.
 int64_t ceilDiv(int64_t a, int64_t b) {
