@@ -25,7 +25,6 @@ namespace redge {
 
 namespace {
 
-
 int64_t bucketCountFor(int64_t window_ms) {
   return std::clamp<int64_t>(window_ms, 1, 10);
 }

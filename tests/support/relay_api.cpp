@@ -8,6 +8,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <thread>
+
 namespace redge_test {
 namespace {
 
@@ -168,6 +170,56 @@ RelayStats relayStats(const RedgeProcess& redge) {
        countsMember(doc, "failures_by_kind", s.failures_by_kind);
   s.valid = ok;
   return s;
+}
+
+SettledMessages waitForSettled(const RedgeProcess& redge, const std::vector<std::string>& ids,
+                               std::chrono::milliseconds timeout) {
+  SettledMessages out;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    out.pending.clear();
+    for (const auto& id : ids) {
+      RelayMessage& m = out.records[id];
+      if (m.status == "sent" || m.status == "failed") continue;  // final stays final
+      RelayMessageReply r = getMessage(redge, id);
+      if (r.status_code == 200) m = r.message;
+      if (m.status != "sent" && m.status != "failed") {
+        out.pending += id + "=" + (m.status.empty() ? "?" : m.status) + " ";
+      }
+    }
+    out.settled = out.pending.empty();
+    if (out.settled || std::chrono::steady_clock::now() >= deadline) return out;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+std::vector<std::string> logLinesWith(const std::string& log, const std::string& needle,
+                                      size_t from) {
+  std::vector<std::string> out;
+  size_t at = from;
+  while ((at = log.find(needle, at)) != std::string::npos) {
+    size_t start = log.rfind('\n', at);
+    start = start == std::string::npos ? 0 : start + 1;
+    size_t end = log.find('\n', at);
+    if (end == std::string::npos) break;  // still being written
+    out.push_back(log.substr(start, end - start));
+    at = end;
+  }
+  return out;
+}
+
+std::string logfmtValue(const std::string& line, const std::string& key) {
+  std::string marker = key + "=";
+  size_t at = 0;
+  while ((at = line.find(marker, at)) != std::string::npos) {
+    if (at == 0 || line[at - 1] == ' ') {
+      size_t begin = at + marker.size();
+      size_t end = line.find(' ', begin);
+      return line.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+    }
+    at += marker.size();
+  }
+  return {};
 }
 
 }  // namespace redge_test

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -83,6 +84,25 @@ struct RelayStats {
   int64_t failures(const std::string& kind) const;
 };
 RelayStats relayStats(const RedgeProcess& redge);
+
+// Polls GET /messages/{id} for every id until each is sent or failed.
+// Returns the last record read per id, final or not; `settled` says whether
+// all of them were final at the deadline.
+struct SettledMessages {
+  bool settled = false;
+  std::map<std::string, RelayMessage> records;
+  // The ids not final at the deadline, with their last status, for INFO().
+  std::string pending;
+};
+SettledMessages waitForSettled(const RedgeProcess& redge, const std::vector<std::string>& ids,
+                               std::chrono::milliseconds timeout);
+
+// The lines of a logfmt log that contain `needle`, looking only at the text
+// from byte `from` on (a test's mark of "after this point").
+std::vector<std::string> logLinesWith(const std::string& log, const std::string& needle,
+                                      size_t from = 0);
+// The value of `key=` in one logfmt line, "" when absent.
+std::string logfmtValue(const std::string& line, const std::string& key);
 
 // A relay test's processes: its directory, Redis, the fake upstream and
 // redge with the relay on and pointed at it, ready (Redis connected) before
