@@ -112,12 +112,18 @@ class FakeUpstream {
   uint64_t ordinal_ = 0;  // POST /message requests since start or /reset; 1-based
   uint64_t epoch_ = 0;    // bumped by /reset
   DeliveryLedger ledger_;
-  int main_port_ = 0;  // the port the main listener got first, reused on reopen
-  std::unique_ptr<redge::HttpServer> main_;                  // null while down in mode "close"
-  std::vector<std::unique_ptr<redge::HttpServer>> retired_;  // drained, kept for responders
+  // The port the main listener got first, reused whenever it opens again.
+  int main_port_ = 0;
+  // Null while down in mode "close".
+  std::unique_ptr<redge::HttpServer> main_;
+  // Drained, or failed to listen: kept until close() because pending answers
+  // and parked requests may hold responders that name them.
+  std::vector<std::unique_ptr<redge::HttpServer>> retired_;
   std::unique_ptr<redge::HttpServer> control_;
-  std::unordered_set<PendingAnswer*> pending_;  // timers still running
-  std::vector<redge::HttpResponder> parked_;    // down in mode "hang", never answered
+  // Answers whose timer is still running; each is freed in its close callback.
+  std::unordered_set<PendingAnswer*> pending_;
+  // Requests swallowed in mode "hang", never answered.
+  std::vector<redge::HttpResponder> parked_;
   bool closed_ = false;
 };
 
