@@ -138,6 +138,21 @@ redis.call('DEL', KEYS[1])
 return #ids
 )lua";
 
+// KEYS: processing queue   ARGV: now msg_prefix status_prefix id...
+// Puts the given ids (found in processing, not being delivered by anyone
+// here) back at the head of the queue.
+constexpr const char* kRecoverIds = R"lua(
+local n = 0
+for i = 4, #ARGV do
+  if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then
+    redis.call('RPUSH', KEYS[2], ARGV[i])
+    move(ARGV[3], ARGV[2] .. ARGV[i], ARGV[i], 'queued', ARGV[1])
+    n = n + 1
+  end
+end
+return n
+)lua";
+
 std::string withMove(const char* body) { return std::string(kMoveStatus) + body; }
 
 std::string str(const redisReply* r) {
@@ -167,7 +182,15 @@ RelayStore::RelayStore(RedisClient& redis, std::string key_prefix, std::string i
       dead_script_(redis, "relay_dead", withMove(kDead)),
       requeue_script_(redis, "relay_requeue", withMove(kRequeue)),
       promote_script_(redis, "relay_promote", kPromote),
-      recover_script_(redis, "relay_recover", withMove(kRecover)) {}
+      recover_script_(redis, "relay_recover", withMove(kRecover)),
+      recover_ids_script_(redis, "relay_recover_ids", withMove(kRecoverIds)) {}
+
+void RelayStore::recoverIds(const std::vector<std::string>& ids, int64_t now_ms, RedisCallback cb) {
+  std::string now_s = std::to_string(now_ms), status_prefix = prefix_ + "status:";
+  std::vector<std::string_view> args = {now_s, msg_prefix_, status_prefix};
+  for (const auto& id : ids) args.push_back(id);
+  recover_ids_script_.call({processing_, queue_}, args, std::move(cb));
+}
 
 void RelayStore::enqueue(const std::string& id, std::string_view destination,
                          std::string_view body, std::string_view idempotency_key, int64_t max,

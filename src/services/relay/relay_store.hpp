@@ -78,6 +78,8 @@ class RelayStore {
                std::string_view detail, RedisCallback cb);
   void promoteDue(int64_t now_ms, RedisCallback cb);
   void recoverProcessing(int64_t now_ms, RedisCallback cb);
+  // Requeues these ids if they are still in this instance's processing list.
+  void recoverIds(const std::vector<std::string>& ids, int64_t now_ms, RedisCallback cb);
 
   std::string messageKey(std::string_view id) const { return prefix_ + "msg:" + std::string(id); }
   std::string statusKey(std::string_view status) const {
@@ -101,6 +103,7 @@ class RelayStore {
   RedisScript requeue_script_;
   RedisScript promote_script_;
   RedisScript recover_script_;
+  RedisScript recover_ids_script_;
 };
 
 }  // namespace redge

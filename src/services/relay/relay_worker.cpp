@@ -80,16 +80,55 @@ void RelayWorker::start() {
   // Messages this instance was delivering when it last stopped go back to
   // the head of the queue, once, at the first connection.
   redis_.onReady([this] {
-    if (recovered_) return;
-    recovered_ = true;
-    store_.recoverProcessing(wallClockMs(), [](RedisStatus s, const redisReply* r) {
-      if (s == RedisStatus::Ok && r->type == REDIS_REPLY_INTEGER && r->integer > 0) {
-        REDGE_LOG(Info, "relay_recovered").kv("messages", static_cast<int64_t>(r->integer));
-      }
-    });
+    if (!recovered_) {
+      recovered_ = true;
+      store_.recoverProcessing(wallClockMs(), [](RedisStatus s, const redisReply* r) {
+        if (s == RedisStatus::Ok && r->type == REDIS_REPLY_INTEGER && r->integer > 0) {
+          REDGE_LOG(Info, "relay_recovered").kv("messages", static_cast<int64_t>(r->integer));
+        }
+      });
+      return;
+    }
+    afterReconnect();
   });
   uv_timer_start(&poll_timer_, &onPollCb, static_cast<uint64_t>(options_.poll_ms),
                  static_cast<uint64_t>(options_.poll_ms));
+}
+
+// Redis came back while this process kept running. Outcomes that could not
+// be written meanwhile are written now; ids left in processing that nothing
+// here is delivering (a take whose reply was lost with the connection) go
+// back to the queue.
+void RelayWorker::afterReconnect() {
+  std::vector<std::function<void()>> replay;
+  replay.swap(unrecorded_);
+  for (auto& fn : replay) fn();
+  redis_.command({"LRANGE", store_.processingKey(), "0", "-1"},
+                 [this](RedisStatus s, const redisReply* r) {
+                   if (s != RedisStatus::Ok || r->type != REDIS_REPLY_ARRAY) return;
+                   std::vector<std::string> orphans;
+                   for (size_t i = 0; i < r->elements; ++i) {
+                     std::string id(r->element[i]->str, r->element[i]->len);
+                     if (!active_.count(id)) orphans.push_back(std::move(id));
+                   }
+                   if (orphans.empty()) return;
+                   REDGE_LOG(Info, "relay_recovered").kv("messages", static_cast<uint64_t>(orphans.size()));
+                   store_.recoverIds(orphans, wallClockMs(), nullptr);
+                 });
+}
+
+// Runs one outcome-recording step; if Redis cannot take it now, keeps it for
+// afterReconnect(), so no delivered message stays "delivering" forever.
+void RelayWorker::record(const std::string& id, std::function<void(RedisCallback)> step) {
+  active_.insert(id);
+  // `step` is copied into the callback, so it can be queued again from there.
+  step([this, id, step](RedisStatus s, const redisReply*) {
+    if (s == RedisStatus::Ok || s == RedisStatus::ErrorReply || closing_) {
+      active_.erase(id);
+      return;
+    }
+    unrecorded_.push_back([this, id, step] { record(id, step); });
+  });
 }
 
 void RelayWorker::close() {
@@ -161,6 +200,7 @@ void RelayWorker::onTaken(RedisStatus status, const TakeResult& result) {
   }
   observeDepth(result.depth, result.change);
   estimator_.onDrained(1);
+  active_.insert(result.message.id);
   deliver(result.message);
 }
 
@@ -199,7 +239,10 @@ void RelayWorker::onDelivered(const StoredMessage& message, HttpClientError erro
     breaker_.onSuccess();
     sent_.inc();
     REDGE_LOG(Debug, "delivered").kv("id", message.id).kv("attempt", message.attempts);
-    store_.markSent(message.id, wallClockMs(), nullptr);
+    int64_t now = wallClockMs();
+    record(message.id, [this, id = message.id, now](RedisCallback cb) {
+      store_.markSent(id, now, std::move(cb));
+    });
     finishOne();
     return;
   }
@@ -237,19 +280,26 @@ void RelayWorker::fail(const StoredMessage& message, std::string_view kind, std:
       .inc();
   int64_t now = wallClockMs();
   if (kind == "circuit_open") {
-    store_.requeue(message.id, now, kind, detail, nullptr);
+    record(message.id, [this, id = message.id, now, k = std::string(kind), detail](RedisCallback cb) {
+      store_.requeue(id, now, k, detail, std::move(cb));
+    });
   } else if (retryable && message.attempts < options_.max_attempts) {
     std::uniform_real_distribution<double> dist(0.0, 1.0);
     int64_t delay = retry_backoff_.delayMs(static_cast<int>(message.attempts - 1), dist(random_));
     retried_.inc();
-    store_.scheduleRetry(message.id, now, now + delay, kind, detail, nullptr);
+    record(message.id, [this, id = message.id, now, delay, k = std::string(kind),
+                        detail](RedisCallback cb) {
+      store_.scheduleRetry(id, now, now + delay, k, detail, std::move(cb));
+    });
   } else {
     dead_.inc();
     REDGE_LOG(Warn, "dead_lettered")
         .kv("id", message.id)
         .kv("kind", kind)
         .kv("attempts", message.attempts);
-    store_.deadLetter(message.id, now, kind, detail, nullptr);
+    record(message.id, [this, id = message.id, now, k = std::string(kind), detail](RedisCallback cb) {
+      store_.deadLetter(id, now, k, detail, std::move(cb));
+    });
   }
   finishOne();
 }

@@ -10,8 +10,11 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <string>
+#include <unordered_set>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/metrics.hpp"
@@ -75,6 +78,8 @@ class RelayWorker {
                    const HttpClientResponse* response);
   void fail(const StoredMessage& message, std::string_view kind, std::string detail,
             bool retryable);
+  void afterReconnect();
+  void record(const std::string& id, std::function<void(RedisCallback)> step);
   void releaseSlot();
   void finishOne();
 
@@ -95,6 +100,8 @@ class RelayWorker {
   bool recovered_ = false;
   int64_t inflight_ = 0;  // taking or delivering
   int64_t last_depth_ = 0;
+  std::unordered_set<std::string> active_;           // ids delivering or being recorded here
+  std::vector<std::function<void()>> unrecorded_;   // outcome steps Redis could not take yet
   // Metrics
   MetricsRegistry& metrics_;
   Gauge& breaker_state_;
