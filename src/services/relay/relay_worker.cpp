@@ -181,10 +181,13 @@ void RelayWorker::pump() {
   // One take per free slot, all pipelined; Redis runs them in order, so the
   // queue's order holds. An empty answer frees its slot without asking
   // again: the next poll or kick does.
-  while (inflight_ < slots) {
-    ++inflight_;
+  while (inflight_ < slots && redis_.ready()) {
+    int64_t before = ++inflight_;
     store_.take(options_.queue_recovery, wallClockMs(),
                 [this](RedisStatus s, const TakeResult& r) { onTaken(s, r); });
+    // A take refused on the spot (the connection is going away) already
+    // freed its slot: stop, or this loop would spin.
+    if (inflight_ < before) break;
   }
   inflight_gauge_.set(static_cast<double>(inflight_));
 }
