@@ -220,7 +220,7 @@ std::vector<KeyDescriptor> buildKeyTable() {
                         "cache proxy RESP port (0: any free port)"));
   keys.push_back(
       intKey(REDGE_CONFIG_KEY(cacheproxy.capacity), 1, kMaxCount, "entries the LRU cache holds"));
-  keys.push_back(intKey(REDGE_CONFIG_KEY(cacheproxy.ttl_ms), 1, kMaxDurationMs,
+  keys.push_back(intKey(REDGE_CONFIG_KEY(cacheproxy.ttl_ms), 0, kMaxDurationMs,
                         "how long a cached entry is served"));
   keys.push_back(intKey(REDGE_CONFIG_KEY(cacheproxy.max_connections), 1, kMaxCount,
                         "client connections to the proxy; more are refused"));

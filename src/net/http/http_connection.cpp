@@ -134,7 +134,9 @@ void HttpConnection::onRead(ssize_t nread, const uv_buf_t* buf) {
   }
   if (nread == 0) return;
   if (lingering_ || no_more_requests_) return;  // discard: we are closing
+  server_.setCurrent(this, id_);
   parse(buf->base, static_cast<size_t>(nread));
+  server_.setCurrent(nullptr, 0);
   if (!closing_) flush();
 }
 
@@ -179,7 +181,7 @@ int HttpConnection::onMessageBeginCb(llhttp_t* p) noexcept { return self(p)->onM
 
 int HttpConnection::onMessageBegin() {
   request_.reset();
-  request_.started_us = static_cast<int64_t>(uv_hrtime() / 1000);
+  request_.started_us = server_.nowUs();
   in_request_ = true;
   header_bytes_ = 0;
   route_id_ = -1;

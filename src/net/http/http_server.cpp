@@ -133,7 +133,7 @@ void HttpServer::onConnection(int status) {
   if (draining_) c->closeWhenIdle();
 }
 
-HttpConnection* HttpServer::findConnection(uint64_t id) const {
+HttpConnection* HttpServer::findConnectionSlow(uint64_t id) const {
   auto it = connections_.find(id);
   return it == connections_.end() ? nullptr : it->second;
 }
@@ -167,7 +167,7 @@ Counter& HttpServer::statusCounter(int route_id, int status) {
 void HttpServer::recordResponse(int route_id, int status, int64_t started_us) {
   statusCounter(route_id, status).inc();
   RouteEntry& e = route_id >= 0 ? routes_[static_cast<size_t>(route_id)] : not_routed_;
-  int64_t now_us = static_cast<int64_t>(uv_hrtime() / 1000);
+  int64_t now_us = nowUs();
   double seconds = started_us > 0 ? static_cast<double>(now_us - started_us) / 1e6 : 0.0;
   e.latency->observe(seconds);
   if (options_.access_log) {
@@ -205,7 +205,23 @@ void HttpServer::recordError(int status, std::string_view code, std::string_view
   }
 }
 
-std::string_view HttpServer::date() { return date_.get(static_cast<time_t>(time(nullptr))); }
+void HttpServer::refreshClock() {
+  uint64_t loop_ms = uv_now(loop_);
+  if (loop_ms == clock_loop_ms_) return;
+  clock_loop_ms_ = loop_ms;
+  now_us_ = static_cast<int64_t>(uv_hrtime() / 1000);
+  now_s_ = time(nullptr);
+}
+
+int64_t HttpServer::nowUs() {
+  refreshClock();
+  return now_us_;
+}
+
+std::string_view HttpServer::date() {
+  refreshClock();
+  return date_.get(now_s_);
+}
 
 void HttpServer::scheduleFlush(uint64_t connection_id) { flush_pending_.push_back(connection_id); }
 
@@ -270,6 +286,7 @@ void HttpServer::onCheckClosedCb(uv_handle_t* handle) noexcept {
 }
 
 void HttpServer::onConnectionClosed(HttpConnection* connection) {
+  if (current_ == connection) current_ = nullptr;
   if (connection->refused()) --refused_open_;
   connections_.erase(connection->id());
   open_gauge_.set(static_cast<double>(connections_.size()));

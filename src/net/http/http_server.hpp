@@ -109,13 +109,26 @@ class HttpServer {
 
   // --- used by HttpConnection and HttpResponder ---
   uv_loop_t* loop() const { return loop_; }
-  HttpConnection* findConnection(uint64_t id) const;
+  HttpConnection* findConnection(uint64_t id) const {
+    // The connection whose handler is running answers most often: no lookup.
+    if (current_ != nullptr && current_id_ == id) return current_;
+    return findConnectionSlow(id);
+  }
+  HttpConnection* findConnectionSlow(uint64_t id) const;
   void dispatch(int route_id, HttpRequest& request, const HttpResponder& responder);
+  void setCurrent(HttpConnection* c, uint64_t id) {
+    current_ = c;
+    current_id_ = id;
+  }
   RouteMatch matchRoute(HttpRequest& request) const;
   int64_t routeBodyLimit(int route_id) const;
   void recordResponse(int route_id, int status, int64_t started_us);
   void recordError(int status, std::string_view code, std::string_view message);
   std::string_view date();
+  // Microseconds on the monotonic clock, read at most once per loop
+  // iteration: requests parsed and answered in one iteration share it, which
+  // is as precise as their latency can be observed anyway.
+  int64_t nowUs();
   bool draining() const { return draining_; }
   void scheduleFlush(uint64_t connection_id);
   void onConnectionClosed(HttpConnection* connection);  // from its close path
@@ -160,11 +173,17 @@ class HttpServer {
   std::function<void()> on_closed_;
   uint64_t next_connection_id_ = 1;
   std::unordered_map<uint64_t, HttpConnection*> connections_;
+  HttpConnection* current_ = nullptr;  // the connection parsing right now, if any
+  uint64_t current_id_ = 0;
   size_t connections_alive_ = 0;
   size_t refused_open_ = 0;  // refused connections still closing (in connections_)  // including ones whose handles are still closing
   std::vector<uint64_t> flush_pending_;
   std::unique_ptr<char[]> read_buffer_;
   HttpDate date_;
+  uint64_t clock_loop_ms_ = UINT64_MAX;  // uv_now() when now_us_/now_s_ were read
+  int64_t now_us_ = 0;
+  time_t now_s_ = 0;
+  void refreshClock();
   // Metrics
   Gauge& open_gauge_;
   Counter& accepted_;
