@@ -62,7 +62,7 @@ fuzz: deps
 	@[ -f $(FUZZ_BUILD)/CMakeCache.txt ] || CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREDGE_FUZZ=ON
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	@for f in $(FUZZ_BUILD)/fuzz_*; do \
-	  echo "== $$f (60 s)"; mkdir -p $(FUZZ_BUILD)/corpus/$$(basename $$f); \
+	  echo "== $$f ($${FUZZ_SECONDS:-60} s)"; mkdir -p $(FUZZ_BUILD)/corpus/$$(basename $$f); \
 	  $$f -max_total_time=$${FUZZ_SECONDS:-60} -max_len=8192 $(FUZZ_BUILD)/corpus/$$(basename $$f) || exit 1; \
 	done
 
