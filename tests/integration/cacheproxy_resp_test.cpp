@@ -140,7 +140,7 @@ TEST_CASE("cacheproxy: 1000 pipelined RESP commands come back in order",
       expected.push_back("");
     } else {
       int n = (i * 7) % 100;
-      keys.push_back("p" + std::to_string(n));
+      keys.push_back(std::string("p").append(std::to_string(n)));
       expected.push_back("value-" + std::to_string(n));
     }
   }

@@ -203,7 +203,7 @@ TEST_CASE("http client: an idle connection the upstream closed is replaced trans
   REQUIRE(f.listen() == 0);
   HttpClientPool& pool = f.pool();
   HttpClientRequest req;
-  req.target = "/n";
+  req.target.assign("/n");
   CHECK(f.call(pool, req).body == "1");
   f.sleepMs(150);
   Result r = f.call(pool, req);

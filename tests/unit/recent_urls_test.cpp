@@ -118,7 +118,7 @@ TEST_CASE("recent_urls: matches a model across many wrap-arounds", "[recent_urls
     Strings model;  // every URL recorded since the last take
     for (int i = 0; i < 200; ++i) {
       // Vary the length so slots are reused with shorter and longer strings.
-      const std::string u = "/" + std::to_string(i) + std::string(static_cast<size_t>(i % 5), 'x');
+      const std::string u = std::string("/").append(std::to_string(i)).append(static_cast<size_t>(i % 5), 'x');
       urls.record(u);
       model.push_back(u);
       if (i % 11 == 10 || i % 17 == 3) {

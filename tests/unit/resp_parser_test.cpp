@@ -180,7 +180,7 @@ Command il(std::vector<std::string> args) { return Command{std::move(args), true
 // parser tests do not lean on the code under test elsewhere.
 std::string request(const std::vector<std::string>& args) {
   std::string out = "*" + std::to_string(args.size()) + "\r\n";
-  for (const std::string& a : args) out += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+  for (const std::string& a : args) out.append("$").append(std::to_string(a.size())).append("\r\n").append(a).append("\r\n");
   return out;
 }
 
