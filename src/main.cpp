@@ -55,7 +55,8 @@ bool resolveHost(std::string& host) {
   if (res->ai_family == AF_INET) {
     inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr, text, sizeof text);
   } else {
-    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr, text, sizeof text);
+    inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr, text,
+              sizeof text);
   }
   freeaddrinfo(res);
   host = text;
@@ -118,7 +119,8 @@ class Daemon {
       co.keyspace_invalidation = cfg_.cacheproxy.invalidate == "keyspace";
       co.subscriber = redis_options_;
       co.subscriber.name = "keyspace";
-      cacheproxy_ = std::make_unique<CacheProxyService>(&loop_, clock_, *server, *redis_, metrics_, co);
+      cacheproxy_ =
+          std::make_unique<CacheProxyService>(&loop_, clock_, *server, *redis_, metrics_, co);
       servers_.push_back(std::move(server));
       RespServerOptions ro;
       ro.service = "cacheproxy";
@@ -176,9 +178,12 @@ class Daemon {
       shutdown();
     } else {
       if (cfg_.relay.enabled && !relay_) {
-        REDGE_LOG(Warn, "relay_not_served").kv("reason", "the relay is mounted on the app listener, and app.enabled is false");
+        REDGE_LOG(Warn, "relay_not_served")
+            .kv("reason", "the relay is mounted on the app listener, and app.enabled is false");
       }
-      REDGE_LOG(Info, "started").kv("version", REDGE_VERSION).kv("pid", static_cast<int64_t>(getpid()));
+      REDGE_LOG(Info, "started")
+          .kv("version", REDGE_VERSION)
+          .kv("pid", static_cast<int64_t>(getpid()));
     }
     uv_run(&loop_, UV_RUN_DEFAULT);
     servers_.clear();
@@ -204,7 +209,7 @@ class Daemon {
     w.queue_max = cfg_.relay.queue_max;
     w.queue_recovery = cfg_.relay.queue_recovery;
     const BreakerConfig& b = cfg_.relay.breaker;
-    w.breaker = {b.window_ms, b.min_calls, b.failure_ratio, b.consecutive_failures,
+    w.breaker = {b.window_ms, b.min_calls,   b.failure_ratio,   b.consecutive_failures,
                  b.open_ms,   b.max_open_ms, b.half_open_probes};
     return std::make_unique<RelayService>(&loop_, clock_, server, *redis_, metrics_, std::move(o));
   }
@@ -220,7 +225,9 @@ class Daemon {
   static void onSignalCb(uv_signal_t* h, int signum) noexcept {
     static_cast<Daemon*>(h->data)->onSignal(signum);
   }
-  static void onDrainTimerCb(uv_timer_t* t) noexcept { static_cast<Daemon*>(t->data)->onDrainTick(); }
+  static void onDrainTimerCb(uv_timer_t* t) noexcept {
+    static_cast<Daemon*>(t->data)->onDrainTick();
+  }
 
   void onSignal(int signum) {
     if (draining_) {
@@ -245,7 +252,8 @@ class Daemon {
     // message cut off here is not lost: the next start recovers it).
     if (relay_) open += static_cast<size_t>(relay_->inflight());
     if (open == 0 || uv_now(&loop_) >= drain_deadline_) {
-      if (open) REDGE_LOG(Warn, "drain_timeout").kv("connections_dropped", static_cast<uint64_t>(open));
+      if (open)
+        REDGE_LOG(Warn, "drain_timeout").kv("connections_dropped", static_cast<uint64_t>(open));
       shutdown();
     }
   }

@@ -190,13 +190,14 @@ std::vector<KeyDescriptor> buildKeyTable() {
   keys.push_back(intKey(REDGE_CONFIG_KEY(server.drain_timeout_ms), 1, kMaxDurationMs,
                         "on SIGTERM, how long in-flight work may finish"));
 
-  keys.push_back(boolKey(REDGE_CONFIG_KEY(app.enabled), "serve the app routes (hello, /set, /get, /recent, /upload, /meow)"));
+  keys.push_back(boolKey(REDGE_CONFIG_KEY(app.enabled),
+                         "serve the app routes (hello, /set, /get, /recent, /upload, /meow)"));
   keys.push_back(stringKey(REDGE_CONFIG_KEY(app.bind), "address the application listens on",
                            checkBindAddress));
   keys.push_back(
       intKey(REDGE_CONFIG_KEY(app.port), 0, kMaxPort, "application port (0: any free port)"));
-  keys.push_back(
-      intKey(REDGE_CONFIG_KEY(app.message_ttl_s), 1, kMaxTtlS, "seconds the /set message lives in Redis"));
+  keys.push_back(intKey(REDGE_CONFIG_KEY(app.message_ttl_s), 1, kMaxTtlS,
+                        "seconds the /set message lives in Redis"));
   keys.push_back(intKey(REDGE_CONFIG_KEY(app.recent_size), 1, kMaxCount,
                         "how many visited URLs /recent keeps"));
   keys.push_back(intKey(REDGE_CONFIG_KEY(app.max_images), 1, kMaxCount,

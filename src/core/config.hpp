@@ -103,12 +103,12 @@ struct Config {
 
 // What the command line asked for, besides configuration.
 struct CommandLine {
-  std::optional<std::string> config_file;         // --config FILE
-  std::vector<std::string> sets;                  // --set path=value (in order)
-  std::optional<std::string> redis_url;           // --redis URL (same as --set redis.url=URL)
-  bool check_config = false;                      // --check-config
-  bool help = false;                              // --help
-  bool version = false;                           // --version
+  std::optional<std::string> config_file;  // --config FILE
+  std::vector<std::string> sets;           // --set path=value (in order)
+  std::optional<std::string> redis_url;    // --redis URL (same as --set redis.url=URL)
+  bool check_config = false;               // --check-config
+  bool help = false;                       // --help
+  bool version = false;                    // --version
 };
 
 // A configuration error names the key path (or the flag) and the reason;

@@ -15,10 +15,14 @@ namespace {
 
 const char* levelName(LogLevel level) {
   switch (level) {
-    case LogLevel::Debug: return "debug";
-    case LogLevel::Info: return "info";
-    case LogLevel::Warn: return "warn";
-    case LogLevel::Error: return "error";
+    case LogLevel::Debug:
+      return "debug";
+    case LogLevel::Info:
+      return "info";
+    case LogLevel::Warn:
+      return "warn";
+    case LogLevel::Error:
+      return "error";
   }
   return "info";
 }
@@ -34,11 +38,16 @@ bool isBareToken(std::string_view v) {
 }  // namespace
 
 bool parseLogLevel(std::string_view text, LogLevel& out) {
-  if (text == "debug") out = LogLevel::Debug;
-  else if (text == "info") out = LogLevel::Info;
-  else if (text == "warn") out = LogLevel::Warn;
-  else if (text == "error") out = LogLevel::Error;
-  else return false;
+  if (text == "debug")
+    out = LogLevel::Debug;
+  else if (text == "info")
+    out = LogLevel::Info;
+  else if (text == "warn")
+    out = LogLevel::Warn;
+  else if (text == "error")
+    out = LogLevel::Error;
+  else
+    return false;
   return true;
 }
 
@@ -56,11 +65,21 @@ void appendLogfmtValue(std::string& out, std::string_view value) {
   out.push_back('"');
   for (unsigned char c : value) {
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
       default:
         if (c < 0x20) {
           char buf[8];

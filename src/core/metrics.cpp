@@ -13,10 +13,14 @@ namespace {
 
 void appendEscapedLabelValue(std::string& out, std::string_view v) {
   for (char c : v) {
-    if (c == '\\') out.append("\\\\");
-    else if (c == '"') out.append("\\\"");
-    else if (c == '\n') out.append("\\n");
-    else out.push_back(c);
+    if (c == '\\')
+      out.append("\\\\");
+    else if (c == '"')
+      out.append("\\\"");
+    else if (c == '\n')
+      out.append("\\n");
+    else
+      out.push_back(c);
   }
 }
 
@@ -40,9 +44,12 @@ void appendNumber(std::string& out, double v) {
 
 const char* typeName(MetricType t) {
   switch (t) {
-    case MetricType::Counter: return "counter";
-    case MetricType::Gauge: return "gauge";
-    case MetricType::Histogram: return "histogram";
+    case MetricType::Counter:
+      return "counter";
+    case MetricType::Gauge:
+      return "gauge";
+    case MetricType::Histogram:
+      return "histogram";
   }
   return "untyped";
 }
@@ -76,10 +83,9 @@ uint64_t Histogram::cumulative(size_t i) const {
 }
 
 const std::vector<double>& latencyBuckets() {
-  static const std::vector<double> kBuckets = {0.00005, 0.0001, 0.00025, 0.0005, 0.001,
-                                                0.0025,  0.005,  0.01,    0.025,  0.05,
-                                                0.1,     0.25,   0.5,     1,      2.5,
-                                                5,       10};
+  static const std::vector<double> kBuckets = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                               0.005,   0.01,   0.025,   0.05,   0.1,   0.25,
+                                               0.5,     1,      2.5,     5,      10};
   return kBuckets;
 }
 
@@ -130,8 +136,7 @@ Counter& MetricsRegistry::counter(std::string_view name, std::string_view help,
   return *s.counter;
 }
 
-Gauge& MetricsRegistry::gauge(std::string_view name, std::string_view help,
-                              const Labels& labels) {
+Gauge& MetricsRegistry::gauge(std::string_view name, std::string_view help, const Labels& labels) {
   Series& s = series(family(name, help, MetricType::Gauge), labels);
   if (!s.gauge) s.gauge = std::make_unique<Gauge>();
   return *s.gauge;
@@ -168,9 +173,12 @@ std::string MetricsRegistry::render() {
   for (const auto& [name, fam] : families_) {
     out.append("# HELP ").append(name).push_back(' ');
     for (char c : fam.help) {
-      if (c == '\\') out.append("\\\\");
-      else if (c == '\n') out.append("\\n");
-      else out.push_back(c);
+      if (c == '\\')
+        out.append("\\\\");
+      else if (c == '\n')
+        out.append("\\n");
+      else
+        out.push_back(c);
     }
     out.append("\n# TYPE ").append(name).push_back(' ');
     out.append(typeName(fam.type)).push_back('\n');

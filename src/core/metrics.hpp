@@ -69,8 +69,7 @@ class MetricsRegistry {
   // the same name with another type or help text is a programming error.
   Counter& counter(std::string_view name, std::string_view help, const Labels& labels = {});
   Gauge& gauge(std::string_view name, std::string_view help, const Labels& labels = {});
-  Histogram& histogram(std::string_view name, std::string_view help,
-                       const Labels& labels = {},
+  Histogram& histogram(std::string_view name, std::string_view help, const Labels& labels = {},
                        const std::vector<double>& bounds = latencyBuckets());
 
   // Runs before each render, to refresh gauges read from elsewhere (process

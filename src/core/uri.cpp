@@ -74,8 +74,7 @@ std::string parseHostPort(std::string_view authority, std::string& host, int& po
   if (has_port && !port_text.empty()) {
     int p = 0;
     auto r = std::from_chars(port_text.data(), port_text.data() + port_text.size(), p);
-    if (r.ec != std::errc() || r.ptr != port_text.data() + port_text.size() ||
-        p < 1 || p > 65535) {
+    if (r.ec != std::errc() || r.ptr != port_text.data() + port_text.size() || p < 1 || p > 65535) {
       return "port must be 1..65535";
     }
     port = p;

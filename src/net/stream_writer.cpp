@@ -4,7 +4,9 @@
 
 namespace redge {
 
-StreamWriter::~StreamWriter() { delete spare_; }
+StreamWriter::~StreamWriter() {
+  delete spare_;
+}
 
 int StreamWriter::flush() {
   if (out_.empty()) return 0;

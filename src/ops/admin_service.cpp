@@ -15,7 +15,8 @@ AdminService::AdminService(HttpServer& server, MetricsRegistry& metrics, RedisCl
   });
   server.route(HttpMethod::Get, "/readyz", [this](HttpRequest&, const HttpResponder& res) {
     if (redis_.ready()) {
-      return res.send(HttpResponse(200, "application/json", "{\"status\":\"ready\",\"redis\":\"up\"}"));
+      return res.send(
+          HttpResponse(200, "application/json", "{\"status\":\"ready\",\"redis\":\"up\"}"));
     }
     res.sendError(503, "redis_unavailable",
                   "Not ready: Redis is not connected; redge keeps reconnecting.",

@@ -22,12 +22,18 @@ namespace redge {
 
 std::string_view redisStatusName(RedisStatus s) {
   switch (s) {
-    case RedisStatus::Ok: return "ok";
-    case RedisStatus::ErrorReply: return "reply_error";
-    case RedisStatus::Unavailable: return "unavailable";
-    case RedisStatus::Timeout: return "timeout";
-    case RedisStatus::ConnectionLost: return "connection_lost";
-    case RedisStatus::Closed: return "closed";
+    case RedisStatus::Ok:
+      return "ok";
+    case RedisStatus::ErrorReply:
+      return "reply_error";
+    case RedisStatus::Unavailable:
+      return "unavailable";
+    case RedisStatus::Timeout:
+      return "timeout";
+    case RedisStatus::ConnectionLost:
+      return "connection_lost";
+    case RedisStatus::Closed:
+      return "closed";
   }
   return "unknown";
 }
@@ -43,9 +49,11 @@ RedisClient::RedisClient(uv_loop_t* loop, MetricsRegistry& metrics, RedisClientO
                                   {{"client", options_.name}})),
       inflight_gauge_(metrics.gauge("redge_redis_inflight", "Redis commands awaiting a reply",
                                     {{"client", options_.name}})),
-      connected_gauge_(metrics.gauge("redge_redis_connected", "1 while the Redis connection is ready",
+      connected_gauge_(metrics.gauge("redge_redis_connected",
+                                     "1 while the Redis connection is ready",
                                      {{"client", options_.name}})),
-      errors_unavailable_(metrics.counter("redge_redis_errors_total", "Redis command failures by kind",
+      errors_unavailable_(metrics.counter("redge_redis_errors_total",
+                                          "Redis command failures by kind",
                                           {{"client", options_.name}, {"kind", "unavailable"}})),
       errors_timeout_(metrics.counter("redge_redis_errors_total", "Redis command failures by kind",
                                       {{"client", options_.name}, {"kind", "timeout"}})),
@@ -78,20 +86,30 @@ RedisClient::RedisClient(uv_loop_t* loop, MetricsRegistry& metrics, RedisClientO
 
 struct SocketWatch {
   uv_poll_t poll;
-  RedisClient* client;       // null once the client let go of this watch
-  redisAsyncContext* ac;     // null once hiredis cleaned up the context
-  int want = 0;              // UV_READABLE | UV_WRITABLE as hiredis asked
-  int applied = 0;           // what uv_poll watches now
+  RedisClient* client;    // null once the client let go of this watch
+  redisAsyncContext* ac;  // null once hiredis cleaned up the context
+  int want = 0;           // UV_READABLE | UV_WRITABLE as hiredis asked
+  int applied = 0;        // what uv_poll watches now
 };
 
 namespace {
 
-void watchAddRead(void* d) { static_cast<SocketWatch*>(d)->want |= UV_READABLE; }
-void watchDelRead(void* d) { static_cast<SocketWatch*>(d)->want &= ~UV_READABLE; }
-void watchAddWrite(void* d) { static_cast<SocketWatch*>(d)->want |= UV_WRITABLE; }
-void watchDelWrite(void* d) { static_cast<SocketWatch*>(d)->want &= ~UV_WRITABLE; }
+void watchAddRead(void* d) {
+  static_cast<SocketWatch*>(d)->want |= UV_READABLE;
+}
+void watchDelRead(void* d) {
+  static_cast<SocketWatch*>(d)->want &= ~UV_READABLE;
+}
+void watchAddWrite(void* d) {
+  static_cast<SocketWatch*>(d)->want |= UV_WRITABLE;
+}
+void watchDelWrite(void* d) {
+  static_cast<SocketWatch*>(d)->want &= ~UV_WRITABLE;
+}
 
-void onWatchClosedCb(uv_handle_t* h) noexcept { delete static_cast<SocketWatch*>(h->data); }
+void onWatchClosedCb(uv_handle_t* h) noexcept {
+  delete static_cast<SocketWatch*>(h->data);
+}
 
 void onWatchPollCb(uv_poll_t* h, int status, int events) noexcept {
   auto* w = static_cast<SocketWatch*>(h->data);
@@ -201,22 +219,26 @@ void RedisClient::sendHandshake() {
   if (!u.password.empty()) {
     if (!u.user.empty()) {
       std::string_view args[] = {"AUTH", u.user, u.password};
-      send(args, 3, [this](RedisStatus s, const redisReply* r) { onHandshakeDone(s, r, "auth"); },
-           true);
+      send(
+          args, 3, [this](RedisStatus s, const redisReply* r) { onHandshakeDone(s, r, "auth"); },
+          true);
     } else {
       std::string_view args[] = {"AUTH", u.password};
-      send(args, 2, [this](RedisStatus s, const redisReply* r) { onHandshakeDone(s, r, "auth"); },
-           true);
+      send(
+          args, 2, [this](RedisStatus s, const redisReply* r) { onHandshakeDone(s, r, "auth"); },
+          true);
     }
   }
   if (u.db != 0) {
     std::string db = std::to_string(u.db);
     std::string_view args[] = {"SELECT", db};
-    send(args, 2, [this](RedisStatus s, const redisReply* r) { onHandshakeDone(s, r, "select"); },
-         true);
+    send(
+        args, 2, [this](RedisStatus s, const redisReply* r) { onHandshakeDone(s, r, "select"); },
+        true);
   }
   std::string_view ping[] = {"PING"};
-  send(ping, 1, [this](RedisStatus s, const redisReply* r) { onHandshakeDone(s, r, "ping"); }, true);
+  send(
+      ping, 1, [this](RedisStatus s, const redisReply* r) { onHandshakeDone(s, r, "ping"); }, true);
 }
 
 void RedisClient::onHandshakeDone(RedisStatus status, const redisReply* reply,
@@ -229,9 +251,9 @@ void RedisClient::onHandshakeDone(RedisStatus status, const redisReply* reply,
     connected_gauge_.set(1);
     REDGE_LOG(Info, was_ready_ ? "redis_reconnected" : "redis_connected")
         .kv("client", options_.name)
-        .kv("target", options_.url.unix_socket ? options_.url.path
-                                               : options_.url.host + ":" +
-                                                     std::to_string(options_.url.port))
+        .kv("target", options_.url.unix_socket
+                          ? options_.url.path
+                          : options_.url.host + ":" + std::to_string(options_.url.port))
         .kv("db", options_.url.db);
     was_ready_ = true;
     if (!pattern_.empty()) {
@@ -374,18 +396,24 @@ void RedisClient::send(const std::string_view* args, size_t count, RedisCallback
 
 void RedisClient::link(Pending* p) {
   p->prev = tail_;
-  if (tail_) tail_->next = p;
-  else head_ = p;
+  if (tail_)
+    tail_->next = p;
+  else
+    head_ = p;
   tail_ = p;
   ++inflight_;
   inflight_gauge_.set(static_cast<double>(inflight_));
 }
 
 void RedisClient::unlink(Pending* p) {
-  if (p->prev) p->prev->next = p->next;
-  else head_ = p->next;
-  if (p->next) p->next->prev = p->prev;
-  else tail_ = p->prev;
+  if (p->prev)
+    p->prev->next = p->next;
+  else
+    head_ = p->next;
+  if (p->next)
+    p->next->prev = p->prev;
+  else
+    tail_ = p->prev;
   --inflight_;
   inflight_gauge_.set(static_cast<double>(inflight_));
 }
@@ -408,10 +436,17 @@ void RedisClient::onReply(Pending* p, redisReply* reply) {
   }
   if (!p->internal) {
     switch (status) {
-      case RedisStatus::Timeout: errors_timeout_.inc(); break;
-      case RedisStatus::ConnectionLost: errors_lost_.inc(); break;
-      case RedisStatus::ErrorReply: errors_reply_.inc(); break;
-      default: break;
+      case RedisStatus::Timeout:
+        errors_timeout_.inc();
+        break;
+      case RedisStatus::ConnectionLost:
+        errors_lost_.inc();
+        break;
+      case RedisStatus::ErrorReply:
+        errors_reply_.inc();
+        break;
+      default:
+        break;
     }
   }
   RedisCallback cb = std::move(p->cb);
@@ -433,7 +468,9 @@ void RedisClient::onSubscriptionCb(redisAsyncContext* ac, void* r, void* privdat
     self->on_message_(std::string_view(channel->str ? channel->str : "", channel->len),
                       std::string_view(message->str ? message->str : "", message->len));
   } else if (kind == "psubscribe") {
-    REDGE_LOG(Info, "redis_subscribed").kv("client", self->options_.name).kv("pattern", self->pattern_);
+    REDGE_LOG(Info, "redis_subscribed")
+        .kv("client", self->options_.name)
+        .kv("pattern", self->pattern_);
     // From here on no change is missed, so this is when "ready" hooks (a
     // cache flush after a gap) may run.
     for (auto& hook : self->ready_hooks_) hook();

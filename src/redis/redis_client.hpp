@@ -147,7 +147,7 @@ class RedisClient {
   uint64_t reconnect_at_ms_ = 0;
   uv_timer_t timeout_timer_;  // command deadlines and the connect deadline
   uv_timer_t reconnect_timer_;
-  uv_prepare_t prepare_;       // writes this iteration's commands, then settles the poll mask
+  uv_prepare_t prepare_;          // writes this iteration's commands, then settles the poll mask
   SocketWatch* watch_ = nullptr;  // the current connection's poll handle
   int timers_open_ = 0;
   bool closed_ = false;

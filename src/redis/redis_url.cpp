@@ -30,7 +30,8 @@ std::string parseRedisUrl(std::string_view text, RedisUrl& out) {
     size_t q = rest.find('?');
     out.unix_socket = true;
     out.path = std::string(rest.substr(0, q));
-    if (out.path.empty() || out.path.front() != '/') return "a unix socket URL needs an absolute path";
+    if (out.path.empty() || out.path.front() != '/')
+      return "a unix socket URL needs an absolute path";
     if (q != std::string_view::npos) {
       std::string_view db = queryParam(rest.substr(q + 1), "db");
       if (!parseInt(db, 0, 1000000, out.db)) return "db must be a non-negative integer";
@@ -41,14 +42,16 @@ std::string parseRedisUrl(std::string_view text, RedisUrl& out) {
   std::string_view rest = text.substr(kTcp.size());
   size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
-  std::string_view db = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  std::string_view db =
+      slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
   size_t at = authority.rfind('@');
   if (at != std::string_view::npos) {
     std::string_view userinfo = authority.substr(0, at);
     authority.remove_prefix(at + 1);
     size_t colon = userinfo.find(':');
     std::string_view user = userinfo.substr(0, colon);
-    std::string_view pass = colon == std::string_view::npos ? std::string_view() : userinfo.substr(colon + 1);
+    std::string_view pass =
+        colon == std::string_view::npos ? std::string_view() : userinfo.substr(colon + 1);
     if (colon == std::string_view::npos) {
       // redis://secret@host: a lone userinfo is the password (AUTH password).
       pass = user;

@@ -21,8 +21,8 @@ class ExponentialBackoff {
     step = std::min(step, max_ms_);
     double r = std::clamp(random01, 0.0, 1.0);
     int64_t half = step / 2;
-    return std::clamp<int64_t>(half + static_cast<int64_t>(static_cast<double>(step - half) * r),
-                               1, max_ms_);
+    return std::clamp<int64_t>(half + static_cast<int64_t>(static_cast<double>(step - half) * r), 1,
+                               max_ms_);
   }
 
  private:

@@ -13,6 +13,8 @@ inline int64_t floorDiv(int64_t a, int64_t b) {
   return q;
 }
 
-inline int64_t floorMod(int64_t a, int64_t b) { return a - floorDiv(a, b) * b; }
+inline int64_t floorMod(int64_t a, int64_t b) {
+  return a - floorDiv(a, b) * b;
+}
 
 }  // namespace redge

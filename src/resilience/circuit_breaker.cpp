@@ -15,11 +15,11 @@
 
 #include "resilience/circuit_breaker.hpp"
 
-#include "resilience/bucket_epoch.hpp"
-
 #include <algorithm>
 #include <cassert>
 #include <utility>
+
+#include "resilience/bucket_epoch.hpp"
 
 namespace redge {
 

@@ -9,9 +9,9 @@
 
 #include "resilience/retry_after.hpp"
 
-#include "resilience/bucket_epoch.hpp"
-
 #include <algorithm>
+
+#include "resilience/bucket_epoch.hpp"
 
 namespace redge {
 

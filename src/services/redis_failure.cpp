@@ -6,8 +6,8 @@
 
 namespace redge {
 
-void answerRedisFailure(const HttpResponder& responder, RedisStatus status,
-                        const redisReply* reply, const RedisClient& redis) {
+void answerRedisFailure(const HttpResponder& responder, RedisStatus status, const redisReply* reply,
+                        const RedisClient& redis) {
   switch (status) {
     case RedisStatus::Timeout:
       responder.sendError(503, "redis_timeout",

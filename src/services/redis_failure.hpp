@@ -12,7 +12,7 @@
 
 namespace redge {
 
-void answerRedisFailure(const HttpResponder& responder, RedisStatus status,
-                        const redisReply* reply, const RedisClient& redis);
+void answerRedisFailure(const HttpResponder& responder, RedisStatus status, const redisReply* reply,
+                        const RedisClient& redis);
 
 }  // namespace redge

@@ -91,14 +91,22 @@ HttpMethod methodNamed(std::string_view name) {
 
 HttpMethod methodOf(uint8_t m) {
   switch (m) {
-    case HTTP_GET: return HttpMethod::Get;
-    case HTTP_HEAD: return HttpMethod::Head;
-    case HTTP_POST: return HttpMethod::Post;
-    case HTTP_PUT: return HttpMethod::Put;
-    case HTTP_DELETE: return HttpMethod::Delete;
-    case HTTP_PATCH: return HttpMethod::Patch;
-    case HTTP_OPTIONS: return HttpMethod::Options;
-    default: return HttpMethod::Other;
+    case HTTP_GET:
+      return HttpMethod::Get;
+    case HTTP_HEAD:
+      return HttpMethod::Head;
+    case HTTP_POST:
+      return HttpMethod::Post;
+    case HTTP_PUT:
+      return HttpMethod::Put;
+    case HTTP_DELETE:
+      return HttpMethod::Delete;
+    case HTTP_PATCH:
+      return HttpMethod::Patch;
+    case HTTP_OPTIONS:
+      return HttpMethod::Options;
+    default:
+      return HttpMethod::Other;
   }
 }
 
@@ -174,7 +182,7 @@ struct Message {
 struct Outcome {
   std::vector<Message> messages;
   llhttp_errno_t error = HPE_OK;
-  size_t error_offset = 0;  // from the start of the wire; 0 when no error
+  size_t error_offset = 0;         // from the start of the wire; 0 when no error
   llhttp_errno_t finish = HPE_OK;  // llhttp_finish() at the end of the input
   bool operator==(const Outcome& o) const {
     return messages == o.messages && error == o.error && error_offset == o.error_offset &&
@@ -219,7 +227,8 @@ void checkRoute(const Message& m, HttpMethod method, std::string_view path) {
       check(m.route_id >= 0 && static_cast<size_t>(m.route_id) < n_routes);
       check(m.allow.empty());
       const RouteSpec& spec = kRoutes[m.route_id];
-      check(spec.method == method || (method == HttpMethod::Head && spec.method == HttpMethod::Get));
+      check(spec.method == method ||
+            (method == HttpMethod::Head && spec.method == HttpMethod::Get));
       std::string rebuilt;
       size_t next_param = 0;
       std::string_view pattern = spec.pattern;
@@ -385,7 +394,8 @@ class Reader {
     const std::string_view path = q.path();
     for (std::string_view param : q.params()) {
       // Captures are views into the path.
-      check(param.data() >= path.data() && param.data() + param.size() <= path.data() + path.size());
+      check(param.data() >= path.data() &&
+            param.data() + param.size() <= path.data() + path.size());
       m.params.emplace_back(param);
       m.decoded_params.push_back(decode(param));
     }

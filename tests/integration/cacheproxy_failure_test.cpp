@@ -92,8 +92,8 @@ TEST_CASE("cacheproxy: a frozen Redis turns a miss into redis_timeout, hits are 
   CHECK(slow.elapsed < 1000ms);
   s.redis.resume();
 
-  bool recovered = waitUntil([&] { return httpGet(s.cache("/uncached")).status == 200; }, 5000ms,
-                             50ms);
+  bool recovered =
+      waitUntil([&] { return httpGet(s.cache("/uncached")).status == 200; }, 5000ms, 50ms);
   CHECK(recovered);
   CHECK(httpGet(s.cache("/uncached")).body == "v");
 }

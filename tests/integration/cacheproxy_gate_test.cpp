@@ -32,8 +32,8 @@ namespace {
 
 // A paused Redis must not turn into redis_timeout while the test looks.
 TestStack gateStack(const std::string& max_inflight) {
-  return TestStack({"cacheproxy.max_inflight=" + max_inflight, "redis.command_timeout_ms=8000"},
-                   {}, RedgeServices{.cache_proxy = true});
+  return TestStack({"cacheproxy.max_inflight=" + max_inflight, "redis.command_timeout_ms=8000"}, {},
+                   RedgeServices{.cache_proxy = true});
 }
 
 struct Gate {
@@ -302,11 +302,12 @@ TEST_CASE("cacheproxy: on one RESP connection replies keep command order across 
 
   s.redis.pause();
   RawConnection c(s.redge.cacheRespPort());
-  REQUIRE(c.send("*2\r\n$3\r\nGET\r\n$4\r\nslow\r\n"
-                 "*2\r\n$3\r\nGET\r\n$3\r\nhot\r\n"
-                 "PING\r\n"
-                 "*4\r\n$4\r\nMGET\r\n$3\r\nhot\r\n$5\r\nother\r\n$3\r\nhot\r\n"
-                 "*2\r\n$3\r\nGET\r\n$3\r\nhot\r\n"));
+  REQUIRE(
+      c.send("*2\r\n$3\r\nGET\r\n$4\r\nslow\r\n"
+             "*2\r\n$3\r\nGET\r\n$3\r\nhot\r\n"
+             "PING\r\n"
+             "*4\r\n$4\r\nMGET\r\n$3\r\nhot\r\n$5\r\nother\r\n$3\r\nhot\r\n"
+             "*2\r\n$3\r\nGET\r\n$3\r\nhot\r\n"));
   REQUIRE(waitForLookups(s, 1));
   c.readFor(300ms);
   CHECK(c.pending().empty());

@@ -65,7 +65,8 @@ TEST_CASE("cacheproxy: GET /{key} answers Redis's value, MISS first and HIT afte
   // HEAD over a raw socket: the head says how long the body would be, and
   // no body follows it (the next response on the connection starts at once).
   RawConnection c(s.redge.cacheHttpPort());
-  REQUIRE(c.send("HEAD /greeting HTTP/1.1\r\nHost: x\r\n\r\nGET /greeting HTTP/1.1\r\nHost: x\r\n\r\n"));
+  REQUIRE(c.send(
+      "HEAD /greeting HTTP/1.1\r\nHost: x\r\n\r\nGET /greeting HTTP/1.1\r\nHost: x\r\n\r\n"));
   auto raw_head = c.readResponse(3000ms, /*head_request=*/true);
   REQUIRE(raw_head);
   CHECK(raw_head->status == 200);
@@ -249,8 +250,7 @@ TEST_CASE("cacheproxy: entries expire after cacheproxy.ttl_ms and are read again
   CHECK(again.header("X-Cache") == "HIT");
 }
 
-TEST_CASE("cacheproxy: at capacity the least recently read key is evicted",
-          "[cacheproxy][http]") {
+TEST_CASE("cacheproxy: at capacity the least recently read key is evicted", "[cacheproxy][http]") {
   TestStack s = cacheStack({"cacheproxy.capacity=3"});
   for (const char* k : {"k1", "k2", "k3", "k4"}) set(s, k, std::string("old-") + k);
 

@@ -125,7 +125,8 @@ TEST_CASE("cacheproxy: keyspace invalidation makes Redis writes visible within 1
     HttpReply still = httpGet(s.cache("/k"));
     CHECK(still.status == 200);
     CHECK(still.body == "v1");
-    long long ms = msUntilSeen(s, "/k", [](const HttpReply& r) { return r.status == 404; }, 3000ms);
+    long long ms = msUntilSeen(
+        s, "/k", [](const HttpReply& r) { return r.status == 404; }, 3000ms);
     long long since_expire = msSince(expire_at);
     INFO("404 seen " << since_expire << " ms after EXPIRE");
     CHECK(ms >= 0);

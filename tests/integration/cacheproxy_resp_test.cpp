@@ -150,9 +150,8 @@ TEST_CASE("cacheproxy: 1000 pipelined RESP commands come back in order",
   std::string first_wrong;
   for (size_t i = 0; i < keys.size(); ++i) {
     RedisValue v = c.readReply();
-    bool right = expected[i].empty()
-                     ? v.isNil()
-                     : v.type == RedisValue::Type::String && v.str == expected[i];
+    bool right = expected[i].empty() ? v.isNil()
+                                     : v.type == RedisValue::Type::String && v.str == expected[i];
     if (!right && wrong++ == 0) {
       first_wrong = "reply " + std::to_string(i) + " for " + keys[i] + ": " + v.str;
     }
@@ -201,8 +200,13 @@ TEST_CASE("cacheproxy: redis-cli reads through the RESP port", "[cacheproxy][res
   TestStack s = cacheStack();
   s.redis.command({"SET", "cli-key", "read by redis-cli"});
   ChildSpec spec;
-  spec.argv = {"/usr/bin/redis-cli", "-h", "127.0.0.1", "-p",
-               std::to_string(s.redge.cacheRespPort()), "GET", "cli-key"};
+  spec.argv = {"/usr/bin/redis-cli",
+               "-h",
+               "127.0.0.1",
+               "-p",
+               std::to_string(s.redge.cacheRespPort()),
+               "GET",
+               "cli-key"};
   spec.env = cleanEnvironment();
   spec.stdout_path = s.dir.file("cli.out");
   spec.stderr_path = s.dir.file("cli.err");
@@ -211,8 +215,12 @@ TEST_CASE("cacheproxy: redis-cli reads through the RESP port", "[cacheproxy][res
   CHECK(code == 0);
   CHECK(readFile(spec.stdout_path) == "read by redis-cli\n");
 
-  spec.argv = {"/usr/bin/redis-cli", "-h", "127.0.0.1", "-p",
-               std::to_string(s.redge.cacheRespPort()), "PING"};
+  spec.argv = {"/usr/bin/redis-cli",
+               "-h",
+               "127.0.0.1",
+               "-p",
+               std::to_string(s.redge.cacheRespPort()),
+               "PING"};
   CHECK(runToExit(spec, 5000ms) == 0);
   CHECK(readFile(spec.stdout_path) == "PONG\n");
 }

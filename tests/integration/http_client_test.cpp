@@ -4,16 +4,17 @@
 // an idle connection, and shutdown. Every test ends with every handle closed
 // and uv_loop_close() == 0.
 
-#include <catch2/catch.hpp>
+#include "net/http/http_client.hpp"
+
 #include <uv.h>
 
+#include <catch2/catch.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "core/metrics.hpp"
-#include "net/http/http_client.hpp"
 #include "net/http/http_server.hpp"
 
 using namespace redge;
@@ -63,7 +64,8 @@ class LoopFixture {
     uv_timer_init(&loop_, &t);
     bool fired = false;
     t.data = &fired;
-    uv_timer_start(&t, [](uv_timer_t* h) { *static_cast<bool*>(h->data) = true; }, ms, 0);
+    uv_timer_start(
+        &t, [](uv_timer_t* h) { *static_cast<bool*>(h->data) = true; }, ms, 0);
     runUntil([&] { return fired; });
     uv_close(reinterpret_cast<uv_handle_t*>(&t), nullptr);
     uv_run(&loop_, UV_RUN_NOWAIT);

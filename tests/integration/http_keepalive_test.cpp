@@ -201,8 +201,9 @@ TEST_CASE("http: an Upgrade request is answered and the connection closes instea
   // request behind it is not left hanging until the idle timeout).
   TestStack s;
   RawConnection c(s.redge.appPort());
-  REQUIRE(c.send("GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
-                 "GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  REQUIRE(
+      c.send("GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+             "GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
   auto r = c.readResponse();
   REQUIRE(r);
   CHECK(r->status == 200);

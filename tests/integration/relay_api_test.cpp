@@ -3,13 +3,14 @@
 // replays, and the shapes of GET /messages/{id}, GET /messages and
 // GET /messages/stats, checked field by field.
 
+#include "support/relay_api.hpp"
+
 #include <catch2/catch.hpp>
 #include <string>
 #include <thread>
 
 #include "support/json_fields.hpp"
 #include "support/metrics_text.hpp"
-#include "support/relay_api.hpp"
 #include "support/wait_until.hpp"
 
 using namespace redge_test;
@@ -155,8 +156,8 @@ TEST_CASE("relay: POST /messages refuses bad requests with a stable code and enq
       },
       5000ms));
   INFO(st.raw);
-  int64_t total = st.status("queued") + st.status("delivering") + st.status("sent") +
-                  st.status("failed");
+  int64_t total =
+      st.status("queued") + st.status("delivering") + st.status("sent") + st.status("failed");
   UpstreamStats up = s.upstream.stats();
   INFO(up.raw);
   CHECK(total == up.unique_delivered);
@@ -251,8 +252,8 @@ TEST_CASE("relay: GET /messages/{id}, GET /messages and GET /messages/stats answ
     REQUIRE(failed);
     CHECK(failed->empty());
 
-    for (const char* query :
-         {"status=lost", "status=SENT", "limit=0", "limit=-1", "limit=abc", "limit=1001", "limit=5x"}) {
+    for (const char* query : {"status=lost", "status=SENT", "limit=0", "limit=-1", "limit=abc",
+                              "limit=1001", "limit=5x"}) {
       HttpReply r = httpGet(s.redge.appUrl(std::string("/messages?") + query));
       INFO(query << " -> " << r.body);
       CHECK(r.status == 400);
@@ -282,7 +283,7 @@ TEST_CASE("relay: GET /messages/{id}, GET /messages and GET /messages/stats answ
     CHECK(st.opened_total == 0);
     CHECK(st.rejected_total == 0);
     CHECK(st.by_status == std::map<std::string, int64_t>{
-                             {"queued", 0}, {"delivering", 0}, {"sent", 1}, {"failed", 0}});
+                              {"queued", 0}, {"delivering", 0}, {"sent", 1}, {"failed", 0}});
     for (const auto& [kind, n] : st.failures_by_kind) {
       INFO(kind);
       CHECK(n == 0);

@@ -84,8 +84,8 @@ TEST_CASE("relay: the queue's environment names lose to --set and are checked at
     CHECK(doc["relay"]["queue_recovery"].GetInt() == 2);
   }
   SECTION("a recovery threshold not below the maximum is refused") {
-    RedgeRun run = runRedge(dir, {"--check-config"},
-                            {"QUEUE_MAX_SIZE=3", "QUEUE_RECOVERY_THRESHOLD=3"});
+    RedgeRun run =
+        runRedge(dir, {"--check-config"}, {"QUEUE_MAX_SIZE=3", "QUEUE_RECOVERY_THRESHOLD=3"});
     INFO(run.out << run.err);
     CHECK(run.exit_code == 2);
     CHECK(run.err.find("relay.queue_recovery") != std::string::npos);

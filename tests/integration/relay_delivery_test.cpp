@@ -23,8 +23,7 @@ namespace {
 const std::vector<std::string> kLenientBreaker = {"relay.breaker.consecutive_failures=1000",
                                                   "relay.breaker.min_calls=1000"};
 
-std::vector<std::string> with(std::vector<std::string> base,
-                              const std::vector<std::string>& more) {
+std::vector<std::string> with(std::vector<std::string> base, const std::vector<std::string>& more) {
   base.insert(base.end(), more.begin(), more.end());
   return base;
 }
@@ -96,7 +95,8 @@ TEST_CASE("relay: a 5xx or 429 is retried with backoff and dead-lettered after m
   CHECK(up.attemptsOf(id) == 3);
   CHECK(up.deliveriesOf(id) == 0);
 
-  auto lines = logLinesWith(s.redge.logText(), "event=delivery_failed kind=upstream_error id=" + id);
+  auto lines =
+      logLinesWith(s.redge.logText(), "event=delivery_failed kind=upstream_error id=" + id);
   REQUIRE(lines.size() == 3);
   for (size_t i = 0; i < lines.size(); ++i) {
     CHECK(logfmtValue(lines[i], "attempt") == std::to_string(i + 1));

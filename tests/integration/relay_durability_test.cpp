@@ -25,7 +25,8 @@ namespace {
 // gethostname(), so a restart on the same host finds it again).
 std::string processingKey() {
   char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "redge:relay:processing:local";
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
+    return "redge:relay:processing:local";
   return std::string("redge:relay:processing:") + host;
 }
 
@@ -128,8 +129,10 @@ TEST_CASE("relay: after SIGKILL mid-delivery the next start recovers and deliver
     CHECK(fin.records[id].status == "sent");
     // Twice only for what was in flight when redge died: the upstream did
     // the work but the answer went nowhere.
-    if (stranded.count(id) == 0) CHECK(up.deliveriesOf(id) == 1);
-    else CHECK(up.deliveriesOf(id) <= 2);
+    if (stranded.count(id) == 0)
+      CHECK(up.deliveriesOf(id) == 1);
+    else
+      CHECK(up.deliveriesOf(id) <= 2);
   }
   CHECK(up.duplicates <= static_cast<int64_t>(stranded.size()));
   CHECK(redis.command({"LLEN", processingKey()}).integer == 0);
@@ -149,10 +152,10 @@ TEST_CASE("relay: a Redis restart under load loses no accepted message", "[relay
   TempDir dir;
   RedisServer redis(dir, {"--appendonly", "yes", "--appendfsync", "always"});
   FakeUpstreamProcess upstream(dir, {"--latency-ms", "300"});
-  RedgeProcess redge(dir, redis,
-                     relaySettings(upstream, {"relay.queue_max=30", "relay.queue_recovery=5",
-                                              "relay.max_attempts=10",
-                                              "redis.reconnect_max_ms=300"}));
+  RedgeProcess redge(
+      dir, redis,
+      relaySettings(upstream, {"relay.queue_max=30", "relay.queue_recovery=5",
+                               "relay.max_attempts=10", "redis.reconnect_max_ms=300"}));
   redge.waitUntilReady();
 
   // The upstream decides a request's fate when it arrives, so a failing
@@ -181,8 +184,8 @@ TEST_CASE("relay: a Redis restart under load loses no accepted message", "[relay
   if (upstream_fails) upstream.configure(R"({"error_ratio":0})");
 
   redis.start();
-  REQUIRE(waitUntil([&] { return httpGet(redge.adminUrl("/readyz")).status == 200; }, 5000ms,
-                    50ms));
+  REQUIRE(
+      waitUntil([&] { return httpGet(redge.adminUrl("/readyz")).status == 200; }, 5000ms, 50ms));
   // The append-only file brought every accepted message back.
   CHECK(redis.command({"ZCARD", "redge:relay:status:all"}).integer == 12);
   // Accepted again, and delivered with the rest.

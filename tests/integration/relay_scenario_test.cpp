@@ -44,13 +44,13 @@ TEST_CASE(
   // ratio (0.5 over at least 5 calls) cannot trip first, because the healthy
   // phase leaves 6 successes in the 10 s window. command_timeout_ms covers
   // the moment the test freezes Redis below.
-  RelayStack s({"relay.timeout_ms=600", "relay.concurrency=4", "relay.max_attempts=10",
-                "relay.queue_max=10", "relay.queue_recovery=5",
-                "relay.breaker.consecutive_failures=4", "relay.breaker.min_calls=5",
-                "relay.breaker.failure_ratio=0.5", "relay.breaker.window_ms=10000",
-                "relay.breaker.open_ms=500", "relay.breaker.max_open_ms=2000",
-                "redis.command_timeout_ms=3000"},
-               {"--latency-ms", "20"});
+  RelayStack s(
+      {"relay.timeout_ms=600", "relay.concurrency=4", "relay.max_attempts=10", "relay.queue_max=10",
+       "relay.queue_recovery=5", "relay.breaker.consecutive_failures=4",
+       "relay.breaker.min_calls=5", "relay.breaker.failure_ratio=0.5",
+       "relay.breaker.window_ms=10000", "relay.breaker.open_ms=500",
+       "relay.breaker.max_open_ms=2000", "redis.command_timeout_ms=3000"},
+      {"--latency-ms", "20"});
   std::vector<std::string> accepted;
   int serial = 0;
   auto post = [&]() {
@@ -103,9 +103,8 @@ TEST_CASE(
     bool timed_out = waitUntil(
         [&] { return countLines(s.redge, "event=delivery_failed kind=timeout ", mark_sick) >= 4; },
         3000ms, 5ms);
-    bool opened =
-        waitUntil([&] { return countLines(s.redge, "event=breaker_open ", mark_sick) >= 1; },
-                  1000ms, 5ms);
+    bool opened = waitUntil(
+        [&] { return countLines(s.redge, "event=breaker_open ", mark_sick) >= 1; }, 1000ms, 5ms);
     s.redis.resume();
     INFO(s.redge.logText().substr(mark_sick));
     REQUIRE(timed_out);
@@ -113,7 +112,9 @@ TEST_CASE(
   }
   {
     bool refused = waitUntil(
-        [&] { return countLines(s.redge, "event=delivery_failed kind=circuit_open ", mark_sick) >= 1; },
+        [&] {
+          return countLines(s.redge, "event=delivery_failed kind=circuit_open ", mark_sick) >= 1;
+        },
         3000ms);
     INFO(s.redge.logText().substr(mark_sick));
     CHECK(refused);
@@ -132,7 +133,9 @@ TEST_CASE(
   s.upstream.configure(R"({"down":false,"error_ratio":1,"latency_ms":20})");
   {
     bool errored = waitUntil(
-        [&] { return countLines(s.redge, "event=delivery_failed kind=upstream_error ", mark_sick) >= 1; },
+        [&] {
+          return countLines(s.redge, "event=delivery_failed kind=upstream_error ", mark_sick) >= 1;
+        },
         5000ms);
     INFO(s.redge.logText().substr(mark_sick));
     REQUIRE(errored);

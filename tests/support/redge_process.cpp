@@ -65,8 +65,8 @@ RedgeProcess::RedgeProcess(const TempDir& dir, const std::string& redis_url,
   spec.argv = {REDGE_BINARY, "--redis", redis_url};
   std::vector<std::string> all = {"app.port=0", "admin.port=0", "relay.enabled=false"};
   if (services.cache_proxy) {
-    all.insert(all.end(), {"cacheproxy.enabled=true", "cacheproxy.http_port=0",
-                           "cacheproxy.resp_port=0"});
+    all.insert(all.end(),
+               {"cacheproxy.enabled=true", "cacheproxy.http_port=0", "cacheproxy.resp_port=0"});
   } else {
     all.push_back("cacheproxy.enabled=false");
   }

@@ -59,8 +59,8 @@ TEST_CASE("backoff: bounds, monotony and cap over a grid", "[backoff]") {
   // Settings within what the configuration allows (1 ms .. one day), some odd
   // so halving rounds, and one where min exceeds max.
   const std::vector<std::pair<int64_t, int64_t>> settings{
-      {100, 30000}, {1, 5000},    {1000, 1000}, {3, 10},        {7, 7919},
-      {250, 5000},  {1, 1},       {2, 3},       {1, 86'400'000}, {86'400'000, 86'400'000},
+      {100, 30000}, {1, 5000},  {1000, 1000}, {3, 10},         {7, 7919},
+      {250, 5000},  {1, 1},     {2, 3},       {1, 86'400'000}, {86'400'000, 86'400'000},
       {5000, 100},  {999, 1000}};
   const double randoms[] = {0.0, 0.5, 0.999};
 

@@ -68,7 +68,7 @@ TEST_CASE("base64: binary bytes", "[base64]") {
   CHECK(encode("\xff\xff\xff") == "////");
   CHECK(encode("\xfb\xff") == "+/8=");
   CHECK(encode("\x89PNG\r\n\x1a\n") == "iVBORw0KGgo=");  // the PNG signature
-  CHECK(encode("\xff\xd8\xff") == "/9j/");              // the JPEG start
+  CHECK(encode("\xff\xd8\xff") == "/9j/");               // the JPEG start
   CHECK(encode(std::string_view("\x00\x10\x83\x10\x51\x87\x20\x92\x8b", 9)) == "ABCDEFGHIJKL");
 }
 

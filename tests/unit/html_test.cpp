@@ -1,11 +1,10 @@
 // appendHtmlEscaped: the five special characters, pass-through of everything
 // else, and appending rather than overwriting.
 
-#include <catch2/catch.hpp>
-
-#include <string>
-
 #include "services/app/html.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
 
 using redge::appendHtmlEscaped;
 

@@ -340,8 +340,8 @@ TEST_CASE("uri: percentDecode keeps '+' as '+'", "[http_request][uri]") {
 
 TEST_CASE("uri: percentDecode refuses malformed escapes", "[http_request][uri]") {
   std::string out;
-  for (std::string_view in : {"%zz", "%4", "%", "abc%", "abc%4", "%4g", "%g4", "%%41", "% 41",
-                              "a%-1", "%0x"}) {
+  for (std::string_view in :
+       {"%zz", "%4", "%", "abc%", "abc%4", "%4g", "%g4", "%%41", "% 41", "a%-1", "%0x"}) {
     INFO(in);
     CHECK_FALSE(percentDecode(in, out));
   }
@@ -378,14 +378,22 @@ namespace {
 
 HttpMethod methodOf(uint8_t m) {
   switch (m) {
-    case HTTP_GET: return HttpMethod::Get;
-    case HTTP_HEAD: return HttpMethod::Head;
-    case HTTP_POST: return HttpMethod::Post;
-    case HTTP_PUT: return HttpMethod::Put;
-    case HTTP_DELETE: return HttpMethod::Delete;
-    case HTTP_PATCH: return HttpMethod::Patch;
-    case HTTP_OPTIONS: return HttpMethod::Options;
-    default: return HttpMethod::Other;
+    case HTTP_GET:
+      return HttpMethod::Get;
+    case HTTP_HEAD:
+      return HttpMethod::Head;
+    case HTTP_POST:
+      return HttpMethod::Post;
+    case HTTP_PUT:
+      return HttpMethod::Put;
+    case HTTP_DELETE:
+      return HttpMethod::Delete;
+    case HTTP_PATCH:
+      return HttpMethod::Patch;
+    case HTTP_OPTIONS:
+      return HttpMethod::Options;
+    default:
+      return HttpMethod::Other;
   }
 }
 
@@ -502,8 +510,7 @@ void expectParsed(std::string_view wire, const std::vector<ExpectedRequest>& wan
 
 }  // namespace
 
-TEST_CASE("http_request: sample requests through llhttp, whole and bytewise",
-          "[http_request]") {
+TEST_CASE("http_request: sample requests through llhttp, whole and bytewise", "[http_request]") {
   SECTION("a GET with a query") {
     expectParsed(
         "GET /get?key=a%20b&x=1 HTTP/1.1\r\n"
@@ -607,8 +614,7 @@ TEST_CASE("http_request: header values exclude trailing whitespace", "[http_requ
 // The finishHeaders() case above, as a connection meets it: the trailer of a
 // chunked request must not change the header section of that request, and
 // is not kept.
-TEST_CASE("http_request: a chunked request's trailer leaves its headers intact",
-          "[http_request]") {
+TEST_CASE("http_request: a chunked request's trailer leaves its headers intact", "[http_request]") {
   expectParsed(
       "POST /upload HTTP/1.1\r\n"
       "Host: h\r\n"

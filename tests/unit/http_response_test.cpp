@@ -211,10 +211,11 @@ TEST_CASE("http_response: errorBody is valid JSON", "[http_response]") {
           "Bad \"key\" \\ here\nline two \x01 caf\xC3\xA9 \xEF\xBF\xBD");
   }
   SECTION("with extra fields") {
-    const std::string body =
-        errorBody("redis_unavailable", "Redis is down.", R"("retry_after_s":1,"detail":{"a":[1,2]})");
-    CHECK(body ==
-          R"({"error":"redis_unavailable","message":"Redis is down.","retry_after_s":1,"detail":{"a":[1,2]}})");
+    const std::string body = errorBody("redis_unavailable", "Redis is down.",
+                                       R"("retry_after_s":1,"detail":{"a":[1,2]})");
+    CHECK(
+        body ==
+        R"({"error":"redis_unavailable","message":"Redis is down.","retry_after_s":1,"detail":{"a":[1,2]}})");
     rapidjson::Document doc;
     doc.Parse(body.c_str(), body.size());
     REQUIRE_FALSE(doc.HasParseError());

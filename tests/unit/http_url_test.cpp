@@ -1,8 +1,8 @@
 // parseHttpUrl: the forms upstream URLs take, and every refusal.
 
-#include <catch2/catch.hpp>
-
 #include "net/http/http_url.hpp"
+
+#include <catch2/catch.hpp>
 
 using redge::HttpUrl;
 using redge::parseHttpUrl;

@@ -1,10 +1,9 @@
 // sniffImageType: each signature, its near misses, and inputs too short to hold one.
 
-#include <catch2/catch.hpp>
-
-#include <string>
-
 #include "services/app/image_sniff.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
 
 using redge::sniffImageType;
 using namespace std::string_view_literals;

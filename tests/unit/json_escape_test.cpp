@@ -69,8 +69,7 @@ TEST_CASE("json_escape: quote and backslash", "[json_escape]") {
   expectRoundTrip("\\\"", R"("\\\"")");
 }
 
-TEST_CASE("json_escape: newline, carriage return and tab have short escapes",
-          "[json_escape]") {
+TEST_CASE("json_escape: newline, carriage return and tab have short escapes", "[json_escape]") {
   expectRoundTrip("a\nb", R"("a\nb")");
   expectRoundTrip("a\rb", R"("a\rb")");
   expectRoundTrip("a\tb", R"("a\tb")");
@@ -100,18 +99,18 @@ TEST_CASE("json_escape: other control characters become \\u00XX", "[json_escape]
 }
 
 TEST_CASE("json_escape: valid multi-byte UTF-8 passes through", "[json_escape]") {
-  expectRoundTrip("caf\xC3\xA9", "\"caf\xC3\xA9\"");                  // 2 bytes
-  expectRoundTrip("\xE2\x82\xAC", "\"\xE2\x82\xAC\"");                // 3 bytes: euro
-  expectRoundTrip("\xF0\x9F\x90\xB1", "\"\xF0\x9F\x90\xB1\"");        // 4 bytes: cat face
-  expectRoundTrip("\xC2\x80", "\"\xC2\x80\"");                        // U+0080, lowest 2-byte
-  expectRoundTrip("\xDF\xBF", "\"\xDF\xBF\"");                        // U+07FF
-  expectRoundTrip("\xE0\xA0\x80", "\"\xE0\xA0\x80\"");                // U+0800, lowest 3-byte
-  expectRoundTrip("\xED\x9F\xBF", "\"\xED\x9F\xBF\"");                // U+D7FF, below surrogates
-  expectRoundTrip("\xEE\x80\x80", "\"\xEE\x80\x80\"");                // U+E000, above them
-  expectRoundTrip("\xEF\xBF\xBF", "\"\xEF\xBF\xBF\"");                // U+FFFF
-  expectRoundTrip("\xF0\x90\x80\x80", "\"\xF0\x90\x80\x80\"");        // U+10000
-  expectRoundTrip("\xF4\x8F\xBF\xBF", "\"\xF4\x8F\xBF\xBF\"");        // U+10FFFF, the last
-  expectRoundTrip("\xEF\xBF\xBD", "\"\xEF\xBF\xBD\"");                // U+FFFD itself
+  expectRoundTrip("caf\xC3\xA9", "\"caf\xC3\xA9\"");            // 2 bytes
+  expectRoundTrip("\xE2\x82\xAC", "\"\xE2\x82\xAC\"");          // 3 bytes: euro
+  expectRoundTrip("\xF0\x9F\x90\xB1", "\"\xF0\x9F\x90\xB1\"");  // 4 bytes: cat face
+  expectRoundTrip("\xC2\x80", "\"\xC2\x80\"");                  // U+0080, lowest 2-byte
+  expectRoundTrip("\xDF\xBF", "\"\xDF\xBF\"");                  // U+07FF
+  expectRoundTrip("\xE0\xA0\x80", "\"\xE0\xA0\x80\"");          // U+0800, lowest 3-byte
+  expectRoundTrip("\xED\x9F\xBF", "\"\xED\x9F\xBF\"");          // U+D7FF, below surrogates
+  expectRoundTrip("\xEE\x80\x80", "\"\xEE\x80\x80\"");          // U+E000, above them
+  expectRoundTrip("\xEF\xBF\xBF", "\"\xEF\xBF\xBF\"");          // U+FFFF
+  expectRoundTrip("\xF0\x90\x80\x80", "\"\xF0\x90\x80\x80\"");  // U+10000
+  expectRoundTrip("\xF4\x8F\xBF\xBF", "\"\xF4\x8F\xBF\xBF\"");  // U+10FFFF, the last
+  expectRoundTrip("\xEF\xBF\xBD", "\"\xEF\xBF\xBD\"");          // U+FFFD itself
   expectRoundTrip("a\"\xC3\xA9\n", "\"a\\\"\xC3\xA9\\n\"");
 }
 
@@ -133,7 +132,10 @@ TEST_CASE("json_escape: invalid UTF-8 bytes become U+FFFD", "[json_escape]") {
     expectEscape("ab\xF0", "\"ab" + r + "\"", "ab" + r);
   }
   SECTION("a sequence cut short by an ASCII byte keeps the ASCII byte") {
-    expectEscape("\xC3" "A", "\"" + r + "A\"", r + "A");
+    expectEscape(
+        "\xC3"
+        "A",
+        "\"" + r + "A\"", r + "A");
     expectEscape("\xE2\x82\"", "\"" + r + r + "\\\"\"", r + r + "\"");
     expectEscape("\xE2\n", "\"" + r + "\\n\"", r + "\n");
   }

@@ -21,7 +21,9 @@ std::vector<std::string>& captured() {
   return lines;
 }
 
-void captureSink(std::string_view line) { captured().emplace_back(line); }
+void captureSink(std::string_view line) {
+  captured().emplace_back(line);
+}
 
 // What the default sink does; Log keeps its own private, so this is what is
 // put back when a test ends.
@@ -75,9 +77,9 @@ TEST_CASE("log: a line starts with ts= and has level= and event=", "[log]") {
   { LogLine(LogLevel::Info, "server_started").kv("port", 8080); }
   REQUIRE(log.lines().size() == 1);
   const std::string& line = log.lines()[0];
-  CHECK_THAT(line, Catch::Matchers::Matches(
-                       R"(ts=\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z level=info )"
-                       R"(event=server_started port=8080\n)"));
+  CHECK_THAT(
+      line, Catch::Matchers::Matches(R"(ts=\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z level=info )"
+                                     R"(event=server_started port=8080\n)"));
   CHECK(log.onlyLine() == "level=info event=server_started port=8080");
 }
 
@@ -207,10 +209,14 @@ TEST_CASE("log: a quoted value never ends the line or the pair early", "[log]") 
       }
       REQUIRE(i + 2 < out.size());
       const char e = out[++i];
-      if (e == 'n') back.push_back('\n');
-      else if (e == 'r') back.push_back('\r');
-      else if (e == 't') back.push_back('\t');
-      else if (e == '"' || e == '\\') back.push_back(e);
+      if (e == 'n')
+        back.push_back('\n');
+      else if (e == 'r')
+        back.push_back('\r');
+      else if (e == 't')
+        back.push_back('\t');
+      else if (e == '"' || e == '\\')
+        back.push_back(e);
       else if (e == 'x') {
         REQUIRE(i + 3 < out.size());
         back.push_back(static_cast<char>(std::stoi(out.substr(i + 1, 2), nullptr, 16)));

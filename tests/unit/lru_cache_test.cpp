@@ -1,14 +1,14 @@
 // LruCache: expiry on the injected clock, eviction order, capacity edge
 // cases, replacement, erase, and the index staying consistent under churn.
 
-#include <catch2/catch.hpp>
+#include "services/cacheproxy/lru_cache.hpp"
 
+#include <catch2/catch.hpp>
 #include <map>
 #include <random>
 #include <string>
 
 #include "core/clock.hpp"
-#include "services/cacheproxy/lru_cache.hpp"
 
 using redge::LruCache;
 using redge::ManualClock;

@@ -1,8 +1,8 @@
 // POST /messages body validation: every refusal names its field and status.
 
-#include <catch2/catch.hpp>
-
 #include "services/relay/message_request.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace redge;
 
@@ -45,14 +45,16 @@ TEST_CASE("message request: each field's rules", "[message_request]") {
   CHECK(check("application/json", R"({"destination":"","body":"b"})", m).field == "destination");
   CHECK(check("application/json", R"({"destination":5,"body":"b"})", m).field == "destination");
   std::string long_dest(51, 'x');
-  CHECK(check("application/json", R"({"destination":")" + long_dest + R"(","body":"b"})", m).field ==
-        "destination");
+  CHECK(
+      check("application/json", R"({"destination":")" + long_dest + R"(","body":"b"})", m).field ==
+      "destination");
   std::string ok_dest(50, 'x');
   CHECK(check("application/json", R"({"destination":")" + ok_dest + R"(","body":"b"})", m).status ==
         0);
   std::string long_body(1001, 'y');
-  CHECK(check("application/json", R"({"destination":"d","body":")" + long_body + R"("})", m).field ==
-        "body");
+  CHECK(
+      check("application/json", R"({"destination":"d","body":")" + long_body + R"("})", m).field ==
+      "body");
   e = check("application/json", R"({"destination":"d","body":"b","destnation":"x"})", m);
   CHECK(e.field == "destnation");
   CHECK(e.status == 400);

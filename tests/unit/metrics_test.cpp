@@ -131,7 +131,7 @@ TEST_CASE("metrics: valueOf", "[metrics]") {
   CHECK(reg.valueOf("redge_g") == -2.5);
   CHECK(reg.valueOf("redge_h") == 2);  // a histogram's count
   CHECK(reg.valueOf("redge_missing") == -1);
-  CHECK(reg.valueOf("redge_c_total") == -1);               // no unlabelled series
+  CHECK(reg.valueOf("redge_c_total") == -1);                // no unlabelled series
   CHECK(reg.valueOf("redge_c_total", {{"a", "2"}}) == -1);  // another label value
   CHECK(reg.valueOf("redge_c_total", {{"b", "1"}}) == -1);  // another label name
 }
@@ -148,8 +148,7 @@ TEST_CASE("metrics: formatLabels escapes backslash, quote and newline", "[metric
 
 TEST_CASE("metrics: render of a small registry, byte for byte", "[metrics]") {
   MetricsRegistry reg;
-  reg.counter("redge_requests_total", "Requests answered.",
-              {{"route", "/get"}, {"status", "200"}})
+  reg.counter("redge_requests_total", "Requests answered.", {{"route", "/get"}, {"status", "200"}})
       .inc(3);
   reg.counter("redge_requests_total", "Requests answered.",
               {{"route", "/a\"b\\c\nd"}, {"status", "500"}})

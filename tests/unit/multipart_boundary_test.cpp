@@ -2,7 +2,6 @@
 // that a rejected one leaves the output untouched.
 
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "net/http/multipart_parser.hpp"
@@ -56,7 +55,7 @@ TEST_CASE("boundary: rejected forms", "[multipart]") {
   CHECK(boundaryOf("multipart/form-data; boundary=" + std::string(71, 'z')) == "<none>");
   CHECK(boundaryOf("multipart/form-data; boundary=\"trailing \"") == "<none>");
   CHECK(boundaryOf("multipart/form-data; boundary=\"a\\\"b\"") == "<none>");  // '"' not a bchar
-  CHECK(boundaryOf("multipart/form-data; boundary=a;b") == "<none>");  // "b" has no '='
+  CHECK(boundaryOf("multipart/form-data; boundary=a;b") == "<none>");         // "b" has no '='
   CHECK(boundaryOf("multipart/form-data; boundary=a b") == "<none>");
   CHECK(boundaryOf("multipart/form-data; boundary=\xc3\xa9") == "<none>");
   CHECK(boundaryOf("multipart/form-data; boundary=a*b") == "<none>");

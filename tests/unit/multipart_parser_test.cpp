@@ -3,12 +3,11 @@
 // when short, at every pair of points into three; all of those must agree
 // exactly (parts, bytes, error), because the network decides the chunking.
 
-#include <catch2/catch.hpp>
+#include "net/http/multipart_parser.hpp"
 
+#include <catch2/catch.hpp>
 #include <string>
 #include <vector>
-
-#include "net/http/multipart_parser.hpp"
 
 using redge::MultipartError;
 using redge::MultipartHandler;
@@ -35,22 +34,26 @@ struct Outcome {
 
 bool operator==(const Part& a, const Part& b) {
   return a.info.name == b.info.name && a.info.filename == b.info.filename &&
-         a.info.content_type == b.info.content_type &&
-         a.info.has_filename == b.info.has_filename && a.data == b.data && a.ended == b.ended;
+         a.info.content_type == b.info.content_type && a.info.has_filename == b.info.has_filename &&
+         a.data == b.data && a.ended == b.ended;
 }
 
 bool operator==(const Outcome& a, const Outcome& b) {
-  return a.parts == b.parts && a.error == b.error && a.finished == b.finished &&
-         a.done == b.done && a.violation == b.violation;
+  return a.parts == b.parts && a.error == b.error && a.finished == b.finished && a.done == b.done &&
+         a.violation == b.violation;
 }
 
 std::string printable(std::string_view s) {
   std::string out;
   for (unsigned char c : s) {
-    if (c == '\r') out += "\\r";
-    else if (c == '\n') out += "\\n";
-    else if (c < 0x20 || c >= 0x7f) out += "\\x" + std::to_string(c);
-    else out += static_cast<char>(c);
+    if (c == '\r')
+      out += "\\r";
+    else if (c == '\n')
+      out += "\\n";
+    else if (c < 0x20 || c >= 0x7f)
+      out += "\\x" + std::to_string(c);
+    else
+      out += static_cast<char>(c);
   }
   return out;
 }
@@ -251,24 +254,20 @@ TEST_CASE("multipart: binary data with CR, LF, dashes and NUL is kept intact", "
 
 TEST_CASE("multipart: boundary prefixes and near-delimiters inside data", "[multipart]") {
   const std::vector<std::string> tricky = {
-      "\r\n--AaB03",          // every prefix but the last byte
-      "\r\n--AaB0",
-      "\r\n--A",
-      "\r\n-",
-      "\r",
-      "\r\r\n--AaB03",        // a restart on the second CR
-      "x\r\n--AaB03xY",       // whole boundary, then an ordinary byte: not a delimiter line
-      "x\r\n--AaB03x-Y",      // one dash only
-      "x\r\n--AaB03x-",       // one dash right before the real delimiter
+      "\r\n--AaB03",  // every prefix but the last byte
+      "\r\n--AaB0",        "\r\n--A",    "\r\n-", "\r",
+      "\r\r\n--AaB03",    // a restart on the second CR
+      "x\r\n--AaB03xY",   // whole boundary, then an ordinary byte: not a delimiter line
+      "x\r\n--AaB03x-Y",  // one dash only
+      "x\r\n--AaB03x-",   // one dash right before the real delimiter
       "\r\n--AaB03x0tail",
-      "a--AaB03x\r\n",        // delimiter text not at the start of a line
+      "a--AaB03x\r\n",  // delimiter text not at the start of a line
       "a--AaB03x--\r\nb",
-      "--AaB03xY",            // at the start of the data, see the test below
-      "--AaB03x-Y",
-      "--AaB0\r\n",
-      "\n--AaB03x\r\n",       // bare LF never starts a delimiter
-      "\r\n--aab03x\r\n",     // boundaries are case-sensitive
-      "\r\n--AaB03x",         // ... unless it ends here: see the expected value below
+      "--AaB03xY",  // at the start of the data, see the test below
+      "--AaB03x-Y",        "--AaB0\r\n",
+      "\n--AaB03x\r\n",    // bare LF never starts a delimiter
+      "\r\n--aab03x\r\n",  // boundaries are case-sensitive
+      "\r\n--AaB03x",      // ... unless it ends here: see the expected value below
   };
   for (size_t k = 0; k + 1 < tricky.size(); ++k) {
     INFO("sample " << k << ": " << printable(tricky[k]));
@@ -502,8 +501,7 @@ TEST_CASE("multipart: header block over the limit is HeaderTooLarge", "[multipar
   // One endless header line fails once it passes the limit, never buffering more.
   Limits small;
   small.max_header_bytes = 100;
-  parseError("--AaB03x\r\nX-Long: " + std::string(300, 'a'), MultipartError::HeaderTooLarge,
-             small);
+  parseError("--AaB03x\r\nX-Long: " + std::string(300, 'a'), MultipartError::HeaderTooLarge, small);
 }
 
 TEST_CASE("multipart: malformed part headers are BadHeader", "[multipart]") {
@@ -604,9 +602,9 @@ TEST_CASE("multipart: truncated bodies are UnexpectedEnd", "[multipart]") {
   parseError(field("a", "hello"), MultipartError::UnexpectedEnd);
   parseError(field("a", "hello") + "--AaB03x", MultipartError::UnexpectedEnd);
   parseError(field("a", "hello") + "--AaB03x-", MultipartError::UnexpectedEnd);
-  const Outcome o = parseError(
-      "--AaB03x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nhello\r\n--AaB0",
-      MultipartError::UnexpectedEnd);
+  const Outcome o =
+      parseError("--AaB03x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nhello\r\n--AaB0",
+                 MultipartError::UnexpectedEnd);
   REQUIRE(o.parts.size() == 1);
   CHECK_FALSE(o.parts[0].ended);
   CHECK(o.parts[0].data == "hello");  // the possible delimiter prefix is held back
@@ -636,9 +634,9 @@ TEST_CASE("multipart: feeding stops after an error and after the end", "[multipa
 }
 
 TEST_CASE("multipart: an invalid boundary fails at once", "[multipart]") {
-  for (const std::string& b : {std::string(), std::string(71, 'a'), std::string("a\rb"),
-                               std::string("a\nb"), std::string("trailing "),
-                               std::string("semi;colon")}) {
+  for (const std::string& b :
+       {std::string(), std::string(71, 'a'), std::string("a\rb"), std::string("a\nb"),
+        std::string("trailing "), std::string("semi;colon")}) {
     INFO("boundary: " << printable(b));
     Outcome out;
     Recorder recorder(out);

@@ -118,13 +118,14 @@ TEST_CASE("recent_urls: matches a model across many wrap-arounds", "[recent_urls
     Strings model;  // every URL recorded since the last take
     for (int i = 0; i < 200; ++i) {
       // Vary the length so slots are reused with shorter and longer strings.
-      const std::string u = std::string("/").append(std::to_string(i)).append(static_cast<size_t>(i % 5), 'x');
+      const std::string u =
+          std::string("/").append(std::to_string(i)).append(static_cast<size_t>(i % 5), 'x');
       urls.record(u);
       model.push_back(u);
       if (i % 11 == 10 || i % 17 == 3) {
-        const Strings expected(model.size() > capacity ? model.end() - static_cast<long>(capacity)
-                                                       : model.begin(),
-                               model.end());
+        const Strings expected(
+            model.size() > capacity ? model.end() - static_cast<long>(capacity) : model.begin(),
+            model.end());
         INFO("capacity " << capacity << " at " << i);
         CHECK(urls.size() == expected.size());
         CHECK(takeAll(urls) == expected);

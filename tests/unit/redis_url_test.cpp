@@ -195,16 +195,15 @@ TEST_CASE("redis_url: unix socket URLs", "[redis_url]") {
 
 TEST_CASE("redis_url: refused URLs", "[redis_url]") {
   SECTION("scheme") {
-    for (std::string_view text :
-         {"", "localhost:6379", "http://h:6379", "rediss://h", "redis:/h",
-          "redis:h", "unix:/tmp/s.sock", "tcp://h"}) {
+    for (std::string_view text : {"", "localhost:6379", "http://h:6379", "rediss://h", "redis:/h",
+                                  "redis:h", "unix:/tmp/s.sock", "tcp://h"}) {
       parseError(text);
     }
   }
   SECTION("port") {
     for (std::string_view text :
-         {"redis://h:0", "redis://h:70000", "redis://h:65536", "redis://h:abc",
-          "redis://h:-1", "redis://h:+1", "redis://h:12ab", "redis://h: 1", "redis://h:1.5",
+         {"redis://h:0", "redis://h:70000", "redis://h:65536", "redis://h:abc", "redis://h:-1",
+          "redis://h:+1", "redis://h:12ab", "redis://h: 1", "redis://h:1.5",
           "redis://h:99999999999999999999"}) {
       parseError(text);
     }
@@ -212,22 +211,20 @@ TEST_CASE("redis_url: refused URLs", "[redis_url]") {
   SECTION("db") {
     for (std::string_view text :
          {"redis://h/-1", "redis://h/abc", "redis://h/1x", "redis://h/1/2", "redis://h/+1",
-          "redis://h/1000001", "redis://h:6379/99999999999999999999",
-          "unix:///s.sock?db=x", "unix:///s.sock?db=-1", "unix:///s.sock?db="}) {
+          "redis://h/1000001", "redis://h:6379/99999999999999999999", "unix:///s.sock?db=x",
+          "unix:///s.sock?db=-1", "unix:///s.sock?db="}) {
       parseError(text);
     }
   }
   SECTION("host") {
-    for (std::string_view text :
-         {"redis://", "redis://:6379", "redis:///0", "redis://u:p@", "redis://u:p@:6379",
-          "redis://@"}) {
+    for (std::string_view text : {"redis://", "redis://:6379", "redis:///0", "redis://u:p@",
+                                  "redis://u:p@:6379", "redis://@"}) {
       parseError(text);
     }
   }
   SECTION("unix path") {
-    for (std::string_view text :
-         {"unix://", "unix://relative.sock", "unix://tmp/redis.sock", "unix://?db=1",
-          "unix://./redis.sock"}) {
+    for (std::string_view text : {"unix://", "unix://relative.sock", "unix://tmp/redis.sock",
+                                  "unix://?db=1", "unix://./redis.sock"}) {
       parseError(text);
     }
   }

@@ -5,7 +5,6 @@
 // because the network decides the chunking.
 
 #include <catch2/catch.hpp>
-
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -173,14 +172,19 @@ Outcome parseAllWays(std::string_view input, const RespLimits& limits = {}) {
   return whole;
 }
 
-Command mb(std::vector<std::string> args) { return Command{std::move(args), false}; }
-Command il(std::vector<std::string> args) { return Command{std::move(args), true}; }
+Command mb(std::vector<std::string> args) {
+  return Command{std::move(args), false};
+}
+Command il(std::vector<std::string> args) {
+  return Command{std::move(args), true};
+}
 
 // A multibulk request for `args`, written by hand (not by the writer) so the
 // parser tests do not lean on the code under test elsewhere.
 std::string request(const std::vector<std::string>& args) {
   std::string out = "*" + std::to_string(args.size()) + "\r\n";
-  for (const std::string& a : args) out.append("$").append(std::to_string(a.size())).append("\r\n").append(a).append("\r\n");
+  for (const std::string& a : args)
+    out.append("$").append(std::to_string(a.size())).append("\r\n").append(a).append("\r\n");
   return out;
 }
 

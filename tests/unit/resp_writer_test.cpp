@@ -2,13 +2,12 @@
 // in line-typed values, and that appending never disturbs what is already in
 // the output buffer.
 
-#include <catch2/catch.hpp>
+#include "net/resp/resp_writer.hpp"
 
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <limits>
 #include <string>
-
-#include "net/resp/resp_writer.hpp"
 
 using namespace std::string_literals;
 

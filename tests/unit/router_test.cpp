@@ -62,8 +62,8 @@ TEST_CASE("router: exact routes", "[router]") {
   CHECK(r.params.empty());
 
   SECTION("prefixes and extensions of a route do not match it") {
-    for (std::string_view path : {"/ge", "/gett", "/get/x", "/a/b", "/a/b/c/d", "/a/b/cd",
-                                  "/A/b/c", "/GET"}) {
+    for (std::string_view path :
+         {"/ge", "/gett", "/get/x", "/a/b", "/a/b/c/d", "/a/b/cd", "/A/b/c", "/GET"}) {
       INFO(path);
       r = run(router, HttpMethod::Get, path);
       CHECK(r.match.kind == Kind::NotFound);
@@ -286,8 +286,8 @@ TEST_CASE("router: HEAD falls back to GET", "[router]") {
   CHECK(r.params[0] == "9");
 
   SECTION("but no other method falls back to GET") {
-    for (HttpMethod m : {HttpMethod::Post, HttpMethod::Put, HttpMethod::Delete,
-                         HttpMethod::Patch, HttpMethod::Options, HttpMethod::Other}) {
+    for (HttpMethod m : {HttpMethod::Post, HttpMethod::Put, HttpMethod::Delete, HttpMethod::Patch,
+                         HttpMethod::Options, HttpMethod::Other}) {
       INFO(httpMethodName(m));
       CHECK(run(router, m, "/page").match.kind == Kind::MethodNotAllowed);
     }
@@ -375,8 +375,7 @@ TEST_CASE("router: 405 with the Allow list", "[router]") {
   }
 }
 
-TEST_CASE("router: an exact path answered 405 does not fall through to a capture",
-          "[router]") {
+TEST_CASE("router: an exact path answered 405 does not fall through to a capture", "[router]") {
   Router router;
   router.add(HttpMethod::Get, "/get");
   router.add(HttpMethod::Post, "/{*key}");

@@ -13,13 +13,20 @@ namespace redge {
 
 std::string_view httpClientErrorName(HttpClientError e) {
   switch (e) {
-    case HttpClientError::None: return "ok";
-    case HttpClientError::Connect: return "connect_error";
-    case HttpClientError::Timeout: return "timeout";
-    case HttpClientError::Reset: return "reset";
-    case HttpClientError::BadResponse: return "bad_response";
-    case HttpClientError::TooLarge: return "too_large";
-    case HttpClientError::Closed: return "closed";
+    case HttpClientError::None:
+      return "ok";
+    case HttpClientError::Connect:
+      return "connect_error";
+    case HttpClientError::Timeout:
+      return "timeout";
+    case HttpClientError::Reset:
+      return "reset";
+    case HttpClientError::BadResponse:
+      return "bad_response";
+    case HttpClientError::TooLarge:
+      return "too_large";
+    case HttpClientError::Closed:
+      return "closed";
   }
   return "unknown";
 }
@@ -37,9 +44,11 @@ HttpClientPool::HttpClientPool(uv_loop_t* loop, MetricsRegistry& metrics,
       metrics_(metrics),
       options_(std::move(options)),
       open_gauge_(metrics.gauge("redge_http_client_connections_open",
-                                "Upstream connections open, by client", {{"client", options_.name}})),
+                                "Upstream connections open, by client",
+                                {{"client", options_.name}})),
       duration_(metrics.histogram("redge_http_client_duration_seconds",
-                                  "Upstream request time, by client", {{"client", options_.name}})) {
+                                  "Upstream request time, by client",
+                                  {{"client", options_.name}})) {
   if (options_.authority.empty()) {
     options_.authority = options_.host.find(':') != std::string::npos
                              ? "[" + options_.host + "]:" + std::to_string(options_.port)
@@ -103,7 +112,8 @@ void HttpClientPool::record(HttpClientError error, int status, int64_t started_u
       .counter("redge_http_client_requests_total", "Upstream requests by client and outcome",
                {{"client", options_.name}, {"outcome", outcome}})
       .inc();
-  duration_.observe(static_cast<double>(static_cast<int64_t>(uv_hrtime() / 1000) - started_us) / 1e6);
+  duration_.observe(static_cast<double>(static_cast<int64_t>(uv_hrtime() / 1000) - started_us) /
+                    1e6);
 }
 
 void HttpClientPool::close() {

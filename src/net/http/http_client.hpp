@@ -67,8 +67,8 @@ struct HttpClientPoolOptions {
   std::string name = "upstream";  // metric label and log field
   std::string host;               // a literal IPv4/IPv6 address
   int port = 80;
-  std::string authority;          // Host header value
-  size_t max_idle = 32;           // kept-alive connections beyond this are closed
+  std::string authority;  // Host header value
+  size_t max_idle = 32;   // kept-alive connections beyond this are closed
   int64_t idle_timeout_ms = 30000;
   int64_t max_response_bytes = 8 * 1024 * 1024;
 };

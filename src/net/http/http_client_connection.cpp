@@ -14,7 +14,9 @@
 namespace redge {
 namespace {
 
-HttpClientConnection* self(llhttp_t* p) { return static_cast<HttpClientConnection*>(p->data); }
+HttpClientConnection* self(llhttp_t* p) {
+  return static_cast<HttpClientConnection*>(p->data);
+}
 
 }  // namespace
 
@@ -187,7 +189,8 @@ int HttpClientConnection::onHeadersCompleteCb(llhttp_t* p) noexcept {
 
 int HttpClientConnection::onBodyCb(llhttp_t* p, const char* at, size_t len) noexcept {
   HttpClientConnection* c = self(p);
-  if (static_cast<int64_t>(c->response_.body.size() + len) > c->pool_.options().max_response_bytes) {
+  if (static_cast<int64_t>(c->response_.body.size() + len) >
+      c->pool_.options().max_response_bytes) {
     c->too_large_ = true;
     return HPE_USER;
   }
@@ -203,17 +206,23 @@ int HttpClientConnection::onMessageCompleteCb(llhttp_t* p) noexcept {
 void HttpClientConnection::onTimerCb(uv_timer_t* t) noexcept {
   auto* c = static_cast<HttpClientConnection*>(t->data);
   if (c == nullptr || c->closing_) return;
-  if (c->phase_ == TimerPhase::Request) c->finish(HttpClientError::Timeout);
-  else c->close();  // idle too long
+  if (c->phase_ == TimerPhase::Request)
+    c->finish(HttpClientError::Timeout);
+  else
+    c->close();  // idle too long
 }
 
 void HttpClientConnection::setTimer(TimerPhase phase, int64_t ms) {
   phase_ = phase;
-  if (phase == TimerPhase::None) uv_timer_stop(&timer_);
-  else uv_timer_start(&timer_, &onTimerCb, static_cast<uint64_t>(ms), 0);
+  if (phase == TimerPhase::None)
+    uv_timer_stop(&timer_);
+  else
+    uv_timer_start(&timer_, &onTimerCb, static_cast<uint64_t>(ms), 0);
 }
 
-void HttpClientConnection::fail(HttpClientError error) { finish(error); }
+void HttpClientConnection::fail(HttpClientError error) {
+  finish(error);
+}
 
 void HttpClientConnection::finish(HttpClientError error) {
   if (!cb_) {

@@ -57,7 +57,7 @@ class HttpClientConnection final : public StreamWriterOwner {
   int handles_open_ = 0;
   bool connected_ = false;
   bool closing_ = false;
-  bool reused_ = false;        // a request was completed on it before
+  bool reused_ = false;  // a request was completed on it before
   bool response_started_ = false;
   bool response_done_ = false;
   bool too_large_ = false;

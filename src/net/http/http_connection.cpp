@@ -35,25 +35,35 @@
 namespace redge {
 namespace {
 
-constexpr size_t kMaxPendingAnswers = 128;       // pause parsing past this many
-constexpr size_t kOutputHighWatermark = 1 << 20;  // stop reading above this
-constexpr size_t kOutputLowWatermark = 256 << 10; // resume below this
+constexpr size_t kMaxPendingAnswers = 128;         // pause parsing past this many
+constexpr size_t kOutputHighWatermark = 1 << 20;   // stop reading above this
+constexpr size_t kOutputLowWatermark = 256 << 10;  // resume below this
 constexpr int64_t kLingerMs = 2000;
 
 HttpMethod methodFromLlhttp(uint8_t m) {
   switch (m) {
-    case HTTP_GET: return HttpMethod::Get;
-    case HTTP_HEAD: return HttpMethod::Head;
-    case HTTP_POST: return HttpMethod::Post;
-    case HTTP_PUT: return HttpMethod::Put;
-    case HTTP_DELETE: return HttpMethod::Delete;
-    case HTTP_PATCH: return HttpMethod::Patch;
-    case HTTP_OPTIONS: return HttpMethod::Options;
-    default: return HttpMethod::Other;
+    case HTTP_GET:
+      return HttpMethod::Get;
+    case HTTP_HEAD:
+      return HttpMethod::Head;
+    case HTTP_POST:
+      return HttpMethod::Post;
+    case HTTP_PUT:
+      return HttpMethod::Put;
+    case HTTP_DELETE:
+      return HttpMethod::Delete;
+    case HTTP_PATCH:
+      return HttpMethod::Patch;
+    case HTTP_OPTIONS:
+      return HttpMethod::Options;
+    default:
+      return HttpMethod::Other;
   }
 }
 
-HttpConnection* self(llhttp_t* p) { return static_cast<HttpConnection*>(p->data); }
+HttpConnection* self(llhttp_t* p) {
+  return static_cast<HttpConnection*>(p->data);
+}
 
 }  // namespace
 
@@ -160,7 +170,8 @@ void HttpConnection::parse(const char* data, size_t len) {
   }
   if (failed_) return;  // a callback already answered (431, 413, ...)
   std::string message = "The request is not valid HTTP/1.1 (";
-  message.append(llhttp_get_error_reason(&parser_) ? llhttp_get_error_reason(&parser_) : "parse error");
+  message.append(llhttp_get_error_reason(&parser_) ? llhttp_get_error_reason(&parser_)
+                                                   : "parse error");
   message.append("); fix the request and retry.");
   failRequest(400, "bad_request", message);
 }
@@ -177,7 +188,9 @@ bool HttpConnection::countHeaderBytes(size_t len) {
   return true;
 }
 
-int HttpConnection::onMessageBeginCb(llhttp_t* p) noexcept { return self(p)->onMessageBegin(); }
+int HttpConnection::onMessageBeginCb(llhttp_t* p) noexcept {
+  return self(p)->onMessageBegin();
+}
 
 int HttpConnection::onMessageBegin() {
   request_.reset();
@@ -186,7 +199,8 @@ int HttpConnection::onMessageBegin() {
   header_bytes_ = 0;
   route_id_ = -1;
   continue_sent_ = false;
-  if (phase_ != TimerPhase::Header) setTimer(TimerPhase::Header, server_.options().header_timeout_ms);
+  if (phase_ != TimerPhase::Header)
+    setTimer(TimerPhase::Header, server_.options().header_timeout_ms);
   return 0;
 }
 
@@ -234,8 +248,8 @@ int HttpConnection::onHeadersComplete() {
   body_limit_ = m.kind == RouteMatch::Kind::Found ? server_.routeBodyLimit(route_id_)
                                                   : server_.options().max_body_bytes;
 
-  bool has_body = (parser_.flags & F_CHUNKED) || ((parser_.flags & F_CONTENT_LENGTH) &&
-                                                  parser_.content_length > 0);
+  bool has_body = (parser_.flags & F_CHUNKED) ||
+                  ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length > 0);
   if ((parser_.flags & F_CONTENT_LENGTH) &&
       parser_.content_length > static_cast<uint64_t>(body_limit_)) {
     // Refused before a byte of the body is read; the connection then closes,
@@ -308,8 +322,8 @@ int HttpConnection::onMessageComplete() {
   if (route_kind_ == RouteMatch::Kind::Found) {
     server_.dispatch(route_id_, request_, responder);
   } else if (route_kind_ == RouteMatch::Kind::MethodNotAllowed) {
-    std::string message = "This path does not accept " + std::string(request_.method_text) +
-                          "; use " + allow_ + ".";
+    std::string message =
+        "This path does not accept " + std::string(request_.method_text) + "; use " + allow_ + ".";
     std::string body = errorBody("method_not_allowed", message);
     HttpResponse r(405, "application/json", body);
     r.header("Allow", allow_);
@@ -323,7 +337,8 @@ int HttpConnection::onMessageComplete() {
   if (!answered_in_dispatch_) {
     Slot s;
     s.seq = seq;
-    s.framing = {request_.keep_alive, request_.version_minor == 0, request_.method == HttpMethod::Head};
+    s.framing = {request_.keep_alive, request_.version_minor == 0,
+                 request_.method == HttpMethod::Head};
     s.route_id = route_kind_ == RouteMatch::Kind::Found ? route_id_ : -1;
     s.started_us = request_.started_us;
     slots_.push_back(std::move(s));
@@ -381,8 +396,8 @@ void HttpConnection::deliver(uint64_t seq, const HttpResponse& response) {
     answered_in_dispatch_ = true;
     ResponseFraming framing{request_.keep_alive, request_.version_minor == 0,
                             request_.method == HttpMethod::Head};
-    server_.recordResponse(route_kind_ == RouteMatch::Kind::Found ? route_id_ : -1,
-                           response.status, request_.started_us);
+    server_.recordResponse(route_kind_ == RouteMatch::Kind::Found ? route_id_ : -1, response.status,
+                           request_.started_us);
     if (slots_.empty()) {
       bool close_after = false;
       appendResponse(writer_.buffer(), response, framing, close_after);

@@ -123,7 +123,7 @@ class HttpConnection final : public StreamWriterOwner {
   bool lingering_ = false;
   bool shutdown_started_ = false;
   bool in_request_ = false;
-  bool failed_ = false;            // an error answer was produced by a parser callback
+  bool failed_ = false;  // an error answer was produced by a parser callback
   bool continue_sent_ = false;
   int64_t header_bytes_ = 0;
   int64_t body_limit_ = 0;
@@ -135,8 +135,8 @@ class HttpConnection final : public StreamWriterOwner {
   bool dispatching_ = false;
   uint64_t dispatch_seq_ = 0;
   bool answered_in_dispatch_ = false;
-  std::deque<Slot> slots_;  // answers not yet written, from the oldest pending one on
-  StreamWriter writer_;     // output not yet written
+  std::deque<Slot> slots_;     // answers not yet written, from the oldest pending one on
+  StreamWriter writer_;        // output not yet written
   std::string pending_input_;  // bytes read but not parsed while the parser is paused
 };
 

@@ -9,14 +9,22 @@ namespace redge {
 
 std::string_view httpMethodName(HttpMethod m) {
   switch (m) {
-    case HttpMethod::Get: return "GET";
-    case HttpMethod::Head: return "HEAD";
-    case HttpMethod::Post: return "POST";
-    case HttpMethod::Put: return "PUT";
-    case HttpMethod::Delete: return "DELETE";
-    case HttpMethod::Patch: return "PATCH";
-    case HttpMethod::Options: return "OPTIONS";
-    case HttpMethod::Other: return "OTHER";
+    case HttpMethod::Get:
+      return "GET";
+    case HttpMethod::Head:
+      return "HEAD";
+    case HttpMethod::Post:
+      return "POST";
+    case HttpMethod::Put:
+      return "PUT";
+    case HttpMethod::Delete:
+      return "DELETE";
+    case HttpMethod::Patch:
+      return "PATCH";
+    case HttpMethod::Options:
+      return "OPTIONS";
+    case HttpMethod::Other:
+      return "OTHER";
   }
   return "OTHER";
 }

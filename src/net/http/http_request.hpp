@@ -39,7 +39,9 @@ class HttpRequest {
   std::string& mutableBody() { return body_; }
 
   // Parameters captured by the router ("{id}" segments), in route order.
-  std::string_view param(size_t i) const { return i < params_.size() ? params_[i] : std::string_view(); }
+  std::string_view param(size_t i) const {
+    return i < params_.size() ? params_[i] : std::string_view();
+  }
   std::vector<std::string_view>& params() { return params_; }
 
   // Used by the parser.

@@ -38,9 +38,9 @@ struct HttpResponse {
 
 // How the response is framed for the request it answers.
 struct ResponseFraming {
-  bool keep_alive = true;     // else Connection: close
-  bool http10 = false;        // HTTP/1.0 client: say Connection: keep-alive explicitly
-  bool head = false;          // HEAD: headers only, Content-Length of the full body
+  bool keep_alive = true;  // else Connection: close
+  bool http10 = false;     // HTTP/1.0 client: say Connection: keep-alive explicitly
+  bool head = false;       // HEAD: headers only, Content-Length of the full body
 };
 
 std::string_view httpStatusText(int status);

@@ -116,8 +116,8 @@ void HttpServer::onConnection(int status) {
   // Refused connections linger briefly after their 503 / -ERR; they do not
   // count against the limit, or a client that keeps its refused socket open
   // would hold a slot.
-  bool over_limit = static_cast<int64_t>(connections_.size() - refused_open_) >=
-                    options_.max_connections;
+  bool over_limit =
+      static_cast<int64_t>(connections_.size() - refused_open_) >= options_.max_connections;
   connections_.emplace(id, c);
   if (c->accept(reinterpret_cast<uv_stream_t*>(&listener_)) != 0) return;
   if (over_limit) {
@@ -143,7 +143,8 @@ RouteMatch HttpServer::matchRoute(HttpRequest& request) const {
 }
 
 int64_t HttpServer::routeBodyLimit(int route_id) const {
-  if (route_id < 0 || static_cast<size_t>(route_id) >= routes_.size()) return options_.max_body_bytes;
+  if (route_id < 0 || static_cast<size_t>(route_id) >= routes_.size())
+    return options_.max_body_bytes;
   return routes_[static_cast<size_t>(route_id)].max_body_bytes;
 }
 
@@ -198,7 +199,10 @@ void HttpServer::recordError(int status, std::string_view code, std::string_view
   }
   ++error_lines_this_second_;
   LogLine line(status >= 500 ? LogLevel::Warn : LogLevel::Info, "http_error");
-  line.kv("service", options_.service).kv("status", status).kv("error", code).kv("message", message);
+  line.kv("service", options_.service)
+      .kv("status", status)
+      .kv("error", code)
+      .kv("message", message);
   if (error_lines_suppressed_ > 0) {
     line.kv("suppressed", error_lines_suppressed_);
     error_lines_suppressed_ = 0;
@@ -223,7 +227,9 @@ std::string_view HttpServer::date() {
   return date_.get(now_s_);
 }
 
-void HttpServer::scheduleFlush(uint64_t connection_id) { flush_pending_.push_back(connection_id); }
+void HttpServer::scheduleFlush(uint64_t connection_id) {
+  flush_pending_.push_back(connection_id);
+}
 
 void HttpServer::onCheckCb(uv_check_t* check) noexcept {
   auto* s = static_cast<HttpServer*>(check->data);

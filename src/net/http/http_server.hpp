@@ -58,8 +58,8 @@ class HttpResponder {
   // Answers with the JSON error body {"error":code,"message":message}, counts
   // the code in redge_http_errors_total and logs it (rate-limited). A
   // positive retry_after_s adds Retry-After.
-  void sendError(int status, std::string_view code, std::string_view message,
-                 int retry_after_s = 0, std::string_view extra_json = {}) const;
+  void sendError(int status, std::string_view code, std::string_view message, int retry_after_s = 0,
+                 std::string_view extra_json = {}) const;
 
   // True while the connection still waits for this answer.
   bool alive() const;
@@ -163,8 +163,8 @@ class HttpServer {
   std::function<void(HttpRequest&)> request_observer_;  // 404/405/limits before routing
   uv_tcp_t listener_;
   bool listening_ = false;
-  bool listener_closed_ = true;       // uv_close requested (or never opened)
-  bool listener_handle_open_ = false; // its close callback has not run yet
+  bool listener_closed_ = true;        // uv_close requested (or never opened)
+  bool listener_handle_open_ = false;  // its close callback has not run yet
   uv_check_t flush_check_;
   bool check_closed_ = false;
   int bound_port_ = 0;
@@ -176,7 +176,8 @@ class HttpServer {
   HttpConnection* current_ = nullptr;  // the connection parsing right now, if any
   uint64_t current_id_ = 0;
   size_t connections_alive_ = 0;
-  size_t refused_open_ = 0;  // refused connections still closing (in connections_)  // including ones whose handles are still closing
+  size_t refused_open_ = 0;  // refused connections still closing (in connections_)  // including
+                             // ones whose handles are still closing
   std::vector<uint64_t> flush_pending_;
   std::unique_ptr<char[]> read_buffer_;
   HttpDate date_;

@@ -5,7 +5,6 @@
 
 #include "core/uri.hpp"
 
-
 namespace redge {
 
 std::string HttpUrl::authority() const {
@@ -32,11 +31,13 @@ std::string parseHttpUrl(std::string_view text, HttpUrl& out) {
     if (target.front() == '?') out.target.push_back('/');
     out.target.append(target);
   }
-  if (authority.find('@') != std::string_view::npos) return "credentials in the URL are not supported";
+  if (authority.find('@') != std::string_view::npos)
+    return "credentials in the URL are not supported";
   std::string error = parseHostPort(authority, out.host, out.port);
   if (!error.empty()) return error;
   for (char c : out.target) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return "the path has spaces or control characters";
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f)
+      return "the path has spaces or control characters";
   }
   return {};
 }

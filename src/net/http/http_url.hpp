@@ -9,7 +9,7 @@
 namespace redge {
 
 struct HttpUrl {
-  std::string host;      // name or literal address (IPv6 without brackets)
+  std::string host;  // name or literal address (IPv6 without brackets)
   int port = 80;
   std::string target = "/";  // path and query, as sent in the request line
   // "host:port" for the Host header (brackets kept for IPv6).

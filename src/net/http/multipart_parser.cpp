@@ -21,7 +21,9 @@ namespace {
 
 constexpr size_t kMaxBoundaryLength = 70;  // RFC 2046 section 5.1.1
 
-bool isOws(char c) { return c == ' ' || c == '\t'; }
+bool isOws(char c) {
+  return c == ' ' || c == '\t';
+}
 
 bool isAlnum(unsigned char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
@@ -42,7 +44,9 @@ bool isValidBoundary(std::string_view b) {
   return std::all_of(b.begin(), b.end(), [](char c) { return isBoundaryChar(c); });
 }
 
-char toLowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+char toLowerAscii(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
 bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -115,7 +119,9 @@ bool forEachParam(std::string_view s, size_t pos, std::string& value, OnParam&& 
   }
 }
 
-bool isHeaderByteAllowed(unsigned char c) { return c >= 0x20 ? c != 0x7f : c == '\t'; }
+bool isHeaderByteAllowed(unsigned char c) {
+  return c >= 0x20 ? c != 0x7f : c == '\t';
+}
 
 }  // namespace
 
@@ -129,8 +135,8 @@ bool extractMultipartBoundary(std::string_view content_type, std::string& bounda
   std::string scratch;
   std::string boundary;
   bool found = false;
-  const bool well_formed = forEachParam(
-      content_type, semi, scratch, [&](std::string_view name, std::string_view value) {
+  const bool well_formed =
+      forEachParam(content_type, semi, scratch, [&](std::string_view name, std::string_view value) {
         if (!equalsIgnoreCase(name, "boundary")) return true;
         if (found) return false;  // two boundaries: no way to know which one the body uses
         found = true;

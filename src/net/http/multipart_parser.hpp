@@ -34,7 +34,8 @@ bool extractMultipartBoundary(std::string_view content_type, std::string& bounda
 struct MultipartPartInfo {
   std::string name;      // Content-Disposition name parameter (required, may be empty)
   std::string filename;  // filename parameter as sent: may hold a client path; never trust it
-  std::string content_type;  // Content-Type value trimmed; empty if absent (RFC default: text/plain)
+  std::string
+      content_type;  // Content-Type value trimmed; empty if absent (RFC default: text/plain)
   bool has_filename = false;  // filename="" (a file input left empty) is has_filename with ""
 };
 

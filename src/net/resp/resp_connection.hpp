@@ -74,8 +74,8 @@ class RespConnection final : public StreamWriterOwner {
   bool closing_ = false;
   bool refused_ = false;  // over the connection limit: answered and closing
   bool reading_ = false;
-  bool paused_ = false;             // too many replies pending, or output backed up
-  bool no_more_commands_ = false;   // QUIT or a protocol error
+  bool paused_ = false;            // too many replies pending, or output backed up
+  bool no_more_commands_ = false;  // QUIT or a protocol error
   bool shutdown_started_ = false;
   bool lingering_ = false;
 };

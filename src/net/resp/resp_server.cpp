@@ -77,8 +77,8 @@ void RespServer::onConnection(int status) {
   // Refused connections linger briefly after their 503 / -ERR; they do not
   // count against the limit, or a client that keeps its refused socket open
   // would hold a slot.
-  bool over_limit = static_cast<int64_t>(connections_.size() - refused_open_) >=
-                    options_.max_connections;
+  bool over_limit =
+      static_cast<int64_t>(connections_.size() - refused_open_) >= options_.max_connections;
   connections_.emplace(id, c);
   if (c->accept(reinterpret_cast<uv_stream_t*>(&listener_)) != 0) return;
   if (over_limit) {

@@ -43,7 +43,9 @@ void appendRespError(std::string& out, std::string_view message) {
   out.append(kCrlf);
 }
 
-void appendRespInteger(std::string& out, int64_t n) { appendNumberLine(out, ':', n); }
+void appendRespInteger(std::string& out, int64_t n) {
+  appendNumberLine(out, ':', n);
+}
 
 void appendRespBulk(std::string& out, std::string_view bytes) {
   appendNumberLine(out, '$', bytes.size());
@@ -51,10 +53,16 @@ void appendRespBulk(std::string& out, std::string_view bytes) {
   out.append(kCrlf);
 }
 
-void appendRespNull(std::string& out) { out.append("$-1\r\n"); }
+void appendRespNull(std::string& out) {
+  out.append("$-1\r\n");
+}
 
-void appendRespArrayHeader(std::string& out, size_t n) { appendNumberLine(out, '*', n); }
+void appendRespArrayHeader(std::string& out, size_t n) {
+  appendNumberLine(out, '*', n);
+}
 
-void appendRespNullArray(std::string& out) { out.append("*-1\r\n"); }
+void appendRespNullArray(std::string& out) {
+  out.append("*-1\r\n");
+}
 
 }  // namespace redge

@@ -78,7 +78,8 @@ AppService::AppService(uv_loop_t* loop, HttpServer& server, RedisClient& redis,
       images_key_(options_.key_prefix + "app:images"),
       recent_trim_stop_(std::to_string(options_.recent_size - 1)),
       recent_(static_cast<size_t>(options_.recent_size)),
-      images_stored_(metrics.counter("redge_app_images_stored_total", "Images accepted by /upload")),
+      images_stored_(
+          metrics.counter("redge_app_images_stored_total", "Images accepted by /upload")),
       images_served_(metrics.counter("redge_app_images_served_total", "Images taken by /meow")) {
   uv_check_init(loop, &check_);
   check_.data = this;
@@ -86,24 +87,27 @@ AppService::AppService(uv_loop_t* loop, HttpServer& server, RedisClient& redis,
   uv_unref(reinterpret_cast<uv_handle_t*>(&check_));
 
   server_.observeRequests([this](HttpRequest& req) { recent_.record(req.target()); });
-  server_.route(HttpMethod::Get, "/", [this](HttpRequest& q, const HttpResponder& r) { hello(q, r); });
-  server_.route(HttpMethod::Get, "/set", [this](HttpRequest& q, const HttpResponder& r) { set(q, r); });
-  server_.route(HttpMethod::Get, "/get", [this](HttpRequest& q, const HttpResponder& r) { get(q, r); });
+  server_.route(HttpMethod::Get, "/",
+                [this](HttpRequest& q, const HttpResponder& r) { hello(q, r); });
+  server_.route(HttpMethod::Get, "/set",
+                [this](HttpRequest& q, const HttpResponder& r) { set(q, r); });
+  server_.route(HttpMethod::Get, "/get",
+                [this](HttpRequest& q, const HttpResponder& r) { get(q, r); });
   server_.route(HttpMethod::Get, "/recent",
                 [this](HttpRequest& q, const HttpResponder& r) { recent(q, r); });
   // Multipart framing adds a little to the image itself.
-  server_.route(HttpMethod::Post, "/upload",
-                [this](HttpRequest& q, const HttpResponder& r) { upload(q, r); },
-                options_.max_upload_bytes + 65536);
-  server_.route(HttpMethod::Get, "/meow", [this](HttpRequest& q, const HttpResponder& r) { meow(q, r); });
+  server_.route(
+      HttpMethod::Post, "/upload", [this](HttpRequest& q, const HttpResponder& r) { upload(q, r); },
+      options_.max_upload_bytes + 65536);
+  server_.route(HttpMethod::Get, "/meow",
+                [this](HttpRequest& q, const HttpResponder& r) { meow(q, r); });
 }
 
 void AppService::close() {
   if (closing_) return;
   closing_ = true;
-  uv_close(reinterpret_cast<uv_handle_t*>(&check_), [](uv_handle_t* h) {
-    static_cast<AppService*>(h->data)->closed_ = true;
-  });
+  uv_close(reinterpret_cast<uv_handle_t*>(&check_),
+           [](uv_handle_t* h) { static_cast<AppService*>(h->data)->closed_ = true; });
 }
 
 void AppService::onCheckCb(uv_check_t* check) noexcept {
@@ -144,8 +148,10 @@ void AppService::get(HttpRequest&, const HttpResponder& res) {
       return res.sendError(404, "not_found",
                            "No message is stored, or it has expired; GET /set stores a new one.");
     }
-    if (reply->type != REDIS_REPLY_STRING) return answerRedisFailure(res, RedisStatus::Ok, reply, redis_);
-    res.send(HttpResponse(200, "text/plain; charset=utf-8", std::string_view(reply->str, reply->len)));
+    if (reply->type != REDIS_REPLY_STRING)
+      return answerRedisFailure(res, RedisStatus::Ok, reply, redis_);
+    res.send(
+        HttpResponse(200, "text/plain; charset=utf-8", std::string_view(reply->str, reply->len)));
   });
 }
 
@@ -172,8 +178,9 @@ void AppService::recent(HttpRequest& req, const HttpResponder& res) {
                      body.push_back(']');
                      return res.send(HttpResponse(200, "application/json", body));
                    }
-                   body.append("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Recently "
-                               "visited</title></head><body>\n<h1>Recently visited</h1>\n<ol>\n");
+                   body.append(
+                       "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Recently "
+                       "visited</title></head><body>\n<h1>Recently visited</h1>\n<ol>\n");
                    for (size_t i = 0; i < reply->elements; ++i) {
                      const redisReply* e = reply->element[i];
                      body.append("<li>");
@@ -240,10 +247,12 @@ void AppService::meow(HttpRequest& req, const HttpResponder& res) {
   redis_.command({"LPOP", images_key_}, [this, res, raw](RedisStatus s, const redisReply* reply) {
     if (s != RedisStatus::Ok) return answerRedisFailure(res, s, reply, redis_);
     if (reply->type == REDIS_REPLY_NIL) {
-      return res.sendError(404, "not_found",
-                           "The image stack is empty; upload one with POST /upload (field 'image').");
+      return res.sendError(
+          404, "not_found",
+          "The image stack is empty; upload one with POST /upload (field 'image').");
     }
-    if (reply->type != REDIS_REPLY_STRING) return answerRedisFailure(res, RedisStatus::Ok, reply, redis_);
+    if (reply->type != REDIS_REPLY_STRING)
+      return answerRedisFailure(res, RedisStatus::Ok, reply, redis_);
     std::string_view record(reply->str, reply->len);
     size_t nul = record.find('\0');
     if (nul == std::string_view::npos || nul > 64) {
@@ -260,8 +269,9 @@ void AppService::meow(HttpRequest& req, const HttpResponder& res) {
     }
     std::string page;
     page.reserve(bytes.size() * 4 / 3 + 512);
-    page.append("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>meow</title></head>"
-                "<body>\n<img alt=\"the newest image\" src=\"data:");
+    page.append(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>meow</title></head>"
+        "<body>\n<img alt=\"the newest image\" src=\"data:");
     appendHtmlEscaped(page, type);
     page.append(";base64,");
     appendBase64(page, bytes);

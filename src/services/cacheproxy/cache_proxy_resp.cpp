@@ -27,9 +27,15 @@ std::string lower(std::string_view s) {
 void appendAnswer(std::string& out, const CacheAnswer& a) {
   switch (a.kind) {
     case CacheAnswer::Kind::Hit:
-    case CacheAnswer::Kind::Miss: appendRespBulk(out, a.value); return;
-    case CacheAnswer::Kind::NotFound: appendRespNull(out); return;
-    case CacheAnswer::Kind::Failed: appendRespError(out, respErrorFor(a)); return;
+    case CacheAnswer::Kind::Miss:
+      appendRespBulk(out, a.value);
+      return;
+    case CacheAnswer::Kind::NotFound:
+      appendRespNull(out);
+      return;
+    case CacheAnswer::Kind::Failed:
+      appendRespError(out, respErrorFor(a));
+      return;
   }
 }
 
@@ -50,8 +56,10 @@ std::string respErrorFor(const CacheAnswer& a) {
       // Redis's own error, as Redis would send it (e.g. WRONGTYPE ...).
       if (a.reply && a.reply->str) return std::string(a.reply->str, a.reply->len);
       return "ERR redis refused the command";
-    case RedisStatus::Timeout: return "ERR redis timeout";
-    default: return "ERR redis unavailable";
+    case RedisStatus::Timeout:
+      return "ERR redis timeout";
+    default:
+      return "ERR redis unavailable";
   }
 }
 
@@ -72,8 +80,10 @@ void CacheProxyRespFront::handle(const std::vector<std::string_view>& args,
   } else if (is(name, "PING")) {
     if (!arity(args.size() <= 2)) return;
     reply_.clear();
-    if (args.size() == 2) appendRespBulk(reply_, args[1]);
-    else appendRespSimple(reply_, "PONG");
+    if (args.size() == 2)
+      appendRespBulk(reply_, args[1]);
+    else
+      appendRespSimple(reply_, "PONG");
     responder.reply(reply_);
   } else if (is(name, "ECHO")) {
     if (!arity(args.size() == 2)) return;
@@ -137,8 +147,10 @@ void CacheProxyRespFront::mget(const std::vector<std::string_view>& args,
       } else {
         appendRespArrayHeader(out, state->values.size());
         for (const auto& v : state->values) {
-          if (v) appendRespBulk(out, *v);
-          else appendRespNull(out);
+          if (v)
+            appendRespBulk(out, *v);
+          else
+            appendRespNull(out);
         }
       }
       state->responder.reply(out);

@@ -44,8 +44,8 @@ CacheProxyService::CacheProxyService(uv_loop_t* loop, const Clock& clock, HttpSe
                                      CacheProxyOptions options)
     : redis_(redis), cache_(clock, redis, metrics, options.cache), resp_front_(cache_) {
   if (options.keyspace_invalidation) {
-    invalidator_ = std::make_unique<KeyspaceInvalidator>(loop, metrics, redis, options.subscriber,
-                                                         cache_);
+    invalidator_ =
+        std::make_unique<KeyspaceInvalidator>(loop, metrics, redis, options.subscriber, cache_);
   }
   http.route(HttpMethod::Get, "/{*key}",
              [this](HttpRequest& req, const HttpResponder& res) { get(req, res); });

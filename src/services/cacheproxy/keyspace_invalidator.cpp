@@ -21,10 +21,9 @@ KeyspaceInvalidator::KeyspaceInvalidator(uv_loop_t* loop, MetricsRegistry& metri
       flushes_(metrics.counter("redge_cache_flushes_total",
                                "Whole-cache flushes after the keyspace subscriber reconnected")) {
   subscriber_ = std::make_unique<RedisClient>(loop, metrics, subscriber_options);
-  subscriber_->psubscribe(channel_prefix_ + "*", [this](std::string_view channel,
-                                                       std::string_view event) {
-    onMessage(channel, event);
-  });
+  subscriber_->psubscribe(
+      channel_prefix_ + "*",
+      [this](std::string_view channel, std::string_view event) { onMessage(channel, event); });
   subscriber_->onReady([this] {
     flushes_.inc();
     cache_.invalidateAll();
@@ -33,32 +32,37 @@ KeyspaceInvalidator::KeyspaceInvalidator(uv_loop_t* loop, MetricsRegistry& metri
   commands_.onReady([this] { ensureNotifications(); });
 }
 
-void KeyspaceInvalidator::start() { subscriber_->start(); }
+void KeyspaceInvalidator::start() {
+  subscriber_->start();
+}
 
-void KeyspaceInvalidator::close() { subscriber_->close(); }
+void KeyspaceInvalidator::close() {
+  subscriber_->close();
+}
 
 std::string KeyspaceInvalidator::missingFlags(std::string_view current) {
   // 'A' is an alias for "g$lshzxet" (Redis 7), which covers g $ x; not e.
   bool all = current.find('A') != std::string_view::npos;
   std::string missing;
   for (char f : kRequiredFlags) {
-    bool covered = current.find(f) != std::string_view::npos ||
-                   (all && (f == 'g' || f == '$' || f == 'x'));
+    bool covered =
+        current.find(f) != std::string_view::npos || (all && (f == 'g' || f == '$' || f == 'x'));
     if (!covered) missing.push_back(f);
   }
   return missing;
 }
 
 void KeyspaceInvalidator::ensureNotifications() {
-  commands_.command({"CONFIG", "GET", "notify-keyspace-events"},
-                    [this](RedisStatus status, const redisReply* reply) {
+  commands_.command({"CONFIG", "GET", "notify-keyspace-events"}, [this](RedisStatus status,
+                                                                        const redisReply* reply) {
     if (status != RedisStatus::Ok || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) {
       REDGE_LOG(Warn, "keyspace_config_failed")
           .kv("step", "CONFIG GET")
           .kv("error", reply && reply->str ? std::string_view(reply->str, reply->len)
                                            : redisStatusName(status))
-          .kv("hint", "set notify-keyspace-events Kg$xe in redis.conf, or entries stay stale "
-                      "up to cacheproxy.ttl_ms");
+          .kv("hint",
+              "set notify-keyspace-events Kg$xe in redis.conf, or entries stay stale "
+              "up to cacheproxy.ttl_ms");
       return;
     }
     std::string current(reply->element[1]->str ? reply->element[1]->str : "",
@@ -69,19 +73,21 @@ void KeyspaceInvalidator::ensureNotifications() {
       return;
     }
     std::string wanted = current + missing;
-    commands_.command({"CONFIG", "SET", "notify-keyspace-events", wanted},
-                      [wanted](RedisStatus status, const redisReply* reply) {
-      if (status != RedisStatus::Ok) {
-        REDGE_LOG(Warn, "keyspace_config_failed")
-            .kv("step", "CONFIG SET")
-            .kv("error", reply && reply->str ? std::string_view(reply->str, reply->len)
-                                             : redisStatusName(status))
-            .kv("hint", "set notify-keyspace-events Kg$xe in redis.conf, or entries stay stale "
-                        "up to cacheproxy.ttl_ms");
-        return;
-      }
-      REDGE_LOG(Info, "keyspace_notifications").kv("flags", wanted).kv("changed", true);
-    });
+    commands_.command(
+        {"CONFIG", "SET", "notify-keyspace-events", wanted},
+        [wanted](RedisStatus status, const redisReply* reply) {
+          if (status != RedisStatus::Ok) {
+            REDGE_LOG(Warn, "keyspace_config_failed")
+                .kv("step", "CONFIG SET")
+                .kv("error", reply && reply->str ? std::string_view(reply->str, reply->len)
+                                                 : redisStatusName(status))
+                .kv("hint",
+                    "set notify-keyspace-events Kg$xe in redis.conf, or entries stay stale "
+                    "up to cacheproxy.ttl_ms");
+            return;
+          }
+          REDGE_LOG(Info, "keyspace_notifications").kv("flags", wanted).kv("changed", true);
+        });
   });
 }
 

@@ -40,7 +40,9 @@ LruCache::LruCache(const Clock& clock, size_t capacity, int64_t ttl_ms)
   mask_ = n - 1;
 }
 
-LruCache::~LruCache() { clear(); }
+LruCache::~LruCache() {
+  clear();
+}
 
 uint64_t LruCache::hashKey(std::string_view key) {
   // FNV-1a, then a final mix so linear probing sees well-spread low bits.
@@ -64,10 +66,14 @@ size_t LruCache::findSlot(std::string_view key, uint64_t hash) const {
 }
 
 void LruCache::unlinkFromList(Entry* e) {
-  if (e->prev) e->prev->next = e->next;
-  else head_ = e->next;
-  if (e->next) e->next->prev = e->prev;
-  else tail_ = e->prev;
+  if (e->prev)
+    e->prev->next = e->next;
+  else
+    head_ = e->next;
+  if (e->next)
+    e->next->prev = e->prev;
+  else
+    tail_ = e->prev;
   e->prev = e->next = nullptr;
 }
 
@@ -143,8 +149,12 @@ void LruCache::put(std::string_view key, std::string_view value) {
   }
   void* mem = std::malloc(sizeof(Entry) + key.size() + value.size());
   if (mem == nullptr) return;  // under memory pressure the cache simply does not store
-  Entry* e = new (mem) Entry{nullptr, nullptr, h, clock_.nowMs(),
-                             static_cast<uint32_t>(key.size()), static_cast<uint32_t>(value.size())};
+  Entry* e = new (mem) Entry{nullptr,
+                             nullptr,
+                             h,
+                             clock_.nowMs(),
+                             static_cast<uint32_t>(key.size()),
+                             static_cast<uint32_t>(value.size())};
   if (!key.empty()) std::memcpy(e->data(), key.data(), key.size());
   if (!value.empty()) std::memcpy(e->data() + key.size(), value.data(), value.size());
   size_t i = h & mask_;

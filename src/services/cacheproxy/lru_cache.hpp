@@ -23,8 +23,8 @@ class LruCache {
   struct Stats {
     uint64_t hits = 0;
     uint64_t misses = 0;
-    uint64_t evictions = 0;    // dropped to make room
-    uint64_t expirations = 0;  // found past their ttl
+    uint64_t evictions = 0;      // dropped to make room
+    uint64_t expirations = 0;    // found past their ttl
     uint64_t invalidations = 0;  // erased on request (keyspace events, flush)
   };
 

@@ -10,13 +10,14 @@
 
 namespace redge {
 
-ReadThroughCache::ReadThroughCache(const Clock& clock, RedisClient& redis,
-                                   MetricsRegistry& metrics, ReadThroughCacheOptions options)
+ReadThroughCache::ReadThroughCache(const Clock& clock, RedisClient& redis, MetricsRegistry& metrics,
+                                   ReadThroughCacheOptions options)
     : redis_(redis),
       options_(options),
       lru_(clock, options.capacity, options.ttl_ms),
       hits_(metrics.counter("redge_cache_hits_total", "Cache proxy lookups answered locally")),
-      misses_(metrics.counter("redge_cache_misses_total", "Cache proxy lookups that went to Redis")),
+      misses_(
+          metrics.counter("redge_cache_misses_total", "Cache proxy lookups that went to Redis")),
       evictions_(metrics.counter("redge_cache_evictions_total",
                                  "Entries dropped to make room (least recently read)")),
       expirations_(metrics.counter("redge_cache_expirations_total",

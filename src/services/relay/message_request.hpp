@@ -19,10 +19,10 @@ struct MessageRequestLimits {
 };
 
 struct MessageRequestError {
-  int status = 0;        // 0: valid; else 400 or 415
-  std::string code;      // invalid_json, invalid_field, unsupported_media_type
-  std::string field;     // the field at fault, when there is one
-  std::string message;   // one sentence a person can act on
+  int status = 0;       // 0: valid; else 400 or 415
+  std::string code;     // invalid_json, invalid_field, unsupported_media_type
+  std::string field;    // the field at fault, when there is one
+  std::string message;  // one sentence a person can act on
 };
 
 // Checks the Content-Type and parses the JSON body into `out`.

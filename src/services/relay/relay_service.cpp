@@ -16,19 +16,28 @@ namespace {
 // Renders one message hash (HGETALL reply) as the API's JSON object.
 void appendMessageJson(std::string& out, const redisReply* hash) {
   std::string_view id, destination, body, status, attempts = "0", kind, detail, created = "0",
-                                                 updated = "0";
+                                                  updated = "0";
   for (size_t i = 0; i + 1 < hash->elements; i += 2) {
     std::string_view k(hash->element[i]->str, hash->element[i]->len);
     std::string_view v(hash->element[i + 1]->str, hash->element[i + 1]->len);
-    if (k == "id") id = v;
-    else if (k == "destination") destination = v;
-    else if (k == "body") body = v;
-    else if (k == "status") status = v;
-    else if (k == "attempts") attempts = v;
-    else if (k == "last_error_kind") kind = v;
-    else if (k == "last_error_detail") detail = v;
-    else if (k == "created_at") created = v;
-    else if (k == "updated_at") updated = v;
+    if (k == "id")
+      id = v;
+    else if (k == "destination")
+      destination = v;
+    else if (k == "body")
+      body = v;
+    else if (k == "status")
+      status = v;
+    else if (k == "attempts")
+      attempts = v;
+    else if (k == "last_error_kind")
+      kind = v;
+    else if (k == "last_error_detail")
+      detail = v;
+    else if (k == "created_at")
+      created = v;
+    else if (k == "updated_at")
+      updated = v;
   }
   out.append("{\"id\":");
   appendJsonString(out, id);
@@ -65,28 +74,32 @@ RelayService::RelayService(uv_loop_t* loop, const Clock& clock, HttpServer& http
       options_(std::move(options)),
       store_(redis, options_.key_prefix, options_.instance),
       upstream_(loop, metrics,
-                HttpClientPoolOptions{"relay", options_.worker.upstream.host,
-                                      options_.worker.upstream.port,
-                                      options_.worker.upstream.authority(),
-                                      static_cast<size_t>(options_.worker.concurrency) * 2, 30000,
-                                      1 << 20}),
+                HttpClientPoolOptions{
+                    "relay", options_.worker.upstream.host, options_.worker.upstream.port,
+                    options_.worker.upstream.authority(),
+                    static_cast<size_t>(options_.worker.concurrency) * 2, 30000, 1 << 20}),
       worker_(loop, clock, redis, store_, upstream_, metrics, options_.worker),
       random_(std::random_device{}()),
-      accepted_(metrics.counter("redge_relay_enqueued_total", "Messages accepted by POST /messages")),
+      accepted_(
+          metrics.counter("redge_relay_enqueued_total", "Messages accepted by POST /messages")),
       refused_(metrics.counter("redge_relay_refused_total",
                                "POST /messages refused because the queue is full")) {
-  http.route(HttpMethod::Post, "/messages",
-             [this](HttpRequest& q, const HttpResponder& r) { post(q, r); },
-             static_cast<int64_t>(options_.limits.max_body_bytes +
-                                  options_.limits.max_destination_bytes) * 6 + 1024);
-  http.route(HttpMethod::Get, "/messages", [this](HttpRequest& q, const HttpResponder& r) { list(q, r); });
+  http.route(
+      HttpMethod::Post, "/messages", [this](HttpRequest& q, const HttpResponder& r) { post(q, r); },
+      static_cast<int64_t>(options_.limits.max_body_bytes + options_.limits.max_destination_bytes) *
+              6 +
+          1024);
+  http.route(HttpMethod::Get, "/messages",
+             [this](HttpRequest& q, const HttpResponder& r) { list(q, r); });
   http.route(HttpMethod::Get, "/messages/stats",
              [this](HttpRequest& q, const HttpResponder& r) { stats(q, r); });
   http.route(HttpMethod::Get, "/messages/{id}",
              [this](HttpRequest& q, const HttpResponder& r) { getOne(q, r); });
 }
 
-void RelayService::start() { worker_.start(); }
+void RelayService::start() {
+  worker_.start();
+}
 
 void RelayService::close() {
   worker_.close();
@@ -97,8 +110,7 @@ std::string RelayService::newId() {
   // Time-ordered, then random: ids sort by creation and never collide across
   // instances in practice (64 random bits).
   char buf[48];
-  std::snprintf(buf, sizeof buf, "m%011llx%016llx",
-                static_cast<unsigned long long>(wallClockMs()),
+  std::snprintf(buf, sizeof buf, "m%011llx%016llx", static_cast<unsigned long long>(wallClockMs()),
                 static_cast<unsigned long long>(random_()));
   return buf;
 }
@@ -127,11 +139,11 @@ void RelayService::post(HttpRequest& req, const HttpResponder& res) {
                      int retry = worker_.retryAfterSeconds(r.depth);
                      std::string extra = "\"queue_depth\":" + std::to_string(r.depth) +
                                          ",\"retry_after_s\":" + std::to_string(retry);
-                     return res.sendError(
-                         503, "queue_full",
-                         "The delivery queue is full (" + std::to_string(r.depth) +
-                             " messages); retry after " + std::to_string(retry) + " s.",
-                         retry, extra);
+                     return res.sendError(503, "queue_full",
+                                          "The delivery queue is full (" + std::to_string(r.depth) +
+                                              " messages); retry after " + std::to_string(retry) +
+                                              " s.",
+                                          retry, extra);
                    }
                    std::string location = "/messages/" + r.id;
                    std::string body = "{\"id\":";
@@ -197,25 +209,26 @@ void RelayService::list(HttpRequest& req, const HttpResponder& res) {
     listing->remaining = r->elements;
     for (size_t i = 0; i < r->elements; ++i) {
       std::string key = store_.messageKey(std::string_view(r->element[i]->str, r->element[i]->len));
-      redis_.command({"HGETALL", key}, [this, res, listing, i](RedisStatus s2, const redisReply* h) {
-        if (s2 != RedisStatus::Ok && !listing->failed) {
-          listing->failed = true;
-          answerRedisFailure(res, s2, h, redis_);
-        } else if (s2 == RedisStatus::Ok && h->type == REDIS_REPLY_ARRAY && h->elements > 0) {
-          appendMessageJson(listing->parts[i], h);
-        }
-        if (--listing->remaining != 0 || listing->failed) return;
-        std::string body = "{\"messages\":[";
-        bool first = true;
-        for (const auto& p : listing->parts) {
-          if (p.empty()) continue;  // expired or removed meanwhile
-          if (!first) body.push_back(',');
-          first = false;
-          body.append(p);
-        }
-        body.append("]}");
-        res.send(HttpResponse(200, "application/json", body));
-      });
+      redis_.command(
+          {"HGETALL", key}, [this, res, listing, i](RedisStatus s2, const redisReply* h) {
+            if (s2 != RedisStatus::Ok && !listing->failed) {
+              listing->failed = true;
+              answerRedisFailure(res, s2, h, redis_);
+            } else if (s2 == RedisStatus::Ok && h->type == REDIS_REPLY_ARRAY && h->elements > 0) {
+              appendMessageJson(listing->parts[i], h);
+            }
+            if (--listing->remaining != 0 || listing->failed) return;
+            std::string body = "{\"messages\":[";
+            bool first = true;
+            for (const auto& p : listing->parts) {
+              if (p.empty()) continue;  // expired or removed meanwhile
+              if (!first) body.push_back(',');
+              first = false;
+              body.append(p);
+            }
+            body.append("]}");
+            res.send(HttpResponse(200, "application/json", body));
+          });
     }
   });
 }
@@ -239,44 +252,47 @@ void RelayService::stats(HttpRequest&, const HttpResponder& res) {
     CircuitBreaker& b = worker_.breaker();
     BreakerState state = b.state();
     CircuitBreaker::Counts c = b.counts();
-    std::string body = "{\"queue_depth\":" + std::to_string(st->queue) +
-                       ",\"in_flight\":" + std::to_string(worker_.inflight()) +
-                       ",\"processing\":" + std::to_string(st->processing) +
-                       ",\"retry_scheduled\":" + std::to_string(st->delayed) +
-                       ",\"gate\":{\"accepting\":" + (worker_.gate().accepting() ? "true" : "false") +
-                       ",\"max\":" + std::to_string(worker_.gate().max()) +
-                       ",\"recovery\":" + std::to_string(worker_.gate().recovery()) + "}" +
-                       ",\"breaker\":{\"state\":\"" + breakerStateName(state) +
-                       "\",\"remaining_open_ms\":" + std::to_string(b.remainingOpenMs()) +
-                       ",\"calls_in_window\":" + std::to_string(c.calls_in_window) +
-                       ",\"failures_in_window\":" + std::to_string(c.failures_in_window) +
-                       ",\"consecutive_failures\":" + std::to_string(c.consecutive_failures) +
-                       ",\"opened_total\":" + std::to_string(c.opened_total) +
-                       ",\"rejected_total\":" + std::to_string(c.rejected_total) + "}" +
-                       ",\"by_status\":{\"queued\":" + std::to_string(st->by_status[0]) +
-                       ",\"delivering\":" + std::to_string(st->by_status[1]) +
-                       ",\"sent\":" + std::to_string(st->by_status[2]) +
-                       ",\"failed\":" + std::to_string(st->by_status[3]) + "}" +
-                       ",\"failures_by_kind\":" + st->kinds + "}";
+    std::string body =
+        "{\"queue_depth\":" + std::to_string(st->queue) +
+        ",\"in_flight\":" + std::to_string(worker_.inflight()) +
+        ",\"processing\":" + std::to_string(st->processing) +
+        ",\"retry_scheduled\":" + std::to_string(st->delayed) +
+        ",\"gate\":{\"accepting\":" + (worker_.gate().accepting() ? "true" : "false") +
+        ",\"max\":" + std::to_string(worker_.gate().max()) +
+        ",\"recovery\":" + std::to_string(worker_.gate().recovery()) + "}" +
+        ",\"breaker\":{\"state\":\"" + breakerStateName(state) +
+        "\",\"remaining_open_ms\":" + std::to_string(b.remainingOpenMs()) +
+        ",\"calls_in_window\":" + std::to_string(c.calls_in_window) +
+        ",\"failures_in_window\":" + std::to_string(c.failures_in_window) +
+        ",\"consecutive_failures\":" + std::to_string(c.consecutive_failures) +
+        ",\"opened_total\":" + std::to_string(c.opened_total) +
+        ",\"rejected_total\":" + std::to_string(c.rejected_total) + "}" +
+        ",\"by_status\":{\"queued\":" + std::to_string(st->by_status[0]) +
+        ",\"delivering\":" + std::to_string(st->by_status[1]) +
+        ",\"sent\":" + std::to_string(st->by_status[2]) +
+        ",\"failed\":" + std::to_string(st->by_status[3]) + "}" +
+        ",\"failures_by_kind\":" + st->kinds + "}";
     res.send(HttpResponse(200, "application/json", body));
     return true;
   };
   auto integer = [](const redisReply* r) {
     return r && r->type == REDIS_REPLY_INTEGER ? static_cast<int64_t>(r->integer) : 0;
   };
-  redis_.command({"LLEN", store_.queueKey()}, [st, done, integer](RedisStatus s, const redisReply* r) {
-    if (s == RedisStatus::Ok) st->queue = integer(r);
-    done(s, r);
-  });
+  redis_.command({"LLEN", store_.queueKey()},
+                 [st, done, integer](RedisStatus s, const redisReply* r) {
+                   if (s == RedisStatus::Ok) st->queue = integer(r);
+                   done(s, r);
+                 });
   redis_.command({"LLEN", store_.processingKey()},
                  [st, done, integer](RedisStatus s, const redisReply* r) {
                    if (s == RedisStatus::Ok) st->processing = integer(r);
                    done(s, r);
                  });
-  redis_.command({"ZCARD", store_.delayedKey()}, [st, done, integer](RedisStatus s, const redisReply* r) {
-    if (s == RedisStatus::Ok) st->delayed = integer(r);
-    done(s, r);
-  });
+  redis_.command({"ZCARD", store_.delayedKey()},
+                 [st, done, integer](RedisStatus s, const redisReply* r) {
+                   if (s == RedisStatus::Ok) st->delayed = integer(r);
+                   done(s, r);
+                 });
   static const char* kStatuses[4] = {"queued", "delivering", "sent", "failed"};
   for (int i = 0; i < 4; ++i) {
     redis_.command({"ZCARD", store_.statusKey(kStatuses[i])},

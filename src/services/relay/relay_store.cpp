@@ -153,7 +153,9 @@ end
 return n
 )lua";
 
-std::string withMove(const char* body) { return std::string(kMoveStatus) + body; }
+std::string withMove(const char* body) {
+  return std::string(kMoveStatus) + body;
+}
 
 std::string str(const redisReply* r) {
   return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
@@ -161,7 +163,9 @@ std::string str(const redisReply* r) {
              : std::string();
 }
 
-int64_t num(const redisReply* r) { return r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0; }
+int64_t num(const redisReply* r) {
+  return r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+}
 
 }  // namespace
 
@@ -192,9 +196,9 @@ void RelayStore::recoverIds(const std::vector<std::string>& ids, int64_t now_ms,
   recover_ids_script_.call({processing_, queue_}, args, std::move(cb));
 }
 
-void RelayStore::enqueue(const std::string& id, std::string_view destination,
-                         std::string_view body, std::string_view idempotency_key, int64_t max,
-                         int64_t recovery, int64_t now_ms,
+void RelayStore::enqueue(const std::string& id, std::string_view destination, std::string_view body,
+                         std::string_view idempotency_key, int64_t max, int64_t recovery,
+                         int64_t now_ms,
                          std::function<void(RedisStatus, const EnqueueResult&)> cb) {
   std::string idem = prefix_ + "idem:" + std::string(idempotency_key);
   std::string max_s = std::to_string(max), rec_s = std::to_string(recovery),
@@ -223,24 +227,24 @@ void RelayStore::enqueue(const std::string& id, std::string_view destination,
 void RelayStore::take(int64_t recovery, int64_t now_ms,
                       std::function<void(RedisStatus, const TakeResult&)> cb) {
   std::string rec_s = std::to_string(recovery), now_s = std::to_string(now_ms);
-  take_script_.call({queue_, processing_, gate_}, {rec_s, now_s, msg_prefix_, prefix_ + "status:"},
-                    [cb = std::move(cb)](RedisStatus s, const redisReply* r) {
-                      TakeResult out;
-                      if (s == RedisStatus::Ok &&
-                          (r->type != REDIS_REPLY_ARRAY || r->elements < 6)) {
-                        s = RedisStatus::ErrorReply;
-                      }
-                      if (s == RedisStatus::Ok) {
-                        out.message.id = str(r->element[0]);
-                        out.taken = !out.message.id.empty();
-                        out.depth = num(r->element[1]);
-                        out.change = static_cast<GateChange>(num(r->element[2]));
-                        out.message.attempts = num(r->element[3]);
-                        out.message.destination = str(r->element[4]);
-                        out.message.body = str(r->element[5]);
-                      }
-                      cb(s, out);
-                    });
+  take_script_.call(
+      {queue_, processing_, gate_}, {rec_s, now_s, msg_prefix_, prefix_ + "status:"},
+      [cb = std::move(cb)](RedisStatus s, const redisReply* r) {
+        TakeResult out;
+        if (s == RedisStatus::Ok && (r->type != REDIS_REPLY_ARRAY || r->elements < 6)) {
+          s = RedisStatus::ErrorReply;
+        }
+        if (s == RedisStatus::Ok) {
+          out.message.id = str(r->element[0]);
+          out.taken = !out.message.id.empty();
+          out.depth = num(r->element[1]);
+          out.change = static_cast<GateChange>(num(r->element[2]));
+          out.message.attempts = num(r->element[3]);
+          out.message.destination = str(r->element[4]);
+          out.message.body = str(r->element[5]);
+        }
+        cb(s, out);
+      });
 }
 
 void RelayStore::markSent(const std::string& id, int64_t now_ms, RedisCallback cb) {

@@ -66,7 +66,8 @@ class RelayStore {
   void enqueue(const std::string& id, std::string_view destination, std::string_view body,
                std::string_view idempotency_key, int64_t max, int64_t recovery, int64_t now_ms,
                std::function<void(RedisStatus, const EnqueueResult&)> cb);
-  void take(int64_t recovery, int64_t now_ms, std::function<void(RedisStatus, const TakeResult&)> cb);
+  void take(int64_t recovery, int64_t now_ms,
+            std::function<void(RedisStatus, const TakeResult&)> cb);
   void markSent(const std::string& id, int64_t now_ms, RedisCallback cb);
   void scheduleRetry(const std::string& id, int64_t now_ms, int64_t due_ms, std::string_view kind,
                      std::string_view detail, RedisCallback cb);

@@ -26,8 +26,8 @@ int64_t wallClockMs() {
       .count();
 }
 
-RelayWorker::RelayWorker(uv_loop_t* loop, const Clock& clock, RedisClient& redis,
-                         RelayStore& store, HttpClientPool& upstream, MetricsRegistry& metrics,
+RelayWorker::RelayWorker(uv_loop_t* loop, const Clock& clock, RedisClient& redis, RelayStore& store,
+                         HttpClientPool& upstream, MetricsRegistry& metrics,
                          RelayWorkerOptions options)
     : loop_(loop),
       clock_(clock),
@@ -45,8 +45,9 @@ RelayWorker::RelayWorker(uv_loop_t* loop, const Clock& clock, RedisClient& redis
                                    "Relay circuit breaker: 0 closed, 1 open, 2 half-open")),
       depth_gauge_(metrics.gauge("redge_relay_queue_depth", "Relay queue depth last seen")),
       inflight_gauge_(metrics.gauge("redge_relay_inflight", "Relay deliveries in progress")),
-      gate_gauge_(metrics.gauge("redge_relay_enqueue_enabled",
-                                "1 while the relay accepts new messages, 0 while the queue is full")),
+      gate_gauge_(
+          metrics.gauge("redge_relay_enqueue_enabled",
+                        "1 while the relay accepts new messages, 0 while the queue is full")),
       sent_(metrics.counter("redge_relay_messages_total", "Relay messages by final outcome",
                             {{"outcome", "sent"}})),
       dead_(metrics.counter("redge_relay_messages_total", "Relay messages by final outcome",
@@ -103,18 +104,18 @@ void RelayWorker::afterReconnect() {
   std::vector<std::function<void()>> replay;
   replay.swap(unrecorded_);
   for (auto& fn : replay) fn();
-  redis_.command({"LRANGE", store_.processingKey(), "0", "-1"},
-                 [this](RedisStatus s, const redisReply* r) {
-                   if (s != RedisStatus::Ok || r->type != REDIS_REPLY_ARRAY) return;
-                   std::vector<std::string> orphans;
-                   for (size_t i = 0; i < r->elements; ++i) {
-                     std::string id(r->element[i]->str, r->element[i]->len);
-                     if (!active_.count(id)) orphans.push_back(std::move(id));
-                   }
-                   if (orphans.empty()) return;
-                   REDGE_LOG(Info, "relay_recovered").kv("messages", static_cast<uint64_t>(orphans.size()));
-                   store_.recoverIds(orphans, wallClockMs(), nullptr);
-                 });
+  redis_.command(
+      {"LRANGE", store_.processingKey(), "0", "-1"}, [this](RedisStatus s, const redisReply* r) {
+        if (s != RedisStatus::Ok || r->type != REDIS_REPLY_ARRAY) return;
+        std::vector<std::string> orphans;
+        for (size_t i = 0; i < r->elements; ++i) {
+          std::string id(r->element[i]->str, r->element[i]->len);
+          if (!active_.count(id)) orphans.push_back(std::move(id));
+        }
+        if (orphans.empty()) return;
+        REDGE_LOG(Info, "relay_recovered").kv("messages", static_cast<uint64_t>(orphans.size()));
+        store_.recoverIds(orphans, wallClockMs(), nullptr);
+      });
 }
 
 // Runs one outcome-recording step; if Redis cannot take it now, keeps it for
@@ -138,7 +139,9 @@ void RelayWorker::close() {
   uv_close(reinterpret_cast<uv_handle_t*>(&poll_timer_), nullptr);
 }
 
-void RelayWorker::kick() { pump(); }
+void RelayWorker::kick() {
+  pump();
+}
 
 void RelayWorker::onPollCb(uv_timer_t* t) noexcept {
   auto* self = static_cast<RelayWorker*>(t->data);
@@ -153,9 +156,12 @@ void RelayWorker::observeDepth(int64_t depth, GateChange change) {
   // The scripts decide for every instance; the local gate follows what they
   // decided, so this instance logs its switches once each.
   bool changed = false;
-  if (change == GateChange::Disabled) changed = gate_.observe(std::max(depth, gate_.max()));
-  else if (change == GateChange::Enabled) changed = gate_.observe(std::min(depth, gate_.recovery()));
-  else changed = gate_.observe(depth);
+  if (change == GateChange::Disabled)
+    changed = gate_.observe(std::max(depth, gate_.max()));
+  else if (change == GateChange::Enabled)
+    changed = gate_.observe(std::min(depth, gate_.recovery()));
+  else
+    changed = gate_.observe(depth);
   if (!changed) return;
   gate_gauge_.set(gate_.accepting() ? 1 : 0);
   if (gate_.accepting()) {
@@ -225,10 +231,10 @@ void RelayWorker::deliver(StoredMessage message) {
   req.body.append(",\"body\":");
   appendJsonString(req.body, message.body);
   req.body.append("}");
-  upstream_.send(std::move(req), [this, message](HttpClientError error,
-                                                 const HttpClientResponse* response) {
-    onDelivered(message, error, response);
-  });
+  upstream_.send(std::move(req),
+                 [this, message](HttpClientError error, const HttpClientResponse* response) {
+                   onDelivered(message, error, response);
+                 });
 }
 
 void RelayWorker::onDelivered(const StoredMessage& message, HttpClientError error,
@@ -255,14 +261,17 @@ void RelayWorker::onDelivered(const StoredMessage& message, HttpClientError erro
     // retry. Any other 4xx refuses this message for good: retrying cannot
     // help, and the upstream itself is healthy.
     bool upstream_sick = s >= 500 || s == 429;
-    if (upstream_sick) breaker_.onFailure();
-    else breaker_.onSuccess();
+    if (upstream_sick)
+      breaker_.onFailure();
+    else
+      breaker_.onSuccess();
     fail(message, "upstream_error", "HTTP " + std::to_string(s), upstream_sick);
     return;
   }
   breaker_.onFailure();
   if (error == HttpClientError::Timeout) {
-    fail(message, "timeout", "no answer within " + std::to_string(options_.timeout_ms) + " ms", true);
+    fail(message, "timeout", "no answer within " + std::to_string(options_.timeout_ms) + " ms",
+         true);
   } else if (error == HttpClientError::Connect || error == HttpClientError::Reset) {
     fail(message, "connect_error", std::string(httpClientErrorName(error)), true);
   } else {
@@ -283,26 +292,28 @@ void RelayWorker::fail(const StoredMessage& message, std::string_view kind, std:
       .inc();
   int64_t now = wallClockMs();
   if (kind == "circuit_open") {
-    record(message.id, [this, id = message.id, now, k = std::string(kind), detail](RedisCallback cb) {
-      store_.requeue(id, now, k, detail, std::move(cb));
-    });
+    record(message.id,
+           [this, id = message.id, now, k = std::string(kind), detail](RedisCallback cb) {
+             store_.requeue(id, now, k, detail, std::move(cb));
+           });
   } else if (retryable && message.attempts < options_.max_attempts) {
     std::uniform_real_distribution<double> dist(0.0, 1.0);
     int64_t delay = retry_backoff_.delayMs(static_cast<int>(message.attempts - 1), dist(random_));
     retried_.inc();
-    record(message.id, [this, id = message.id, now, delay, k = std::string(kind),
-                        detail](RedisCallback cb) {
-      store_.scheduleRetry(id, now, now + delay, k, detail, std::move(cb));
-    });
+    record(message.id,
+           [this, id = message.id, now, delay, k = std::string(kind), detail](RedisCallback cb) {
+             store_.scheduleRetry(id, now, now + delay, k, detail, std::move(cb));
+           });
   } else {
     dead_.inc();
     REDGE_LOG(Warn, "dead_lettered")
         .kv("id", message.id)
         .kv("kind", kind)
         .kv("attempts", message.attempts);
-    record(message.id, [this, id = message.id, now, k = std::string(kind), detail](RedisCallback cb) {
-      store_.deadLetter(id, now, k, detail, std::move(cb));
-    });
+    record(message.id,
+           [this, id = message.id, now, k = std::string(kind), detail](RedisCallback cb) {
+             store_.deadLetter(id, now, k, detail, std::move(cb));
+           });
   }
   finishOne();
 }

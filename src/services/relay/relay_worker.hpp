@@ -100,8 +100,8 @@ class RelayWorker {
   bool recovered_ = false;
   int64_t inflight_ = 0;  // taking or delivering
   int64_t last_depth_ = 0;
-  std::unordered_set<std::string> active_;           // ids delivering or being recorded here
-  std::vector<std::function<void()>> unrecorded_;   // outcome steps Redis could not take yet
+  std::unordered_set<std::string> active_;         // ids delivering or being recorded here
+  std::vector<std::function<void()>> unrecorded_;  // outcome steps Redis could not take yet
   // Metrics
   MetricsRegistry& metrics_;
   Gauge& breaker_state_;
