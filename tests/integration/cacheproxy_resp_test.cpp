@@ -128,7 +128,8 @@ TEST_CASE("cacheproxy: 1000 pipelined RESP commands come back in order",
           "[cacheproxy][resp][pipeline]") {
   TestStack s = cacheStack();
   for (int i = 0; i < 100; ++i) {
-    s.redis.command({"SET", "p" + std::to_string(i), "value-" + std::to_string(i)});
+    s.redis.command({"SET", std::string("p").append(std::to_string(i)),
+                     std::string("value-").append(std::to_string(i))});
   }
   // Hits, misses and absent keys interleaved; the first reads of each key
   // are misses, the later ones hits.
@@ -136,12 +137,12 @@ TEST_CASE("cacheproxy: 1000 pipelined RESP commands come back in order",
   std::vector<std::string> expected;  // "" for nil
   for (int i = 0; i < 1000; ++i) {
     if (i % 3 == 1) {
-      keys.push_back("absent-" + std::to_string(i));
+      keys.push_back(std::string("absent-").append(std::to_string(i)));
       expected.push_back("");
     } else {
       int n = (i * 7) % 100;
       keys.push_back(std::string("p").append(std::to_string(n)));
-      expected.push_back("value-" + std::to_string(n));
+      expected.push_back(std::string("value-").append(std::to_string(n)));
     }
   }
   RedisConnection c(s.redge.cacheRespPort());
@@ -153,7 +154,12 @@ TEST_CASE("cacheproxy: 1000 pipelined RESP commands come back in order",
     bool right = expected[i].empty() ? v.isNil()
                                      : v.type == RedisValue::Type::String && v.str == expected[i];
     if (!right && wrong++ == 0) {
-      first_wrong = "reply " + std::to_string(i) + " for " + keys[i] + ": " + v.str;
+      first_wrong = std::string("reply ")
+                        .append(std::to_string(i))
+                        .append(" for ")
+                        .append(keys[i])
+                        .append(": ")
+                        .append(v.str);
     }
   }
   INFO(first_wrong);

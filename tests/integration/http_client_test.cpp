@@ -17,6 +17,12 @@
 #include "core/metrics.hpp"
 #include "net/http/http_server.hpp"
 
+// GCC 12 reports a false "may be used uninitialized" inside libstdc++ when a
+// short (SSO) std::string member of a request copied by value is read.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 using namespace redge;
 
 namespace {
