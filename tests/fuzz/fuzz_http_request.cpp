@@ -89,27 +89,6 @@ HttpMethod methodNamed(std::string_view name) {
   return HttpMethod::Other;
 }
 
-HttpMethod methodOf(uint8_t m) {
-  switch (m) {
-    case HTTP_GET:
-      return HttpMethod::Get;
-    case HTTP_HEAD:
-      return HttpMethod::Head;
-    case HTTP_POST:
-      return HttpMethod::Post;
-    case HTTP_PUT:
-      return HttpMethod::Put;
-    case HTTP_DELETE:
-      return HttpMethod::Delete;
-    case HTTP_PATCH:
-      return HttpMethod::Patch;
-    case HTTP_OPTIONS:
-      return HttpMethod::Options;
-    default:
-      return HttpMethod::Other;
-  }
-}
-
 // A percent-decoder written from RFC 3986 section 2.1, to hold
 // redge::percentDecode to.
 bool referenceDecode(std::string_view in, std::string& out) {
@@ -379,7 +358,7 @@ class Reader {
     HttpRequest& q = r->request_;
     Message& m = r->current_;
     q.finishHeaders();
-    q.method = methodOf(p->method);
+    q.method = redge::httpMethodFromLlhttp(p->method);
     q.version_major = p->http_major;
     q.version_minor = p->http_minor;
     check(q.target() == m.target);

@@ -376,27 +376,6 @@ TEST_CASE("uri: queryParam", "[http_request][uri]") {
 
 namespace {
 
-HttpMethod methodOf(uint8_t m) {
-  switch (m) {
-    case HTTP_GET:
-      return HttpMethod::Get;
-    case HTTP_HEAD:
-      return HttpMethod::Head;
-    case HTTP_POST:
-      return HttpMethod::Post;
-    case HTTP_PUT:
-      return HttpMethod::Put;
-    case HTTP_DELETE:
-      return HttpMethod::Delete;
-    case HTTP_PATCH:
-      return HttpMethod::Patch;
-    case HTTP_OPTIONS:
-      return HttpMethod::Options;
-    default:
-      return HttpMethod::Other;
-  }
-}
-
 // Drives llhttp (strict, the defaults) into one reused HttpRequest, as a
 // connection does, and keeps a copy of each complete request.
 class RequestReader {
@@ -426,7 +405,7 @@ class RequestReader {
     settings_.on_headers_complete = [](llhttp_t* p) {
       RequestReader* r = self(p);
       r->current_.finishHeaders();
-      r->current_.method = methodOf(p->method);
+      r->current_.method = httpMethodFromLlhttp(p->method);
       r->current_.version_major = p->http_major;
       r->current_.version_minor = p->http_minor;
       return 0;

@@ -40,27 +40,6 @@ constexpr size_t kOutputHighWatermark = 1 << 20;   // stop reading above this
 constexpr size_t kOutputLowWatermark = 256 << 10;  // resume below this
 constexpr int64_t kLingerMs = 2000;
 
-HttpMethod methodFromLlhttp(uint8_t m) {
-  switch (m) {
-    case HTTP_GET:
-      return HttpMethod::Get;
-    case HTTP_HEAD:
-      return HttpMethod::Head;
-    case HTTP_POST:
-      return HttpMethod::Post;
-    case HTTP_PUT:
-      return HttpMethod::Put;
-    case HTTP_DELETE:
-      return HttpMethod::Delete;
-    case HTTP_PATCH:
-      return HttpMethod::Patch;
-    case HTTP_OPTIONS:
-      return HttpMethod::Options;
-    default:
-      return HttpMethod::Other;
-  }
-}
-
 HttpConnection* self(llhttp_t* p) {
   return static_cast<HttpConnection*>(p->data);
 }
@@ -236,7 +215,7 @@ int HttpConnection::onHeadersCompleteCb(llhttp_t* p) noexcept {
 
 int HttpConnection::onHeadersComplete() {
   request_.finishHeaders();
-  request_.method = methodFromLlhttp(parser_.method);
+  request_.method = httpMethodFromLlhttp(parser_.method);
   request_.method_text = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
   request_.version_major = parser_.http_major;
   request_.version_minor = parser_.http_minor;

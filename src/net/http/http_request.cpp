@@ -3,6 +3,7 @@
 
 #include "net/http/http_request.hpp"
 
+#include <llhttp.h>
 #include <strings.h>
 
 namespace redge {
@@ -27,6 +28,27 @@ std::string_view httpMethodName(HttpMethod m) {
       return "OTHER";
   }
   return "OTHER";
+}
+
+HttpMethod httpMethodFromLlhttp(unsigned m) {
+  switch (m) {
+    case HTTP_GET:
+      return HttpMethod::Get;
+    case HTTP_HEAD:
+      return HttpMethod::Head;
+    case HTTP_POST:
+      return HttpMethod::Post;
+    case HTTP_PUT:
+      return HttpMethod::Put;
+    case HTTP_DELETE:
+      return HttpMethod::Delete;
+    case HTTP_PATCH:
+      return HttpMethod::Patch;
+    case HTTP_OPTIONS:
+      return HttpMethod::Options;
+    default:
+      return HttpMethod::Other;
+  }
 }
 
 void HttpRequest::reset() {

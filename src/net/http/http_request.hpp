@@ -16,6 +16,9 @@ enum class HttpMethod { Get, Head, Post, Put, Delete, Patch, Options, Other };
 
 std::string_view httpMethodName(HttpMethod m);
 
+// The method llhttp parsed (its llhttp_method_t value), as redge names it.
+HttpMethod httpMethodFromLlhttp(unsigned llhttp_method);
+
 class HttpRequest {
  public:
   HttpMethod method = HttpMethod::Other;

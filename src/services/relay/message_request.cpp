@@ -49,7 +49,10 @@ MessageRequestError parseMessageRequest(std::string_view content_type, std::stri
             "The body must be a JSON object {\"destination\": ..., \"body\": ...}."};
   }
   bool have_destination = false, have_body = false;
-  for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+  // By index rather than comparing member iterators, which C++20's reversed
+  // operators make ambiguous in RapidJSON.
+  for (rapidjson::SizeType i = 0; i < doc.MemberCount(); ++i) {
+    auto it = doc.MemberBegin() + i;
     std::string_view name(it->name.GetString(), it->name.GetStringLength());
     const auto& v = it->value;
     if (name == "destination" || name == "body") {

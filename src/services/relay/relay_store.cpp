@@ -170,8 +170,7 @@ int64_t num(const redisReply* r) {
 }  // namespace
 
 RelayStore::RelayStore(RedisClient& redis, std::string key_prefix, std::string instance)
-    : redis_(redis),
-      prefix_(key_prefix + "relay:"),
+    : prefix_(key_prefix + "relay:"),
       queue_(prefix_ + "queue"),
       processing_(prefix_ + "processing:" + instance),
       delayed_(prefix_ + "delayed"),

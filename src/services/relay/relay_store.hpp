@@ -93,7 +93,6 @@ class RelayStore {
   const std::string& kindsKey() const { return kinds_; }
 
  private:
-  RedisClient& redis_;
   std::string prefix_;
   std::string queue_, processing_, delayed_, failed_, gate_, kinds_, msg_prefix_;
   RedisScript enqueue_script_;

@@ -30,7 +30,6 @@ RelayWorker::RelayWorker(uv_loop_t* loop, const Clock& clock, RedisClient& redis
                          HttpClientPool& upstream, MetricsRegistry& metrics,
                          RelayWorkerOptions options)
     : loop_(loop),
-      clock_(clock),
       redis_(redis),
       store_(store),
       upstream_(upstream),

@@ -84,7 +84,6 @@ class RelayWorker {
   void finishOne();
 
   uv_loop_t* loop_;
-  const Clock& clock_;
   RedisClient& redis_;
   RelayStore& store_;
   HttpClientPool& upstream_;
