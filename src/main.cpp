@@ -128,6 +128,7 @@ class Daemon {
       ro.port = static_cast<int>(cfg_.cacheproxy.resp_port);
       ro.max_connections = cfg_.cacheproxy.max_connections;
       ro.max_output_bytes = cfg_.http.max_output_bytes;
+      ro.write_stall_ms = cfg_.http.idle_timeout_ms;
       ro.limits.max_bulk_bytes = static_cast<size_t>(cfg_.http.max_body_bytes);
       resp_servers_.push_back(std::make_unique<RespServer>(
           &loop_, metrics_, ro,

@@ -32,6 +32,7 @@ class StreamWriter {
 
   std::string& buffer() { return out_; }
   bool empty() const { return out_.empty(); }
+  size_t bufferedBytes() const { return out_.size(); }
   // Sends the buffer. Returns a libuv error (the caller closes), or 0.
   int flush();
   // Bytes handed to libuv but not yet written.

@@ -138,8 +138,8 @@ void HttpConnection::parse(const char* data, size_t len) {
   if (err == HPE_OK) return;
   if (err == HPE_PAUSED || err == HPE_PAUSED_UPGRADE) {
     if (no_more_requests_) return;  // what follows a final request is ignored
-    // Too many answers pending: keep the unparsed rest and stop reading until
-    // answers drain.
+    // Too many answers pending, or too much output unread: keep the unparsed
+    // rest (at most one read) and stop reading until the output drains.
     const char* pos = llhttp_get_error_pos(&parser_);
     size_t consumed = pos ? static_cast<size_t>(pos - data) : len;
     if (consumed < len) pending_input_.append(data + consumed, len - consumed);
@@ -326,7 +326,11 @@ int HttpConnection::onMessageComplete() {
     no_more_requests_ = true;
     return HPE_PAUSED;
   }
-  if (slots_.size() >= kMaxPendingAnswers) return HPE_PAUSED;
+  // Stop executing the rest of this read while the client has not taken
+  // what it was already given: a pipeline of cheap requests for large answers
+  // would otherwise turn a few bytes in into megabytes held per connection.
+  if (slots_.size() >= kMaxPendingAnswers || outputBacklog() >= kOutputHighWatermark)
+    return HPE_PAUSED;
   return 0;
 }
 
@@ -368,8 +372,27 @@ void HttpConnection::appendResponse(std::string& out, const HttpResponse& respon
   serializeResponse(out, response, server_.date(), f);
 }
 
+size_t HttpConnection::outputBacklog() const {
+  return writer_.bufferedBytes() + writer_.queuedBytes() + ready_slot_bytes_;
+}
+
+bool HttpConnection::cutOffSlowReader() {
+  size_t backlog = outputBacklog();
+  if (backlog <= static_cast<size_t>(server_.options().max_output_bytes)) return false;
+  REDGE_LOG(Info, "slow_reader_disconnected")
+      .kv("service", server_.options().service)
+      .kv("conn", id_)
+      .kv("queued_bytes", static_cast<uint64_t>(backlog));
+  server_.slowReaderDisconnected();
+  close();
+  return true;
+}
+
 void HttpConnection::deliver(uint64_t seq, const HttpResponse& response) {
   if (closing_) return;
+  // An answer on top of a backlog already over the limit: the client is not
+  // reading. One large answer after a drained backlog is fine; a pile is not.
+  if (cutOffSlowReader()) return;
   if (dispatching_ && seq == dispatch_seq_) {
     if (answered_in_dispatch_) return;
     answered_in_dispatch_ = true;
@@ -389,6 +412,7 @@ void HttpConnection::deliver(uint64_t seq, const HttpResponse& response) {
       s.seq = seq;
       s.ready = true;
       appendResponse(s.bytes, response, framing, s.close);
+      ready_slot_bytes_ += s.bytes.size();
       slots_.push_back(std::move(s));
     }
     return;
@@ -399,6 +423,7 @@ void HttpConnection::deliver(uint64_t seq, const HttpResponse& response) {
   Slot& s = slots_[i];
   server_.recordResponse(s.route_id, response.status, s.started_us);
   appendResponse(s.bytes, response, s.framing, s.close);
+  ready_slot_bytes_ += s.bytes.size();
   s.ready = true;
   if (i == 0) {
     drainReadySlots();
@@ -410,6 +435,7 @@ void HttpConnection::drainReadySlots() {
   while (!slots_.empty() && slots_.front().ready) {
     Slot& s = slots_.front();
     writer_.buffer().append(s.bytes);
+    ready_slot_bytes_ -= s.bytes.size();
     bool close = s.close;
     slots_.pop_front();
     if (close) {
@@ -417,42 +443,58 @@ void HttpConnection::drainReadySlots() {
       no_more_requests_ = true;
       close_after_flush_ = true;
       slots_.clear();
+      ready_slot_bytes_ = 0;
       break;
     }
   }
-  if (parse_paused_ && slots_.size() < kMaxPendingAnswers / 2 && !no_more_requests_) {
+}
+
+bool HttpConnection::canResumeParsing() const {
+  return parse_paused_ && !no_more_requests_ && slots_.size() < kMaxPendingAnswers / 2 &&
+         outputBacklog() < kOutputLowWatermark;
+}
+
+// Writes the output; then, while parsing was paused (answers pending or
+// output unread) and that has cleared, parses more of the held input and
+// writes again. A loop, not recursion: a client that reads as fast as it is
+// answered must not deepen the stack with every round.
+void HttpConnection::flush() {
+  if (closing_ || flushing_) return;  // a flush in progress loops until done
+  flushing_ = true;
+  for (;;) {
+    if (!writeOutput()) break;
+    if (!canResumeParsing()) break;
     parse_paused_ = false;
     llhttp_resume(&parser_);
     std::string input;
     input.swap(pending_input_);
     if (!input.empty()) parse(input.data(), input.size());
-    if (!closing_ && !parse_paused_ && !read_paused_for_output_) resumeReading();
+    if (closing_) break;
+    drainReadySlots();
   }
+  flushing_ = false;
+  if (closing_) return;
+  if (!parse_paused_ && !read_paused_for_output_ && !no_more_requests_) resumeReading();
+  afterOutputSettled();
 }
 
-void HttpConnection::flush() {
-  if (closing_) return;
-  if (!writer_.empty()) {
-    size_t queued = writer_.queuedBytes();
-    if (queued > static_cast<size_t>(server_.options().max_output_bytes)) {
-      REDGE_LOG(Info, "slow_reader_disconnected")
-          .kv("service", server_.options().service)
-          .kv("conn", id_)
-          .kv("queued_bytes", static_cast<uint64_t>(queued));
-      close();
-      return;
-    }
-    if (writer_.flush() != 0) {
-      close();
-      return;
-    }
-    if (writer_.queuedBytes() > kOutputHighWatermark && !read_paused_for_output_) {
-      read_paused_for_output_ = true;
-      pauseReading();
-      setTimer(TimerPhase::WriteStall, server_.options().idle_timeout_ms);
-    }
+bool HttpConnection::writeOutput() {
+  if (writer_.empty()) return true;
+  // The backlog before this write: what the client left unread.
+  if (writer_.queuedBytes() > static_cast<size_t>(server_.options().max_output_bytes)) {
+    cutOffSlowReader();
+    return false;
   }
-  afterOutputSettled();
+  if (writer_.flush() != 0) {
+    close();
+    return false;
+  }
+  if (writer_.queuedBytes() > kOutputHighWatermark && !read_paused_for_output_) {
+    read_paused_for_output_ = true;
+    pauseReading();
+    setTimer(TimerPhase::WriteStall, server_.options().idle_timeout_ms);
+  }
+  return true;
 }
 
 void HttpConnection::onWritten(int status) {
@@ -461,12 +503,16 @@ void HttpConnection::onWritten(int status) {
     close();
     return;
   }
-  if (read_paused_for_output_ && writer_.queuedBytes() < kOutputLowWatermark) {
-    read_paused_for_output_ = false;
-    setTimer(TimerPhase::None, 0);
-    if (!parse_paused_ && !no_more_requests_) resumeReading();
+  if (read_paused_for_output_) {
+    if (writer_.queuedBytes() < kOutputLowWatermark) {
+      read_paused_for_output_ = false;
+      if (phase_ == TimerPhase::WriteStall) setTimer(TimerPhase::None, 0);
+    } else if (phase_ == TimerPhase::WriteStall) {
+      // The client took some: a slow reader is not a stalled one.
+      setTimer(TimerPhase::WriteStall, server_.options().idle_timeout_ms);
+    }
   }
-  afterOutputSettled();
+  flush();
 }
 
 // Decides what the connection waits for once output has moved.
@@ -581,6 +627,7 @@ void HttpConnection::close() {
   if (closing_) return;
   closing_ = true;
   slots_.clear();
+  ready_slot_bytes_ = 0;
   writer_.discard();
   pending_input_.clear();
   server_.onConnectionClosed(this);

@@ -97,6 +97,14 @@ class HttpConnection final : public StreamWriterOwner {
   void appendResponse(std::string& out, const HttpResponse& response,
                       const ResponseFraming& framing, bool& close_after);
   void drainReadySlots();
+  bool canResumeParsing() const;
+  // Hands the buffered output to the socket; false if the connection closed.
+  bool writeOutput();
+  // Bytes answered but not yet taken by the client: buffered, queued in
+  // libuv, and ready answers waiting behind an earlier one.
+  size_t outputBacklog() const;
+  // Closes the connection if its backlog is over http.max_output_bytes.
+  bool cutOffSlowReader();
   void afterOutputSettled();
   void startLingeringClose();
   void setTimer(TimerPhase phase, int64_t ms);
@@ -125,6 +133,8 @@ class HttpConnection final : public StreamWriterOwner {
   bool in_request_ = false;
   bool failed_ = false;  // an error answer was produced by a parser callback
   bool continue_sent_ = false;
+  bool flushing_ = false;
+  size_t ready_slot_bytes_ = 0;  // bytes of ready answers still in slots_
   int64_t header_bytes_ = 0;
   int64_t body_limit_ = 0;
   int route_id_ = -1;

@@ -55,7 +55,11 @@ HttpServer::HttpServer(uv_loop_t* loop, MetricsRegistry& metrics, HttpServerOpti
                                 "HTTP connections accepted", {{"service", options_.service}})),
       rejected_(metrics.counter("redge_http_connections_rejected_total",
                                 "HTTP connections refused with 503 at the connection limit",
-                                {{"service", options_.service}})) {
+                                {{"service", options_.service}})),
+      slow_readers_(metrics.counter(
+          "redge_http_slow_readers_disconnected_total",
+          "HTTP connections cut off because their unread output passed http.max_output_bytes",
+          {{"service", options_.service}})) {
   not_routed_.name = "unrouted";
   not_routed_.max_body_bytes = options_.max_body_bytes;
   not_routed_.latency = &metrics_.histogram(

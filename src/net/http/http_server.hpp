@@ -124,6 +124,7 @@ class HttpServer {
   int64_t routeBodyLimit(int route_id) const;
   void recordResponse(int route_id, int status, int64_t started_us);
   void recordError(int status, std::string_view code, std::string_view message);
+  void slowReaderDisconnected() { slow_readers_.inc(); }
   std::string_view date();
   // Microseconds on the monotonic clock, read at most once per loop
   // iteration: requests parsed and answered in one iteration share it, which
@@ -189,6 +190,7 @@ class HttpServer {
   Gauge& open_gauge_;
   Counter& accepted_;
   Counter& rejected_;
+  Counter& slow_readers_;
   // Error log rate limit: at most kErrorLinesPerSecond lines a second.
   static constexpr int kErrorLinesPerSecond = 20;
   int64_t error_log_second_ = 0;

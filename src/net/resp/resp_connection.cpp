@@ -14,6 +14,7 @@
 
 #include <strings.h>
 
+#include "core/log.hpp"
 #include "net/resp/resp_server.hpp"
 #include "net/resp/resp_writer.hpp"
 
@@ -93,8 +94,11 @@ void RespConnection::onRead(ssize_t nread, const uv_buf_t* buf) {
 size_t RespConnection::parse(std::string_view input) {
   size_t total = 0;
   while (!closing_ && !no_more_commands_) {
-    if (slots_.size() >= kMaxPendingReplies) {
-      // Enough replies outstanding: stop here; the rest stays in input_.
+    // Enough replies outstanding, or the client has not taken what it was
+    // already given: stop executing here; the rest stays in input_ (at most
+    // one read, since reading stops too). Without this, a pipeline of short
+    // GETs for large values turns a few bytes in into megabytes held.
+    if (slots_.size() >= kMaxPendingReplies || outputBacklog() >= kOutputHighWatermark) {
       paused_ = true;
       pauseReading();
       break;
@@ -153,8 +157,28 @@ bool RespConnection::awaits(uint64_t seq) const {
   return i < slots_.size() && !slots_[i].ready;
 }
 
+size_t RespConnection::outputBacklog() const {
+  return writer_.bufferedBytes() + writer_.queuedBytes() + ready_slot_bytes_;
+}
+
+bool RespConnection::cutOffSlowReader() {
+  size_t backlog = outputBacklog();
+  if (backlog <= static_cast<size_t>(server_.options().max_output_bytes)) return false;
+  REDGE_LOG(Info, "slow_reader_disconnected")
+      .kv("service", server_.options().service)
+      .kv("protocol", "resp")
+      .kv("conn", id_)
+      .kv("queued_bytes", static_cast<uint64_t>(backlog));
+  server_.slowReaderDisconnected();
+  close();
+  return true;
+}
+
 void RespConnection::deliver(uint64_t seq, std::string_view encoded) {
   if (closing_) return;
+  // A reply on top of a backlog already over the limit: the client is not
+  // reading (Redis's client-output-buffer-limit, as a hard limit).
+  if (cutOffSlowReader()) return;
   if (dispatching_ && seq == dispatch_seq_) {
     if (answered_in_dispatch_) return;
     answered_in_dispatch_ = true;
@@ -165,6 +189,7 @@ void RespConnection::deliver(uint64_t seq, std::string_view encoded) {
       slot.seq = seq;
       slot.ready = true;
       slot.bytes.assign(encoded);
+      ready_slot_bytes_ += slot.bytes.size();
       slots_.push_back(std::move(slot));
     }
     return;
@@ -174,6 +199,7 @@ void RespConnection::deliver(uint64_t seq, std::string_view encoded) {
   if (i >= slots_.size() || slots_[i].ready) return;
   slots_[i].ready = true;
   slots_[i].bytes.assign(encoded);
+  ready_slot_bytes_ += encoded.size();
   if (i == 0) {
     drainReadySlots();
     server_.scheduleFlush(id_);
@@ -183,36 +209,69 @@ void RespConnection::deliver(uint64_t seq, std::string_view encoded) {
 void RespConnection::drainReadySlots() {
   while (!slots_.empty() && slots_.front().ready) {
     writer_.buffer().append(slots_.front().bytes);
+    ready_slot_bytes_ -= slots_.front().bytes.size();
     slots_.pop_front();
-  }
-  if (paused_ && slots_.size() < kMaxPendingReplies / 2 &&
-      writer_.queuedBytes() < kOutputLowWatermark) {
-    paused_ = false;
-    if (!input_.empty()) {
-      size_t used = parse(input_);
-      if (!closing_) input_.erase(0, used);
-    }
-    if (!paused_) resumeReading();
   }
 }
 
+bool RespConnection::canResume() const {
+  return paused_ && !no_more_commands_ && slots_.size() < kMaxPendingReplies / 2 &&
+         outputBacklog() < kOutputLowWatermark;
+}
+
+// Writes the output; then, while execution was paused and that has cleared,
+// runs more of the held input and writes again. A loop, not recursion, so a
+// client that reads as fast as it is answered cannot deepen the stack.
 void RespConnection::flush() {
-  if (closing_) return;
-  if (!writer_.empty()) {
-    if (writer_.queuedBytes() > static_cast<size_t>(server_.options().max_output_bytes)) {
-      close();  // a client that stopped reading its replies
-      return;
+  if (closing_ || flushing_) return;  // a flush in progress loops until done
+  flushing_ = true;
+  for (;;) {
+    if (!writeOutput()) break;
+    if (!canResume()) break;
+    paused_ = false;
+    if (!input_.empty()) {
+      size_t used = parse(input_);
+      if (closing_) break;
+      input_.erase(0, used);
     }
-    if (writer_.flush() != 0) {
-      close();
-      return;
-    }
-    if (writer_.queuedBytes() > kOutputHighWatermark && !paused_) {
-      paused_ = true;
-      pauseReading();
-    }
+    drainReadySlots();
   }
+  flushing_ = false;
+  if (closing_) return;
+  if (!paused_ && !no_more_commands_) resumeReading();
   afterOutputSettled();
+}
+
+bool RespConnection::writeOutput() {
+  if (writer_.empty()) return true;
+  if (writer_.queuedBytes() > static_cast<size_t>(server_.options().max_output_bytes)) {
+    cutOffSlowReader();
+    return false;
+  }
+  if (writer_.flush() != 0) {
+    close();
+    return false;
+  }
+  if (writer_.queuedBytes() > kOutputHighWatermark && !paused_) {
+    paused_ = true;
+    pauseReading();
+  }
+  if (waitingOnReader() && !uv_is_active(reinterpret_cast<uv_handle_t*>(&timer_))) {
+    armWriteStall();
+  }
+  return true;
+}
+
+// Execution is held back until the client takes its replies.
+bool RespConnection::waitingOnReader() const {
+  return !lingering_ && writer_.queuedBytes() > 0 && outputBacklog() >= kOutputLowWatermark;
+}
+
+// A client that takes none of its replies for write_stall_ms is closed, as
+// HTTP's WriteStall does, instead of holding its output for ever; one that
+// reads, however slowly, re-arms it with every completed write.
+void RespConnection::armWriteStall() {
+  uv_timer_start(&timer_, &onTimerCb, static_cast<uint64_t>(server_.options().write_stall_ms), 0);
 }
 
 void RespConnection::onWritten(int status) {
@@ -221,8 +280,14 @@ void RespConnection::onWritten(int status) {
     close();
     return;
   }
-  if (paused_ && writer_.queuedBytes() < kOutputLowWatermark) drainReadySlots();
-  afterOutputSettled();
+  if (!lingering_) {
+    if (waitingOnReader()) {
+      armWriteStall();
+    } else {
+      uv_timer_stop(&timer_);
+    }
+  }
+  flush();
 }
 
 void RespConnection::afterOutputSettled() {
@@ -277,6 +342,7 @@ void RespConnection::close() {
   if (closing_) return;
   closing_ = true;
   slots_.clear();
+  ready_slot_bytes_ = 0;
   input_.clear();
   writer_.discard();
   server_.onConnectionClosed(this);

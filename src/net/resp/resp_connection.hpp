@@ -53,6 +53,16 @@ class RespConnection final : public StreamWriterOwner {
   void execute(const std::vector<std::string_view>& args);
   void finishAfterReply(std::string_view encoded);
   void drainReadySlots();
+  bool canResume() const;
+  // Hands the buffered output to the socket; false if the connection closed.
+  bool writeOutput();
+  // Reply bytes not yet taken by the client: buffered, queued in libuv, and
+  // ready replies waiting behind an earlier one.
+  size_t outputBacklog() const;
+  // Closes the connection if its backlog is over max_output_bytes.
+  bool cutOffSlowReader();
+  bool waitingOnReader() const;
+  void armWriteStall();
   void afterOutputSettled();
   void pauseReading();
   void resumeReading();
@@ -78,6 +88,8 @@ class RespConnection final : public StreamWriterOwner {
   bool no_more_commands_ = false;  // QUIT or a protocol error
   bool shutdown_started_ = false;
   bool lingering_ = false;
+  bool flushing_ = false;
+  size_t ready_slot_bytes_ = 0;  // bytes of ready replies still in slots_
 };
 
 }  // namespace redge

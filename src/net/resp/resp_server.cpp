@@ -37,7 +37,11 @@ RespServer::RespServer(uv_loop_t* loop, MetricsRegistry& metrics, RespServerOpti
                                 {{"service", options_.service}})),
       protocol_errors_(metrics.counter("redge_resp_protocol_errors_total",
                                        "RESP connections closed for a protocol error",
-                                       {{"service", options_.service}})) {
+                                       {{"service", options_.service}})),
+      slow_readers_(metrics.counter(
+          "redge_resp_slow_readers_disconnected_total",
+          "RESP connections cut off because their unread replies passed the output limit",
+          {{"service", options_.service}})) {
   uv_check_init(loop_, &flush_check_);
   flush_check_.data = this;
   ++own_handles_open_;

@@ -52,6 +52,7 @@ struct RespServerOptions {
   int port = 0;
   int64_t max_connections = 1024;
   int64_t max_output_bytes = 8388608;
+  int64_t write_stall_ms = 60000;  // a client that reads none of its replies this long is closed
   RespLimits limits;
 };
 
@@ -81,6 +82,7 @@ class RespServer {
   size_t readBufferSize() const { return read_buffer_.size(); }
   bool draining() const { return draining_; }
   Counter& protocolErrors() { return protocol_errors_; }
+  void slowReaderDisconnected() { slow_readers_.inc(); }
 
  private:
   static void onConnectionCb(uv_stream_t* listener, int status) noexcept;
@@ -111,6 +113,7 @@ class RespServer {
   Counter& rejected_;
   Counter& commands_;
   Counter& protocol_errors_;
+  Counter& slow_readers_;
 };
 
 }  // namespace redge
