@@ -75,6 +75,7 @@ HttpServerOptions serverOptions(const Config& cfg, std::string service, const st
   o.header_timeout_ms = cfg.http.header_timeout_ms;
   o.idle_timeout_ms = cfg.http.idle_timeout_ms;
   o.max_output_bytes = cfg.http.max_output_bytes;
+  o.body_min_rate = cfg.http.body_min_rate;
   o.access_log = cfg.log.access;
   return o;
 }

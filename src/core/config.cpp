@@ -186,6 +186,9 @@ std::vector<KeyDescriptor> buildKeyTable() {
                         "open HTTP connections per listener; more are refused"));
   keys.push_back(intKey(REDGE_CONFIG_KEY(http.max_output_bytes), 1, kMaxBytes,
                         "a reader slower than this much queued output is cut off"));
+  keys.push_back(intKey(REDGE_CONFIG_KEY(http.body_min_rate), 0, kMaxBytes,
+                        "bytes a second a request body must keep up: each one received extends "
+                        "its header_timeout_ms deadline by 1/rate s (0: one fixed deadline)"));
 
   keys.push_back(intKey(REDGE_CONFIG_KEY(server.drain_timeout_ms), 1, kMaxDurationMs,
                         "on SIGTERM, how long in-flight work may finish"));

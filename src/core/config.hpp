@@ -28,6 +28,7 @@ struct HttpConfig {
   int64_t idle_timeout_ms = 60000;
   int64_t max_connections = 10000;
   int64_t max_output_bytes = 8388608;  // a reader slower than this much queued output is cut off
+  int64_t body_min_rate = 1024;        // bytes/s a body must average, or 408
 };
 
 struct ServerConfig {

@@ -63,6 +63,7 @@ const std::vector<std::string> kExpectedKeys = {
     "http.idle_timeout_ms",
     "http.max_connections",
     "http.max_output_bytes",
+    "http.body_min_rate",
     "server.drain_timeout_ms",
     "app.enabled",
     "app.bind",

@@ -86,6 +86,42 @@ TEST_CASE("http_request: path and query split at the first '?'", "[http_request]
   }
 }
 
+TEST_CASE("http_request: an absolute-form target has the path and query of its origin form",
+          "[http_request]") {
+  const std::pair<std::string_view, std::pair<std::string_view, std::string_view>> cases[] = {
+      {"http://example.test/a/b?x=1", {"/a/b", "x=1"}},
+      {"HTTPS://example.test:8443/a", {"/a", ""}},
+      {"http://example.test", {"/", ""}},
+      {"http://example.test?q=1", {"/", "q=1"}},
+      {"http://user@example.test:80/p?", {"/p", ""}},
+      // Not absolute form: kept as sent.
+      {"/http://x/y", {"/http://x/y", ""}},
+      {"ftp://example.test/a", {"ftp://example.test/a", ""}},
+  };
+  for (const auto& [target, parts] : cases) {
+    HttpRequest r;
+    r.appendTarget(target);
+    r.finishHeaders();
+    INFO(target);
+    CHECK(r.target() == target);
+    CHECK(r.path() == parts.first);
+    CHECK(r.query() == parts.second);
+  }
+}
+
+TEST_CASE("http_request: header lines by index", "[http_request]") {
+  HttpRequest r;
+  addHeader(r, "Host", "x");
+  r.endHeaderName();
+  addHeader(r, "X-A ", "v \t");
+  r.finishHeaders();
+  REQUIRE(r.headerCount() == 2);
+  CHECK(r.headerName(0) == "Host");
+  CHECK(r.headerValue(0) == "x");
+  CHECK(r.headerName(1) == "X-A ");
+  CHECK(r.headerValue(1) == "v");
+}
+
 TEST_CASE("http_request: headers in pieces, looked up case-insensitively", "[http_request]") {
   HttpRequest r;
   r.appendHeaderName("Con");

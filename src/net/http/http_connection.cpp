@@ -14,8 +14,9 @@
 // the server's flush check) leaves in one uv_write.
 //
 // Timers: one uv_timer_t, re-armed per phase: Header (a request must finish
-// its headers in header_timeout_ms: slowloris gets 408), Body (each body read
-// must follow the last within header_timeout_ms), Idle (keep-alive wait),
+// its headers in header_timeout_ms: slowloris gets 408), Body (the body must
+// keep up http.body_min_rate after a header_timeout_ms start; a trickle gets
+// 408), Idle (keep-alive wait),
 // WriteStall (a reader that stops reading), Linger (after our FIN).
 //
 // Closing: close() is the one path; it detaches from the server at once and
@@ -130,9 +131,6 @@ void HttpConnection::onRead(ssize_t nread, const uv_buf_t* buf) {
 }
 
 void HttpConnection::parse(const char* data, size_t len) {
-  if (in_request_ && phase_ == TimerPhase::Body) {
-    setTimer(TimerPhase::Body, server_.options().header_timeout_ms);
-  }
   llhttp_errno_t err = llhttp_execute(&parser_, data, len);
   if (closing_) return;
   if (err == HPE_OK) return;
@@ -213,12 +211,72 @@ int HttpConnection::onHeadersCompleteCb(llhttp_t* p) noexcept {
   return self(p)->onHeadersComplete();
 }
 
+// The framing and host rules of RFC 9112 that llhttp 8.1 leaves to the
+// application. Answers and returns false when the request breaks one.
+bool HttpConnection::checkHeaderRules() {
+  int hosts = 0;
+  int codings = 0;            // transfer codings listed, over every Transfer-Encoding line
+  bool chunked_last = false;  // the last one listed is chunked
+  for (size_t i = 0; i < request_.headerCount(); ++i) {
+    std::string_view name = request_.headerName(i);
+    // 5.1: no whitespace between a field name and its colon. llhttp refuses
+    // a tab there but passes a space on as part of the name.
+    if (!name.empty() && name.back() == ' ') {
+      failRequest(400, "bad_request",
+                  "A header name is followed by whitespace before its colon (RFC 9112 5.1); "
+                  "remove the space.");
+      return false;
+    }
+    if (name.size() == 4 && strncasecmp(name.data(), "Host", 4) == 0) {
+      ++hosts;
+    } else if (name.size() == 17 && strncasecmp(name.data(), "Transfer-Encoding", 17) == 0) {
+      std::string_view list = request_.headerValue(i);
+      while (!list.empty()) {
+        size_t comma = list.find(',');
+        std::string_view coding = list.substr(0, comma);
+        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+        while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t'))
+          coding.remove_prefix(1);
+        while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t'))
+          coding.remove_suffix(1);
+        if (coding.empty()) continue;
+        ++codings;
+        chunked_last = coding.size() == 7 && strncasecmp(coding.data(), "chunked", 7) == 0;
+      }
+    }
+  }
+  if (codings > 0 && !chunked_last) {
+    // 6.3: without chunked last the body's length cannot be known.
+    failRequest(400, "bad_request",
+                "The last transfer coding must be chunked (RFC 9112 6.3); send the body with "
+                "Transfer-Encoding: chunked or a Content-Length.");
+    return false;
+  }
+  if (codings > 1) {
+    // 6.1: a transfer coding the server does not implement is 501; the body
+    // cannot be read without it, so the connection closes.
+    failRequest(501, "unsupported_transfer_coding",
+                "Only the chunked transfer coding is supported; send the body with "
+                "Transfer-Encoding: chunked alone, or with a Content-Length.");
+    return false;
+  }
+  // 3.2: exactly one Host in HTTP/1.1, at most one in HTTP/1.0.
+  if (hosts > 1 || (hosts == 0 && request_.version_minor >= 1)) {
+    failRequest(400, "bad_request",
+                hosts > 1 ? "The request has more than one Host header (RFC 9112 3.2); send one."
+                          : "An HTTP/1.1 request must have a Host header (RFC 9112 3.2); add one.");
+    return false;
+  }
+  return true;
+}
+
 int HttpConnection::onHeadersComplete() {
   request_.finishHeaders();
   request_.method = httpMethodFromLlhttp(parser_.method);
   request_.method_text = llhttp_method_name(static_cast<llhttp_method_t>(parser_.method));
   request_.version_major = parser_.http_major;
   request_.version_minor = parser_.http_minor;
+  if (!checkHeaderRules()) return -1;
 
   RouteMatch m = server_.matchRoute(request_);
   route_kind_ = m.kind;
@@ -258,11 +316,25 @@ int HttpConnection::onHeadersComplete() {
     if (parser_.flags & F_CONTENT_LENGTH) {
       request_.mutableBody().reserve(static_cast<size_t>(parser_.content_length));
     }
+    body_started_ms_ = static_cast<int64_t>(uv_now(server_.loop()));
+    body_received_ = 0;
     setTimer(TimerPhase::Body, server_.options().header_timeout_ms);
   } else {
     setTimer(TimerPhase::None, 0);
   }
   return 0;
+}
+
+// The body's deadline: header_timeout_ms from its start, plus one second per
+// body_min_rate bytes received. A client keeping up the rate never reaches
+// it; one trickling a byte at a time cannot push it out (as Apache's
+// mod_reqtimeout MinRate), and the timer is moved only when it fires, not on
+// every read.
+int64_t HttpConnection::bodyDeadlineMs() const {
+  int64_t deadline = body_started_ms_ + server_.options().header_timeout_ms;
+  int64_t rate = server_.options().body_min_rate;
+  if (rate > 0) deadline += body_received_ * 1000 / rate;
+  return deadline;
 }
 
 int HttpConnection::onBodyCb(llhttp_t* p, const char* at, size_t len) noexcept {
@@ -278,6 +350,7 @@ int HttpConnection::onBody(const char* at, size_t len) {
     return -1;
   }
   body.append(at, len);
+  body_received_ += static_cast<int64_t>(len);
   return 0;
 }
 
@@ -581,6 +654,14 @@ void HttpConnection::onTimer() {
   if (closing_) return;
   TimerPhase phase = phase_;
   phase_ = TimerPhase::None;
+  if (phase == TimerPhase::Body) {
+    int64_t now = static_cast<int64_t>(uv_now(server_.loop()));
+    int64_t deadline = bodyDeadlineMs();
+    if (deadline > now) {
+      setTimer(TimerPhase::Body, deadline - now);
+      return;
+    }
+  }
   switch (phase) {
     case TimerPhase::Header:
     case TimerPhase::Body:
@@ -588,7 +669,7 @@ void HttpConnection::onTimer() {
                   phase == TimerPhase::Header
                       ? "The request headers did not arrive in time; send the whole request "
                         "promptly."
-                      : "The request body stalled; send the whole body promptly.");
+                      : "The request body arrived too slowly; send it at a steady rate.");
       flush();
       break;
     case TimerPhase::Idle:

@@ -92,6 +92,8 @@ class HttpConnection final : public StreamWriterOwner {
 
   void parse(const char* data, size_t len);
   bool countHeaderBytes(size_t len);
+  bool checkHeaderRules();
+  int64_t bodyDeadlineMs() const;
   // Answers the current request with an error and stops reading requests.
   void failRequest(int status, std::string_view code, std::string_view message);
   void appendResponse(std::string& out, const HttpResponse& response,
@@ -137,6 +139,8 @@ class HttpConnection final : public StreamWriterOwner {
   size_t ready_slot_bytes_ = 0;  // bytes of ready answers still in slots_
   int64_t header_bytes_ = 0;
   int64_t body_limit_ = 0;
+  int64_t body_started_ms_ = 0;  // loop time the body phase began
+  int64_t body_received_ = 0;    // body bytes so far
   int route_id_ = -1;
   RouteMatch::Kind route_kind_ = RouteMatch::Kind::NotFound;
   std::string allow_;

@@ -59,6 +59,7 @@ void HttpRequest::reset() {
   keep_alive = true;
   started_us = 0;
   target_.clear();
+  origin_off_ = 0;
   arena_.clear();
   headers_.clear();
   name_open_ = false;
@@ -67,14 +68,20 @@ void HttpRequest::reset() {
   params_.clear();
 }
 
+std::string_view HttpRequest::originForm() const {
+  return std::string_view(target_).substr(origin_off_);
+}
+
 std::string_view HttpRequest::path() const {
-  std::string_view t = target_;
+  std::string_view t = originForm();
   size_t q = t.find('?');
-  return q == std::string_view::npos ? t : t.substr(0, q);
+  std::string_view p = q == std::string_view::npos ? t : t.substr(0, q);
+  if (p.empty() && origin_off_ != 0) return "/";  // "http://host" or "http://host?q"
+  return p;
 }
 
 std::string_view HttpRequest::query() const {
-  std::string_view t = target_;
+  std::string_view t = originForm();
   size_t q = t.find('?');
   return q == std::string_view::npos ? std::string_view() : t.substr(q + 1);
 }
@@ -109,17 +116,42 @@ void HttpRequest::appendHeaderValue(std::string_view s) {
 void HttpRequest::finishHeaders() {
   name_open_ = false;
   sealed_ = true;
+  // RFC 9112 3.2.2: a server must accept the absolute form; it is routed by
+  // the path and query that follow the authority.
+  origin_off_ = 0;
+  std::string_view t = target_;
+  size_t scheme_end = 0;
+  if (t.size() >= 7 && strncasecmp(t.data(), "http://", 7) == 0) {
+    scheme_end = 7;
+  } else if (t.size() >= 8 && strncasecmp(t.data(), "https://", 8) == 0) {
+    scheme_end = 8;
+  }
+  if (scheme_end != 0) {
+    size_t origin = t.find_first_of("/?", scheme_end);
+    origin_off_ = origin == std::string_view::npos ? t.size() : origin;
+  }
+}
+
+std::string_view HttpRequest::headerName(size_t i) const {
+  const HeaderSpan& h = headers_[i];
+  return std::string_view(arena_.data() + h.name_off, h.name_len);
+}
+
+std::string_view HttpRequest::headerValue(size_t i) const {
+  const HeaderSpan& h = headers_[i];
+  // RFC 9110 5.5: a field value excludes trailing whitespace, which llhttp
+  // passes through.
+  std::string_view v(arena_.data() + h.value_off, h.value_len);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
 }
 
 std::string_view HttpRequest::header(std::string_view name) const {
-  for (const auto& h : headers_) {
+  for (size_t i = 0; i < headers_.size(); ++i) {
+    const HeaderSpan& h = headers_[i];
     if (h.name_len == name.size() &&
         strncasecmp(arena_.data() + h.name_off, name.data(), name.size()) == 0) {
-      // RFC 9110 5.5: a field value excludes trailing whitespace, which
-      // llhttp passes through.
-      std::string_view v(arena_.data() + h.value_off, h.value_len);
-      while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-      return v;
+      return headerValue(i);
     }
   }
   return {};

@@ -28,7 +28,9 @@ class HttpRequest {
   bool keep_alive = true;
   int64_t started_us = 0;  // when the first byte arrived (metrics)
 
-  // The request target as sent (origin-form), its path and query parts.
+  // The request target as sent, its path and query parts. An absolute-form
+  // target ("http://host/p?q", RFC 9112 3.2.2) has the path and query of its
+  // origin form ("/p", "q"); a target with no path has path "/".
   const std::string& target() const { return target_; }
   std::string_view path() const;
   std::string_view query() const;
@@ -37,6 +39,10 @@ class HttpRequest {
   std::string_view header(std::string_view name) const;
   bool hasHeader(std::string_view name) const;
   size_t headerCount() const { return headers_.size(); }
+  // The i-th header line as sent: its name, and its value without trailing
+  // whitespace.
+  std::string_view headerName(size_t i) const;
+  std::string_view headerValue(size_t i) const;
 
   const std::string& body() const { return body_; }
   std::string& mutableBody() { return body_; }
@@ -59,7 +65,11 @@ class HttpRequest {
   struct HeaderSpan {
     uint32_t name_off, name_len, value_off, value_len;
   };
+  // Where the origin form ("/path?query") starts in target_: 0 unless the
+  // target is in absolute form.
+  std::string_view originForm() const;
   std::string target_;
+  size_t origin_off_ = 0;
   std::string arena_;
   std::vector<HeaderSpan> headers_;
   bool name_open_ = false;  // a name is being delivered in pieces

@@ -42,6 +42,9 @@ struct HttpServerOptions {
   int64_t header_timeout_ms = 10000;
   int64_t idle_timeout_ms = 60000;
   int64_t max_output_bytes = 8388608;
+  // A body's deadline: header_timeout_ms from its start, extended by one
+  // second for every body_min_rate bytes received (0: not extended).
+  int64_t body_min_rate = 1024;
   bool access_log = false;
 };
 
