@@ -1,0 +1,50 @@
+#pragma once
+// The one place work is attached to the loop's iteration, as Redis has one
+// beforeSleep: after-poll hooks run once the iteration's I/O callbacks are
+// done (flush the answers they produced, batch what they recorded), then
+// before-poll hooks run just before the loop blocks (write the Redis
+// commands queued meanwhile). Each list runs in registration order, so the
+// order is written down where the modules are put together, not implied by
+// handle start order.
+//
+// LoopHooks itself knows no libuv: UvLoopHooks (core/uv_runtime) runs the
+// lists from one uv_check_t and one uv_prepare_t, and a test calls
+// runAfterPoll()/runBeforePoll() itself.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+
+namespace redge {
+
+class LoopHooks {
+ public:
+  using Hook = std::function<void()>;
+  using HookId = uint64_t;
+
+  HookId addAfterPoll(Hook hook) { return add(after_, std::move(hook)); }
+  HookId addBeforePoll(Hook hook) { return add(before_, std::move(hook)); }
+  // Removes a hook; safe from inside a hook (it does not run again).
+  void remove(HookId id);
+
+  void runAfterPoll() { run(after_); }
+  void runBeforePoll() { run(before_); }
+  bool empty() const { return after_.empty() && before_.empty(); }
+
+ private:
+  struct Entry {
+    HookId id;
+    Hook hook;  // empty once removed; compacted after the run
+  };
+  HookId add(std::deque<Entry>& list, Hook hook);
+  void run(std::deque<Entry>& list);
+  static void compact(std::deque<Entry>& list);
+
+  std::deque<Entry> after_;
+  std::deque<Entry> before_;
+  HookId next_id_ = 1;
+  int running_ = 0;
+  bool removed_while_running_ = false;
+};
+
+}  // namespace redge
