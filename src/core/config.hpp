@@ -1,14 +1,21 @@
 #pragma once
 // The one typed configuration of redge. Filled in this order, each step
 // overriding the last: built-in defaults -> JSON file (--config) -> REDGE_*
-// environment (plus a few scenario names) -> --set path=value. Every key has
-// one dotted path that works in all four places.
+// environment (plus a few scenario names) -> --redis -> --set path=value.
+// Every key has one dotted path that works in all of them.
+//
+// Core owns the process-wide sections (redis, http, server, log) and the
+// order of the whole table; each module declares its own section into the
+// schema (core/config_schema.hpp) and reads it back with config.module<T>().
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "core/config_schema.hpp"
 
 namespace redge {
 
@@ -35,57 +42,6 @@ struct ServerConfig {
   int64_t drain_timeout_ms = 10000;  // SIGTERM: how long in-flight work may finish
 };
 
-struct AppConfig {
-  bool enabled = true;
-  std::string bind = "127.0.0.1";
-  int64_t port = 3000;
-  int64_t message_ttl_s = 10;
-  int64_t recent_size = 5;
-  int64_t max_images = 100;
-  int64_t max_upload_bytes = 8388608;
-};
-
-struct AdminConfig {
-  bool enabled = true;
-  std::string bind = "127.0.0.1";
-  int64_t port = 9090;
-};
-
-struct CacheProxyConfig {
-  bool enabled = true;
-  std::string bind = "127.0.0.1";
-  int64_t http_port = 8081;
-  int64_t resp_port = 6380;
-  int64_t capacity = 10000;
-  int64_t ttl_ms = 60000;
-  int64_t max_connections = 1024;
-  int64_t max_inflight = 64;
-  std::string invalidate = "none";  // none | keyspace
-};
-
-struct BreakerConfig {
-  int64_t window_ms = 10000;
-  int64_t min_calls = 5;
-  double failure_ratio = 0.5;
-  int64_t consecutive_failures = 5;
-  int64_t open_ms = 5000;
-  int64_t max_open_ms = 60000;
-  int64_t half_open_probes = 1;
-};
-
-struct RelayConfig {
-  bool enabled = true;
-  std::string upstream_url = "http://127.0.0.1:9001/message";
-  int64_t timeout_ms = 1000;
-  int64_t concurrency = 4;
-  int64_t max_attempts = 5;
-  int64_t queue_max = 10;
-  int64_t queue_recovery = 5;
-  int64_t max_destination_bytes = 50;
-  int64_t max_body_bytes = 1000;
-  BreakerConfig breaker;
-};
-
 struct LogConfig {
   std::string level = "info";  // debug | info | warn | error
   bool access = false;
@@ -95,12 +51,55 @@ struct Config {
   RedisConfig redis;
   HttpConfig http;
   ServerConfig server;
-  AppConfig app;
-  AdminConfig admin;
-  CacheProxyConfig cacheproxy;
-  RelayConfig relay;
   LogConfig log;
+  ModuleSections modules;  // one struct per module, declared by the module
+
+  template <typename T>
+  T& module() {
+    return modules.get<T>();
+  }
+  template <typename T>
+  const T& module() const {
+    return modules.get<T>();
+  }
 };
+
+template <typename S>
+ConfigKeys<S> ConfigSchema::coreSection(std::string name, S Config::*m) {
+  auto& f = addSection(std::move(name),
+                       [m](void* config) -> void* { return &(static_cast<Config*>(config)->*m); });
+  return ConfigKeys<S>(*f.element);
+}
+
+template <typename S>
+ConfigKeys<S> ConfigSchema::moduleSection(std::string name) {
+  module_types_.push_back([](Config& c) { c.modules.add<S>(); });
+  auto& f = addSection(std::move(name), [](void* config) -> void* {
+    return &static_cast<Config*>(config)->modules.get<S>();
+  });
+  return ConfigKeys<S>(*f.element);
+}
+
+// Bounds shared by every section's declarations. Upper limits exist to catch
+// typos (an extra zero or two) before they turn into a server that never
+// times out or allocates without end.
+namespace config_limits {
+inline constexpr int64_t kMaxPort = 65535;
+inline constexpr int64_t kMaxDurationMs = 86'400'000;   // one day
+inline constexpr int64_t kMaxTtlS = 31'536'000;         // one year
+inline constexpr int64_t kMaxBytes = int64_t{1} << 30;  // one buffer never needs more than 1 GiB
+inline constexpr int64_t kMaxCount = 10'000'000;
+inline constexpr int64_t kMaxAttempts = 100;
+}  // namespace config_limits
+
+// Checks for string keys, for modules to reuse.
+std::optional<std::string> checkBindAddress(const std::string& value);
+std::optional<std::string> checkHttpUrl(const std::string& value);
+
+// The whole table: core's sections first (redis, http, server), then what
+// `declare_modules` adds, then log. The order is that of --check-config and
+// --help.
+ConfigSchema buildConfigSchema(const std::function<void(ConfigSchema&)>& declare_modules);
 
 // What the command line asked for, besides configuration.
 struct CommandLine {
@@ -112,49 +111,21 @@ struct CommandLine {
   bool version = false;                    // --version
 };
 
-// A configuration error names the key path (or the flag) and the reason;
-// main prints "config error: <path>: <reason>" and exits 2.
-struct ConfigError {
-  std::string path;
-  std::string reason;
-};
-
 // Parses argv into a CommandLine. Unknown flags are errors.
 std::optional<ConfigError> parseCommandLine(int argc, const char* const* argv, CommandLine& out);
 
 // Builds the effective Config from defaults, the file named on the command
 // line, the environment (as a name -> value map, so tests pass their own) and
-// the --set list, then validates cross-key rules. On error returns it and
-// leaves `out` unspecified.
-std::optional<ConfigError> loadConfig(const CommandLine& cmd,
+// the --set list, then validates. On error returns it and leaves `out`
+// unspecified.
+std::optional<ConfigError> loadConfig(const ConfigSchema& schema, const CommandLine& cmd,
                                       const std::map<std::string, std::string>& environment,
                                       Config& out);
-
-// Applies one JSON document (the contents of a config file) on top of `out`.
-std::optional<ConfigError> applyJson(const std::string& json_text, Config& out);
-
-// Applies one "dotted.path" = "text" assignment, as --set and the
-// environment do. The text is parsed according to the key's type.
-std::optional<ConfigError> applyAssignment(const std::string& path, const std::string& value,
-                                           Config& out);
-
-// Cross-key rules (ports distinct, queue_recovery < queue_max, ...).
-std::optional<ConfigError> validateConfig(const Config& config);
-
-// The effective configuration as pretty JSON (what --check-config prints).
-std::string configToJson(const Config& config);
 
 // The process environment as a map (for loadConfig).
 std::map<std::string, std::string> processEnvironment();
 
 // The --help text.
-std::string usageText();
-
-// Every key's dotted path, in table order (the order of configToJson).
-std::vector<std::string> configKeyPaths();
-
-// The environment variable that sets `path`: "REDGE_" + the path in upper
-// case with '.' as '_' (relay.queue_max -> REDGE_RELAY_QUEUE_MAX).
-std::string configEnvironmentName(const std::string& path);
+std::string usageText(const ConfigSchema& schema);
 
 }  // namespace redge

@@ -6,12 +6,23 @@
 #include "core/metrics.hpp"
 #include "net/http/http_server.hpp"
 #include "redis/redis_client.hpp"
+#include "services/service.hpp"
 
 namespace redge {
 
-class AdminService {
+// The admin section (admin.*).
+struct AdminOptions {
+  bool enabled = true;
+  std::string bind = "127.0.0.1";
+  int64_t port = 9090;
+};
+
+class AdminService final : public Service {
  public:
   AdminService(HttpServer& server, MetricsRegistry& metrics, RedisClient& redis);
+  void close(std::function<void()> done) override {
+    if (done) done();  // routes only: no handle of its own
+  }
 
  private:
   MetricsRegistry& metrics_;

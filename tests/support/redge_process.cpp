@@ -4,7 +4,9 @@
 #include "support/redge_process.hpp"
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
+#include <exception>
 #include <stdexcept>
 #include <thread>
 
@@ -49,6 +51,17 @@ bool settingDisables(const std::vector<std::string>& settings, const std::string
 }
 
 }  // namespace
+
+RedgeProcess::~RedgeProcess() {
+  if (!process_.running()) return;  // the test stopped or killed it and judged the exit itself
+  int code = process_.stop();
+  // Not while an exception unwinds the test: its own failure is the story.
+  if (std::uncaught_exceptions() > 0) return;
+  std::string log = logText();
+  INFO("redge's log:\n" << log);
+  CHECK(code == 0);
+  CHECK(log.find("event=loop_not_empty") == std::string::npos);
+}
 
 RedgeProcess::RedgeProcess(const TempDir& dir, const RedisServer& redis,
                            std::vector<std::string> settings, std::vector<std::string> env,

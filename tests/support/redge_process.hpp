@@ -34,7 +34,10 @@ class RedgeProcess {
   RedgeProcess(const TempDir& dir, const std::string& redis_url,
                std::vector<std::string> settings = {}, std::vector<std::string> env = {},
                RedgeServices services = {});
-  ~RedgeProcess() = default;
+  // Stops redge if it still runs and fails the running test unless it then
+  // exits 0 with no handle left open: a leak on the shutdown path is a bug
+  // every test can catch, not only the ones that look.
+  ~RedgeProcess();
   RedgeProcess(const RedgeProcess&) = delete;
   RedgeProcess& operator=(const RedgeProcess&) = delete;
 

@@ -13,6 +13,12 @@
 #include <string>
 #include <vector>
 
+#include "modules.hpp"
+#include "ops/admin_service.hpp"
+#include "services/app/app_service.hpp"
+#include "services/cacheproxy/cache_proxy_config.hpp"
+#include "services/relay/relay_config.hpp"
+
 namespace redge {
 namespace {
 
@@ -47,7 +53,7 @@ std::optional<ConfigError> parseArgs(std::vector<const char*> args, CommandLine&
 
 std::optional<ConfigError> loadFromEnvironment(const std::map<std::string, std::string>& env,
                                                Config& out) {
-  return loadConfig(CommandLine{}, env, out);
+  return loadConfig(configSchema(), CommandLine{}, env, out);
 }
 
 const std::vector<std::string> kExpectedKeys = {
@@ -105,8 +111,8 @@ const std::vector<std::string> kExpectedKeys = {
 };
 
 TEST_CASE("config: defaults match the design", "[config]") {
-  Config config;
-  REQUIRE_FALSE(loadConfig(CommandLine{}, {}, config));
+  Config config = configSchema().defaults();
+  REQUIRE_FALSE(loadConfig(configSchema(), CommandLine{}, {}, config));
 
   CHECK(config.redis.url == "redis://127.0.0.1:6379/0");
   CHECK(config.redis.connect_timeout_ms == 1000);
@@ -116,90 +122,92 @@ TEST_CASE("config: defaults match the design", "[config]") {
   CHECK(config.http.header_timeout_ms == 10000);
   CHECK(config.http.idle_timeout_ms == 60000);
   CHECK(config.http.max_connections == 10000);
-  CHECK(config.app.enabled);
-  CHECK(config.app.bind == "127.0.0.1");
-  CHECK(config.app.port == 3000);
-  CHECK(config.app.message_ttl_s == 10);
-  CHECK(config.app.recent_size == 5);
-  CHECK(config.app.max_images == 100);
-  CHECK(config.app.max_upload_bytes == 8388608);
-  CHECK(config.admin.enabled);
-  CHECK(config.admin.bind == "127.0.0.1");
-  CHECK(config.admin.port == 9090);
-  CHECK(config.cacheproxy.enabled);
-  CHECK(config.cacheproxy.bind == "127.0.0.1");
-  CHECK(config.cacheproxy.http_port == 8081);
-  CHECK(config.cacheproxy.resp_port == 6380);
-  CHECK(config.cacheproxy.capacity == 10000);
-  CHECK(config.cacheproxy.ttl_ms == 60000);
-  CHECK(config.cacheproxy.max_connections == 1024);
-  CHECK(config.cacheproxy.max_inflight == 64);
-  CHECK(config.cacheproxy.invalidate == "none");
-  CHECK(config.relay.enabled);
-  CHECK(config.relay.upstream_url == "http://127.0.0.1:9001/message");
-  CHECK(config.relay.timeout_ms == 1000);
-  CHECK(config.relay.concurrency == 4);
-  CHECK(config.relay.max_attempts == 5);
-  CHECK(config.relay.queue_max == 10);
-  CHECK(config.relay.queue_recovery == 5);
+  CHECK(config.module<AppOptions>().enabled);
+  CHECK(config.module<AppOptions>().bind == "127.0.0.1");
+  CHECK(config.module<AppOptions>().port == 3000);
+  CHECK(config.module<AppOptions>().message_ttl_s == 10);
+  CHECK(config.module<AppOptions>().recent_size == 5);
+  CHECK(config.module<AppOptions>().max_images == 100);
+  CHECK(config.module<AppOptions>().max_upload_bytes == 8388608);
+  CHECK(config.module<AdminOptions>().enabled);
+  CHECK(config.module<AdminOptions>().bind == "127.0.0.1");
+  CHECK(config.module<AdminOptions>().port == 9090);
+  CHECK(config.module<CacheProxyConfig>().enabled);
+  CHECK(config.module<CacheProxyConfig>().bind == "127.0.0.1");
+  CHECK(config.module<CacheProxyConfig>().http_port == 8081);
+  CHECK(config.module<CacheProxyConfig>().resp_port == 6380);
+  CHECK(config.module<CacheProxyConfig>().capacity == 10000);
+  CHECK(config.module<CacheProxyConfig>().ttl_ms == 60000);
+  CHECK(config.module<CacheProxyConfig>().max_connections == 1024);
+  CHECK(config.module<CacheProxyConfig>().max_inflight == 64);
+  CHECK(config.module<CacheProxyConfig>().invalidate == "none");
+  CHECK(config.module<RelayConfig>().enabled);
+  CHECK(config.module<RelayConfig>().upstream_url == "http://127.0.0.1:9001/message");
+  CHECK(config.module<RelayConfig>().timeout_ms == 1000);
+  CHECK(config.module<RelayConfig>().concurrency == 4);
+  CHECK(config.module<RelayConfig>().max_attempts == 5);
+  CHECK(config.module<RelayConfig>().queue_max == 10);
+  CHECK(config.module<RelayConfig>().queue_recovery == 5);
   CHECK(config.log.level == "info");
   CHECK_FALSE(config.log.access);
 
-  CHECK(configToJson(config) == configToJson(Config{}));
+  CHECK(configSchema().toJson(config) == configSchema().toJson(configSchema().defaults()));
 }
 
 TEST_CASE("config: every field is a key with a derived environment name", "[config]") {
-  CHECK(configKeyPaths() == kExpectedKeys);
+  CHECK(configSchema().paths() == kExpectedKeys);
 
   std::set<std::string> names;
-  for (const std::string& path : configKeyPaths()) names.insert(configEnvironmentName(path));
+  for (const std::string& path : configSchema().paths())
+    names.insert(ConfigSchema::environmentName(path));
   CHECK(names.size() == kExpectedKeys.size());
 
-  CHECK(configEnvironmentName("cacheproxy.capacity") == "REDGE_CACHEPROXY_CAPACITY");
-  CHECK(configEnvironmentName("relay.breaker.failure_ratio") ==
+  CHECK(ConfigSchema::environmentName("cacheproxy.capacity") == "REDGE_CACHEPROXY_CAPACITY");
+  CHECK(ConfigSchema::environmentName("relay.breaker.failure_ratio") ==
         "REDGE_RELAY_BREAKER_FAILURE_RATIO");
 }
 
 TEST_CASE("config: a JSON document maps nested objects to dotted paths", "[config]") {
-  Config config;
-  REQUIRE_FALSE(applyJson(R"({
+  Config config = configSchema().defaults();
+  REQUIRE_FALSE(configSchema().applyJson(R"({
     "redis": {"url": "unix:///run/redis.sock", "key_prefix": "t:"},
     "cacheproxy": {"capacity": 5000, "invalidate": "keyspace", "enabled": false},
     "relay": {"breaker": {"failure_ratio": 0.25, "open_ms": 100}, "queue_max": 20},
     "app": {"bind": "::1"},
     "log": {"level": "debug", "access": true}
   })",
-                          config));
+                                         config));
   CHECK(config.redis.url == "unix:///run/redis.sock");
   CHECK(config.redis.key_prefix == "t:");
-  CHECK(config.cacheproxy.capacity == 5000);
-  CHECK(config.cacheproxy.invalidate == "keyspace");
-  CHECK_FALSE(config.cacheproxy.enabled);
-  CHECK(config.relay.breaker.failure_ratio == 0.25);
-  CHECK(config.relay.breaker.open_ms == 100);
-  CHECK(config.relay.queue_max == 20);
-  CHECK(config.app.bind == "::1");
+  CHECK(config.module<CacheProxyConfig>().capacity == 5000);
+  CHECK(config.module<CacheProxyConfig>().invalidate == "keyspace");
+  CHECK_FALSE(config.module<CacheProxyConfig>().enabled);
+  CHECK(config.module<RelayConfig>().breaker.failure_ratio == 0.25);
+  CHECK(config.module<RelayConfig>().breaker.open_ms == 100);
+  CHECK(config.module<RelayConfig>().queue_max == 20);
+  CHECK(config.module<AppOptions>().bind == "::1");
   CHECK(config.log.level == "debug");
   CHECK(config.log.access);
   // Untouched keys keep what they had.
-  CHECK(config.cacheproxy.ttl_ms == 60000);
+  CHECK(config.module<CacheProxyConfig>().ttl_ms == 60000);
 
   SECTION("an integer is a valid double") {
-    REQUIRE_FALSE(applyJson(R"({"relay": {"breaker": {"failure_ratio": 1}}})", config));
-    CHECK(config.relay.breaker.failure_ratio == 1.0);
+    REQUIRE_FALSE(
+        configSchema().applyJson(R"({"relay": {"breaker": {"failure_ratio": 1}}})", config));
+    CHECK(config.module<RelayConfig>().breaker.failure_ratio == 1.0);
   }
   SECTION("an empty object changes nothing") {
     Config before = config;
-    REQUIRE_FALSE(applyJson("{}", config));
-    CHECK(configToJson(config) == configToJson(before));
+    REQUIRE_FALSE(configSchema().applyJson("{}", config));
+    CHECK(configSchema().toJson(config) == configSchema().toJson(before));
   }
 }
 
 TEST_CASE("config: JSON errors name the key and the reason", "[config]") {
-  Config config;
+  Config config = configSchema().defaults();
   auto expectError = [&](const std::string& json, const std::string& path,
                          const std::string& reason) {
-    auto error = applyJson(json, config);
+    auto error = configSchema().applyJson(json, config);
     REQUIRE(error);
     CHECK(error->path == path);
     CHECK_THAT(error->reason, Contains(reason));
@@ -251,13 +259,13 @@ TEST_CASE("config: JSON errors name the key and the reason", "[config]") {
                 "must start with redis:// or unix://");
   }
   SECTION("malformed JSON reports RapidJSON's reason and offset") {
-    auto error = applyJson(R"({"app": {"port": 3000,}})", config);
+    auto error = configSchema().applyJson(R"({"app": {"port": 3000,}})", config);
     REQUIRE(error);
     CHECK(error->path == "(json)");
     CHECK_THAT(error->reason, StartsWith("parse error at offset 22: "));
   }
   SECTION("empty text") {
-    auto error = applyJson("", config);
+    auto error = configSchema().applyJson("", config);
     REQUIRE(error);
     CHECK(error->path == "(json)");
     CHECK_THAT(error->reason, Contains("offset 0"));
@@ -272,49 +280,49 @@ TEST_CASE("config: JSON errors name the key and the reason", "[config]") {
 }
 
 TEST_CASE("config: assignments parse text per type", "[config]") {
-  Config config;
+  Config config = configSchema().defaults();
 
   SECTION("booleans") {
     for (const char* text : {"false", "0", "no", "off", "FALSE", "Off"}) {
       config.log.access = true;
-      REQUIRE_FALSE(applyAssignment("log.access", text, config));
+      REQUIRE_FALSE(configSchema().applyAssignment("log.access", text, config));
       CHECK_FALSE(config.log.access);
     }
     for (const char* text : {"true", "1", "yes", "on", "True", "YES"}) {
       config.log.access = false;
-      REQUIRE_FALSE(applyAssignment("log.access", text, config));
+      REQUIRE_FALSE(configSchema().applyAssignment("log.access", text, config));
       CHECK(config.log.access);
     }
   }
   SECTION("integers, including the bounds") {
-    REQUIRE_FALSE(applyAssignment("cacheproxy.capacity", "5000", config));
-    CHECK(config.cacheproxy.capacity == 5000);
-    REQUIRE_FALSE(applyAssignment("app.port", "0", config));
-    CHECK(config.app.port == 0);
-    REQUIRE_FALSE(applyAssignment("app.port", "65535", config));
-    CHECK(config.app.port == 65535);
+    REQUIRE_FALSE(configSchema().applyAssignment("cacheproxy.capacity", "5000", config));
+    CHECK(config.module<CacheProxyConfig>().capacity == 5000);
+    REQUIRE_FALSE(configSchema().applyAssignment("app.port", "0", config));
+    CHECK(config.module<AppOptions>().port == 0);
+    REQUIRE_FALSE(configSchema().applyAssignment("app.port", "65535", config));
+    CHECK(config.module<AppOptions>().port == 65535);
   }
   SECTION("doubles") {
-    REQUIRE_FALSE(applyAssignment("relay.breaker.failure_ratio", "0.75", config));
-    CHECK(config.relay.breaker.failure_ratio == 0.75);
-    REQUIRE_FALSE(applyAssignment("relay.breaker.failure_ratio", "1", config));
-    CHECK(config.relay.breaker.failure_ratio == 1.0);
+    REQUIRE_FALSE(configSchema().applyAssignment("relay.breaker.failure_ratio", "0.75", config));
+    CHECK(config.module<RelayConfig>().breaker.failure_ratio == 0.75);
+    REQUIRE_FALSE(configSchema().applyAssignment("relay.breaker.failure_ratio", "1", config));
+    CHECK(config.module<RelayConfig>().breaker.failure_ratio == 1.0);
   }
   SECTION("strings are taken as they are") {
-    REQUIRE_FALSE(applyAssignment("redis.key_prefix", "", config));
+    REQUIRE_FALSE(configSchema().applyAssignment("redis.key_prefix", "", config));
     CHECK(config.redis.key_prefix.empty());
-    REQUIRE_FALSE(applyAssignment("redis.key_prefix", "a=b c", config));
+    REQUIRE_FALSE(configSchema().applyAssignment("redis.key_prefix", "a=b c", config));
     CHECK(config.redis.key_prefix == "a=b c");
-    REQUIRE_FALSE(applyAssignment("redis.url", "redis://u:p@db:6379/2", config));
+    REQUIRE_FALSE(configSchema().applyAssignment("redis.url", "redis://u:p@db:6379/2", config));
     CHECK(config.redis.url == "redis://u:p@db:6379/2");
   }
 }
 
 TEST_CASE("config: assignment errors", "[config]") {
-  Config config;
+  Config config = configSchema().defaults();
   auto expectError = [&](const std::string& path, const std::string& text,
                          const std::string& reason) {
-    auto error = applyAssignment(path, text, config);
+    auto error = configSchema().applyAssignment(path, text, config);
     REQUIRE(error);
     CHECK(error->path == path);
     CHECK_THAT(error->reason, Contains(reason));
@@ -344,12 +352,12 @@ TEST_CASE("config: assignment errors", "[config]") {
   expectError("relay.upstream_url", "https://x/", "must start with http://");
 
   // A refused value leaves the field as it was.
-  CHECK(config.cacheproxy.capacity == 10000);
-  CHECK(config.relay.breaker.failure_ratio == 0.5);
+  CHECK(config.module<CacheProxyConfig>().capacity == 10000);
+  CHECK(config.module<RelayConfig>().breaker.failure_ratio == 0.5);
 }
 
 TEST_CASE("config: the environment sets keys by REDGE_ name and scenario alias", "[config]") {
-  Config config;
+  Config config = configSchema().defaults();
 
   SECTION("REDGE_ names") {
     REQUIRE_FALSE(loadFromEnvironment({{"REDGE_CACHEPROXY_CAPACITY", "5000"},
@@ -357,8 +365,8 @@ TEST_CASE("config: the environment sets keys by REDGE_ name and scenario alias",
                                        {"REDGE_REDIS_KEY_PREFIX", "x:"},
                                        {"REDGE_LOG_ACCESS", "on"}},
                                       config));
-    CHECK(config.cacheproxy.capacity == 5000);
-    CHECK(config.relay.breaker.failure_ratio == 0.3);
+    CHECK(config.module<CacheProxyConfig>().capacity == 5000);
+    CHECK(config.module<RelayConfig>().breaker.failure_ratio == 0.3);
     CHECK(config.redis.key_prefix == "x:");
     CHECK(config.log.access);
   }
@@ -367,20 +375,20 @@ TEST_CASE("config: the environment sets keys by REDGE_ name and scenario alias",
                                        {"QUEUE_RECOVERY_THRESHOLD", "20"},
                                        {"REDIS_URL", "redis://10.0.0.1:6379/1"}},
                                       config));
-    CHECK(config.relay.queue_max == 50);
-    CHECK(config.relay.queue_recovery == 20);
+    CHECK(config.module<RelayConfig>().queue_max == 50);
+    CHECK(config.module<RelayConfig>().queue_recovery == 20);
     CHECK(config.redis.url == "redis://10.0.0.1:6379/1");
   }
   SECTION("the REDGE_ name wins over the alias") {
     REQUIRE_FALSE(
         loadFromEnvironment({{"QUEUE_MAX_SIZE", "50"}, {"REDGE_RELAY_QUEUE_MAX", "60"}}, config));
-    CHECK(config.relay.queue_max == 60);
+    CHECK(config.module<RelayConfig>().queue_max == 60);
   }
   SECTION("unrelated variables and REDGE_TEST_* are ignored") {
     REQUIRE_FALSE(loadFromEnvironment(
         {{"PATH", "/bin"}, {"REDGE_TEST_REDIS_PORT", "whatever"}, {"redge_app_port", "1"}},
         config));
-    CHECK(configToJson(config) == configToJson(Config{}));
+    CHECK(configSchema().toJson(config) == configSchema().toJson(configSchema().defaults()));
   }
   SECTION("an unknown REDGE_ variable is an error") {
     auto error = loadFromEnvironment({{"REDGE_CACHEPROXY_CAPCITY", "5"}}, config);
@@ -467,42 +475,42 @@ TEST_CASE("config: precedence is defaults < file < environment < --redis < --set
                                             {"REDGE_CACHEPROXY_MAX_INFLIGHT", "30"},
                                             {"REDIS_URL", "redis://env:1/0"},
                                             {"REDGE_REDIS_KEY_PREFIX", "env:"}};
-  Config config;
+  Config config = configSchema().defaults();
 
   SECTION("each later step overrides the earlier ones") {
     cmd.sets = {"cacheproxy.max_inflight=300", "cacheproxy.max_inflight=301"};
     cmd.redis_url = "redis://flag:1/0";
-    REQUIRE_FALSE(loadConfig(cmd, env, config));
-    CHECK(config.cacheproxy.capacity == 1);         // file only
-    CHECK(config.cacheproxy.ttl_ms == 20);          // env over file
-    CHECK(config.cacheproxy.max_inflight == 301);   // last --set over env
+    REQUIRE_FALSE(loadConfig(configSchema(), cmd, env, config));
+    CHECK(config.module<CacheProxyConfig>().capacity == 1);        // file only
+    CHECK(config.module<CacheProxyConfig>().ttl_ms == 20);         // env over file
+    CHECK(config.module<CacheProxyConfig>().max_inflight == 301);  // last --set over env
     CHECK(config.redis.url == "redis://flag:1/0");  // --redis over the REDIS_URL alias
     CHECK(config.redis.key_prefix == "env:");
-    CHECK(config.cacheproxy.resp_port == 6380);  // default
+    CHECK(config.module<CacheProxyConfig>().resp_port == 6380);  // default
   }
   SECTION("--set overrides --redis") {
     cmd.redis_url = "redis://flag:1/0";
     cmd.sets = {"redis.url=redis://set:1/0"};
-    REQUIRE_FALSE(loadConfig(cmd, env, config));
+    REQUIRE_FALSE(loadConfig(configSchema(), cmd, env, config));
     CHECK(config.redis.url == "redis://set:1/0");
   }
   SECTION("an unknown key in --set") {
     cmd.sets = {"cacheproxy.capcity=5"};
-    auto error = loadConfig(cmd, env, config);
+    auto error = loadConfig(configSchema(), cmd, env, config);
     REQUIRE(error);
     CHECK(error->path == "cacheproxy.capcity");
     CHECK(error->reason == "unknown key");
   }
   SECTION("a bad --redis URL") {
     cmd.redis_url = "localhost:6379";
-    auto error = loadConfig(cmd, env, config);
+    auto error = loadConfig(configSchema(), cmd, env, config);
     REQUIRE(error);
     CHECK(error->path == "redis.url");
     CHECK_THAT(error->reason, Contains("(from --redis)"));
   }
   SECTION("cross-key rules run on the result") {
     cmd.sets = {"relay.queue_recovery=10"};
-    auto error = loadConfig(cmd, env, config);
+    auto error = loadConfig(configSchema(), cmd, env, config);
     REQUIRE(error);
     CHECK(error->path == "relay.queue_recovery");
     CHECK(error->reason == "must be less than relay.queue_max (10)");
@@ -511,18 +519,18 @@ TEST_CASE("config: precedence is defaults < file < environment < --redis < --set
 
 TEST_CASE("config: file errors name the file", "[config]") {
   CommandLine cmd;
-  Config config;
+  Config config = configSchema().defaults();
 
   SECTION("a missing file") {
     cmd.config_file = "/nonexistent/redge.json";
-    auto error = loadConfig(cmd, {}, config);
+    auto error = loadConfig(configSchema(), cmd, {}, config);
     REQUIRE(error);
     CHECK(error->path == "/nonexistent/redge.json");
     CHECK(error->reason == "cannot read: No such file or directory");
   }
   SECTION("a directory") {
     cmd.config_file = "/tmp";
-    auto error = loadConfig(cmd, {}, config);
+    auto error = loadConfig(configSchema(), cmd, {}, config);
     REQUIRE(error);
     CHECK(error->path == "/tmp");
     CHECK_THAT(error->reason, StartsWith("cannot read: "));
@@ -530,7 +538,7 @@ TEST_CASE("config: file errors name the file", "[config]") {
   SECTION("malformed JSON") {
     TempFile file("{\"app\": {\"port\": }}");
     cmd.config_file = file.path();
-    auto error = loadConfig(cmd, {}, config);
+    auto error = loadConfig(configSchema(), cmd, {}, config);
     REQUIRE(error);
     CHECK(error->path == file.path());
     CHECK_THAT(error->reason, StartsWith("parse error at offset 17: "));
@@ -538,7 +546,7 @@ TEST_CASE("config: file errors name the file", "[config]") {
   SECTION("a bad key names the key and the file") {
     TempFile file(R"({"cacheproxy": {"capcity": 5}})");
     cmd.config_file = file.path();
-    auto error = loadConfig(cmd, {}, config);
+    auto error = loadConfig(configSchema(), cmd, {}, config);
     REQUIRE(error);
     CHECK(error->path == "cacheproxy.capcity");
     CHECK(error->reason == "unknown key (in " + file.path() + ")");
@@ -546,77 +554,78 @@ TEST_CASE("config: file errors name the file", "[config]") {
 }
 
 TEST_CASE("config: cross-key rules", "[config]") {
-  Config config;
-  REQUIRE_FALSE(validateConfig(config));
+  Config config = configSchema().defaults();
+  REQUIRE_FALSE(configSchema().validate(config));
 
   SECTION("enabled listeners need distinct ports") {
-    config.cacheproxy.resp_port = config.app.port;
-    auto error = validateConfig(config);
+    config.module<CacheProxyConfig>().resp_port = config.module<AppOptions>().port;
+    auto error = configSchema().validate(config);
     REQUIRE(error);
     CHECK(error->path == "cacheproxy.resp_port");
     CHECK(error->reason == "port 3000 is also used by app.port");
 
-    config.cacheproxy.resp_port = 6380;
-    config.cacheproxy.http_port = config.cacheproxy.resp_port;
-    error = validateConfig(config);
+    config.module<CacheProxyConfig>().resp_port = 6380;
+    config.module<CacheProxyConfig>().http_port = config.module<CacheProxyConfig>().resp_port;
+    error = configSchema().validate(config);
     REQUIRE(error);
     CHECK(error->path == "cacheproxy.resp_port");
     CHECK(error->reason == "port 6380 is also used by cacheproxy.http_port");
   }
   SECTION("a disabled listener's port may clash") {
-    config.admin.port = config.app.port;
-    config.admin.enabled = false;
-    CHECK_FALSE(validateConfig(config));
+    config.module<AdminOptions>().port = config.module<AppOptions>().port;
+    config.module<AdminOptions>().enabled = false;
+    CHECK_FALSE(configSchema().validate(config));
   }
   SECTION("port 0 may appear on every listener") {
-    config.app.port = config.admin.port = config.cacheproxy.http_port =
-        config.cacheproxy.resp_port = 0;
-    CHECK_FALSE(validateConfig(config));
+    config.module<AppOptions>().port = config.module<AdminOptions>().port =
+        config.module<CacheProxyConfig>().http_port = config.module<CacheProxyConfig>().resp_port =
+            0;
+    CHECK_FALSE(configSchema().validate(config));
   }
   SECTION("queue_recovery must be below queue_max") {
-    config.relay.queue_recovery = config.relay.queue_max;
-    auto error = validateConfig(config);
+    config.module<RelayConfig>().queue_recovery = config.module<RelayConfig>().queue_max;
+    auto error = configSchema().validate(config);
     REQUIRE(error);
     CHECK(error->path == "relay.queue_recovery");
     CHECK(error->reason == "must be less than relay.queue_max (10)");
-    config.relay.queue_recovery = 0;
-    CHECK_FALSE(validateConfig(config));
+    config.module<RelayConfig>().queue_recovery = 0;
+    CHECK_FALSE(configSchema().validate(config));
   }
   SECTION("reconnect and breaker delays are ordered") {
     config.redis.reconnect_min_ms = 6000;
-    auto error = validateConfig(config);
+    auto error = configSchema().validate(config);
     REQUIRE(error);
     CHECK(error->path == "redis.reconnect_min_ms");
     CHECK(error->reason == "must be at most redis.reconnect_max_ms (5000)");
 
     config.redis.reconnect_min_ms = 5000;
-    config.relay.breaker.open_ms = 70000;
-    error = validateConfig(config);
+    config.module<RelayConfig>().breaker.open_ms = 70000;
+    error = configSchema().validate(config);
     REQUIRE(error);
     CHECK(error->path == "relay.breaker.open_ms");
   }
   SECTION("per-key rules also hold for a Config built in code") {
     config.log.level = "loud";
-    auto error = validateConfig(config);
+    auto error = configSchema().validate(config);
     REQUIRE(error);
     CHECK(error->path == "log.level");
 
     config.log.level = "warn";
-    config.cacheproxy.bind = "not-an-address";
-    error = validateConfig(config);
+    config.module<CacheProxyConfig>().bind = "not-an-address";
+    error = configSchema().validate(config);
     REQUIRE(error);
     CHECK(error->path == "cacheproxy.bind");
 
-    config.cacheproxy.bind = "0.0.0.0";
-    config.relay.max_attempts = 0;
-    error = validateConfig(config);
+    config.module<CacheProxyConfig>().bind = "0.0.0.0";
+    config.module<RelayConfig>().max_attempts = 0;
+    error = configSchema().validate(config);
     REQUIRE(error);
     CHECK(error->path == "relay.max_attempts");
   }
 }
 
 TEST_CASE("config: configToJson round-trips through applyJson", "[config]") {
-  Config config;
+  Config config = configSchema().defaults();
   const std::vector<std::pair<std::string, std::string>> changes = {
       {"redis.url", "unix:///run/redis \"quoted\".sock"},
       {"redis.key_prefix", "p\\x:"},
@@ -631,16 +640,18 @@ TEST_CASE("config: configToJson round-trips through applyJson", "[config]") {
       {"log.level", "error"},
       {"log.access", "true"},
   };
-  for (const auto& [path, value] : changes) REQUIRE_FALSE(applyAssignment(path, value, config));
+  for (const auto& [path, value] : changes)
+    REQUIRE_FALSE(configSchema().applyAssignment(path, value, config));
 
-  std::string json = configToJson(config);
-  Config copy;
-  REQUIRE_FALSE(applyJson(json, copy));
-  CHECK(configToJson(copy) == json);
+  std::string json = configSchema().toJson(config);
+  Config copy = configSchema().defaults();
+  REQUIRE_FALSE(configSchema().applyJson(json, copy));
+  CHECK(configSchema().toJson(copy) == json);
   CHECK(copy.redis.url == config.redis.url);
   CHECK(copy.redis.key_prefix == config.redis.key_prefix);
-  CHECK(copy.relay.breaker.failure_ratio == config.relay.breaker.failure_ratio);
-  CHECK_FALSE(copy.app.enabled);
+  CHECK(copy.module<RelayConfig>().breaker.failure_ratio ==
+        config.module<RelayConfig>().breaker.failure_ratio);
+  CHECK_FALSE(copy.module<AppOptions>().enabled);
 
   // Table order, nested by path, pretty-printed.
   CHECK_THAT(json, StartsWith("{\n  \"redis\": {\n    \"url\": "));
@@ -654,15 +665,15 @@ TEST_CASE("config: configToJson round-trips through applyJson", "[config]") {
 }
 
 TEST_CASE("config: usageText lists flags, precedence and every key", "[config]") {
-  std::string usage = usageText();
+  std::string usage = usageText(configSchema());
   for (const char* flag :
        {"--config", "--set", "--redis", "--check-config", "--help", "-h", "--version"}) {
     CHECK_THAT(usage, Contains(flag));
   }
   CHECK_THAT(usage, Contains("defaults < --config FILE"));
-  for (const std::string& path : configKeyPaths()) {
+  for (const std::string& path : configSchema().paths()) {
     CHECK_THAT(usage, Contains("  " + path + " ("));
-    CHECK_THAT(usage, Contains(configEnvironmentName(path)));
+    CHECK_THAT(usage, Contains(ConfigSchema::environmentName(path)));
   }
   CHECK_THAT(usage, Contains("default \"redis://127.0.0.1:6379/0\""));
   CHECK_THAT(usage, Contains("QUEUE_MAX_SIZE"));

@@ -26,6 +26,7 @@
 #include "net/http/http_request.hpp"
 #include "net/http/http_response.hpp"
 #include "net/http/router.hpp"
+#include "net/listener.hpp"
 
 namespace redge {
 
@@ -77,10 +78,10 @@ class HttpResponder {
 // (copy what an asynchronous answer needs).
 using HttpHandler = std::function<void(HttpRequest& request, const HttpResponder& responder)>;
 
-class HttpServer {
+class HttpServer final : public Listener {
  public:
   HttpServer(uv_loop_t* loop, MetricsRegistry& metrics, HttpServerOptions options);
-  ~HttpServer();
+  ~HttpServer() override;
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
@@ -98,17 +99,20 @@ class HttpServer {
   }
 
   // Binds and listens. Returns 0 or a libuv error code.
-  int listen();
+  int listen() override;
   int port() const { return bound_port_; }
   const HttpServerOptions& options() const { return options_; }
 
   // Graceful stop: closes the listener, closes idle connections, and makes
   // every later answer close its connection.
-  void beginDrain();
+  void beginDrain() override;
   // Closes every connection now and the listener; `onClosed` runs once every
   // handle has been closed (from a close callback).
-  void close(std::function<void()> on_closed = {});
-  size_t openConnections() const { return connections_.size(); }
+  void close(std::function<void()> on_closed = {}) override;
+  size_t openConnections() const override { return connections_.size(); }
+  ListenerInfo info() const override {
+    return {options_.service, "http", options_.bind, options_.port};
+  }
 
   // --- used by HttpConnection and HttpResponder ---
   uv_loop_t* loop() const { return loop_; }

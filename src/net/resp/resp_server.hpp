@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/metrics.hpp"
+#include "net/listener.hpp"
 #include "net/resp/resp_parser.hpp"
 
 namespace redge {
@@ -56,20 +57,23 @@ struct RespServerOptions {
   RespLimits limits;
 };
 
-class RespServer {
+class RespServer final : public Listener {
  public:
   RespServer(uv_loop_t* loop, MetricsRegistry& metrics, RespServerOptions options,
              RespHandler handler);
   RespServer(const RespServer&) = delete;
   RespServer& operator=(const RespServer&) = delete;
 
-  int listen();
+  int listen() override;
   int port() const { return bound_port_; }
   const RespServerOptions& options() const { return options_; }
   // Stops accepting and closes connections with nothing in progress.
-  void beginDrain();
-  void close(std::function<void()> on_closed = {});
-  size_t openConnections() const { return connections_.size(); }
+  void beginDrain() override;
+  void close(std::function<void()> on_closed = {}) override;
+  size_t openConnections() const override { return connections_.size(); }
+  ListenerInfo info() const override {
+    return {options_.service, "resp", options_.bind, options_.port};
+  }
 
   // --- used by RespConnection and RespResponder ---
   uv_loop_t* loop() const { return loop_; }

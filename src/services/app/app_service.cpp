@@ -68,9 +68,9 @@ bool wantsRawImage(const HttpRequest& req) {
 
 }  // namespace
 
-AppService::AppService(uv_loop_t* loop, HttpServer& server, RedisClient& redis,
-                       MetricsRegistry& metrics, AppOptions options)
-    : server_(server),
+AppService::AppService(Runtime& runtime, HttpServer& server, RedisClient& redis, AppOptions options)
+    : hooks_(runtime.hooks),
+      server_(server),
       redis_(redis),
       options_(std::move(options)),
       message_key_(options_.key_prefix + "app:message"),
@@ -79,12 +79,10 @@ AppService::AppService(uv_loop_t* loop, HttpServer& server, RedisClient& redis,
       recent_trim_stop_(std::to_string(options_.recent_size - 1)),
       recent_(static_cast<size_t>(options_.recent_size)),
       images_stored_(
-          metrics.counter("redge_app_images_stored_total", "Images accepted by /upload")),
-      images_served_(metrics.counter("redge_app_images_served_total", "Images taken by /meow")) {
-  uv_check_init(loop, &check_);
-  check_.data = this;
-  uv_check_start(&check_, &onCheckCb);
-  uv_unref(reinterpret_cast<uv_handle_t*>(&check_));
+          runtime.metrics.counter("redge_app_images_stored_total", "Images accepted by /upload")),
+      images_served_(
+          runtime.metrics.counter("redge_app_images_served_total", "Images taken by /meow")) {
+  flush_hook_ = hooks_.addAfterPoll([this] { flushRecent(); });
 
   server_.observeRequests([this](HttpRequest& req) { recent_.record(req.target()); });
   server_.route(HttpMethod::Get, "/",
@@ -103,17 +101,12 @@ AppService::AppService(uv_loop_t* loop, HttpServer& server, RedisClient& redis,
                 [this](HttpRequest& q, const HttpResponder& r) { meow(q, r); });
 }
 
-void AppService::close() {
-  if (closing_) return;
-  closing_ = true;
-  uv_close(reinterpret_cast<uv_handle_t*>(&check_),
-           [](uv_handle_t* h) { static_cast<AppService*>(h->data)->closed_ = true; });
-}
-
-void AppService::onCheckCb(uv_check_t* check) noexcept {
-  auto* self = static_cast<AppService*>(check->data);
-  if (self == nullptr) return;
-  self->flushRecent();
+void AppService::close(std::function<void()> done) {
+  if (flush_hook_ != 0) {
+    hooks_.remove(flush_hook_);
+    flush_hook_ = 0;
+  }
+  if (done) done();  // no handle of its own to wait for
 }
 
 void AppService::flushRecent() {

@@ -3,37 +3,41 @@
 // (/set, /get), the recently visited URLs (/recent) and the image stack
 // (/upload, /meow). Its Redis keys live under <prefix>app:.
 
-#include <uv.h>
-
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/metrics.hpp"
+#include "core/runtime.hpp"
 #include "net/http/http_server.hpp"
 #include "redis/redis_client.hpp"
 #include "services/app/recent_urls.hpp"
+#include "services/service.hpp"
 
 namespace redge {
 
+// The app's configuration section (app.*), and what the service takes.
 struct AppOptions {
-  std::string key_prefix = "redge:";
+  bool enabled = true;
+  std::string bind = "127.0.0.1";
+  int64_t port = 3000;
   int64_t message_ttl_s = 10;
   int64_t recent_size = 5;
   int64_t max_images = 100;
   int64_t max_upload_bytes = 8388608;
+  // Not a key of its own: redis.key_prefix, filled in by the module.
+  std::string key_prefix = "redge:";
 };
 
-class AppService {
+class AppService final : public Service {
  public:
-  // Declares the routes on `server`. Owns one uv_check_t (closed by close()).
-  AppService(uv_loop_t* loop, HttpServer& server, RedisClient& redis, MetricsRegistry& metrics,
-             AppOptions options);
+  // Declares the routes on `server`; batches /recent from an after-poll hook.
+  AppService(Runtime& runtime, HttpServer& server, RedisClient& redis, AppOptions options);
   AppService(const AppService&) = delete;
   AppService& operator=(const AppService&) = delete;
 
-  void close();
-  bool closed() const { return closed_; }
+  void close(std::function<void()> done) override;
 
   static constexpr std::string_view kMessage = "this message will self-destruct in 10 seconds";
 
@@ -49,8 +53,9 @@ class AppService {
   // loop iteration (or just before /recent reads the list), as one LPUSH +
   // LTRIM however many requests arrived.
   void flushRecent();
-  static void onCheckCb(uv_check_t* check) noexcept;
 
+  LoopHooks& hooks_;
+  LoopHooks::HookId flush_hook_ = 0;
   HttpServer& server_;
   RedisClient& redis_;
   AppOptions options_;
@@ -60,9 +65,6 @@ class AppService {
   std::string recent_trim_stop_;
   RecentUrls recent_;
   std::vector<std::string_view> recent_args_;
-  uv_check_t check_;
-  bool closed_ = false;
-  bool closing_ = false;
   Counter& images_stored_;
   Counter& images_served_;
 };

@@ -1,0 +1,19 @@
+#pragma once
+// The process around the modules: one loop and its Runtime, the shared Redis
+// client, the services and listeners the modules create, and the signals.
+// It knows no module by name: it runs whatever the module list holds.
+
+#include <vector>
+
+#include "core/config.hpp"
+#include "redis/redis_url.hpp"
+#include "services/service.hpp"
+
+namespace redge {
+
+// Runs until SIGTERM/SIGINT and the drain that follows. Returns the exit
+// status: 0 after a clean stop; 1 if a listener could not listen, or if any
+// handle was left open when the loop ended (a leak that a test must see).
+int runDaemon(const Config& config, const RedisUrl& redis_url, const std::vector<Module>& modules);
+
+}  // namespace redge

@@ -1,0 +1,28 @@
+#pragma once
+// The relay's configuration section (relay.*).
+
+#include <cstdint>
+#include <string>
+
+#include "net/http/http_url.hpp"
+#include "resilience/circuit_breaker.hpp"
+
+namespace redge {
+
+struct RelayConfig {
+  bool enabled = true;
+  std::string upstream_url = "http://127.0.0.1:9001/message";
+  int64_t timeout_ms = 1000;
+  int64_t concurrency = 4;
+  int64_t max_attempts = 5;
+  int64_t queue_max = 10;
+  int64_t queue_recovery = 5;
+  int64_t max_destination_bytes = 50;
+  int64_t max_body_bytes = 1000;
+  CircuitBreakerOptions breaker;
+  // Not a key: upstream_url parsed and its host resolved, by the module's
+  // prepare step.
+  HttpUrl upstream;
+};
+
+}  // namespace redge

@@ -1,0 +1,141 @@
+// The relay module: its section (relay.*), its rules across keys, and the
+// relay service mounted on the app listener.
+
+#include <unistd.h>
+
+#include "core/log.hpp"
+#include "net/resolve_host.hpp"
+#include "services/relay/relay_config.hpp"
+#include "services/relay/relay_service.hpp"
+#include "services/service.hpp"
+
+namespace redge {
+namespace {
+
+using namespace config_limits;
+
+void declareKeys(ConfigSchema& schema) {
+  auto relay = schema.moduleSection<RelayConfig>("relay");
+  relay.boolKey(REDGE_FIELD(RelayConfig, enabled), "run the message relay")
+      .stringKey(REDGE_FIELD(RelayConfig, upstream_url),
+                 "where relayed messages are POSTed (http:// only)", checkHttpUrl)
+      .intKey(REDGE_FIELD(RelayConfig, timeout_ms), 1, kMaxDurationMs,
+              "how long one upstream request may take")
+      .intKey(REDGE_FIELD(RelayConfig, concurrency), 1, kMaxCount,
+              "upstream requests in flight at once")
+      .intKey(REDGE_FIELD(RelayConfig, max_attempts), 1, kMaxAttempts,
+              "attempts per message before it is given up")
+      .intKey(REDGE_FIELD(RelayConfig, queue_max), 1, kMaxCount,
+              "queued messages at which intake stops")
+      .envAlias("QUEUE_MAX_SIZE")
+      .intKey(REDGE_FIELD(RelayConfig, queue_recovery), 0, kMaxCount,
+              "queue length at which intake resumes")
+      .envAlias("QUEUE_RECOVERY_THRESHOLD")
+      .intKey(REDGE_FIELD(RelayConfig, max_destination_bytes), 1, kMaxBytes,
+              "longest destination accepted")
+      .intKey(REDGE_FIELD(RelayConfig, max_body_bytes), 1, kMaxBytes,
+              "longest message body accepted");
+  relay.group(REDGE_FIELD(RelayConfig, breaker))
+      .intKey(REDGE_FIELD(CircuitBreakerOptions, window_ms), 1, kMaxDurationMs,
+              "circuit breaker: sliding window of calls judged")
+      .intKey(REDGE_FIELD(CircuitBreakerOptions, min_calls), 1, kMaxCount,
+              "circuit breaker: calls in the window before the ratio counts")
+      .doubleKey(REDGE_FIELD(CircuitBreakerOptions, failure_ratio), 0, true, 1,
+                 "circuit breaker: failure ratio that opens it")
+      .intKey(REDGE_FIELD(CircuitBreakerOptions, consecutive_failures), 1, kMaxCount,
+              "circuit breaker: failures in a row that open it")
+      .intKey(REDGE_FIELD(CircuitBreakerOptions, open_ms), 1, kMaxDurationMs,
+              "circuit breaker: first open period")
+      .intKey(REDGE_FIELD(CircuitBreakerOptions, max_open_ms), 1, kMaxDurationMs,
+              "circuit breaker: ceiling of the growing open period")
+      .intKey(REDGE_FIELD(CircuitBreakerOptions, half_open_probes), 1, kMaxCount,
+              "circuit breaker: trial calls let through when half-open");
+
+  schema.addRule([](const Config& c, const ConfigSchema& s) -> std::optional<ConfigError> {
+    const RelayConfig& r = c.module<RelayConfig>();
+    // Hysteresis needs a gap: resuming at or above the stop mark would flap
+    // intake on every message.
+    if (r.queue_recovery >= r.queue_max) {
+      return ConfigError{s.pathOf(c, &r.queue_recovery), "must be less than " +
+                                                             s.pathOf(c, &r.queue_max) + " (" +
+                                                             std::to_string(r.queue_max) + ")"};
+    }
+    if (r.breaker.open_ms > r.breaker.max_open_ms) {
+      return ConfigError{s.pathOf(c, &r.breaker.open_ms),
+                         "must be at most " + s.pathOf(c, &r.breaker.max_open_ms) + " (" +
+                             std::to_string(r.breaker.max_open_ms) + ")"};
+    }
+    return std::nullopt;
+  });
+}
+
+std::optional<ConfigError> prepare(Config& config) {
+  RelayConfig& r = config.module<RelayConfig>();
+  std::string error = parseHttpUrl(r.upstream_url, r.upstream);
+  if (!error.empty()) return ConfigError{"relay.upstream_url", error};
+  if (!resolveHost(r.upstream.host)) {
+    return ConfigError{"relay.upstream_url", "cannot resolve host '" + r.upstream.host + "'"};
+  }
+  return std::nullopt;
+}
+
+// Names this instance's processing list: stable across restarts of the same
+// host, so a restart recovers what the last run was delivering.
+std::string instanceName() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "local";
+  return host;
+}
+
+class RelayModule final : public Service {
+ public:
+  RelayModule(ModuleContext& context, HttpServer& app) {
+    const Config& config = context.config();
+    const RelayConfig& r = config.module<RelayConfig>();
+    RelayOptions o;
+    o.key_prefix = config.redis.key_prefix;
+    o.instance = instanceName();
+    o.limits.max_destination_bytes = static_cast<size_t>(r.max_destination_bytes);
+    o.limits.max_body_bytes = static_cast<size_t>(r.max_body_bytes);
+    RelayWorkerOptions& w = o.worker;
+    w.upstream = r.upstream;
+    w.timeout_ms = r.timeout_ms;
+    w.concurrency = r.concurrency;
+    w.max_attempts = r.max_attempts;
+    w.queue_max = r.queue_max;
+    w.queue_recovery = r.queue_recovery;
+    w.breaker = r.breaker;
+    Runtime& rt = context.runtime();
+    service_ = std::make_unique<RelayService>(rt.loop, rt.clock, app, context.redis(), rt.metrics,
+                                              std::move(o));
+  }
+  void start() override { service_->start(); }
+  void beginDrain() override { service_->beginDrain(); }
+  size_t inflight() const override { return static_cast<size_t>(service_->inflight()); }
+  void close(std::function<void()> done) override {
+    service_->close();
+    if (done) done();
+  }
+
+ private:
+  std::unique_ptr<RelayService> service_;
+};
+
+std::unique_ptr<Service> create(ModuleContext& context) {
+  HttpServer* app = context.findHttpServer("app");
+  if (app == nullptr) {
+    REDGE_LOG(Warn, "relay_not_served")
+        .kv("reason", "the relay is mounted on the app listener, and app.enabled is false");
+    return nullptr;
+  }
+  return std::make_unique<RelayModule>(context, *app);
+}
+
+}  // namespace
+
+Module relayModule() {
+  return {"relay", &declareKeys, [](const Config& c) { return c.module<RelayConfig>().enabled; },
+          &prepare, &create};
+}
+
+}  // namespace redge
