@@ -27,6 +27,15 @@ class SteadyClock final : public Clock {
   }
 };
 
+// Wall-clock milliseconds since the epoch: for what leaves the process
+// (Date headers, timestamps stored in Redis that other instances read), never
+// for measuring time.
+inline int64_t wallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 // A clock that only moves when told to; for tests.
 class ManualClock final : public Clock {
  public:

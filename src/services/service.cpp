@@ -24,7 +24,7 @@ HttpServerOptions ModuleContext::httpServerOptions(std::string service, const st
 }
 
 HttpServer& ModuleContext::addHttpServer(HttpServerOptions options) {
-  auto server = std::make_unique<HttpServer>(runtime_.loop, runtime_.metrics, std::move(options));
+  auto server = std::make_unique<HttpServer>(runtime_, std::move(options));
   HttpServer& ref = *server;
   http_servers_.push_back(&ref);
   listeners_.push_back(std::move(server));

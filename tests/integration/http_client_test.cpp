@@ -16,6 +16,7 @@
 
 #include "core/metrics.hpp"
 #include "net/http/http_server.hpp"
+#include "support/loop_fixture.hpp"
 
 // GCC 12 reports a false "may be used uninitialized" inside libstdc++ when a
 // short (SSO) std::string member of a request copied by value is read.
@@ -37,12 +38,11 @@ struct Result {
 class LoopFixture {
  public:
   explicit LoopFixture(int64_t upstream_idle_timeout_ms = 60000) {
-    uv_loop_init(&loop_);
     HttpServerOptions o;
     o.service = "upstream";
     o.port = 0;
     o.idle_timeout_ms = upstream_idle_timeout_ms;
-    server_ = std::make_unique<HttpServer>(&loop_, metrics_, o);
+    server_ = std::make_unique<HttpServer>(rt_.runtime(), o);
   }
   ~LoopFixture() {
     if (!closed_) closeAll();
@@ -55,26 +55,23 @@ class LoopFixture {
     po.host = "127.0.0.1";
     po.port = port >= 0 ? port : server_->port();
     po.idle_timeout_ms = idle_timeout_ms;
-    pool_ = std::make_unique<HttpClientPool>(&loop_, metrics_, po);
+    pool_ = std::make_unique<HttpClientPool>(rt_.loop(), rt_.metrics(), po);
     return *pool_;
   }
   int listen() { return server_->listen(); }
 
   // Runs the loop until `done` is true (or 5 s of loop time pass).
-  void runUntil(const std::function<bool()>& done) {
-    uint64_t deadline = uv_now(&loop_) + 5000;
-    while (!done() && uv_now(&loop_) < deadline) uv_run(&loop_, UV_RUN_ONCE);
-  }
+  void runUntil(const std::function<bool()>& done) { rt_.runUntil(done); }
   void sleepMs(uint64_t ms) {
     uv_timer_t t;
-    uv_timer_init(&loop_, &t);
+    uv_timer_init(rt_.loop(), &t);
     bool fired = false;
     t.data = &fired;
     uv_timer_start(
         &t, [](uv_timer_t* h) { *static_cast<bool*>(h->data) = true; }, ms, 0);
     runUntil([&] { return fired; });
     uv_close(reinterpret_cast<uv_handle_t*>(&t), nullptr);
-    uv_run(&loop_, UV_RUN_NOWAIT);
+    uv_run(rt_.loop(), UV_RUN_NOWAIT);
   }
   Result call(HttpClientPool& p, HttpClientRequest req) {
     std::optional<Result> r;
@@ -96,16 +93,15 @@ class LoopFixture {
     closed_ = true;
     if (pool_) pool_->close();
     server_->close();
-    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_run(rt_.loop(), UV_RUN_DEFAULT);
     pool_.reset();
     server_.reset();
-    return uv_loop_close(&loop_);
+    return rt_.closeLoop();
   }
-  uv_loop_t* loop() { return &loop_; }
+  uv_loop_t* loop() { return rt_.loop(); }
 
  private:
-  uv_loop_t loop_;
-  MetricsRegistry metrics_;
+  redge_test::LoopRuntime rt_;
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<HttpClientPool> pool_;
   bool closed_ = false;

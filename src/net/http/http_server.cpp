@@ -44,31 +44,25 @@ bool HttpResponder::alive() const {
 
 // ---------------------------------------------------------------- server
 
-HttpServer::HttpServer(uv_loop_t* loop, MetricsRegistry& metrics, HttpServerOptions options)
-    : loop_(loop),
-      metrics_(metrics),
+HttpServerStats HttpServer::bindStats(MetricsRegistry& metrics, const std::string& service) {
+  StatsBinder stats_binder(metrics, "redge_http_", {{"service", service}});
+  return REDGE_STATS_BIND(REDGE_HTTP_SERVER_STATS);
+}
+
+HttpServer::HttpServer(Runtime& runtime, HttpServerOptions options)
+    : loop_(runtime.loop),
+      clock_(runtime.clock),
+      hooks_(runtime.hooks),
+      metrics_(runtime.metrics),
       options_(std::move(options)),
       read_buffer_(new char[kReadBufferSize]),
-      open_gauge_(metrics.gauge("redge_http_connections_open", "HTTP connections open now",
-                                {{"service", options_.service}})),
-      accepted_(metrics.counter("redge_http_connections_accepted_total",
-                                "HTTP connections accepted", {{"service", options_.service}})),
-      rejected_(metrics.counter("redge_http_connections_rejected_total",
-                                "HTTP connections refused with 503 at the connection limit",
-                                {{"service", options_.service}})),
-      slow_readers_(metrics.counter(
-          "redge_http_slow_readers_disconnected_total",
-          "HTTP connections cut off because their unread output passed http.max_output_bytes",
-          {{"service", options_.service}})) {
+      stats_(bindStats(runtime.metrics, options_.service)) {
   not_routed_.name = "unrouted";
   not_routed_.max_body_bytes = options_.max_body_bytes;
   not_routed_.latency = &metrics_.histogram(
       "redge_http_request_duration_seconds", "Time from first byte to answer, by route",
       {{"service", options_.service}, {"route", not_routed_.name}});
-  uv_check_init(loop_, &flush_check_);
-  flush_check_.data = this;
-  uv_check_start(&flush_check_, &onCheckCb);
-  uv_unref(reinterpret_cast<uv_handle_t*>(&flush_check_));
+  flush_hook_ = hooks_.addAfterPoll([this] { flushScheduled(); });
 }
 
 HttpServer::~HttpServer() = default;  // close() and a loop run come first; see the header
@@ -127,13 +121,13 @@ void HttpServer::onConnection(int status) {
   if (over_limit) {
     ++refused_open_;
     c->markRefused();
-    rejected_.inc();
+    stats_.connections_rejected_total.inc();
     recordError(503, "too_many_connections", "connection limit reached");
     c->rejectOverloaded();
     return;
   }
-  accepted_.inc();
-  open_gauge_.set(static_cast<double>(connections_.size()));
+  stats_.connections_accepted_total.inc();
+  stats_.connections_open.set(static_cast<double>(connections_.size()));
   if (draining_) c->closeWhenIdle();
 }
 
@@ -184,11 +178,21 @@ void HttpServer::recordResponse(int route_id, int status, int64_t started_us) {
   }
 }
 
+Counter& HttpServer::errorCounter(std::string_view code) {
+  // Error codes are a handful of constants: bound once each, then found by a
+  // short scan, with no label text built per error.
+  for (auto& [c, counter] : error_counters_) {
+    if (c == code) return *counter;
+  }
+  Counter& counter =
+      metrics_.counter("redge_http_errors_total", "Error answers by service and error code",
+                       {{"service", options_.service}, {"code", std::string(code)}});
+  error_counters_.emplace_back(std::string(code), &counter);
+  return counter;
+}
+
 void HttpServer::recordError(int status, std::string_view code, std::string_view message) {
-  metrics_
-      .counter("redge_http_errors_total", "Error answers by service and error code",
-               {{"service", options_.service}, {"code", std::string(code)}})
-      .inc();
+  errorCounter(code).inc();
   // One line per error would let a misbehaving client flood the journal: at
   // most kErrorLinesPerSecond a second, and the next line says how many were
   // left out.
@@ -217,8 +221,8 @@ void HttpServer::refreshClock() {
   uint64_t loop_ms = uv_now(loop_);
   if (loop_ms == clock_loop_ms_) return;
   clock_loop_ms_ = loop_ms;
-  now_us_ = static_cast<int64_t>(uv_hrtime() / 1000);
-  now_s_ = time(nullptr);
+  now_us_ = clock_.nowUs();
+  now_s_ = static_cast<time_t>(wallClockMs() / 1000);
 }
 
 int64_t HttpServer::nowUs() {
@@ -233,12 +237,6 @@ std::string_view HttpServer::date() {
 
 void HttpServer::scheduleFlush(uint64_t connection_id) {
   flush_pending_.push_back(connection_id);
-}
-
-void HttpServer::onCheckCb(uv_check_t* check) noexcept {
-  auto* s = static_cast<HttpServer*>(check->data);
-  if (s == nullptr) return;
-  s->flushScheduled();
 }
 
 void HttpServer::flushScheduled() {
@@ -280,7 +278,11 @@ void HttpServer::close(std::function<void()> on_closed) {
   std::vector<HttpConnection*> all;
   for (auto& [id, c] : connections_) all.push_back(c);
   for (HttpConnection* c : all) c->close();
-  uv_close(reinterpret_cast<uv_handle_t*>(&flush_check_), &onCheckClosedCb);
+  if (flush_hook_ != 0) {
+    hooks_.remove(flush_hook_);
+    flush_hook_ = 0;
+  }
+  maybeFinishClose();
 }
 
 void HttpServer::onListenerClosedCb(uv_handle_t* handle) noexcept {
@@ -289,17 +291,11 @@ void HttpServer::onListenerClosedCb(uv_handle_t* handle) noexcept {
   s->maybeFinishClose();
 }
 
-void HttpServer::onCheckClosedCb(uv_handle_t* handle) noexcept {
-  auto* s = static_cast<HttpServer*>(handle->data);
-  s->check_closed_ = true;
-  s->maybeFinishClose();
-}
-
 void HttpServer::onConnectionClosed(HttpConnection* connection) {
   if (current_ == connection) current_ = nullptr;
   if (connection->refused()) --refused_open_;
   connections_.erase(connection->id());
-  open_gauge_.set(static_cast<double>(connections_.size()));
+  stats_.connections_open.set(static_cast<double>(connections_.size()));
 }
 
 void HttpServer::releaseConnection(HttpConnection* connection) {
@@ -309,7 +305,7 @@ void HttpServer::releaseConnection(HttpConnection* connection) {
 }
 
 void HttpServer::maybeFinishClose() {
-  if (!closing_ || !check_closed_ || listener_handle_open_ || connections_alive_ != 0) return;
+  if (!closing_ || listener_handle_open_ || connections_alive_ != 0) return;
   if (on_closed_) {
     auto cb = std::move(on_closed_);
     on_closed_ = nullptr;

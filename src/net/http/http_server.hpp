@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "core/metrics.hpp"
+#include "core/runtime.hpp"
+#include "core/stats.hpp"
 #include "net/http/http_date.hpp"
 #include "net/http/http_request.hpp"
 #include "net/http/http_response.hpp"
@@ -47,6 +49,19 @@ struct HttpServerOptions {
   // second for every body_min_rate bytes received (0: not extended).
   int64_t body_min_rate = 1024;
   bool access_log = false;
+};
+
+// clang-format off
+#define REDGE_HTTP_SERVER_STATS(COUNTER, GAUGE, HISTOGRAM)                                     \
+  GAUGE(connections_open, "HTTP connections open now")                                        \
+  COUNTER(connections_accepted_total, "HTTP connections accepted")                            \
+  COUNTER(connections_rejected_total, "HTTP connections refused with 503 at the connection limit") \
+  COUNTER(slow_readers_disconnected_total,                                                    \
+          "HTTP connections cut off because their unread output passed http.max_output_bytes")
+// clang-format on
+
+struct HttpServerStats {
+  REDGE_STATS_MEMBERS(REDGE_HTTP_SERVER_STATS)
 };
 
 class HttpResponder {
@@ -80,7 +95,7 @@ using HttpHandler = std::function<void(HttpRequest& request, const HttpResponder
 
 class HttpServer final : public Listener {
  public:
-  HttpServer(uv_loop_t* loop, MetricsRegistry& metrics, HttpServerOptions options);
+  HttpServer(Runtime& runtime, HttpServerOptions options);
   ~HttpServer() override;
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -131,7 +146,7 @@ class HttpServer final : public Listener {
   int64_t routeBodyLimit(int route_id) const;
   void recordResponse(int route_id, int status, int64_t started_us);
   void recordError(int status, std::string_view code, std::string_view message);
-  void slowReaderDisconnected() { slow_readers_.inc(); }
+  void slowReaderDisconnected() { stats_.slow_readers_disconnected_total.inc(); }
   std::string_view date();
   // Microseconds on the monotonic clock, read at most once per loop
   // iteration: requests parsed and answered in one iteration share it, which
@@ -155,14 +170,16 @@ class HttpServer final : public Listener {
   };
   static void onConnectionCb(uv_stream_t* listener, int status) noexcept;
   static void onListenerClosedCb(uv_handle_t* handle) noexcept;
-  static void onCheckCb(uv_check_t* check) noexcept;
-  static void onCheckClosedCb(uv_handle_t* handle) noexcept;
+  static HttpServerStats bindStats(MetricsRegistry& metrics, const std::string& service);
+  Counter& errorCounter(std::string_view code);
   void onConnection(int status);
   void flushScheduled();
   void maybeFinishClose();
   Counter& statusCounter(int route_id, int status);
 
   uv_loop_t* loop_;
+  const Clock& clock_;
+  LoopHooks& hooks_;
   MetricsRegistry& metrics_;
   HttpServerOptions options_;
   Router router_;
@@ -173,8 +190,7 @@ class HttpServer final : public Listener {
   bool listening_ = false;
   bool listener_closed_ = true;        // uv_close requested (or never opened)
   bool listener_handle_open_ = false;  // its close callback has not run yet
-  uv_check_t flush_check_;
-  bool check_closed_ = false;
+  LoopHooks::HookId flush_hook_ = 0;   // flushes answers made since the poll
   int bound_port_ = 0;
   bool draining_ = false;
   bool closing_ = false;
@@ -193,11 +209,8 @@ class HttpServer final : public Listener {
   int64_t now_us_ = 0;
   time_t now_s_ = 0;
   void refreshClock();
-  // Metrics
-  Gauge& open_gauge_;
-  Counter& accepted_;
-  Counter& rejected_;
-  Counter& slow_readers_;
+  HttpServerStats stats_;
+  std::vector<std::pair<std::string, Counter*>> error_counters_;  // by error code
   // Error log rate limit: at most kErrorLinesPerSecond lines a second.
   static constexpr int kErrorLinesPerSecond = 20;
   int64_t error_log_second_ = 0;

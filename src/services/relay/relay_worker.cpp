@@ -20,12 +20,6 @@
 
 namespace redge {
 
-int64_t wallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 RelayWorker::RelayWorker(uv_loop_t* loop, const Clock& clock, RedisClient& redis, RelayStore& store,
                          HttpClientPool& upstream, MetricsRegistry& metrics,
                          RelayWorkerOptions options)

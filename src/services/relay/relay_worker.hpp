@@ -42,10 +42,6 @@ struct RelayWorkerOptions {
   CircuitBreakerOptions breaker;
 };
 
-// Wall-clock milliseconds since the epoch: what is stored in Redis, where
-// other instances read it.
-int64_t wallClockMs();
-
 class RelayWorker {
  public:
   RelayWorker(uv_loop_t* loop, const Clock& clock, RedisClient& redis, RelayStore& store,

@@ -48,6 +48,9 @@ FakeUpstream::FakeUpstream(uv_loop_t* loop, redge::MetricsRegistry& metrics,
                            FakeUpstreamOptions options)
     : loop_(loop),
       metrics_(metrics),
+      timers_(loop),
+      runtime_{loop, clock_, timers_, hooks_, metrics},
+      uv_hooks_(loop, hooks_),
       options_(std::move(options)),
       settings_(options_.settings),
       rng_(options_.seed) {}
@@ -71,7 +74,7 @@ int FakeUpstream::start() {
   o.service = "fake_upstream_control";
   o.bind = options_.bind;
   o.port = options_.control_port;
-  control_ = std::make_unique<redge::HttpServer>(loop_, metrics_, o);
+  control_ = std::make_unique<redge::HttpServer>(runtime_, o);
   addControlRoutes(*control_);
   rc = control_->listen();
   if (rc != 0) {
@@ -100,6 +103,7 @@ void FakeUpstream::close() {
   if (main_) main_->close();
   for (auto& s : retired_) s->close();
   if (control_) control_->close();
+  uv_hooks_.close();
 }
 
 // ---------------------------------------------------------------- servers
@@ -109,7 +113,7 @@ std::unique_ptr<redge::HttpServer> FakeUpstream::makeMainServer(int port) {
   o.service = "fake_upstream";
   o.bind = options_.bind;
   o.port = port;
-  auto server = std::make_unique<redge::HttpServer>(loop_, metrics_, o);
+  auto server = std::make_unique<redge::HttpServer>(runtime_, o);
   server->route(HttpMethod::Post, "/message",
                 [this](HttpRequest& request, const HttpResponder& responder) {
                   onMessage(request, responder);

@@ -30,6 +30,8 @@
 #include <vector>
 
 #include "core/metrics.hpp"
+#include "core/runtime.hpp"
+#include "core/uv_runtime.hpp"
 #include "delivery_ledger.hpp"
 #include "net/http/http_server.hpp"
 #include "upstream_settings.hpp"
@@ -106,6 +108,11 @@ class FakeUpstream {
 
   uv_loop_t* loop_;
   redge::MetricsRegistry& metrics_;
+  redge::SteadyClock clock_;
+  redge::LoopHooks hooks_;
+  redge::UvTimerFactory timers_;
+  redge::Runtime runtime_;
+  redge::UvLoopHooks uv_hooks_;
   FakeUpstreamOptions options_;
   UpstreamSettings settings_;
   std::mt19937 rng_;
