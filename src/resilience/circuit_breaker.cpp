@@ -84,6 +84,12 @@ bool CircuitBreaker::allow() {
   return false;
 }
 
+void CircuitBreaker::onHeld() {
+  // No refresh(): a hold decided while Open is a rejection of that open
+  // period even if the reply that reports it arrives after the period ended.
+  ++rejected_total_;
+}
+
 void CircuitBreaker::onSuccess() {
   refresh();
   record(false);

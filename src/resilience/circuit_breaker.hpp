@@ -18,6 +18,13 @@
 // clock, so no timer is needed; the transition observer fires from whichever
 // call noticed it.
 //
+// A caller that keeps its calls queued (the relay) does not ask allow() for
+// every call whose turn comes while the breaker is Open: it holds each one
+// back until the open period ends (remainingOpenMs()) and reports it with
+// onHeld(), which counts it as a rejection. Releasing held calls only once the
+// breaker is no longer Open is what refuses a call at most once per open
+// period, and keeps an open breaker from costing a busy loop.
+//
 // The breaker does not know which call a result belongs to. A result that
 // arrives while Open, or while HalfOpen with no probe in flight, came from a
 // call admitted before the breaker opened: it is counted in the window but
@@ -68,6 +75,9 @@ class CircuitBreaker {
   // probe, so the caller must report its result with onSuccess()/onFailure().
   // Every false answer counts in rejected_total.
   bool allow();
+  // A call whose turn came while Open was held back without asking allow()
+  // (see above): counted in rejected_total. Changes no state.
+  void onHeld();
   // The result of a call, counted at the time it is reported.
   void onSuccess();
   void onFailure();

@@ -273,6 +273,8 @@ TEST_CASE("relay: GET /messages/{id}, GET /messages and GET /messages/stats answ
         3000ms));
     INFO(st.raw);
     CHECK(st.queue_depth == 0);
+    CHECK(st.ready == 0);
+    CHECK(st.held_by_breaker == 0);
     CHECK(st.processing == 0);
     CHECK(st.retry_scheduled == 0);
     CHECK(st.accepting);

@@ -154,7 +154,8 @@ RelayStats relayStats(const RedgeProcess& redge) {
   rapidjson::Document doc;
   doc.Parse(r.body.c_str(), r.body.size());
   if (doc.HasParseError() || !doc.IsObject()) return s;
-  bool ok = intMember(doc, "queue_depth", s.queue_depth) &&
+  bool ok = intMember(doc, "queue_depth", s.queue_depth) && intMember(doc, "ready", s.ready) &&
+            intMember(doc, "held_by_breaker", s.held_by_breaker) &&
             intMember(doc, "in_flight", s.in_flight) &&
             intMember(doc, "processing", s.processing) &&
             intMember(doc, "retry_scheduled", s.retry_scheduled);

@@ -65,7 +65,11 @@ std::optional<std::vector<RelayMessage>> parseMessageList(const std::string& bod
 // relay promises is there with its type.
 struct RelayStats {
   bool valid = false;
+  // Every message waiting for its next attempt: ready + held_by_breaker +
+  // retry_scheduled (what the gate judges).
   int64_t queue_depth = -1;
+  int64_t ready = -1;
+  int64_t held_by_breaker = -1;
   int64_t in_flight = -1;
   int64_t processing = -1;
   int64_t retry_scheduled = -1;

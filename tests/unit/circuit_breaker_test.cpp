@@ -2,12 +2,16 @@
 // clock — the two ways to open (ratio over the rolling window, failures in a
 // row), window expiry at bucket granularity, the doubling open period and its
 // reset, half-open probe admission, rejection counting, the transition
-// observer, and results that arrive late, while the breaker is open.
+// observer, and results that arrive late, while the breaker is open. Last,
+// the relay's way of using it: calls held back while it is open, and the
+// rule that refuses each of them at most once per open period.
 
 #include "resilience/circuit_breaker.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -522,4 +526,108 @@ TEST_CASE("breaker: late results while open change nothing but the window", "[br
     CHECK(p.state() == BreakerState::Open);
     CHECK(p.remainingOpenMs() == 10000);
   }
+}
+
+TEST_CASE("breaker: onHeld counts a rejection and changes nothing else", "[breaker]") {
+  ManualClock clock;
+  CircuitBreaker b(clock, runOnly(1));
+  trip(b);
+  clock.advanceMs(1000);
+  b.onHeld();
+  b.onHeld();
+  CHECK(b.counts().rejected_total == 2);
+  CHECK(b.state() == BreakerState::Open);
+  CHECK(b.remainingOpenMs() == 4000);
+  CHECK(b.counts().consecutive_failures == 1);
+  CHECK(b.counts().calls_in_window == 1);
+  // Reported after the period ended, it still counts, and the breaker moves
+  // on to half-open as time says, not because of the hold.
+  clock.advanceMs(4000);
+  b.onHeld();
+  CHECK(b.counts().rejected_total == 3);
+  CHECK(b.state() == BreakerState::HalfOpen);
+  CHECK(b.allow());
+}
+
+TEST_CASE("breaker: calls held until it half-opens are refused at most once per open period",
+          "[breaker]") {
+  // The relay's rule, played on the pure breaker: every 10 ms the next
+  // waiting call's turn comes. While open it is held until the open period
+  // ends (remainingOpenMs) and reported with onHeld(); held calls return to
+  // the front of the line only when their time has come and the breaker is
+  // no longer open. Through half-open it is tried (the probe); the upstream
+  // fails the first three probes and then recovers.
+  ManualClock clock;
+  CircuitBreakerOptions o = runOnly(1);
+  o.open_ms = 300;
+  o.max_open_ms = 1000;
+  CircuitBreaker b(clock, o);
+  std::deque<int> line;
+  for (int i = 0; i < 8; ++i) line.push_back(i);
+  std::map<int, int64_t> held;                      // call -> release time
+  std::map<std::pair<int, uint64_t>, int> refused;  // (call, open period) -> refusals
+  std::map<int, int> tried;                         // call -> calls made
+  int probes_failed = 0;
+  uint64_t holds = 0;
+  std::vector<int> done;
+
+  // The first call fails and opens the breaker.
+  REQUIRE(b.allow());
+  b.onFailure();
+  REQUIRE(b.state() == BreakerState::Open);
+  tried[line.front()] = 1;
+
+  for (int step = 0; step < 1000 && done.size() < 8; ++step) {
+    clock.advanceMs(10);
+    if (b.remainingOpenMs() == 0) {
+      // Release, earliest first, to the front of the line.
+      std::vector<int> due;
+      for (auto it = held.begin(); it != held.end();) {
+        if (it->second <= clock.nowMs()) {
+          due.push_back(it->first);
+          it = held.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      for (auto it = due.rbegin(); it != due.rend(); ++it) line.push_front(*it);
+    }
+    if (line.empty()) continue;
+    const int call = line.front();
+    if (int64_t open_ms = b.remainingOpenMs(); open_ms > 0) {
+      line.pop_front();
+      held[call] = clock.nowMs() + open_ms;
+      b.onHeld();
+      ++holds;
+      ++refused[{call, b.counts().opened_total}];
+      continue;
+    }
+    if (!b.allow()) continue;  // half-open, the probe is out: wait
+    line.pop_front();
+    ++tried[call];
+    if (b.state() == BreakerState::HalfOpen && probes_failed < 3) {
+      ++probes_failed;
+      b.onFailure();
+      line.push_back(call);  // its retry waits behind the others
+    } else {
+      b.onSuccess();
+      done.push_back(call);
+    }
+  }
+
+  REQUIRE(done.size() == 8);
+  CHECK(b.state() == BreakerState::Closed);
+  CHECK(b.counts().opened_total == 4);  // the first open and three failed probes
+  for (const auto& [key, n] : refused) {
+    INFO("call " << key.first << " open period " << key.second);
+    CHECK(n == 1);
+  }
+  // Every call but the probes was refused in every open period it waited
+  // through: held, not forgotten, and not asked again while open.
+  CHECK(holds > 8);
+  CHECK(b.counts().rejected_total == holds);
+  // Holding counted no attempt: eight successes and the four failures.
+  int calls = 0;
+  for (const auto& [call, n] : tried) calls += n;
+  CHECK(calls == 8 + 4);
 }

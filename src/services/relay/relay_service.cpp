@@ -236,10 +236,10 @@ void RelayService::list(HttpRequest& req, const HttpResponder& res) {
 void RelayService::stats(HttpRequest&, const HttpResponder& res) {
   // Several small reads, answered together when the last one arrives.
   struct Stats {
-    int64_t queue = 0, processing = 0, delayed = 0;
+    int64_t queue = 0, processing = 0, delayed = 0, held = 0;
     int64_t by_status[4] = {0, 0, 0, 0};
     std::string kinds = "{}";
-    size_t remaining = 8;
+    size_t remaining = 9;
     bool failed = false;
   };
   auto st = std::make_shared<Stats>();
@@ -252,11 +252,15 @@ void RelayService::stats(HttpRequest&, const HttpResponder& res) {
     CircuitBreaker& b = worker_.breaker();
     BreakerState state = b.state();
     CircuitBreaker::Counts c = b.counts();
+    // queue_depth is the number the gate judges (see relay_store.hpp);
+    // its three parts follow it.
     std::string body =
-        "{\"queue_depth\":" + std::to_string(st->queue) +
+        "{\"queue_depth\":" + std::to_string(st->queue + st->held + st->delayed) +
+        ",\"ready\":" + std::to_string(st->queue) +
+        ",\"held_by_breaker\":" + std::to_string(st->held) +
+        ",\"retry_scheduled\":" + std::to_string(st->delayed) +
         ",\"in_flight\":" + std::to_string(worker_.inflight()) +
         ",\"processing\":" + std::to_string(st->processing) +
-        ",\"retry_scheduled\":" + std::to_string(st->delayed) +
         ",\"gate\":{\"accepting\":" + (worker_.gate().accepting() ? "true" : "false") +
         ",\"max\":" + std::to_string(worker_.gate().max()) +
         ",\"recovery\":" + std::to_string(worker_.gate().recovery()) + "}" +
@@ -291,6 +295,11 @@ void RelayService::stats(HttpRequest&, const HttpResponder& res) {
   redis_.command({"ZCARD", store_.delayedKey()},
                  [st, done, integer](RedisStatus s, const redisReply* r) {
                    if (s == RedisStatus::Ok) st->delayed = integer(r);
+                   done(s, r);
+                 });
+  redis_.command({"ZCARD", store_.heldKey()},
+                 [st, done, integer](RedisStatus s, const redisReply* r) {
+                   if (s == RedisStatus::Ok) st->held = integer(r);
                    done(s, r);
                  });
   static const char* kStatuses[4] = {"queued", "delivering", "sent", "failed"};

@@ -3,7 +3,8 @@
 //   POST /messages          accept a message (202), or 503 queue_full with Retry-After
 //   GET  /messages/{id}     one message's record
 //   GET  /messages          newest first, ?status=queued|delivering|sent|failed&limit=N
-//   GET  /messages/stats    queue, gate, breaker and failure counts
+//   GET  /messages/stats    queue depth (ready, held by the breaker, waiting for
+//                           a retry), gate, breaker and failure counts
 
 #include <uv.h>
 

@@ -8,11 +8,19 @@
 namespace redge {
 namespace {
 
-// KEYS: queue gate msg idem status:queued status:all
+// The depth the gate judges: every message waiting for its next attempt
+// (see the header). Prepended to the scripts that need it.
+constexpr const char* kWaiting = R"lua(
+local function waiting(queue, held, delayed)
+  return redis.call('LLEN', queue) + redis.call('ZCARD', held) + redis.call('ZCARD', delayed)
+end
+)lua";
+
+// KEYS: queue gate msg idem status:queued status:all held delayed
 // ARGV: max recovery id destination body now idem_ttl_s use_idem
 // -> {kind(1 queued, 2 duplicate, 0 refused), depth, id, gate change}
 constexpr const char* kEnqueue = R"lua(
-local depth = redis.call('LLEN', KEYS[1])
+local depth = waiting(KEYS[1], KEYS[7], KEYS[8])
 if ARGV[8] == '1' then
   local first = redis.call('GET', KEYS[4])
   if first then return {2, depth, first, 0} end
@@ -36,7 +44,7 @@ redis.call('ZADD', KEYS[6], ARGV[6], ARGV[3])
 return {1, depth + 1, ARGV[3], change}
 )lua";
 
-// KEYS: queue processing gate
+// KEYS: queue processing gate held delayed
 // ARGV: recovery now msg_prefix status_prefix
 // -> {id or '', depth, gate change, attempts, destination, body}
 constexpr const char* kTake = R"lua(
@@ -48,7 +56,7 @@ while true do
   if redis.call('EXISTS', ARGV[3] .. id) == 1 then break end
   redis.call('LREM', KEYS[2], 1, id)  -- its record is gone: drop the stray id
 end
-local depth = redis.call('LLEN', KEYS[1])
+local depth = waiting(KEYS[1], KEYS[4], KEYS[5])
 if redis.call('EXISTS', KEYS[3]) == 1 and depth <= tonumber(ARGV[1]) then
   redis.call('DEL', KEYS[3]); change = 2
 end
@@ -103,26 +111,51 @@ redis.call('HINCRBY', KEYS[3], ARGV[5], 1)
 return 1
 )lua";
 
-// KEYS: processing queue kinds   ARGV: id now msg_prefix status_prefix kind detail
-constexpr const char* kRequeue = R"lua(
-redis.call('LREM', KEYS[1], 1, ARGV[1])
-redis.call('RPUSH', KEYS[2], ARGV[1])
+// KEYS: processing held kinds   ARGV: id now msg_prefix status_prefix due kind detail
+// -> 1, or 0 when the id was no longer in processing (nothing changed)
+constexpr const char* kHold = R"lua(
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
 local key = ARGV[3] .. ARGV[1]
-redis.call('HINCRBY', key, 'attempts', -1)
+redis.call('HINCRBY', key, 'attempts', -1)  -- the take counted it; nothing was sent
 move(ARGV[4], key, ARGV[1], 'queued', ARGV[2])
-redis.call('HSET', key, 'last_error_kind', ARGV[5], 'last_error_detail', ARGV[6])
-redis.call('HINCRBY', KEYS[3], ARGV[5], 1)
+redis.call('HSET', key, 'last_error_kind', ARGV[6], 'last_error_detail', ARGV[7])
+redis.call('HINCRBY', KEYS[3], ARGV[6], 1)
 return 1
 )lua";
 
-// KEYS: delayed queue   ARGV: now limit -> how many became due
+// KEYS: queue held kinds   ARGV: now msg_prefix status_prefix due kind detail
+// -> {id or '', attempts}
+constexpr const char* kHoldNext = R"lua(
+local id
+repeat
+  id = redis.call('RPOP', KEYS[1])
+  if not id then return {'', 0} end
+until redis.call('EXISTS', ARGV[2] .. id) == 1  -- a stray id whose record is gone is dropped
+local key = ARGV[2] .. id
+redis.call('ZADD', KEYS[2], ARGV[4], id)
+move(ARGV[3], key, id, 'queued', ARGV[1])
+redis.call('HSET', key, 'last_error_kind', ARGV[5], 'last_error_detail', ARGV[6])
+redis.call('HINCRBY', KEYS[3], ARGV[5], 1)
+return {id, tonumber(redis.call('HGET', key, 'attempts') or '0')}
+)lua";
+
+// KEYS: delayed queue held   ARGV: now limit release_held -> how many moved
+// The queue's head is its right end, so the earliest due is pushed last and
+// taken first. Held messages go after the retries, so they are taken first:
+// their turn had already come once.
 constexpr const char* kPromote = R"lua(
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-for _, id in ipairs(ids) do
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('RPUSH', KEYS[2], id)
+local function release(set, queue, now, limit)
+  local ids = redis.call('ZRANGEBYSCORE', set, '-inf', now, 'LIMIT', 0, limit)
+  for i = #ids, 1, -1 do
+    redis.call('ZREM', set, ids[i])
+    redis.call('RPUSH', queue, ids[i])
+  end
+  return #ids
 end
-return #ids
+local n = release(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
+if ARGV[3] == '1' then n = n + release(KEYS[3], KEYS[2], ARGV[1], tonumber(ARGV[2])) end
+return n
 )lua";
 
 // KEYS: processing queue   ARGV: now msg_prefix status_prefix -> how many recovered
@@ -157,6 +190,10 @@ std::string withMove(const char* body) {
   return std::string(kMoveStatus) + body;
 }
 
+std::string withWaiting(const char* body) {
+  return std::string(kWaiting) + body;
+}
+
 std::string str(const redisReply* r) {
   return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
              ? std::string(r->str, r->len)
@@ -174,16 +211,18 @@ RelayStore::RelayStore(RedisClient& redis, std::string key_prefix, std::string i
       queue_(prefix_ + "queue"),
       processing_(prefix_ + "processing:" + instance),
       delayed_(prefix_ + "delayed"),
+      held_(prefix_ + "held"),
       failed_(prefix_ + "failed"),
       gate_(prefix_ + "gate"),
       kinds_(prefix_ + "kinds"),
       msg_prefix_(prefix_ + "msg:"),
-      enqueue_script_(redis, "relay_enqueue", kEnqueue),
-      take_script_(redis, "relay_take", kTake),
+      enqueue_script_(redis, "relay_enqueue", withWaiting(kEnqueue)),
+      take_script_(redis, "relay_take", withWaiting(kTake)),
       sent_script_(redis, "relay_sent", withMove(kSent)),
       retry_script_(redis, "relay_retry", withMove(kRetry)),
       dead_script_(redis, "relay_dead", withMove(kDead)),
-      requeue_script_(redis, "relay_requeue", withMove(kRequeue)),
+      hold_script_(redis, "relay_hold", withMove(kHold)),
+      hold_next_script_(redis, "relay_hold_next", withMove(kHoldNext)),
       promote_script_(redis, "relay_promote", kPromote),
       recover_script_(redis, "relay_recover", withMove(kRecover)),
       recover_ids_script_(redis, "relay_recover_ids", withMove(kRecoverIds)) {}
@@ -203,7 +242,7 @@ void RelayStore::enqueue(const std::string& id, std::string_view destination, st
   std::string max_s = std::to_string(max), rec_s = std::to_string(recovery),
               now_s = std::to_string(now_ms);
   enqueue_script_.call(
-      {queue_, gate_, messageKey(id), idem, statusKey("queued"), statusKey("all")},
+      {queue_, gate_, messageKey(id), idem, statusKey("queued"), statusKey("all"), held_, delayed_},
       {max_s, rec_s, id, destination, body, now_s, "86400", idempotency_key.empty() ? "0" : "1"},
       [cb = std::move(cb)](RedisStatus s, const redisReply* r) {
         EnqueueResult out;
@@ -227,7 +266,8 @@ void RelayStore::take(int64_t recovery, int64_t now_ms,
                       std::function<void(RedisStatus, const TakeResult&)> cb) {
   std::string rec_s = std::to_string(recovery), now_s = std::to_string(now_ms);
   take_script_.call(
-      {queue_, processing_, gate_}, {rec_s, now_s, msg_prefix_, prefix_ + "status:"},
+      {queue_, processing_, gate_, held_, delayed_},
+      {rec_s, now_s, msg_prefix_, prefix_ + "status:"},
       [cb = std::move(cb)](RedisStatus s, const redisReply* r) {
         TakeResult out;
         if (s == RedisStatus::Ok && (r->type != REDIS_REPLY_ARRAY || r->elements < 6)) {
@@ -266,16 +306,38 @@ void RelayStore::deadLetter(const std::string& id, int64_t now_ms, std::string_v
                     {id, now_s, msg_prefix_, prefix_ + "status:", kind, detail}, std::move(cb));
 }
 
-void RelayStore::requeue(const std::string& id, int64_t now_ms, std::string_view kind,
-                         std::string_view detail, RedisCallback cb) {
-  std::string now_s = std::to_string(now_ms);
-  requeue_script_.call({processing_, queue_, kinds_},
-                       {id, now_s, msg_prefix_, prefix_ + "status:", kind, detail}, std::move(cb));
+void RelayStore::hold(const std::string& id, int64_t now_ms, int64_t due_ms, std::string_view kind,
+                      std::string_view detail, RedisCallback cb) {
+  std::string now_s = std::to_string(now_ms), due_s = std::to_string(due_ms);
+  hold_script_.call({processing_, held_, kinds_},
+                    {id, now_s, msg_prefix_, prefix_ + "status:", due_s, kind, detail},
+                    std::move(cb));
 }
 
-void RelayStore::promoteDue(int64_t now_ms, RedisCallback cb) {
+void RelayStore::holdNext(int64_t now_ms, int64_t due_ms, std::string_view kind,
+                          std::string_view detail,
+                          std::function<void(RedisStatus, const HoldResult&)> cb) {
+  std::string now_s = std::to_string(now_ms), due_s = std::to_string(due_ms);
+  hold_next_script_.call(
+      {queue_, held_, kinds_}, {now_s, msg_prefix_, prefix_ + "status:", due_s, kind, detail},
+      [cb = std::move(cb)](RedisStatus s, const redisReply* r) {
+        HoldResult out;
+        if (s == RedisStatus::Ok && (r->type != REDIS_REPLY_ARRAY || r->elements < 2)) {
+          s = RedisStatus::ErrorReply;
+        }
+        if (s == RedisStatus::Ok) {
+          out.id = str(r->element[0]);
+          out.held = !out.id.empty();
+          out.attempts = num(r->element[1]);
+        }
+        cb(s, out);
+      });
+}
+
+void RelayStore::promoteDue(int64_t now_ms, bool release_held, RedisCallback cb) {
   std::string now_s = std::to_string(now_ms);
-  promote_script_.call({delayed_, queue_}, {now_s, "100"}, std::move(cb));
+  promote_script_.call({delayed_, queue_, held_}, {now_s, "100", release_held ? "1" : "0"},
+                       std::move(cb));
 }
 
 void RelayStore::recoverProcessing(int64_t now_ms, RedisCallback cb) {

@@ -8,6 +8,8 @@
 //                         leaves them there and the instance's next start
 //                         puts them back at the head of the queue
 //   delayed               zset of ids waiting for a retry, scored by due time
+//   held                  zset of ids the circuit breaker refused (nothing
+//                         was sent), scored by when it half-opens
 //   failed                dead letters, newest first
 //   msg:<id>              hash: id destination body status attempts
 //                         last_error_kind last_error_detail created_at updated_at
@@ -21,7 +23,12 @@
 //
 // The gate's hysteresis in the enqueue and take scripts is the rule of
 // BackpressureGate (resilience/backpressure_gate.hpp), applied to the depth
-// Redis sees, so several instances share one gate.
+// Redis sees, so several instances share one gate. The depth is every
+// message accepted and waiting for its next attempt: queue + held + delayed.
+// Only the messages being delivered right now (at most relay.concurrency per
+// instance, in processing lists) are outside it; so a message that failed
+// and waits for its retry, or that the breaker holds back, still takes its
+// place under relay.queue_max.
 
 #include <cstdint>
 #include <functional>
@@ -52,6 +59,12 @@ struct EnqueueResult {
   GateChange change = GateChange::None;
 };
 
+struct HoldResult {
+  bool held = false;  // false: the queue was empty
+  std::string id;
+  int64_t attempts = 0;  // attempts made so far (the hold counts none)
+};
+
 struct TakeResult {
   bool taken = false;
   StoredMessage message;
@@ -73,11 +86,18 @@ class RelayStore {
                      std::string_view detail, RedisCallback cb);
   void deadLetter(const std::string& id, int64_t now_ms, std::string_view kind,
                   std::string_view detail, RedisCallback cb);
-  // Nothing was sent (breaker refused): back to the head of the queue, the
-  // attempt not counted.
-  void requeue(const std::string& id, int64_t now_ms, std::string_view kind,
-               std::string_view detail, RedisCallback cb);
-  void promoteDue(int64_t now_ms, RedisCallback cb);
+  // The breaker refused a message this instance had taken (nothing was
+  // sent): from processing to held until due_ms, the take's attempt undone.
+  void hold(const std::string& id, int64_t now_ms, int64_t due_ms, std::string_view kind,
+            std::string_view detail, RedisCallback cb);
+  // The breaker is open: the oldest queued message goes straight to held
+  // until due_ms, in one step (it never sits in processing), its attempts
+  // untouched and its last error set.
+  void holdNext(int64_t now_ms, int64_t due_ms, std::string_view kind, std::string_view detail,
+                std::function<void(RedisStatus, const HoldResult&)> cb);
+  // Moves retries whose time has come, and (when release_held) held
+  // messages whose time has come, to the head of the queue, earliest first.
+  void promoteDue(int64_t now_ms, bool release_held, RedisCallback cb);
   void recoverProcessing(int64_t now_ms, RedisCallback cb);
   // Requeues these ids if they are still in this instance's processing list.
   void recoverIds(const std::vector<std::string>& ids, int64_t now_ms, RedisCallback cb);
@@ -89,18 +109,20 @@ class RelayStore {
   const std::string& queueKey() const { return queue_; }
   const std::string& processingKey() const { return processing_; }
   const std::string& delayedKey() const { return delayed_; }
+  const std::string& heldKey() const { return held_; }
   const std::string& gateKey() const { return gate_; }
   const std::string& kindsKey() const { return kinds_; }
 
  private:
   std::string prefix_;
-  std::string queue_, processing_, delayed_, failed_, gate_, kinds_, msg_prefix_;
+  std::string queue_, processing_, delayed_, held_, failed_, gate_, kinds_, msg_prefix_;
   RedisScript enqueue_script_;
   RedisScript take_script_;
   RedisScript sent_script_;
   RedisScript retry_script_;
   RedisScript dead_script_;
-  RedisScript requeue_script_;
+  RedisScript hold_script_;
+  RedisScript hold_next_script_;
   RedisScript promote_script_;
   RedisScript recover_script_;
   RedisScript recover_ids_script_;

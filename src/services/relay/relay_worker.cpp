@@ -1,15 +1,24 @@
 // The relay's delivery loop (see the header).
 //
 // pump() fills free delivery slots: one take script per slot, each moving
-// the oldest queued id to this instance's processing list. While the breaker
-// is open nothing is taken, so messages stay queued and the queue fills,
-// which is what turns a sick upstream into 503 queue_full for clients.
-// While it is half-open, one message at a time goes out as the probe.
+// the oldest queued id to this instance's processing list. While it is
+// half-open, one message at a time goes out as the probe.
 //
-// A message leaves processing only by the sent, retry, dead-letter or
-// requeue script; a crash leaves it there for the next start's recovery.
-// Every attempt carries Idempotency-Key: <id>, so delivery is at least once
-// and the upstream can drop duplicates.
+// While the breaker is open, pump() refuses instead: holdNext() moves the
+// oldest queued message straight to the held set, due when the breaker
+// half-opens, one script per message and one at a time, until the queue is
+// empty; then only a new message (kick) or the poll looks again. Held
+// messages count in the queue's depth, so the queue still fills and clients
+// still get 503 queue_full. They return to the head of the queue only when
+// their time has come AND this instance's breaker is no longer open (the
+// poll), so each message is refused at most once per open period. A message
+// already taken when the breaker opened is refused by allow() in deliver()
+// and held the same way, its attempt undone.
+//
+// A message leaves processing only by the sent, retry, dead-letter or hold
+// script; a crash leaves it there for the next start's recovery. Every
+// attempt carries Idempotency-Key: <id>, so delivery is at least once and
+// the upstream can drop duplicates.
 
 #include "services/relay/relay_worker.hpp"
 
@@ -24,6 +33,7 @@ RelayWorker::RelayWorker(uv_loop_t* loop, const Clock& clock, RedisClient& redis
                          HttpClientPool& upstream, MetricsRegistry& metrics,
                          RelayWorkerOptions options)
     : loop_(loop),
+      clock_(clock),
       redis_(redis),
       store_(store),
       upstream_(upstream),
@@ -33,6 +43,9 @@ RelayWorker::RelayWorker(uv_loop_t* loop, const Clock& clock, RedisClient& redis
       estimator_(clock),
       retry_backoff_(options_.retry_base_ms, options_.retry_max_ms),
       random_(std::random_device{}()),
+      reachability_(clock_, options_.reprobe_ms),
+      probe_(loop, options_.upstream.host, options_.upstream.port, options_.timeout_ms),
+      upstream_text_("http://" + options_.upstream.authority() + options_.upstream.target),
       metrics_(metrics),
       breaker_state_(metrics.gauge("redge_relay_breaker_state",
                                    "Relay circuit breaker: 0 closed, 1 open, 2 half-open")),
@@ -46,7 +59,12 @@ RelayWorker::RelayWorker(uv_loop_t* loop, const Clock& clock, RedisClient& redis
       dead_(metrics.counter("redge_relay_messages_total", "Relay messages by final outcome",
                             {{"outcome", "failed"}})),
       retried_(metrics.counter("redge_relay_retries_total",
-                               "Relay deliveries scheduled for another attempt")) {
+                               "Relay deliveries scheduled for another attempt")),
+      unreachable_gauge_(
+          metrics.gauge("redge_relay_upstream_unreachable",
+                        "1 while nothing accepts connections at relay.upstream_url, else 0")),
+      outages_(metrics.counter("redge_relay_upstream_outages_total",
+                               "Times the relay's upstream started refusing connections")) {
   gate_gauge_.set(1);
   uv_timer_init(loop_, &poll_timer_);
   poll_timer_.data = this;
@@ -71,6 +89,9 @@ RelayWorker::RelayWorker(uv_loop_t* loop, const Clock& clock, RedisClient& redis
 }
 
 void RelayWorker::start() {
+  // Before Redis is even connected: an operator who started redge with
+  // nothing at relay.upstream_url learns it now, not from dead letters.
+  probeIfDue();
   // Messages this instance was delivering when it last stopped go back to
   // the head of the queue, once, at the first connection.
   redis_.onReady([this] {
@@ -130,6 +151,7 @@ void RelayWorker::close() {
   closing_ = true;
   uv_timer_stop(&poll_timer_);
   uv_close(reinterpret_cast<uv_handle_t*>(&poll_timer_), nullptr);
+  probe_.close();
 }
 
 void RelayWorker::kick() {
@@ -138,9 +160,48 @@ void RelayWorker::kick() {
 
 void RelayWorker::onPollCb(uv_timer_t* t) noexcept {
   auto* self = static_cast<RelayWorker*>(t->data);
-  if (self->closing_ || !self->redis_.ready()) return;
-  self->store_.promoteDue(wallClockMs(), nullptr);
-  self->pump();
+  if (!self || self->closing_) return;
+  self->onPoll();
+}
+
+void RelayWorker::onPoll() {
+  probeIfDue();
+  if (!redis_.ready()) return;
+  // Held messages are released by their due time (wall clock, stored in
+  // Redis) and only while this breaker is not open (its own monotonic
+  // clock): a message released a moment early by the wall clock would be
+  // refused a second time in the same open period.
+  store_.promoteDue(wallClockMs(), breaker_.remainingOpenMs() == 0, nullptr);
+  pump();
+}
+
+void RelayWorker::probeIfDue() {
+  if (closing_ || probe_.busy() || !reachability_.probeDue()) return;
+  probe_.probe([this](int status) {
+    if (closing_) return;
+    if (status == 0) {
+      onReachability(reachability_.onConnected(), {});
+    } else {
+      onReachability(reachability_.onRefused(), uv_strerror(status));
+    }
+  });
+}
+
+void RelayWorker::onReachability(ReachabilityTracker::Change change, std::string_view error) {
+  if (change == ReachabilityTracker::Change::Lost) {
+    unreachable_gauge_.set(1);
+    outages_.inc();
+    REDGE_LOG(Warn, "relay_upstream_unreachable")
+        .kv("url", upstream_text_)
+        .kv("error", error)
+        .kv("message",
+            "nothing accepts connections at relay.upstream_url; every message will be "
+            "retried and dead-lettered after " +
+                std::to_string(options_.max_attempts) + " attempts unless something listens there");
+  } else if (change == ReachabilityTracker::Change::Regained) {
+    unreachable_gauge_.set(0);
+    REDGE_LOG(Info, "relay_upstream_reachable").kv("url", upstream_text_);
+  }
 }
 
 void RelayWorker::observeDepth(int64_t depth, GateChange change) {
@@ -174,9 +235,11 @@ int RelayWorker::retryAfterSeconds(int64_t depth) {
 
 void RelayWorker::pump() {
   if (closing_ || draining_ || !redis_.ready()) return;
-  BreakerState state = breaker_.state();
-  if (state == BreakerState::Open) return;
-  int64_t slots = state == BreakerState::HalfOpen ? 1 : options_.concurrency;
+  if (int64_t open_ms = breaker_.remainingOpenMs(); open_ms > 0) {
+    holdNext(open_ms);
+    return;
+  }
+  int64_t slots = breaker_.state() == BreakerState::HalfOpen ? 1 : options_.concurrency;
   // One take per free slot, all pipelined; Redis runs them in order, so the
   // queue's order holds. An empty answer frees its slot without asking
   // again: the next poll or kick does.
@@ -189,6 +252,26 @@ void RelayWorker::pump() {
     if (inflight_ < before) break;
   }
   inflight_gauge_.set(static_cast<double>(inflight_));
+}
+
+// The breaker is open: the next queued message is refused without being
+// sent. One step at a time, each reply asking for the next, so a full queue
+// is worked through at Redis speed and an empty one costs nothing until a
+// kick or the next poll.
+void RelayWorker::holdNext(int64_t open_ms) {
+  if (holding_) return;
+  holding_ = true;
+  int64_t now = wallClockMs();
+  std::string detail = "circuit breaker open: not sent, not counted as an attempt; held " +
+                       std::to_string(open_ms) + " ms until it half-opens";
+  store_.holdNext(now, now + open_ms, "circuit_open", detail,
+                  [this, detail](RedisStatus s, const HoldResult& r) {
+                    holding_ = false;
+                    if (closing_ || s != RedisStatus::Ok || !r.held) return;
+                    breaker_.onHeld();
+                    countFailure("circuit_open", r.id, r.attempts + 1, detail);
+                    pump();
+                  });
 }
 
 void RelayWorker::onTaken(RedisStatus status, const TakeResult& result) {
@@ -208,9 +291,9 @@ void RelayWorker::onTaken(RedisStatus status, const TakeResult& result) {
 
 void RelayWorker::deliver(StoredMessage message) {
   if (!breaker_.allow()) {
-    // Taken just as the breaker opened (or half-open probes are in use):
-    // nothing is sent and the message goes back to the head of the queue.
-    fail(message, "circuit_open", "the circuit breaker refused the call", true);
+    // Taken just before the breaker opened (or half-open probes are in
+    // use): nothing is sent.
+    hold(message, breaker_.remainingOpenMs());
     return;
   }
   HttpClientRequest req;
@@ -236,6 +319,13 @@ void RelayWorker::onDelivered(const StoredMessage& message, HttpClientError erro
   if (error == HttpClientError::Closed) {
     releaseSlot();  // shutting down: the message stays in processing for the next start
     return;
+  }
+  // Any answer shows something listens upstream; a refused connect shows
+  // nothing does. Timeouts and resets say neither.
+  if (error == HttpClientError::None) {
+    onReachability(reachability_.onConnected(), {});
+  } else if (error == HttpClientError::Connect) {
+    onReachability(reachability_.onRefused(), httpClientErrorName(error));
   }
   if (error == HttpClientError::None && response->status >= 200 && response->status < 300) {
     breaker_.onSuccess();
@@ -272,24 +362,42 @@ void RelayWorker::onDelivered(const StoredMessage& message, HttpClientError erro
   }
 }
 
-void RelayWorker::fail(const StoredMessage& message, std::string_view kind, std::string detail,
-                       bool retryable) {
+// A message taken for delivery that allow() refused: held until the breaker
+// half-opens (open_ms), or, when it is half-open with its probes in use
+// (open_ms 0), until the next poll finds it no longer open.
+void RelayWorker::hold(const StoredMessage& message, int64_t open_ms) {
+  std::string detail = open_ms > 0
+                           ? "circuit breaker open: not sent, not counted as an attempt; held " +
+                                 std::to_string(open_ms) + " ms until it half-opens"
+                           : std::string(
+                                 "circuit breaker half-open with its probe in use: not sent, not "
+                                 "counted as an attempt; held until the probe's result");
+  countFailure("circuit_open", message.id, message.attempts, detail);
+  int64_t now = wallClockMs();
+  record(message.id, [this, id = message.id, now, due = now + open_ms, detail](RedisCallback cb) {
+    store_.hold(id, now, due, "circuit_open", detail, std::move(cb));
+  });
+  finishOne();
+}
+
+void RelayWorker::countFailure(std::string_view kind, const std::string& id, int64_t attempt,
+                               std::string_view detail) {
   REDGE_LOG(Info, "delivery_failed")
       .kv("kind", kind)
-      .kv("id", message.id)
-      .kv("attempt", message.attempts)
+      .kv("id", id)
+      .kv("attempt", attempt)
       .kv("detail", detail);
   metrics_
-      .counter("redge_relay_delivery_failures_total", "Failed delivery attempts by kind",
+      .counter("redge_relay_delivery_failures_total", "Failed or refused delivery attempts by kind",
                {{"kind", std::string(kind)}})
       .inc();
+}
+
+void RelayWorker::fail(const StoredMessage& message, std::string_view kind, std::string detail,
+                       bool retryable) {
+  countFailure(kind, message.id, message.attempts, detail);
   int64_t now = wallClockMs();
-  if (kind == "circuit_open") {
-    record(message.id,
-           [this, id = message.id, now, k = std::string(kind), detail](RedisCallback cb) {
-             store_.requeue(id, now, k, detail, std::move(cb));
-           });
-  } else if (retryable && message.attempts < options_.max_attempts) {
+  if (retryable && message.attempts < options_.max_attempts) {
     std::uniform_real_distribution<double> dist(0.0, 1.0);
     int64_t delay = retry_backoff_.delayMs(static_cast<int>(message.attempts - 1), dist(random_));
     retried_.inc();

@@ -1,11 +1,18 @@
 #pragma once
 // The relay's delivery loop: takes messages from the Redis queue (never more
-// than relay.concurrency at once, never while the breaker is open), POSTs
-// each to the upstream with Idempotency-Key: <message id>, and records the
-// outcome: sent, retried later with backoff, or dead-lettered after
-// relay.max_attempts. Failures are told apart by kind everywhere (log line,
-// message record, metric label): upstream_error, timeout, connect_error,
-// circuit_open.
+// than relay.concurrency at once), POSTs each to the upstream with
+// Idempotency-Key: <message id>, and records the outcome: sent, retried later
+// with backoff, or dead-lettered after relay.max_attempts. While the breaker
+// is open, each message whose turn comes is refused without being sent and
+// held until the breaker half-opens. Failures are told apart by kind
+// everywhere (log line, message record, metric label): upstream_error,
+// timeout, connect_error, circuit_open.
+//
+// It also watches whether anything listens at the upstream at all: one TCP
+// probe at start-up, re-probes while nothing does, and the connects of real
+// deliveries, so an upstream that refuses connections is one warning per
+// outage (event=relay_upstream_unreachable), not a silent stream of
+// dead letters.
 
 #include <uv.h>
 
@@ -24,8 +31,10 @@
 #include "resilience/backoff.hpp"
 #include "resilience/backpressure_gate.hpp"
 #include "resilience/circuit_breaker.hpp"
+#include "resilience/reachability_tracker.hpp"
 #include "resilience/retry_after.hpp"
 #include "services/relay/relay_store.hpp"
+#include "services/relay/upstream_probe.hpp"
 
 namespace redge {
 
@@ -39,6 +48,8 @@ struct RelayWorkerOptions {
   int64_t retry_base_ms = 500;
   int64_t retry_max_ms = 30000;
   int64_t poll_ms = 100;  // how often the queue is looked at when idle
+  // How often a connect probe looks again while nothing listens upstream.
+  int64_t reprobe_ms = 5000;
   CircuitBreakerOptions breaker;
 };
 
@@ -68,18 +79,27 @@ class RelayWorker {
  private:
   static void onPollCb(uv_timer_t* t) noexcept;
   void pump();
+  void onPoll();
+  void holdNext(int64_t open_ms);
   void onTaken(RedisStatus status, const TakeResult& result);
   void deliver(StoredMessage message);
+  void hold(const StoredMessage& message, int64_t open_ms);
   void onDelivered(const StoredMessage& message, HttpClientError error,
                    const HttpClientResponse* response);
   void fail(const StoredMessage& message, std::string_view kind, std::string detail,
             bool retryable);
+  // The log line and metric every failed or refused attempt gets.
+  void countFailure(std::string_view kind, const std::string& id, int64_t attempt,
+                    std::string_view detail);
+  void probeIfDue();
+  void onReachability(ReachabilityTracker::Change change, std::string_view error);
   void afterReconnect();
   void record(const std::string& id, std::function<void(RedisCallback)> step);
   void releaseSlot();
   void finishOne();
 
   uv_loop_t* loop_;
+  const Clock& clock_;
   RedisClient& redis_;
   RelayStore& store_;
   HttpClientPool& upstream_;
@@ -89,8 +109,12 @@ class RelayWorker {
   RetryAfterEstimator estimator_;
   ExponentialBackoff retry_backoff_;
   std::mt19937 random_;
+  ReachabilityTracker reachability_;
+  UpstreamProbe probe_;
+  std::string upstream_text_;  // the upstream URL, for log lines
   uv_timer_t poll_timer_;
   bool closing_ = false;
+  bool holding_ = false;  // a holdNext step is waiting for Redis
   bool draining_ = false;
   bool recovered_ = false;
   int64_t inflight_ = 0;  // taking or delivering
@@ -106,6 +130,8 @@ class RelayWorker {
   Counter& sent_;
   Counter& dead_;
   Counter& retried_;
+  Gauge& unreachable_gauge_;
+  Counter& outages_;
 };
 
 }  // namespace redge
