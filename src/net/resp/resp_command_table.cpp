@@ -15,8 +15,6 @@
 
 #include "net/resp/resp_command_table.hpp"
 
-#include <strings.h>
-
 #include <charconv>
 
 #include "net/resp/resp_writer.hpp"
@@ -24,8 +22,26 @@
 namespace redge {
 namespace {
 
+char lowerAscii(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// Whether `sent` names the command `name` (lower case), in any case. Inline
+// rather than strncasecmp: every command is looked up, and names are short.
+bool namesCommand(std::string_view name, std::string_view sent) {
+  if (name.size() != sent.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (lowerAscii(sent[i]) != name[i]) return false;
+  }
+  return true;
+}
+
 bool sameName(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (lowerAscii(a[i]) != lowerAscii(b[i])) return false;
+  }
+  return true;
 }
 
 std::string_view subcommandName(std::string_view full) {
@@ -194,10 +210,10 @@ const RespCommand* RespCommandTable::find(const RespArgs& args,
                                           const RespCommand** container) const {
   std::string_view name = args[0];
   for (const RespCommand& c : commands_) {
-    if (!sameName(c.name, name)) continue;
+    if (!namesCommand(c.name, name)) continue;
     if (c.subcommands.empty() || args.size() == 1) return &c;
     for (const RespCommand& sub : c.subcommands) {
-      if (sameName(subcommandName(sub.name), args[1])) return &sub;
+      if (namesCommand(subcommandName(sub.name), args[1])) return &sub;
     }
     if (container != nullptr) *container = &c;
     return nullptr;

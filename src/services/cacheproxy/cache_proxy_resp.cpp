@@ -184,7 +184,11 @@ std::vector<RespCommand> CacheProxyRespFront::commands() {
   };
   // GET first: the table is searched in this order.
   return {
-      {"get", 2, kRead, bind(&CacheProxyRespFront::get), {1, 1, 1}},
+      {"get",
+       2,
+       kRead,
+       [this](const RespArgs& a, const RespResponder& r) { get(a, r); },
+       {1, 1, 1}},
       {"mget", -2, kRead, bind(&CacheProxyRespFront::mget), {1, -1, 1}},
       {"exists", -2, kRead, bind(&CacheProxyRespFront::exists), {1, -1, 1}},
       {"strlen", 2, kRead, read(&renderStrlen), {1, 1, 1}},
