@@ -1,6 +1,6 @@
-// RESP2 reply appenders: the exact bytes of each value type, CR/LF scrubbing
-// in line-typed values, and that appending never disturbs what is already in
-// the output buffer.
+// RESP reply appenders: the exact bytes of each value type (RESP2, and RESP3
+// with its RESP2 stand-ins), CR/LF scrubbing in line-typed values, and that
+// appending never disturbs what is already in the output buffer.
 
 #include "net/resp/resp_writer.hpp"
 
@@ -86,4 +86,34 @@ TEST_CASE("appending keeps what is already there", "[resp]") {
   redge::appendRespError(out, "ERR a\nb");
   redge::appendRespSimple(out, "c\rd");
   CHECK(out == "+PONG\r\n-ERR a b\r\n+c d\r\n");
+}
+
+TEST_CASE("RESP3 types, and what RESP2 gets instead", "[resp]") {
+  using redge::RespProtocol;
+  std::string out;
+  redge::appendRespNull(out, RespProtocol::Resp3);
+  redge::appendRespNull(out, RespProtocol::Resp2);
+  CHECK(out == "_\r\n$-1\r\n");
+  out.clear();
+  redge::appendRespNullArray(out, RespProtocol::Resp3);
+  redge::appendRespNullArray(out, RespProtocol::Resp2);
+  CHECK(out == "_\r\n*-1\r\n");
+  out.clear();
+  redge::appendRespMapHeader(out, 2, RespProtocol::Resp3);
+  redge::appendRespMapHeader(out, 2, RespProtocol::Resp2);
+  redge::appendRespMapHeader(out, 0, RespProtocol::Resp3);
+  CHECK(out == "%2\r\n*4\r\n%0\r\n");
+  out.clear();
+  redge::appendRespSetHeader(out, 3, RespProtocol::Resp3);
+  redge::appendRespSetHeader(out, 3, RespProtocol::Resp2);
+  CHECK(out == "~3\r\n*3\r\n");
+  out.clear();
+  redge::appendRespVerbatim(out, "a:1\r\n", RespProtocol::Resp3);
+  CHECK(out == "=9\r\ntxt:a:1\r\n\r\n");
+  out.clear();
+  redge::appendRespVerbatim(out, "a:1\r\n", RespProtocol::Resp2);
+  CHECK(out == "$5\r\na:1\r\n\r\n");
+  out.clear();
+  redge::appendRespVerbatim(out, "", RespProtocol::Resp3);
+  CHECK(out == "=4\r\ntxt:\r\n");
 }

@@ -36,6 +36,7 @@ RespConnection::RespConnection(RespServer& server, uint64_t id)
     : server_(server),
       id_(id),
       parser_(server.options().limits),
+      session_(id),
       writer_(reinterpret_cast<uv_stream_t*>(&tcp_), *this) {
   tcp_.data = this;
   timer_.data = this;
@@ -128,7 +129,7 @@ void RespConnection::execute(const std::vector<std::string_view>& args) {
   dispatching_ = true;
   dispatch_seq_ = seq;
   answered_in_dispatch_ = false;
-  server_.dispatch(args, RespResponder(&server_, id_, seq));
+  server_.dispatch(this, args, RespResponder(&server_, id_, seq, session_.protocol));
   dispatching_ = false;
   if (!answered_in_dispatch_ && !closing_) {
     Slot slot;
@@ -149,12 +150,25 @@ void RespConnection::finishAfterReply(std::string_view encoded) {
   input_.clear();
 }
 
-bool RespConnection::awaits(uint64_t seq) const {
-  if (closing_) return false;
-  if (dispatching_ && seq == dispatch_seq_) return !answered_in_dispatch_;
-  if (slots_.empty() || seq < slots_.front().seq) return false;
+RespConnection::Slot* RespConnection::findSlot(uint64_t seq) {
+  if (slots_.empty() || seq < slots_.front().seq) return nullptr;
   size_t i = static_cast<size_t>(seq - slots_.front().seq);
-  return i < slots_.size() && !slots_[i].ready;
+  return i < slots_.size() ? &slots_[i] : nullptr;
+}
+
+const RespConnection::Slot* RespConnection::findSlot(uint64_t seq) const {
+  return const_cast<RespConnection*>(this)->findSlot(seq);
+}
+
+bool RespConnection::awaits(uint64_t seq, uint32_t part) const {
+  if (closing_) return false;
+  if (part == RespResponder::kWhole && dispatching_ && seq == dispatch_seq_) {
+    return !answered_in_dispatch_;
+  }
+  const Slot* slot = findSlot(seq);
+  if (slot == nullptr || slot->ready) return false;
+  if (part == RespResponder::kWhole) return slot->parts == nullptr;
+  return slot->parts != nullptr && part < slot->parts->in.size() && !slot->parts->in[part];
 }
 
 size_t RespConnection::outputBacklog() const {
@@ -194,13 +208,53 @@ void RespConnection::deliver(uint64_t seq, std::string_view encoded) {
     }
     return;
   }
-  if (slots_.empty() || seq < slots_.front().seq) return;
-  size_t i = static_cast<size_t>(seq - slots_.front().seq);
-  if (i >= slots_.size() || slots_[i].ready) return;
-  slots_[i].ready = true;
-  slots_[i].bytes.assign(encoded);
-  ready_slot_bytes_ += encoded.size();
-  if (i == 0) {
+  Slot* slot = findSlot(seq);
+  if (slot == nullptr || slot->ready || slot->parts != nullptr) return;
+  slot->bytes.assign(encoded);
+  slotReady(*slot, static_cast<size_t>(seq - slots_.front().seq));
+}
+
+bool RespConnection::splitReply(uint64_t seq, size_t n) {
+  if (closing_ || n == 0) return false;
+  Slot* slot = nullptr;
+  if (dispatching_ && seq == dispatch_seq_) {
+    if (answered_in_dispatch_) return false;
+    // The array takes the command's place in the order now; execute() must
+    // not add a second slot for it.
+    answered_in_dispatch_ = true;
+    slots_.push_back(Slot{seq});
+    slot = &slots_.back();
+  } else {
+    slot = findSlot(seq);
+    if (slot == nullptr || slot->ready || slot->parts != nullptr) return false;
+  }
+  slot->parts = std::make_unique<Parts>();
+  slot->parts->bytes.resize(n);
+  slot->parts->in.assign(n, false);
+  slot->parts->missing = n;
+  return true;
+}
+
+void RespConnection::deliverPart(uint64_t seq, uint32_t part, std::string_view encoded) {
+  if (closing_) return;
+  if (cutOffSlowReader()) return;
+  Slot* slot = findSlot(seq);
+  if (slot == nullptr || slot->ready || slot->parts == nullptr) return;
+  Parts& parts = *slot->parts;
+  if (part >= parts.in.size() || parts.in[part]) return;
+  parts.in[part] = true;
+  parts.bytes[part].assign(encoded);
+  if (--parts.missing != 0) return;
+  appendRespArrayHeader(slot->bytes, parts.bytes.size());
+  for (const std::string& p : parts.bytes) slot->bytes.append(p);
+  slot->parts.reset();
+  slotReady(*slot, static_cast<size_t>(seq - slots_.front().seq));
+}
+
+void RespConnection::slotReady(Slot& slot, size_t index) {
+  slot.ready = true;
+  ready_slot_bytes_ += slot.bytes.size();
+  if (index == 0) {
     drainReadySlots();
     server_.scheduleFlush(id_);
   }

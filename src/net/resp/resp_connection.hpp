@@ -10,10 +10,12 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "net/resp/resp_parser.hpp"
+#include "net/resp/resp_session.hpp"
 #include "net/stream_writer.hpp"
 
 namespace redge {
@@ -27,7 +29,12 @@ class RespConnection final : public StreamWriterOwner {
   // Writes "-ERR max number of clients reached" and closes, as Redis does.
   void rejectOverloaded();
   void deliver(uint64_t seq, std::string_view encoded);
-  bool awaits(uint64_t seq) const;
+  // The reply `seq` becomes an array of n elements, delivered one by one
+  // with deliverPart(); see RespResponder::splitInto().
+  bool splitReply(uint64_t seq, size_t n);
+  void deliverPart(uint64_t seq, uint32_t part, std::string_view encoded);
+  bool awaits(uint64_t seq, uint32_t part) const;
+  RespSession& session() { return session_; }
   void flush();
   void closeWhenIdle();
   void close();
@@ -36,10 +43,18 @@ class RespConnection final : public StreamWriterOwner {
   bool refused() const { return refused_; }
 
  private:
+  // An array answered element by element (EXEC): the elements, by index,
+  // and how many are still missing.
+  struct Parts {
+    std::vector<std::string> bytes;
+    std::vector<bool> in;
+    size_t missing = 0;
+  };
   struct Slot {
     uint64_t seq;
     bool ready = false;
     std::string bytes;
+    std::unique_ptr<Parts> parts;  // only for a split reply
   };
   static void onAllocCb(uv_handle_t* h, size_t suggested, uv_buf_t* buf) noexcept;
   static void onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept;
@@ -52,6 +67,9 @@ class RespConnection final : public StreamWriterOwner {
   size_t parse(std::string_view input);
   void execute(const std::vector<std::string_view>& args);
   void finishAfterReply(std::string_view encoded);
+  Slot* findSlot(uint64_t seq);
+  const Slot* findSlot(uint64_t seq) const;
+  void slotReady(Slot& slot, size_t index);
   void drainReadySlots();
   bool canResume() const;
   // Hands the buffered output to the socket; false if the connection closed.
@@ -74,6 +92,7 @@ class RespConnection final : public StreamWriterOwner {
   uv_shutdown_t shutdown_req_;
   int handles_open_ = 0;
   RespParser parser_;
+  RespSession session_;
   StreamWriter writer_;
   std::string input_;  // bytes of an incomplete command (or unparsed while paused)
   std::deque<Slot> slots_;

@@ -9,15 +9,39 @@
 
 namespace redge {
 
+namespace {
+
+RespConnection* connectionOf(RespServer* server, uint64_t id) {
+  if (server == nullptr) return nullptr;
+  if (RespConnection* c = server->dispatching(id)) return c;
+  return server->findConnection(id);
+}
+
+}  // namespace
+
 void RespResponder::reply(std::string_view encoded) const {
-  if (server_ == nullptr) return;
-  if (RespConnection* c = server_->findConnection(connection_id_)) c->deliver(seq_, encoded);
+  RespConnection* c = connectionOf(server_, connection_id_);
+  if (c == nullptr) return;
+  if (part_ == kWhole) {
+    c->deliver(seq_, encoded);
+  } else {
+    c->deliverPart(seq_, part_, encoded);
+  }
 }
 
 bool RespResponder::alive() const {
-  if (server_ == nullptr) return false;
-  RespConnection* c = server_->findConnection(connection_id_);
-  return c != nullptr && c->awaits(seq_);
+  RespConnection* c = connectionOf(server_, connection_id_);
+  return c != nullptr && c->awaits(seq_, part_);
+}
+
+RespSession* RespResponder::session() const {
+  RespConnection* c = connectionOf(server_, connection_id_);
+  return c == nullptr ? nullptr : &c->session();
+}
+
+bool RespResponder::splitInto(size_t n) const {
+  RespConnection* c = connectionOf(server_, connection_id_);
+  return c != nullptr && part_ == kWhole && c->splitReply(seq_, n);
 }
 
 RespServer::RespServer(uv_loop_t* loop, MetricsRegistry& metrics, RespServerOptions options,
@@ -26,6 +50,7 @@ RespServer::RespServer(uv_loop_t* loop, MetricsRegistry& metrics, RespServerOpti
       options_(std::move(options)),
       handler_(std::move(handler)),
       read_buffer_(65536),
+      started_ms_(uv_now(loop)),
       open_gauge_(metrics.gauge("redge_resp_connections_open", "RESP connections open now",
                                 {{"service", options_.service}})),
       accepted_(metrics.counter("redge_resp_connections_accepted_total",
@@ -101,10 +126,17 @@ RespConnection* RespServer::findConnection(uint64_t id) const {
   return it == connections_.end() ? nullptr : it->second;
 }
 
-void RespServer::dispatch(const std::vector<std::string_view>& args,
+void RespServer::dispatch(RespConnection* connection, const std::vector<std::string_view>& args,
                           const RespResponder& responder) {
   commands_.inc();
+  RespConnection* outer = dispatching_;
+  dispatching_ = connection;
   handler_(args, responder);
+  dispatching_ = outer;
+}
+
+RespConnection* RespServer::dispatching(uint64_t id) const {
+  return dispatching_ != nullptr && dispatching_->id() == id ? dispatching_ : nullptr;
 }
 
 void RespServer::onCheckCb(uv_check_t* check) noexcept {
@@ -155,6 +187,7 @@ void RespServer::onHandleClosedCb(uv_handle_t* handle) noexcept {
 }
 
 void RespServer::onConnectionClosed(RespConnection* connection) {
+  if (dispatching_ == connection) dispatching_ = nullptr;
   if (connection->refused()) --refused_open_;
   connections_.erase(connection->id());
   open_gauge_.set(static_cast<double>(connections_.size()));

@@ -1,9 +1,10 @@
 #pragma once
-// A RESP2 listener, so that redis-cli, redis-benchmark and every Redis
+// A RESP listener, so that redis-cli, redis-benchmark and every Redis
 // client library can talk to a redge service. The server owns the parsing,
 // the ordering of replies (pipelined commands are answered in order, all
-// replies of one loop iteration in one write), QUIT, protocol errors and the
-// connection limit; what a command means is the handler's business.
+// replies of one loop iteration in one write), QUIT, protocol errors, the
+// connection limit and each connection's RespSession; what a command means
+// is the handler's business (see RespCommandTable).
 //
 // Lifetimes follow HttpServer's: a handler replies through a RespResponder
 // (server, connection id, sequence), which may outlive its connection and
@@ -21,25 +22,54 @@
 #include "core/metrics.hpp"
 #include "net/listener.hpp"
 #include "net/resp/resp_parser.hpp"
+#include "net/resp/resp_session.hpp"
+#include "net/resp/resp_writer.hpp"
 
 namespace redge {
 
 class RespServer;
 class RespConnection;
 
+// Where one reply goes: a command's place in its connection's reply order,
+// or one element of an EXEC's array. Cheap to copy into callbacks; after
+// its connection has closed every call is a no-op (session() gives nullptr).
 class RespResponder {
  public:
+  static constexpr uint32_t kWhole = UINT32_MAX;
+
   RespResponder() = default;
-  RespResponder(RespServer* server, uint64_t connection_id, uint64_t seq)
-      : server_(server), connection_id_(connection_id), seq_(seq) {}
+  RespResponder(RespServer* server, uint64_t connection_id, uint64_t seq, RespProtocol protocol,
+                uint32_t part = kWhole)
+      : server_(server),
+        connection_id_(connection_id),
+        seq_(seq),
+        part_(part),
+        protocol_(protocol) {}
   // Sends one reply, already RESP-encoded (see resp_writer.hpp). Exactly once.
   void reply(std::string_view encoded) const;
   bool alive() const;
+  // The protocol the reply must be encoded in: the connection's when the
+  // command was dispatched.
+  RespProtocol protocol() const { return protocol_; }
+  // The connection's state, or nullptr once it has closed. For use within
+  // the handler call only: never keep the pointer.
+  RespSession* session() const;
+  RespServer* server() const { return server_; }
+
+  // Makes this reply an array of n > 0 elements, each answered, in any
+  // order, through part(i); the array goes out, in the connection's reply
+  // order, once the last element is in. False if the connection is gone.
+  bool splitInto(size_t n) const;
+  RespResponder part(size_t i, RespProtocol protocol) const {
+    return RespResponder(server_, connection_id_, seq_, protocol, static_cast<uint32_t>(i));
+  }
 
  private:
   RespServer* server_ = nullptr;
   uint64_t connection_id_ = 0;
   uint64_t seq_ = 0;
+  uint32_t part_ = kWhole;
+  RespProtocol protocol_ = RespProtocol::Resp2;
 };
 
 // Runs for every command but QUIT; args[0] is the command name as sent.
@@ -75,10 +105,22 @@ class RespServer final : public Listener {
     return {options_.service, "resp", options_.bind, options_.port};
   }
 
+  // What INFO reports.
+  size_t servedConnections() const { return connections_.size() - refused_open_; }
+  uint64_t connectionsAccepted() const { return accepted_.value(); }
+  uint64_t connectionsRejected() const { return rejected_.value(); }
+  uint64_t commandsProcessed() const { return commands_.value(); }
+  uint64_t uptimeMs() const { return uv_now(loop_) - started_ms_; }
+
   // --- used by RespConnection and RespResponder ---
   uv_loop_t* loop() const { return loop_; }
   RespConnection* findConnection(uint64_t id) const;
-  void dispatch(const std::vector<std::string_view>& args, const RespResponder& responder);
+  // Runs the handler; `connection` is the one the command came from.
+  void dispatch(RespConnection* connection, const std::vector<std::string_view>& args,
+                const RespResponder& responder);
+  // The connection whose command is being dispatched, if it is `id`: spares
+  // RespResponder::session() a lookup for the common synchronous case.
+  RespConnection* dispatching(uint64_t id) const;
   void scheduleFlush(uint64_t connection_id) { flush_pending_.push_back(connection_id); }
   void onConnectionClosed(RespConnection* connection);
   void releaseConnection(RespConnection* connection);
@@ -112,6 +154,8 @@ class RespServer final : public Listener {
   size_t refused_open_ = 0;  // refused connections still closing (in connections_)
   std::vector<uint64_t> flush_pending_;
   std::vector<char> read_buffer_;
+  RespConnection* dispatching_ = nullptr;  // set only for the duration of a handler call
+  uint64_t started_ms_;
   Gauge& open_gauge_;
   Counter& accepted_;
   Counter& rejected_;

@@ -1,4 +1,4 @@
-// RESP2 reply encoding. Numbers go through std::to_chars into a stack buffer
+// RESP reply encoding. Numbers go through std::to_chars into a stack buffer
 // so a reply costs no allocation beyond the output string's own growth.
 
 #include "net/resp/resp_writer.hpp"
@@ -57,12 +57,43 @@ void appendRespNull(std::string& out) {
   out.append("$-1\r\n");
 }
 
+void appendRespNull(std::string& out, RespProtocol protocol) {
+  out.append(protocol == RespProtocol::Resp3 ? "_\r\n" : "$-1\r\n");
+}
+
 void appendRespArrayHeader(std::string& out, size_t n) {
   appendNumberLine(out, '*', n);
 }
 
 void appendRespNullArray(std::string& out) {
   out.append("*-1\r\n");
+}
+
+void appendRespNullArray(std::string& out, RespProtocol protocol) {
+  out.append(protocol == RespProtocol::Resp3 ? "_\r\n" : "*-1\r\n");
+}
+
+void appendRespMapHeader(std::string& out, size_t pairs, RespProtocol protocol) {
+  if (protocol == RespProtocol::Resp3) {
+    appendNumberLine(out, '%', pairs);
+  } else {
+    appendNumberLine(out, '*', pairs * 2);
+  }
+}
+
+void appendRespSetHeader(std::string& out, size_t n, RespProtocol protocol) {
+  appendNumberLine(out, protocol == RespProtocol::Resp3 ? '~' : '*', n);
+}
+
+void appendRespVerbatim(std::string& out, std::string_view text, RespProtocol protocol) {
+  if (protocol != RespProtocol::Resp3) {
+    appendRespBulk(out, text);
+    return;
+  }
+  appendNumberLine(out, '=', text.size() + 4);
+  out.append("txt:");
+  out.append(text);
+  out.append(kCrlf);
 }
 
 }  // namespace redge

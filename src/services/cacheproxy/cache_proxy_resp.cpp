@@ -1,11 +1,19 @@
-// RESP command handling for the cache proxy. Error texts follow Redis's
-// where a client might match on them ("wrong number of arguments for 'get'
-// command"); redge's own conditions say what happened ("redis unavailable").
+// The cache proxy's RESP commands (see the header), declared in one table
+// with their arity, flags and keys.
+//
+// GET on a hit is the hot path: the value goes from the LRU entry into the
+// scratch reply and on to the connection's output, with no allocation. A
+// read that must wait for Redis keeps what it needs in its callback: the
+// responder (ids, not pointers, so a reply for a closed connection does
+// nothing), and for GETRANGE its arguments.
+//
+// Error texts follow Redis's where a client might match on them (WRONGTYPE
+// comes from Redis itself); redge's own conditions say what happened
+// ("redis unavailable").
 
 #include "services/cacheproxy/cache_proxy_resp.hpp"
 
-#include <strings.h>
-
+#include <charconv>
 #include <memory>
 #include <optional>
 
@@ -14,39 +22,110 @@
 namespace redge {
 namespace {
 
-bool is(std::string_view name, std::string_view want) {
-  return name.size() == want.size() && strncasecmp(name.data(), want.data(), want.size()) == 0;
+bool isWrongType(const CacheAnswer& a) {
+  return a.kind == CacheAnswer::Kind::Failed && a.status == RedisStatus::ErrorReply &&
+         a.reply != nullptr && a.reply->str != nullptr &&
+         std::string_view(a.reply->str, a.reply->len).rfind("WRONGTYPE", 0) == 0;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-  return out;
+bool hasValue(const CacheAnswer& a) {
+  return a.kind == CacheAnswer::Kind::Hit || a.kind == CacheAnswer::Kind::Miss;
 }
 
-void appendAnswer(std::string& out, const CacheAnswer& a) {
-  switch (a.kind) {
-    case CacheAnswer::Kind::Hit:
-    case CacheAnswer::Kind::Miss:
-      appendRespBulk(out, a.value);
-      return;
-    case CacheAnswer::Kind::NotFound:
-      appendRespNull(out);
-      return;
-    case CacheAnswer::Kind::Failed:
-      appendRespError(out, respErrorFor(a));
-      return;
+bool parseInteger(std::string_view s, int64_t& out) {
+  if (s.empty() || s.size() > 20) return false;
+  size_t digits = s[0] == '-' ? 1 : 0;
+  if (digits == s.size() || s[digits] < '0' || s[digits] > '9') return false;
+  if (s[digits] == '0' && (s.size() > digits + 1 || digits == 1)) return false;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+void renderGet(const CacheAnswer& a, const RespArgs&, RespProtocol protocol, std::string& out) {
+  if (hasValue(a)) {
+    appendRespBulk(out, a.value);
+  } else if (a.kind == CacheAnswer::Kind::NotFound) {
+    appendRespNull(out, protocol);
+  } else {
+    appendRespError(out, respErrorFor(a));
   }
 }
 
-// One MGET: the values arrive in any order; the reply goes out when the last
-// one is in.
-struct MgetState {
+void renderStrlen(const CacheAnswer& a, const RespArgs&, RespProtocol, std::string& out) {
+  if (hasValue(a)) {
+    appendRespInteger(out, static_cast<int64_t>(a.value.size()));
+  } else if (a.kind == CacheAnswer::Kind::NotFound) {
+    appendRespInteger(out, 0);
+  } else {
+    appendRespError(out, respErrorFor(a));
+  }
+}
+
+// Redis 7.0's GETRANGE arithmetic: negative offsets count from the end,
+// both ends are clamped into the value, an empty range is "".
+void renderGetrange(const CacheAnswer& a, const RespArgs& args, RespProtocol, std::string& out) {
+  if (a.kind == CacheAnswer::Kind::NotFound) {
+    appendRespBulk(out, "");
+    return;
+  }
+  if (!hasValue(a)) {
+    appendRespError(out, respErrorFor(a));
+    return;
+  }
+  int64_t start = 0;
+  int64_t end = 0;
+  parseInteger(args[2], start);  // checked before the lookup
+  parseInteger(args[3], end);
+  const auto len = static_cast<int64_t>(a.value.size());
+  if (start < 0 && end < 0 && start > end) {
+    appendRespBulk(out, "");
+    return;
+  }
+  if (start < 0) start += len;
+  if (end < 0) end += len;
+  if (start < 0) start = 0;
+  if (end < 0) end = 0;
+  if (end >= len) end = len - 1;
+  if (start > end || len == 0) {
+    appendRespBulk(out, "");
+    return;
+  }
+  appendRespBulk(out,
+                 a.value.substr(static_cast<size_t>(start), static_cast<size_t>(end - start + 1)));
+}
+
+// Several keys (MGET, EXISTS): the answers arrive in any order; the reply
+// goes out when the last one is in.
+struct MultiKeyState {
   RespResponder responder;
-  std::vector<std::optional<std::string>> values;
-  size_t remaining;
+  std::vector<std::optional<std::string>> values;  // MGET
+  int64_t existing = 0;                            // EXISTS
+  size_t remaining = 0;
   std::string error;
 };
+
+// Redis down or stuck fails the whole command; a key of another type is a
+// nil in MGET (as in Redis's own MGET) and counts as existing in EXISTS.
+void noteFailure(MultiKeyState& state, const CacheAnswer& a) {
+  if (a.kind == CacheAnswer::Kind::Failed && a.status != RedisStatus::ErrorReply &&
+      state.error.empty()) {
+    state.error = respErrorFor(a);
+  }
+}
+
+void appendRedisReply(std::string& out, RedisStatus status, const redisReply* reply) {
+  if (status == RedisStatus::Ok && reply != nullptr && reply->type == REDIS_REPLY_INTEGER) {
+    appendRespInteger(out, reply->integer);
+  } else if (status == RedisStatus::Ok && reply != nullptr && reply->type == REDIS_REPLY_STATUS) {
+    appendRespSimple(out, std::string_view(reply->str, reply->len));
+  } else {
+    CacheAnswer failed;
+    failed.kind = CacheAnswer::Kind::Failed;
+    failed.status = status == RedisStatus::Ok ? RedisStatus::ErrorReply : status;
+    failed.reply = reply;
+    appendRespError(out, respErrorFor(failed));
+  }
+}
 
 }  // namespace
 
@@ -54,8 +133,10 @@ std::string respErrorFor(const CacheAnswer& a) {
   switch (a.status) {
     case RedisStatus::ErrorReply:
       // Redis's own error, as Redis would send it (e.g. WRONGTYPE ...).
-      if (a.reply && a.reply->str) return std::string(a.reply->str, a.reply->len);
-      return "ERR redis refused the command";
+      if (a.reply != nullptr && a.reply->type == REDIS_REPLY_ERROR && a.reply->str != nullptr) {
+        return std::string(a.reply->str, a.reply->len);
+      }
+      return "ERR redis answered with an unexpected reply";
     case RedisStatus::Timeout:
       return "ERR redis timeout";
     default:
@@ -63,99 +144,190 @@ std::string respErrorFor(const CacheAnswer& a) {
   }
 }
 
-void CacheProxyRespFront::handle(const std::vector<std::string_view>& args,
-                                 const RespResponder& responder) {
-  std::string_view name = args[0];
-  auto arity = [&](bool ok) {
-    if (ok) return true;
-    reply_.clear();
-    appendRespError(reply_, "ERR wrong number of arguments for '" + lower(name) + "' command");
-    responder.reply(reply_);
-    return false;
+CacheProxyRespFront::CacheProxyRespFront(ReadThroughCache& cache, RedisClient& redis)
+    : cache_(cache),
+      redis_(redis),
+      table_(
+          commands(),
+          RespInfoSource{
+              "redge",
+              [this](std::string& out) {
+                const LruCache::Stats& s = cache_.lru().stats();
+                out.append("keyspace_hits:").append(std::to_string(cache_.hits())).append("\r\n");
+                out.append("keyspace_misses:")
+                    .append(std::to_string(cache_.misses()))
+                    .append("\r\n");
+                out.append("evicted_keys:").append(std::to_string(s.evictions)).append("\r\n");
+                out.append("expired_keys:").append(std::to_string(s.expirations)).append("\r\n");
+              },
+              [this](std::string& out) {
+                // What is held locally: every cached entry expires
+                // (cacheproxy.ttl_ms), or nothing is cached at all.
+                size_t n = cache_.lru().size();
+                if (n == 0) return;
+                std::string count = std::to_string(n);
+                out.append("db0:keys=")
+                    .append(count)
+                    .append(",expires=")
+                    .append(count)
+                    .append("\r\n");
+              },
+          }) {}
+
+std::vector<RespCommand> CacheProxyRespFront::commands() {
+  constexpr uint32_t kRead = kRespReadonly | kRespFast;
+  auto bind = [this](void (CacheProxyRespFront::*fn)(const RespArgs&, const RespResponder&)) {
+    return [this, fn](const RespArgs& a, const RespResponder& r) { (this->*fn)(a, r); };
   };
-  if (is(name, "GET")) {
-    if (arity(args.size() == 2)) get(args[1], responder);
-  } else if (is(name, "MGET")) {
-    if (arity(args.size() >= 2)) mget(args, responder);
-  } else if (is(name, "PING")) {
-    if (!arity(args.size() <= 2)) return;
-    reply_.clear();
-    if (args.size() == 2)
-      appendRespBulk(reply_, args[1]);
-    else
-      appendRespSimple(reply_, "PONG");
-    responder.reply(reply_);
-  } else if (is(name, "ECHO")) {
-    if (!arity(args.size() == 2)) return;
-    reply_.clear();
-    appendRespBulk(reply_, args[1]);
-    responder.reply(reply_);
-  } else if (is(name, "SELECT")) {
-    if (!arity(args.size() == 2)) return;
-    // One database is proxied; it is database 0 as far as the client knows.
-    responder.reply(args[1] == "0" ? std::string_view("+OK\r\n")
-                                   : std::string_view("-ERR DB index is out of range\r\n"));
-  } else if (is(name, "COMMAND")) {
-    // redis-cli asks COMMAND DOCS at start-up for its hints; an empty answer
-    // is valid and makes it skip them.
-    responder.reply(args.size() >= 2 && is(args[1], "COUNT") ? ":0\r\n" : "*0\r\n");
-  } else if (is(name, "HELLO")) {
-    responder.reply("-NOPROTO this proxy speaks RESP2 only\r\n");
-  } else {
-    reply_.clear();
-    std::string shown(name.substr(0, 64));
-    appendRespError(reply_, "ERR unknown or unsupported command '" + shown + "'");
-    responder.reply(reply_);
-  }
+  auto read = [this](Render render) {
+    return [this, render](const RespArgs& a, const RespResponder& r) { readOne(a, r, render); };
+  };
+  // GET first: the table is searched in this order.
+  return {
+      {"get",
+       2,
+       kRead,
+       [this](const RespArgs& a, const RespResponder& r) { get(a, r); },
+       {1, 1, 1}},
+      {"mget", -2, kRead, bind(&CacheProxyRespFront::mget), {1, -1, 1}},
+      {"exists", -2, kRead, bind(&CacheProxyRespFront::exists), {1, -1, 1}},
+      {"strlen", 2, kRead, read(&renderStrlen), {1, 1, 1}},
+      {"type", 2, kRead, bind(&CacheProxyRespFront::type), {1, 1, 1}},
+      {"getrange",
+       4,
+       kRespReadonly,
+       [this](const RespArgs& a, const RespResponder& r) {
+         int64_t n = 0;
+         if (!parseInteger(a[2], n) || !parseInteger(a[3], n)) {
+           r.reply("-ERR value is not an integer or out of range\r\n");
+           return;
+         }
+         readOne(a, r, &renderGetrange);
+       },
+       {1, 1, 1}},
+      {"ttl", 2, kRead, bind(&CacheProxyRespFront::forward), {1, 1, 1}},
+      {"pttl", 2, kRead, bind(&CacheProxyRespFront::forward), {1, 1, 1}},
+  };
 }
 
-void CacheProxyRespFront::get(std::string_view key, const RespResponder& responder) {
+void CacheProxyRespFront::get(const RespArgs& args, const RespResponder& responder) {
   CacheAnswer a;
-  if (cache_.tryHit(key, a)) {
+  if (cache_.tryHit(args[1], a)) {
     reply_.clear();
     appendRespBulk(reply_, a.value);
     responder.reply(reply_);
     return;
   }
-  cache_.lookup(key, [responder](const CacheAnswer& answer) {
+  cache_.lookup(args[1], [responder](const CacheAnswer& answer) {
     std::string out;
-    appendAnswer(out, answer);
+    renderGet(answer, {}, responder.protocol(), out);
     responder.reply(out);
   });
 }
 
-void CacheProxyRespFront::mget(const std::vector<std::string_view>& args,
-                               const RespResponder& responder) {
-  auto state = std::make_shared<MgetState>();
+void CacheProxyRespFront::readOne(const RespArgs& args, const RespResponder& responder,
+                                  Render render) {
+  CacheAnswer a;
+  if (cache_.tryHit(args[1], a)) {
+    reply_.clear();
+    render(a, args, responder.protocol(), reply_);
+    responder.reply(reply_);
+    return;
+  }
+  auto kept = std::make_shared<std::vector<std::string>>(args.begin(), args.end());
+  cache_.lookup(args[1], [responder, render, kept](const CacheAnswer& answer) {
+    RespArgs views(kept->begin(), kept->end());
+    std::string out;
+    render(answer, views, responder.protocol(), out);
+    responder.reply(out);
+  });
+}
+
+void CacheProxyRespFront::mget(const RespArgs& args, const RespResponder& responder) {
+  auto state = std::make_shared<MultiKeyState>();
   state->responder = responder;
   state->values.resize(args.size() - 1);
   state->remaining = args.size() - 1;
   for (size_t i = 1; i < args.size(); ++i) {
     cache_.lookup(args[i], [state, i](const CacheAnswer& a) {
-      if (a.kind == CacheAnswer::Kind::Hit || a.kind == CacheAnswer::Kind::Miss) {
-        state->values[i - 1] = std::string(a.value);
-      } else if (a.kind == CacheAnswer::Kind::Failed && a.status != RedisStatus::ErrorReply &&
-                 state->error.empty()) {
-        // Redis down or stuck fails the whole MGET; a WRONGTYPE key is a nil,
-        // as in Redis's own MGET.
-        state->error = respErrorFor(a);
-      }
+      if (hasValue(a)) state->values[i - 1] = std::string(a.value);
+      noteFailure(*state, a);
       if (--state->remaining != 0) return;
       std::string out;
       if (!state->error.empty()) {
         appendRespError(out, state->error);
       } else {
+        RespProtocol protocol = state->responder.protocol();
         appendRespArrayHeader(out, state->values.size());
         for (const auto& v : state->values) {
-          if (v)
+          if (v) {
             appendRespBulk(out, *v);
-          else
-            appendRespNull(out);
+          } else {
+            appendRespNull(out, protocol);
+          }
         }
       }
       state->responder.reply(out);
     });
   }
+}
+
+void CacheProxyRespFront::exists(const RespArgs& args, const RespResponder& responder) {
+  auto state = std::make_shared<MultiKeyState>();
+  state->responder = responder;
+  state->remaining = args.size() - 1;
+  // A key named twice counts twice, as in Redis.
+  for (size_t i = 1; i < args.size(); ++i) {
+    cache_.lookup(args[i], [state](const CacheAnswer& a) {
+      if (hasValue(a) || isWrongType(a)) ++state->existing;
+      noteFailure(*state, a);
+      if (--state->remaining != 0) return;
+      std::string out;
+      if (!state->error.empty()) {
+        appendRespError(out, state->error);
+      } else {
+        appendRespInteger(out, state->existing);
+      }
+      state->responder.reply(out);
+    });
+  }
+}
+
+void CacheProxyRespFront::type(const RespArgs& args, const RespResponder& responder) {
+  CacheAnswer hit;
+  if (cache_.tryHit(args[1], hit)) {
+    responder.reply("+string\r\n");
+    return;
+  }
+  std::string key(args[1]);
+  cache_.lookup(key, [this, responder, key](const CacheAnswer& a) {
+    if (hasValue(a)) {
+      responder.reply("+string\r\n");
+    } else if (a.kind == CacheAnswer::Kind::NotFound) {
+      responder.reply("+none\r\n");
+    } else if (isWrongType(a)) {
+      // Another type: only Redis knows which.
+      redis_.command({"TYPE", key}, [responder](RedisStatus status, const redisReply* reply) {
+        std::string out;
+        appendRedisReply(out, status, reply);
+        responder.reply(out);
+      });
+    } else {
+      std::string out;
+      appendRespError(out, respErrorFor(a));
+      responder.reply(out);
+    }
+  });
+}
+
+// TTL and PTTL: the local copy has no expiry of Redis's to report, so Redis
+// answers (-2 for a missing key, -1 for one without expiry).
+void CacheProxyRespFront::forward(const RespArgs& args, const RespResponder& responder) {
+  redis_.command(args, [responder](RedisStatus status, const redisReply* reply) {
+    std::string out;
+    appendRedisReply(out, status, reply);
+    responder.reply(out);
+  });
 }
 
 }  // namespace redge

@@ -42,7 +42,7 @@ void answerHttp(const HttpResponder& res, const CacheAnswer& a, const RedisClien
 CacheProxyService::CacheProxyService(uv_loop_t* loop, const Clock& clock, HttpServer& http,
                                      RedisClient& redis, MetricsRegistry& metrics,
                                      CacheProxyOptions options)
-    : redis_(redis), cache_(clock, redis, metrics, options.cache), resp_front_(cache_) {
+    : redis_(redis), cache_(clock, redis, metrics, options.cache), resp_front_(cache_, redis) {
   if (options.keyspace_invalidation) {
     invalidator_ =
         std::make_unique<KeyspaceInvalidator>(loop, metrics, redis, options.subscriber, cache_);

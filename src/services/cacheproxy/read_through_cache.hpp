@@ -63,6 +63,10 @@ class ReadThroughCache {
 
   const LruCache& lru() const { return lru_; }
   size_t inflight() const { return active_; }
+  // Lookups answered locally / sent to Redis, as redge_cache_hits_total and
+  // _misses_total count them (RESP INFO reports them as keyspace_hits/misses).
+  uint64_t hits() const { return hits_.value(); }
+  uint64_t misses() const { return misses_.value(); }
   size_t waiting() const { return queue_.size(); }
 
  private:
