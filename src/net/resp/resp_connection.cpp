@@ -222,7 +222,9 @@ bool RespConnection::splitReply(uint64_t seq, size_t n) {
     // The array takes the command's place in the order now; execute() must
     // not add a second slot for it.
     answered_in_dispatch_ = true;
-    slots_.push_back(Slot{seq});
+    Slot fresh;
+    fresh.seq = seq;
+    slots_.push_back(std::move(fresh));
     slot = &slots_.back();
   } else {
     slot = findSlot(seq);
