@@ -81,6 +81,12 @@ void declareProcessSections(ConfigSchema& schema) {
               "bytes a second a request body must keep up: each one received extends "
               "its header_timeout_ms deadline by 1/rate s (0: one fixed deadline)");
 
+  schema.coreSection("resp", &Config::resp)
+      .intKey(REDGE_FIELD(RespConfig, idle_timeout_ms), 0, kMaxDurationMs,
+              "idle RESP connections are closed after this (0: never, as Redis)")
+      .intKey(REDGE_FIELD(RespConfig, command_read_timeout_ms), 1, kMaxDurationMs,
+              "time allowed to receive a whole RESP command once it has begun");
+
   schema.coreSection("server", &Config::server)
       .intKey(REDGE_FIELD(ServerConfig, drain_timeout_ms), 1, kMaxDurationMs,
               "on SIGTERM, how long in-flight work may finish");

@@ -24,8 +24,10 @@ struct RedisConfig {
   std::string key_prefix = "redge:";
   int64_t connect_timeout_ms = 1000;
   int64_t command_timeout_ms = 1000;
-  int64_t reconnect_min_ms = 100;   // first reconnect delay
-  int64_t reconnect_max_ms = 5000;  // backoff ceiling
+  int64_t reconnect_min_ms = 100;  // first reconnect delay
+  // Backoff ceiling. Low on purpose: a refused connect costs nothing, and
+  // service comes back within this (plus a connect) of Redis coming back.
+  int64_t reconnect_max_ms = 500;
 };
 
 struct HttpConfig {
@@ -36,6 +38,15 @@ struct HttpConfig {
   int64_t max_connections = 10000;
   int64_t max_output_bytes = 8388608;  // a reader slower than this much queued output is cut off
   int64_t body_min_rate = 1024;        // bytes/s a body must average, or 408
+};
+
+// The RESP listeners' deadlines (the cache proxy's RESP port).
+struct RespConfig {
+  // An idle connection is closed after this; 0 keeps it, as Redis's
+  // `timeout 0` does.
+  int64_t idle_timeout_ms = 0;
+  // A command must arrive whole within this of its first byte.
+  int64_t command_read_timeout_ms = 10000;
 };
 
 struct ServerConfig {
@@ -50,6 +61,7 @@ struct LogConfig {
 struct Config {
   RedisConfig redis;
   HttpConfig http;
+  RespConfig resp;
   ServerConfig server;
   LogConfig log;
   ModuleSections modules;  // one struct per module, declared by the module

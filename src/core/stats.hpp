@@ -33,23 +33,31 @@ namespace redge {
 
 class StatsBinder {
  public:
-  StatsBinder(MetricsRegistry& metrics, std::string prefix, Labels labels)
-      : metrics_(metrics), prefix_(std::move(prefix)), labels_(std::move(labels)) {}
+  // help_prefix starts every help text (one table shared by several
+  // families, e.g. "HTTP " and "RESP ").
+  StatsBinder(MetricsRegistry& metrics, std::string prefix, Labels labels,
+              std::string help_prefix = {})
+      : metrics_(metrics),
+        prefix_(std::move(prefix)),
+        labels_(std::move(labels)),
+        help_prefix_(std::move(help_prefix)) {}
 
   Counter& counter(std::string_view name, std::string_view help) const {
-    return metrics_.counter(prefix_ + std::string(name), help, labels_);
+    return metrics_.counter(prefix_ + std::string(name), help_prefix_ + std::string(help), labels_);
   }
   Gauge& gauge(std::string_view name, std::string_view help) const {
-    return metrics_.gauge(prefix_ + std::string(name), help, labels_);
+    return metrics_.gauge(prefix_ + std::string(name), help_prefix_ + std::string(help), labels_);
   }
   Histogram& histogram(std::string_view name, std::string_view help) const {
-    return metrics_.histogram(prefix_ + std::string(name), help, labels_);
+    return metrics_.histogram(prefix_ + std::string(name), help_prefix_ + std::string(help),
+                              labels_);
   }
 
  private:
   MetricsRegistry& metrics_;
   std::string prefix_;
   Labels labels_;
+  std::string help_prefix_;
 };
 
 }  // namespace redge

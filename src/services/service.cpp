@@ -32,8 +32,7 @@ HttpServer& ModuleContext::addHttpServer(HttpServerOptions options) {
 }
 
 RespServer& ModuleContext::addRespServer(RespServerOptions options, RespHandler handler) {
-  auto server = std::make_unique<RespServer>(runtime_.loop, runtime_.metrics, std::move(options),
-                                             std::move(handler));
+  auto server = std::make_unique<RespServer>(runtime_, std::move(options), std::move(handler));
   RespServer& ref = *server;
   listeners_.push_back(std::move(server));
   return ref;

@@ -176,14 +176,10 @@ TEST_CASE("redis faults: SIGSTOP, SIGKILL and an empty restart under load on eve
   CHECK(everything.settled);
 }
 
-// KNOWN TO FAIL (so tagged [!mayfail]): with redis.reconnect_max_ms at its
-// default of 5000 the reconnect backoff (equal jitter, doubling from 100 ms)
-// has grown to 0.8-5 s after an outage of a few seconds, so redge's next
-// attempt came 0.7-2.5 s after Redis was back in the runs measured, and can
-// come up to 5 s after. The case above holds with a 500 ms ceiling. Remove
-// the tag once redge reconnects within 1 s with its defaults.
+// With the default reconnect ceiling (redis.reconnect_max_ms, 500 ms) the
+// backoff cannot grow past half a second, however long the outage.
 TEST_CASE("redis faults: with the default reconnect settings, service is back within 1 s of Redis",
-          "[chaos][redis][!mayfail]") {
+          "[chaos][redis]") {
   // The promise holds for the defaults an operator runs with, not only for
   // a tuned reconnect ceiling: a longer outage lets the backoff grow.
   const int outage_ms = GENERATE(3000, 6000);

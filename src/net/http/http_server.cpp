@@ -1,16 +1,15 @@
-// HttpServer: the listener, the table of live connections by id, the routes
-// with their per-status counters and latency histograms, and the flush check
-// that batches asynchronous answers into one write per connection per loop
-// iteration.
+// HttpServer: the routes with their per-status counters and latency
+// histograms, error accounting, and the per-iteration clock; the listener,
+// connection table and flushing are the StreamServer's.
 
 #include "net/http/http_server.hpp"
 
+#include <cassert>
 #include <charconv>
 #include <ctime>
 
 #include "core/log.hpp"
 #include "net/http/http_connection.hpp"
-#include "net/tcp_listen.hpp"
 
 namespace redge {
 
@@ -18,7 +17,7 @@ namespace redge {
 
 void HttpResponder::send(const HttpResponse& response) const {
   if (server_ == nullptr) return;
-  HttpConnection* c = server_->findConnection(connection_id_);
+  HttpConnection* c = server_->findHttpConnection(connection_id_);
   if (c != nullptr) c->deliver(seq_, response);
 }
 
@@ -38,31 +37,39 @@ void HttpResponder::sendError(int status, std::string_view code, std::string_vie
 
 bool HttpResponder::alive() const {
   if (server_ == nullptr) return false;
-  HttpConnection* c = server_->findConnection(connection_id_);
+  HttpConnection* c = server_->findHttpConnection(connection_id_);
   return c != nullptr && c->awaits(seq_);
 }
 
 // ---------------------------------------------------------------- server
 
-HttpServerStats HttpServer::bindStats(MetricsRegistry& metrics, const std::string& service) {
-  StatsBinder stats_binder(metrics, "redge_http_", {{"service", service}});
-  return REDGE_STATS_BIND(REDGE_HTTP_SERVER_STATS);
+namespace {
+
+StreamServerOptions toStreamOptions(const HttpServerOptions& o) {
+  StreamServerOptions s;
+  s.service = o.service;
+  s.protocol = "http";
+  s.bind = o.bind;
+  s.port = o.port;
+  s.max_connections = o.max_connections;
+  s.max_output_bytes = o.max_output_bytes;
+  s.idle_timeout_ms = o.idle_timeout_ms;
+  s.write_stall_ms = o.idle_timeout_ms;
+  return s;
 }
 
+}  // namespace
+
 HttpServer::HttpServer(Runtime& runtime, HttpServerOptions options)
-    : loop_(runtime.loop),
+    : StreamServer(runtime, toStreamOptions(options)),
       clock_(runtime.clock),
-      hooks_(runtime.hooks),
       metrics_(runtime.metrics),
-      options_(std::move(options)),
-      read_buffer_(new char[kReadBufferSize]),
-      stats_(bindStats(runtime.metrics, options_.service)) {
+      options_(std::move(options)) {
   not_routed_.name = "unrouted";
   not_routed_.max_body_bytes = options_.max_body_bytes;
   not_routed_.latency = &metrics_.histogram(
       "redge_http_request_duration_seconds", "Time from first byte to answer, by route",
       {{"service", options_.service}, {"route", not_routed_.name}});
-  flush_hook_ = hooks_.addAfterPoll([this] { flushScheduled(); });
 }
 
 HttpServer::~HttpServer() = default;  // close() and a loop run come first; see the header
@@ -70,6 +77,9 @@ HttpServer::~HttpServer() = default;  // close() and a loop run come first; see 
 void HttpServer::route(HttpMethod method, std::string_view pattern, HttpHandler handler,
                        int64_t max_body_bytes) {
   int id = router_.add(method, pattern);
+  // The router numbers routes in the order they are added, as this table does.
+  assert(static_cast<size_t>(id) == routes_.size());
+  (void)id;
   RouteEntry e;
   e.name = std::string(pattern);
   e.handler = std::move(handler);
@@ -77,63 +87,19 @@ void HttpServer::route(HttpMethod method, std::string_view pattern, HttpHandler 
   e.latency = &metrics_.histogram("redge_http_request_duration_seconds",
                                   "Time from first byte to answer, by route",
                                   {{"service", options_.service}, {"route", e.name}});
-  if (static_cast<size_t>(id) != routes_.size()) return;  // router and table stay in step
   routes_.push_back(std::move(e));
 }
 
-int HttpServer::listen() {
-  uv_tcp_init(loop_, &listener_);
-  listener_.data = this;
-  listener_closed_ = false;
-  listener_handle_open_ = true;
-  int rc = tcpBindAndListen(&listener_, options_.bind, options_.port, &onConnectionCb, bound_port_);
-  if (rc != 0) {
-    listener_closed_ = true;
-    uv_close(reinterpret_cast<uv_handle_t*>(&listener_), &onListenerClosedCb);
-    return rc;
-  }
-  listening_ = true;
-  REDGE_LOG(Info, "listening")
-      .kv("service", options_.service)
-      .kv("bind", options_.bind)
-      .kv("port", bound_port_);
-  return 0;
+StreamConnection* HttpServer::newConnection(uint64_t id) {
+  return new HttpConnection(*this, id);
 }
 
-void HttpServer::onConnectionCb(uv_stream_t* listener, int status) noexcept {
-  auto* s = static_cast<HttpServer*>(listener->data);
-  if (s == nullptr) return;
-  s->onConnection(status);
+void HttpServer::onRefused() {
+  recordError(503, "too_many_connections", "connection limit reached");
 }
 
-void HttpServer::onConnection(int status) {
-  if (status < 0 || closing_) return;
-  uint64_t id = next_connection_id_++;
-  auto* c = new HttpConnection(*this, id);
-  ++connections_alive_;
-  // Refused connections linger briefly after their 503 / -ERR; they do not
-  // count against the limit, or a client that keeps its refused socket open
-  // would hold a slot.
-  bool over_limit =
-      static_cast<int64_t>(connections_.size() - refused_open_) >= options_.max_connections;
-  connections_.emplace(id, c);
-  if (c->accept(reinterpret_cast<uv_stream_t*>(&listener_)) != 0) return;
-  if (over_limit) {
-    ++refused_open_;
-    c->markRefused();
-    stats_.connections_rejected_total.inc();
-    recordError(503, "too_many_connections", "connection limit reached");
-    c->rejectOverloaded();
-    return;
-  }
-  stats_.connections_accepted_total.inc();
-  stats_.connections_open.set(static_cast<double>(connections_.size()));
-  if (draining_) c->closeWhenIdle();
-}
-
-HttpConnection* HttpServer::findConnectionSlow(uint64_t id) const {
-  auto it = connections_.find(id);
-  return it == connections_.end() ? nullptr : it->second;
+HttpConnection* HttpServer::findHttpConnection(uint64_t id) const {
+  return static_cast<HttpConnection*>(findConnection(id));
 }
 
 RouteMatch HttpServer::matchRoute(HttpRequest& request) const {
@@ -193,32 +159,11 @@ Counter& HttpServer::errorCounter(std::string_view code) {
 
 void HttpServer::recordError(int status, std::string_view code, std::string_view message) {
   errorCounter(code).inc();
-  // One line per error would let a misbehaving client flood the journal: at
-  // most kErrorLinesPerSecond a second, and the next line says how many were
-  // left out.
-  int64_t second = static_cast<int64_t>(uv_now(loop_) / 1000);
-  if (second != error_log_second_) {
-    error_log_second_ = second;
-    error_lines_this_second_ = 0;
-  }
-  if (error_lines_this_second_ >= kErrorLinesPerSecond) {
-    ++error_lines_suppressed_;
-    return;
-  }
-  ++error_lines_this_second_;
-  LogLine line(status >= 500 ? LogLevel::Warn : LogLevel::Info, "http_error");
-  line.kv("service", options_.service)
-      .kv("status", status)
-      .kv("error", code)
-      .kv("message", message);
-  if (error_lines_suppressed_ > 0) {
-    line.kv("suppressed", error_lines_suppressed_);
-    error_lines_suppressed_ = 0;
-  }
+  logError(status >= 500 ? LogLevel::Warn : LogLevel::Info, code, message, status);
 }
 
 void HttpServer::refreshClock() {
-  uint64_t loop_ms = uv_now(loop_);
+  uint64_t loop_ms = uv_now(loop());
   if (loop_ms == clock_loop_ms_) return;
   clock_loop_ms_ = loop_ms;
   now_us_ = clock_.nowUs();
@@ -233,84 +178,6 @@ int64_t HttpServer::nowUs() {
 std::string_view HttpServer::date() {
   refreshClock();
   return date_.get(now_s_);
-}
-
-void HttpServer::scheduleFlush(uint64_t connection_id) {
-  flush_pending_.push_back(connection_id);
-}
-
-void HttpServer::flushScheduled() {
-  if (flush_pending_.empty()) return;
-  std::vector<uint64_t> ids;
-  ids.swap(flush_pending_);
-  for (uint64_t id : ids) {
-    if (HttpConnection* c = findConnection(id)) c->flush();
-  }
-  if (flush_pending_.empty()) {
-    ids.clear();
-    flush_pending_.swap(ids);  // keep the capacity
-  }
-}
-
-void HttpServer::beginDrain() {
-  if (draining_) return;
-  draining_ = true;
-  if (listening_ && !listener_closed_) {
-    listener_closed_ = true;
-    listening_ = false;
-    uv_close(reinterpret_cast<uv_handle_t*>(&listener_), &onListenerClosedCb);
-  }
-  std::vector<HttpConnection*> all;
-  for (auto& [id, c] : connections_) all.push_back(c);
-  for (HttpConnection* c : all) c->closeWhenIdle();
-}
-
-void HttpServer::close(std::function<void()> on_closed) {
-  if (closing_) return;
-  closing_ = true;
-  draining_ = true;
-  on_closed_ = std::move(on_closed);
-  if (!listener_closed_) {
-    listener_closed_ = true;
-    listening_ = false;
-    uv_close(reinterpret_cast<uv_handle_t*>(&listener_), &onListenerClosedCb);
-  }
-  std::vector<HttpConnection*> all;
-  for (auto& [id, c] : connections_) all.push_back(c);
-  for (HttpConnection* c : all) c->close();
-  if (flush_hook_ != 0) {
-    hooks_.remove(flush_hook_);
-    flush_hook_ = 0;
-  }
-  maybeFinishClose();
-}
-
-void HttpServer::onListenerClosedCb(uv_handle_t* handle) noexcept {
-  auto* s = static_cast<HttpServer*>(handle->data);
-  s->listener_handle_open_ = false;
-  s->maybeFinishClose();
-}
-
-void HttpServer::onConnectionClosed(HttpConnection* connection) {
-  if (current_ == connection) current_ = nullptr;
-  if (connection->refused()) --refused_open_;
-  connections_.erase(connection->id());
-  stats_.connections_open.set(static_cast<double>(connections_.size()));
-}
-
-void HttpServer::releaseConnection(HttpConnection* connection) {
-  delete connection;
-  --connections_alive_;
-  maybeFinishClose();
-}
-
-void HttpServer::maybeFinishClose() {
-  if (!closing_ || listener_handle_open_ || connections_alive_ != 0) return;
-  if (on_closed_) {
-    auto cb = std::move(on_closed_);
-    on_closed_ = nullptr;
-    cb();
-  }
 }
 
 }  // namespace redge

@@ -28,7 +28,7 @@
 #include "net/http/http_request.hpp"
 #include "net/http/http_response.hpp"
 #include "net/http/router.hpp"
-#include "net/listener.hpp"
+#include "net/stream/stream_server.hpp"
 
 namespace redge {
 
@@ -49,19 +49,6 @@ struct HttpServerOptions {
   // second for every body_min_rate bytes received (0: not extended).
   int64_t body_min_rate = 1024;
   bool access_log = false;
-};
-
-// clang-format off
-#define REDGE_HTTP_SERVER_STATS(COUNTER, GAUGE, HISTOGRAM)                                     \
-  GAUGE(connections_open, "HTTP connections open now")                                        \
-  COUNTER(connections_accepted_total, "HTTP connections accepted")                            \
-  COUNTER(connections_rejected_total, "HTTP connections refused with 503 at the connection limit") \
-  COUNTER(slow_readers_disconnected_total,                                                    \
-          "HTTP connections cut off because their unread output passed http.max_output_bytes")
-// clang-format on
-
-struct HttpServerStats {
-  REDGE_STATS_MEMBERS(REDGE_HTTP_SERVER_STATS)
 };
 
 class HttpResponder {
@@ -93,7 +80,7 @@ class HttpResponder {
 // (copy what an asynchronous answer needs).
 using HttpHandler = std::function<void(HttpRequest& request, const HttpResponder& responder)>;
 
-class HttpServer final : public Listener {
+class HttpServer final : public StreamServer {
  public:
   HttpServer(Runtime& runtime, HttpServerOptions options);
   ~HttpServer() override;
@@ -113,54 +100,26 @@ class HttpServer final : public Listener {
     if (request_observer_) request_observer_(request);
   }
 
-  // Binds and listens. Returns 0 or a libuv error code.
-  int listen() override;
-  int port() const { return bound_port_; }
   const HttpServerOptions& options() const { return options_; }
 
-  // Graceful stop: closes the listener, closes idle connections, and makes
-  // every later answer close its connection.
-  void beginDrain() override;
-  // Closes every connection now and the listener; `onClosed` runs once every
-  // handle has been closed (from a close callback).
-  void close(std::function<void()> on_closed = {}) override;
-  size_t openConnections() const override { return connections_.size(); }
-  ListenerInfo info() const override {
-    return {options_.service, "http", options_.bind, options_.port};
-  }
-
   // --- used by HttpConnection and HttpResponder ---
-  uv_loop_t* loop() const { return loop_; }
-  HttpConnection* findConnection(uint64_t id) const {
-    // The connection whose handler is running answers most often: no lookup.
-    if (current_ != nullptr && current_id_ == id) return current_;
-    return findConnectionSlow(id);
-  }
-  HttpConnection* findConnectionSlow(uint64_t id) const;
+  HttpConnection* findHttpConnection(uint64_t id) const;
   void dispatch(int route_id, HttpRequest& request, const HttpResponder& responder);
-  void setCurrent(HttpConnection* c, uint64_t id) {
-    current_ = c;
-    current_id_ = id;
-  }
   RouteMatch matchRoute(HttpRequest& request) const;
   int64_t routeBodyLimit(int route_id) const;
   void recordResponse(int route_id, int status, int64_t started_us);
   void recordError(int status, std::string_view code, std::string_view message);
-  void slowReaderDisconnected() { stats_.slow_readers_disconnected_total.inc(); }
   std::string_view date();
   // Microseconds on the monotonic clock, read at most once per loop
   // iteration: requests parsed and answered in one iteration share it, which
   // is as precise as their latency can be observed anyway.
   int64_t nowUs();
-  bool draining() const { return draining_; }
-  void scheduleFlush(uint64_t connection_id);
-  void onConnectionClosed(HttpConnection* connection);  // from its close path
-  void releaseConnection(HttpConnection* connection);   // from its last close callback
-  char* readBuffer() { return read_buffer_.get(); }
-  size_t readBufferSize() const { return kReadBufferSize; }
+
+ protected:
+  StreamConnection* newConnection(uint64_t id) override;
+  void onRefused() override;
 
  private:
-  static constexpr size_t kReadBufferSize = 65536;
   struct RouteEntry {
     std::string name;
     HttpHandler handler;
@@ -168,54 +127,22 @@ class HttpServer final : public Listener {
     Histogram* latency;
     std::vector<std::pair<int, Counter*>> by_status;  // small, scanned linearly
   };
-  static void onConnectionCb(uv_stream_t* listener, int status) noexcept;
-  static void onListenerClosedCb(uv_handle_t* handle) noexcept;
-  static HttpServerStats bindStats(MetricsRegistry& metrics, const std::string& service);
-  Counter& errorCounter(std::string_view code);
-  void onConnection(int status);
-  void flushScheduled();
-  void maybeFinishClose();
   Counter& statusCounter(int route_id, int status);
+  Counter& errorCounter(std::string_view code);
+  void refreshClock();
 
-  uv_loop_t* loop_;
   const Clock& clock_;
-  LoopHooks& hooks_;
   MetricsRegistry& metrics_;
   HttpServerOptions options_;
   Router router_;
   std::vector<RouteEntry> routes_;
   RouteEntry not_routed_;
-  std::function<void(HttpRequest&)> request_observer_;  // 404/405/limits before routing
-  uv_tcp_t listener_;
-  bool listening_ = false;
-  bool listener_closed_ = true;        // uv_close requested (or never opened)
-  bool listener_handle_open_ = false;  // its close callback has not run yet
-  LoopHooks::HookId flush_hook_ = 0;   // flushes answers made since the poll
-  int bound_port_ = 0;
-  bool draining_ = false;
-  bool closing_ = false;
-  std::function<void()> on_closed_;
-  uint64_t next_connection_id_ = 1;
-  std::unordered_map<uint64_t, HttpConnection*> connections_;
-  HttpConnection* current_ = nullptr;  // the connection parsing right now, if any
-  uint64_t current_id_ = 0;
-  size_t connections_alive_ = 0;
-  size_t refused_open_ = 0;  // refused connections still closing (in connections_)  // including
-                             // ones whose handles are still closing
-  std::vector<uint64_t> flush_pending_;
-  std::unique_ptr<char[]> read_buffer_;
+  std::function<void(HttpRequest&)> request_observer_;            // 404/405/limits before routing
+  std::vector<std::pair<std::string, Counter*>> error_counters_;  // by error code
   HttpDate date_;
   uint64_t clock_loop_ms_ = UINT64_MAX;  // uv_now() when now_us_/now_s_ were read
   int64_t now_us_ = 0;
   time_t now_s_ = 0;
-  void refreshClock();
-  HttpServerStats stats_;
-  std::vector<std::pair<std::string, Counter*>> error_counters_;  // by error code
-  // Error log rate limit: at most kErrorLinesPerSecond lines a second.
-  static constexpr int kErrorLinesPerSecond = 20;
-  int64_t error_log_second_ = 0;
-  int error_lines_this_second_ = 0;
-  uint64_t error_lines_suppressed_ = 0;
 };
 
 }  // namespace redge

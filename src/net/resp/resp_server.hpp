@@ -16,14 +16,15 @@
 #include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "core/metrics.hpp"
-#include "net/listener.hpp"
+#include "core/runtime.hpp"
+#include "core/stats.hpp"
 #include "net/resp/resp_parser.hpp"
 #include "net/resp/resp_session.hpp"
 #include "net/resp/resp_writer.hpp"
+#include "net/stream/stream_server.hpp"
 
 namespace redge {
 
@@ -83,85 +84,60 @@ struct RespServerOptions {
   int port = 0;
   int64_t max_connections = 1024;
   int64_t max_output_bytes = 8388608;
-  int64_t write_stall_ms = 60000;  // a client that reads none of its replies this long is closed
+  int64_t write_stall_ms = 60000;  // a client that takes none of its replies this long is closed
+  // An idle connection is closed after this; 0 keeps it, as Redis's
+  // `timeout 0` does (client pools hold idle connections on purpose).
+  int64_t idle_timeout_ms = 0;
+  // A command must arrive whole within this of its first byte, or the
+  // client gets an error and the connection closes.
+  int64_t command_read_timeout_ms = 10000;
   RespLimits limits;
 };
 
-class RespServer final : public Listener {
+// clang-format off
+#define REDGE_RESP_SERVER_STATS(COUNTER, GAUGE, HISTOGRAM)                                    \
+  COUNTER(commands_total, "RESP commands received")                                          \
+  COUNTER(protocol_errors_total, "RESP connections closed for a protocol error")              \
+  COUNTER(command_read_timeouts_total,                                                       \
+          "RESP connections closed because a command did not arrive whole in time")
+// clang-format on
+
+struct RespServerStats {
+  REDGE_STATS_MEMBERS(REDGE_RESP_SERVER_STATS)
+};
+
+class RespServer final : public StreamServer {
  public:
-  RespServer(uv_loop_t* loop, MetricsRegistry& metrics, RespServerOptions options,
-             RespHandler handler);
+  RespServer(Runtime& runtime, RespServerOptions options, RespHandler handler);
   RespServer(const RespServer&) = delete;
   RespServer& operator=(const RespServer&) = delete;
 
-  int listen() override;
-  int port() const { return bound_port_; }
   const RespServerOptions& options() const { return options_; }
-  // Stops accepting and closes connections with nothing in progress.
-  void beginDrain() override;
-  void close(std::function<void()> on_closed = {}) override;
-  size_t openConnections() const override { return connections_.size(); }
-  ListenerInfo info() const override {
-    return {options_.service, "resp", options_.bind, options_.port};
-  }
 
   // What INFO reports.
-  size_t servedConnections() const { return connections_.size() - refused_open_; }
-  uint64_t connectionsAccepted() const { return accepted_.value(); }
-  uint64_t connectionsRejected() const { return rejected_.value(); }
-  uint64_t commandsProcessed() const { return commands_.value(); }
-  uint64_t uptimeMs() const { return uv_now(loop_) - started_ms_; }
+  uint64_t connectionsAccepted() const { return stats().connections_accepted_total.value(); }
+  uint64_t connectionsRejected() const { return stats().connections_rejected_total.value(); }
+  uint64_t commandsProcessed() const { return resp_stats_.commands_total.value(); }
+  uint64_t uptimeMs() const { return uv_now(loop()) - started_ms_; }
 
   // --- used by RespConnection and RespResponder ---
-  uv_loop_t* loop() const { return loop_; }
-  RespConnection* findConnection(uint64_t id) const;
-  // Runs the handler; `connection` is the one the command came from.
-  void dispatch(RespConnection* connection, const std::vector<std::string_view>& args,
-                const RespResponder& responder);
-  // The connection whose command is being dispatched, if it is `id`: spares
-  // RespResponder::session() a lookup for the common synchronous case.
-  RespConnection* dispatching(uint64_t id) const;
-  void scheduleFlush(uint64_t connection_id) { flush_pending_.push_back(connection_id); }
-  void onConnectionClosed(RespConnection* connection);
-  void releaseConnection(RespConnection* connection);
-  char* readBuffer() { return read_buffer_.data(); }
-  size_t readBufferSize() const { return read_buffer_.size(); }
-  bool draining() const { return draining_; }
-  Counter& protocolErrors() { return protocol_errors_; }
-  void slowReaderDisconnected() { slow_readers_.inc(); }
+  RespConnection* findRespConnection(uint64_t id) const;
+  // Runs the handler for one command.
+  void dispatch(const std::vector<std::string_view>& args, const RespResponder& responder) {
+    resp_stats_.commands_total.inc();
+    handler_(args, responder);
+  }
+  RespServerStats& respStats() { return resp_stats_; }
+
+ protected:
+  StreamConnection* newConnection(uint64_t id) override;
+  void onRefused() override;
 
  private:
-  static void onConnectionCb(uv_stream_t* listener, int status) noexcept;
-  static void onCheckCb(uv_check_t* check) noexcept;
-  static void onHandleClosedCb(uv_handle_t* handle) noexcept;
-  void onConnection(int status);
-  void maybeFinishClose();
-
-  uv_loop_t* loop_;
   RespServerOptions options_;
   RespHandler handler_;
-  uv_tcp_t listener_;
-  bool listener_open_ = false;
-  uv_check_t flush_check_;
-  int own_handles_open_ = 0;
-  int bound_port_ = 0;
-  bool draining_ = false;
-  bool closing_ = false;
-  std::function<void()> on_closed_;
-  uint64_t next_connection_id_ = 1;
-  std::unordered_map<uint64_t, RespConnection*> connections_;
-  size_t connections_alive_ = 0;
-  size_t refused_open_ = 0;  // refused connections still closing (in connections_)
-  std::vector<uint64_t> flush_pending_;
-  std::vector<char> read_buffer_;
-  RespConnection* dispatching_ = nullptr;  // set only for the duration of a handler call
   uint64_t started_ms_;
-  Gauge& open_gauge_;
-  Counter& accepted_;
-  Counter& rejected_;
-  Counter& commands_;
-  Counter& protocol_errors_;
-  Counter& slow_readers_;
+  RespServerStats resp_stats_;
 };
 
 }  // namespace redge

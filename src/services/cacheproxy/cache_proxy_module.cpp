@@ -57,6 +57,8 @@ class CacheProxyModule final : public Service {
     ro.max_connections = c.max_connections;
     ro.max_output_bytes = config.http.max_output_bytes;
     ro.write_stall_ms = config.http.idle_timeout_ms;
+    ro.idle_timeout_ms = config.resp.idle_timeout_ms;
+    ro.command_read_timeout_ms = config.resp.command_read_timeout_ms;
     ro.limits.max_bulk_bytes = static_cast<size_t>(config.http.max_body_bytes);
     CacheProxyService* service = service_.get();
     context.addRespServer(
