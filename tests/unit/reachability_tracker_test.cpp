@@ -14,7 +14,7 @@ using redge::ReachabilityTracker;
 using Change = redge::ReachabilityTracker::Change;
 using State = redge::ReachabilityTracker::State;
 
-TEST_CASE("reachability: starts unknown; a first success is silent", "[reachability]") {
+TEST_CASE("reachability: starts unknown, and a first success is silent", "[reachability]") {
   ManualClock clock;
   ReachabilityTracker t(clock, 5000);
   CHECK(t.state() == State::Unknown);
