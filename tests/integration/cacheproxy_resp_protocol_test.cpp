@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "support/metrics_text.hpp"
 #include "support/raw_connection.hpp"
 #include "support/test_stack.hpp"
 #include "support/wait_until.hpp"
@@ -264,6 +265,13 @@ TEST_CASE("cacheproxy: RESP write inside MULTI is refused and EXEC aborts, the c
   CHECK(r[4] == "$1\r\nv\r\n");
   CHECK(r[5] == "-ERR EXEC without MULTI\r\n");
   CHECK(s.redis.command({"GET", "k"}).str == "v");  // nothing was written
+  const std::string labels = "{service=\"cacheproxy\",reason=";
+  CHECK(scrapeMetric(s.redge,
+                     "redge_resp_commands_refused_total" + labels + "\"unknown_command\"}") == 1);
+  CHECK(scrapeMetric(s.redge, "redge_resp_commands_refused_total" + labels +
+                                  "\"transaction_aborted\"}") == 1);
+  CHECK(scrapeMetric(s.redge, "redge_resp_commands_refused_total" + labels + "\"wrong_arity\"}") ==
+        0);
 }
 
 TEST_CASE("cacheproxy: RESP EXEC answers one array in order while parts wait for Redis",

@@ -222,8 +222,9 @@ bool RespConnection::splitReply(uint64_t seq, size_t n) {
     // The array takes the command's place in the order now; execute() must
     // not add a second slot for it.
     answered_in_dispatch_ = true;
-    slots_.push_back(Slot{seq});
+    slots_.emplace_back();
     slot = &slots_.back();
+    slot->seq = seq;
   } else {
     slot = findSlot(seq);
     if (slot == nullptr || slot->ready || slot->parts != nullptr) return false;

@@ -67,6 +67,15 @@ RespServer::RespServer(uv_loop_t* loop, MetricsRegistry& metrics, RespServerOpti
           "redge_resp_slow_readers_disconnected_total",
           "RESP connections cut off because their unread replies passed the output limit",
           {{"service", options_.service}})) {
+  static constexpr std::string_view kRefusals[] = {"unknown_command", "wrong_arity",
+                                                   "transaction_aborted", "transaction_too_large"};
+  for (size_t i = 0; i < std::size(kRefusals); ++i) {
+    refused_[i] = &metrics.counter(
+        "redge_resp_commands_refused_total",
+        "RESP commands refused before running: unknown (writes included), wrong number of "
+        "arguments, EXEC of a transaction with a refused command, or a MULTI queue over its limit",
+        {{"service", options_.service}, {"reason", std::string(kRefusals[i])}});
+  }
   uv_check_init(loop_, &flush_check_);
   flush_check_.data = this;
   ++own_handles_open_;

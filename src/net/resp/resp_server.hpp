@@ -125,6 +125,9 @@ class RespServer {
   bool draining() const { return draining_; }
   Counter& protocolErrors() { return protocol_errors_; }
   void slowReaderDisconnected() { slow_readers_.inc(); }
+  // A command refused before it ran (RespCommandTable), by reason.
+  enum class Refusal { UnknownCommand, WrongArity, TransactionAborted, TransactionTooLarge };
+  void commandRefused(Refusal reason) { refused_[static_cast<size_t>(reason)]->inc(); }
 
  private:
   static void onConnectionCb(uv_stream_t* listener, int status) noexcept;
@@ -158,6 +161,7 @@ class RespServer {
   Counter& commands_;
   Counter& protocol_errors_;
   Counter& slow_readers_;
+  Counter* refused_[4];
 };
 
 }  // namespace redge
