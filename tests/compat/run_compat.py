@@ -159,16 +159,23 @@ class Stack:
             return ""
 
     def close(self):
+        """Stops both; returns redge's exit code (0 after a clean SIGTERM
+        stop; under AddressSanitizer a leak or a memory error makes it
+        non-zero), or None if it was not started."""
         for proc in (self.redge, self.redis):
             if proc is None or proc.poll() is not None:
                 continue
             proc.send_signal(signal.SIGTERM)
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        code = None if self.redge is None else self.redge.returncode
+        if code not in (None, 0):
+            log(f"redge exited with code {code}; its log:\n" + self.log_text()[-20000:])
         shutil.rmtree(self.dir, ignore_errors=True)
+        return code
 
 
 def run_child(argv, env=None, timeout=120):
@@ -329,7 +336,9 @@ def main():
         log(f"FAILED: {e}")
         code = 1
     finally:
-        stack.close()
+        if stack.close() != 0 and code != 1:
+            log("FAILED: redge did not stop cleanly")
+            code = 1
     if code == 0:
         log(f"{args.client}: passed")
     elif code != SKIP_CODE:

@@ -248,6 +248,9 @@ void RespCommandTable::execute(const RespArgs& args, const RespResponder& respon
         .append("', with args beginning with: ")
         .append(quoted);
   }
+  if (RespServer* server = responder.server()) {
+    server->commandRefused(RespServer::Refusal::UnknownCommand);
+  }
   refuse(nullptr, error, responder, *session);
 }
 
@@ -257,6 +260,9 @@ void RespCommandTable::dispatch(const RespCommand& command, const RespArgs& args
   if ((command.arity > 0 && argc != command.arity) || argc < -command.arity) {
     std::string error("ERR wrong number of arguments for '");
     error.append(command.name).append("' command");
+    if (RespServer* server = responder.server()) {
+      server->commandRefused(RespServer::Refusal::WrongArity);
+    }
     refuse(&command, error, responder, session);
     return;
   }
@@ -271,6 +277,9 @@ void RespCommandTable::dispatch(const RespCommand& command, const RespArgs& args
     for (std::string_view a : args) bytes += a.size();
     if (session.queued.size() >= kMaxQueuedCommands ||
         session.queued_bytes + bytes > kMaxQueuedBytes) {
+      if (RespServer* server = responder.server()) {
+        server->commandRefused(RespServer::Refusal::TransactionTooLarge);
+      }
       refuse(&command,
              "ERR transaction too large: at most 10000 commands and 16 MiB of arguments may be "
              "queued between MULTI and EXEC",
@@ -359,6 +368,9 @@ void RespCommandTable::exec(const RespArgs&, const RespResponder& r) {
   }
   if (s->multi_failed) {
     s->endTransaction();
+    if (RespServer* server = r.server()) {
+      server->commandRefused(RespServer::Refusal::TransactionAborted);
+    }
     r.reply("-EXECABORT Transaction discarded because of previous errors.\r\n");
     return;
   }

@@ -69,7 +69,17 @@ RespServer::RespServer(Runtime& runtime, RespServerOptions options, RespHandler 
       options_(std::move(options)),
       handler_(std::move(handler)),
       started_ms_(uv_now(runtime.loop)),
-      resp_stats_(bindRespStats(runtime.metrics, options_.service)) {}
+      resp_stats_(bindRespStats(runtime.metrics, options_.service)) {
+  static constexpr std::string_view kRefusals[] = {"unknown_command", "wrong_arity",
+                                                   "transaction_aborted", "transaction_too_large"};
+  for (size_t i = 0; i < std::size(kRefusals); ++i) {
+    refused_[i] = &runtime.metrics.counter(
+        "redge_resp_commands_refused_total",
+        "RESP commands refused before running: unknown (writes included), wrong number of "
+        "arguments, EXEC of a transaction with a refused command, or a MULTI queue over its limit",
+        {{"service", options_.service}, {"reason", std::string(kRefusals[i])}});
+  }
+}
 
 StreamConnection* RespServer::newConnection(uint64_t id) {
   return new RespConnection(*this, id);

@@ -94,6 +94,9 @@ struct RespServerOptions {
   RespLimits limits;
 };
 
+// Why a command was refused before it ran (RespCommandTable).
+enum class RespRefusal { UnknownCommand, WrongArity, TransactionAborted, TransactionTooLarge };
+
 // clang-format off
 #define REDGE_RESP_SERVER_STATS(COUNTER, GAUGE, HISTOGRAM)                                    \
   COUNTER(commands_total, "RESP commands received")                                          \
@@ -128,6 +131,9 @@ class RespServer final : public StreamServer {
     handler_(args, responder);
   }
   RespServerStats& respStats() { return resp_stats_; }
+  // A command refused before it ran, by reason.
+  using Refusal = RespRefusal;
+  void commandRefused(Refusal reason) { refused_[static_cast<size_t>(reason)]->inc(); }
 
  protected:
   StreamConnection* newConnection(uint64_t id) override;
@@ -138,6 +144,7 @@ class RespServer final : public StreamServer {
   RespHandler handler_;
   uint64_t started_ms_;
   RespServerStats resp_stats_;
+  Counter* refused_[4];  // by RespRefusal, bound once
 };
 
 }  // namespace redge
