@@ -1,6 +1,6 @@
 # redge — the one entry point for newcomers, CI and the benchmark.
-#   make run        deps + build + private redis-server + redge in the foreground
-#   make test       deps + build + the whole suite (ctest)
+#   make run        deps + the daemon + Redis (the one on 6379, else a private one) + redge
+#   make test       deps + everything (daemon, tests, fake upstream) + the whole suite (ctest)
 #   make test-asan  the whole suite under AddressSanitizer + UBSan
 #   make bench      wrk / redis-benchmark against redge and its peers
 
@@ -18,7 +18,7 @@ DEPS       := cmake g++ make pkg-config libuv1-dev libhiredis-dev rapidjson-dev 
               libclang-rt-dev libsystemd-dev
 BENCH_DEPS := wrk nginx-light webdis haproxy redis-tools procps util-linux
 
-.PHONY: all deps bench-deps build run test test-asan fuzz bench clean format
+.PHONY: all deps bench-deps build build-all run test test-asan fuzz bench clean format
 
 all: build
 
@@ -41,17 +41,24 @@ deps:
 bench-deps: deps
 	$(call apt_install,$(BENCH_DEPS))
 
-$(BUILD)/Makefile: CMakeLists.txt
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
-
+# `make build` compiles the daemon alone (what `make run` needs): a fresh
+# folder is configured without the tests, so a newcomer waits for no code
+# they will not run. `make test` switches the tests on in the same folder and
+# builds everything.
 build: deps
+	@[ -f $(BUILD)/CMakeCache.txt ] || cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DREDGE_TESTS=OFF $(LAUNCHER)
+	cmake --build $(BUILD) -j $(JOBS) --target redge
+
+build-all: deps
 	@[ -f $(BUILD)/CMakeCache.txt ] || cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(LAUNCHER)
+	@grep -q '^REDGE_TESTS:BOOL=ON' $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) -DREDGE_TESTS=ON
 	cmake --build $(BUILD) -j $(JOBS)
 
+# redge's exit status is make's: a listener that cannot bind fails `make run`.
 run: build
 	@bash tools/run.sh $(BUILD)/redge $(ARGS)
 
-test: build
+test: build-all
 	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 600
 
 test-asan: deps
