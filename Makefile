@@ -1,6 +1,7 @@
 # redge — the one entry point for newcomers, CI and the benchmark.
 #   make run        deps + the daemon + Redis (the one on 6379, else a private one) + redge
 #   make test       deps + everything (daemon, tests, fake upstream) + the whole suite (ctest)
+#   make docs-check every command shown in README.md and examples/*/README.md, run and compared
 #   make test-asan  the whole suite under AddressSanitizer + UBSan
 #   make bench      wrk / redis-benchmark against redge and its peers
 
@@ -18,7 +19,7 @@ DEPS       := cmake g++ make pkg-config libuv1-dev libhiredis-dev rapidjson-dev 
               libclang-rt-dev libsystemd-dev
 BENCH_DEPS := wrk nginx-light webdis haproxy redis-tools procps util-linux
 
-.PHONY: all deps bench-deps build build-all run test test-asan fuzz bench clean format
+.PHONY: all deps bench-deps build build-all run test docs-check test-asan fuzz bench clean format
 
 all: build
 
@@ -60,6 +61,11 @@ run: build
 
 test: build-all
 	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 600
+
+# Also a ctest entry, so `make test` and CI run it.
+docs-check: build
+	cmake --build $(BUILD) -j $(JOBS) --target fake_upstream
+	/usr/bin/python3 tools/docs_check.py --build $(BUILD)
 
 test-asan: deps
 	@[ -f $(ASAN_BUILD)/CMakeCache.txt ] || cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug $(LAUNCHER) \
