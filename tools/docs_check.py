@@ -458,7 +458,10 @@ def classify(cmd):
         return "make run", EMULATED["make run"]
     if re.match(r"redis-server\b", text):
         return "redis-server", EMULATED["redis-server"]
-    words = shlex.split(text.rstrip("&").strip(), comments=False)
+    try:
+        words = shlex.split(text.rstrip("&").strip())
+    except ValueError:  # not for shlex (a here-string, say): the plain words will do
+        words = text.split()
     program = next((w for w in words if not re.match(r"[A-Za-z_][A-Za-z0-9_]*=", w)), "")
     if os.path.basename(program) == "redge" and not re.search(
             r"--check-config|--help|(^|\s)-h(\s|$)|--version", text):
@@ -478,6 +481,7 @@ def run_command(stage, cmd, verbose):
         stage.start_redis()
         return None
     if kind == "make run":
+        stage.start_redis()  # make run brings a Redis up too
         m = re.match(r'make run(?:\s+ARGS=(.*))?$', cmd.text)
         args = shlex.split(m.group(1))[0] if m and m.group(1) else ""
         args = map_ports(args, ports)
