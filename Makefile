@@ -1,6 +1,7 @@
 # redge — the one entry point for newcomers, CI and the benchmark.
-#   make run        deps + build + private redis-server + redge in the foreground
-#   make test       deps + build + the whole suite (ctest)
+#   make run        deps + the daemon + Redis (the one on 6379, else a private one) + redge
+#   make test       deps + everything (daemon, tests, fake upstream) + the whole suite (ctest)
+#   make docs-check every command shown in README.md and examples/*/README.md, run and compared
 #   make test-asan  the whole suite under AddressSanitizer + UBSan
 #   make bench      wrk / redis-benchmark against redge and its peers
 #   make chaos      the fault-injection suite (tests/chaos), not part of make test
@@ -19,7 +20,7 @@ DEPS       := cmake g++ make pkg-config libuv1-dev libhiredis-dev rapidjson-dev 
               libclang-rt-dev libsystemd-dev python3-redis nodejs
 BENCH_DEPS := wrk nginx-light webdis haproxy redis-tools procps util-linux
 
-.PHONY: all deps bench-deps build run test test-asan chaos fuzz bench clean format
+.PHONY: all deps bench-deps build build-all run test docs-check test-asan chaos fuzz bench clean format
 
 all: build
 
@@ -42,18 +43,30 @@ deps:
 bench-deps: deps
 	$(call apt_install,$(BENCH_DEPS))
 
-$(BUILD)/Makefile: CMakeLists.txt
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
-
+# `make build` compiles the daemon alone (what `make run` needs): a fresh
+# folder is configured without the tests, so a newcomer waits for no code
+# they will not run. `make test` switches the tests on in the same folder and
+# builds everything.
 build: deps
+	@[ -f $(BUILD)/CMakeCache.txt ] || cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DREDGE_TESTS=OFF $(LAUNCHER)
+	cmake --build $(BUILD) -j $(JOBS) --target redge
+
+build-all: deps
 	@[ -f $(BUILD)/CMakeCache.txt ] || cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(LAUNCHER)
+	@grep -q '^REDGE_TESTS:BOOL=ON' $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) -DREDGE_TESTS=ON
 	cmake --build $(BUILD) -j $(JOBS)
 
+# redge's exit status is make's: a listener that cannot bind fails `make run`.
 run: build
 	@bash tools/run.sh $(BUILD)/redge $(ARGS)
 
-test: build
+test: build-all
 	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 600 -LE chaos
+
+# Also a ctest entry, so `make test` and CI run it.
+docs-check: build
+	cmake --build $(BUILD) -j $(JOBS) --target fake_upstream
+	/usr/bin/python3 tools/docs_check.py --build $(BUILD)
 
 test-asan: deps
 	@[ -f $(ASAN_BUILD)/CMakeCache.txt ] || cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug $(LAUNCHER) \
@@ -64,7 +77,7 @@ test-asan: deps
 
 # One case at a time: the cases measure latency and memory, and each loads
 # both cores on its own. Every case has its own ctest TIMEOUT as well.
-chaos: build
+chaos: build-all
 	cd $(BUILD) && ctest -L chaos --output-on-failure -j 1
 
 fuzz: deps
@@ -75,7 +88,7 @@ fuzz: deps
 	  $$f -max_total_time=$${FUZZ_SECONDS:-60} -max_len=8192 $(FUZZ_BUILD)/corpus/$$(basename $$f) || exit 1; \
 	done
 
-bench: bench-deps build
+bench: bench-deps build-all
 	@bash bench/run.sh $(BUILD)
 
 format:
