@@ -46,7 +46,7 @@ class Daemon {
     redis_options_.command_timeout_ms = config.redis.command_timeout_ms;
     redis_options_.reconnect_min_ms = config.redis.reconnect_min_ms;
     redis_options_.reconnect_max_ms = config.redis.reconnect_max_ms;
-    redis_ = std::make_unique<RedisClient>(&loop_, metrics_, redis_options_);
+    redis_ = std::make_unique<RedisClient>(runtime_, redis_options_);
   }
 
   int run(const std::vector<Module>& modules) {

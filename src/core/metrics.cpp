@@ -151,6 +151,13 @@ Histogram& MetricsRegistry::histogram(std::string_view name, std::string_view he
   return *s.histogram;
 }
 
+Gauge& MetricsRegistry::sampledCounter(std::string_view name, std::string_view help,
+                                       const Labels& labels) {
+  Series& s = series(family(name, help, MetricType::Counter), labels);
+  if (!s.gauge) s.gauge = std::make_unique<Gauge>();
+  return *s.gauge;
+}
+
 void MetricsRegistry::addCollector(std::function<void()> collector) {
   collectors_.push_back(std::move(collector));
 }

@@ -71,6 +71,10 @@ class MetricsRegistry {
   Gauge& gauge(std::string_view name, std::string_view help, const Labels& labels = {});
   Histogram& histogram(std::string_view name, std::string_view help, const Labels& labels = {},
                        const std::vector<double>& bounds = latencyBuckets());
+  // A counter whose value is read from elsewhere at scrape time (a
+  // collector sets it from a total the kernel keeps, such as CPU seconds):
+  // typed counter, and fractional.
+  Gauge& sampledCounter(std::string_view name, std::string_view help, const Labels& labels = {});
 
   // Runs before each render, to refresh gauges read from elsewhere (process
   // CPU and RSS, queue depths).

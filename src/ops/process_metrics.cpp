@@ -38,8 +38,8 @@ double openFds() {
 }  // namespace
 
 void registerProcessMetrics(MetricsRegistry& metrics) {
-  Gauge& cpu =
-      metrics.gauge("process_cpu_seconds_total", "User and system CPU time spent, seconds");
+  Gauge& cpu = metrics.sampledCounter("process_cpu_seconds_total",
+                                      "User and system CPU time spent, seconds");
   Gauge& rss = metrics.gauge("process_resident_memory_bytes", "Resident memory size, bytes");
   Gauge& fds = metrics.gauge("process_open_fds", "Open file descriptors");
   Gauge& max_fds = metrics.gauge("process_max_fds", "Limit on open file descriptors");

@@ -38,38 +38,33 @@ std::string_view redisStatusName(RedisStatus s) {
   return "unknown";
 }
 
-RedisClient::RedisClient(uv_loop_t* loop, MetricsRegistry& metrics, RedisClientOptions options)
-    : loop_(loop),
+namespace {
+
+RedisClientStats bindStats(MetricsRegistry& metrics, const std::string& client) {
+  StatsBinder stats_binder(metrics, "redge_redis_", {{"client", client}});
+  return REDGE_STATS_BIND(REDGE_REDIS_CLIENT_STATS);
+}
+
+}  // namespace
+
+RedisClient::RedisClient(Runtime& runtime, RedisClientOptions options)
+    : loop_(runtime.loop),
+      clock_(runtime.clock),
+      hooks_(runtime.hooks),
       options_(std::move(options)),
       backoff_(options_.reconnect_min_ms, options_.reconnect_max_ms),
       random_(std::random_device{}()),
-      commands_(metrics.counter("redge_redis_commands_total", "Redis commands sent",
-                                {{"client", options_.name}})),
-      reconnects_(metrics.counter("redge_redis_reconnects_total", "Redis reconnect attempts",
-                                  {{"client", options_.name}})),
-      inflight_gauge_(metrics.gauge("redge_redis_inflight", "Redis commands awaiting a reply",
-                                    {{"client", options_.name}})),
-      connected_gauge_(metrics.gauge("redge_redis_connected",
-                                     "1 while the Redis connection is ready",
-                                     {{"client", options_.name}})),
-      errors_unavailable_(metrics.counter("redge_redis_errors_total",
-                                          "Redis command failures by kind",
-                                          {{"client", options_.name}, {"kind", "unavailable"}})),
-      errors_timeout_(metrics.counter("redge_redis_errors_total", "Redis command failures by kind",
-                                      {{"client", options_.name}, {"kind", "timeout"}})),
-      errors_lost_(metrics.counter("redge_redis_errors_total", "Redis command failures by kind",
-                                   {{"client", options_.name}, {"kind", "connection_lost"}})),
-      errors_reply_(metrics.counter("redge_redis_errors_total", "Redis command failures by kind",
-                                    {{"client", options_.name}, {"kind", "reply_error"}})) {
-  uv_timer_init(loop_, &timeout_timer_);
-  uv_timer_init(loop_, &reconnect_timer_);
-  uv_prepare_init(loop_, &prepare_);
-  timers_open_ = 3;
-  timeout_timer_.data = this;
-  reconnect_timer_.data = this;
-  prepare_.data = this;
-  uv_prepare_start(&prepare_, &onPrepareCb);
-  uv_unref(reinterpret_cast<uv_handle_t*>(&prepare_));
+      timeout_timer_(runtime.timers.createTimer([this] { onTimeoutTimer(); })),
+      reconnect_timer_(runtime.timers.createTimer([this] { onReconnectTimer(); })),
+      stats_(bindStats(runtime.metrics, options_.name)) {
+  // One counter per failure kind, bound once.
+  for (RedisStatus s : {RedisStatus::Unavailable, RedisStatus::Timeout, RedisStatus::ConnectionLost,
+                        RedisStatus::ErrorReply}) {
+    errors_[static_cast<size_t>(s)] = &runtime.metrics.counter(
+        "redge_redis_errors_total", "Redis command failures by kind",
+        {{"client", options_.name}, {"kind", std::string(redisStatusName(s))}});
+  }
+  before_poll_ = hooks_.addBeforePoll([this] { beforePoll(); });
 }
 
 // ---------------------------------------------------------------- event glue
@@ -148,11 +143,6 @@ bool RedisClient::attach(redisAsyncContext* ac) {
   return true;
 }
 
-void RedisClient::onPrepareCb(uv_prepare_t* h) noexcept {
-  auto* self = static_cast<RedisClient*>(h->data);
-  if (self != nullptr) self->beforePoll();
-}
-
 void RedisClient::beforePoll() {
   if (watch_ == nullptr || ac_ == nullptr) return;
   // Only once connected: before that, hiredis would take a connect still in
@@ -171,7 +161,9 @@ void RedisClient::beforePoll() {
   }
 }
 
-RedisClient::~RedisClient() = default;
+RedisClient::~RedisClient() {
+  if (before_poll_ != 0) hooks_.remove(before_poll_);
+}
 
 void RedisClient::start() {
   if (state_ == State::Idle) connect();
@@ -179,7 +171,7 @@ void RedisClient::start() {
 
 int RedisClient::retryAfterSeconds() const {
   if (state_ == State::Backoff) {
-    uint64_t now = uv_now(loop_);
+    uint64_t now = nowMs();
     if (reconnect_at_ms_ > now) {
       return static_cast<int>(std::max<uint64_t>(1, (reconnect_at_ms_ - now + 999) / 1000));
     }
@@ -209,7 +201,7 @@ void RedisClient::connect() {
   redisAsyncSetConnectCallback(ac, &onConnectCb);
   redisAsyncSetDisconnectCallback(ac, &onDisconnectCb);
   ac_ = ac;
-  connect_deadline_ms_ = uv_now(loop_) + static_cast<uint64_t>(options_.connect_timeout_ms);
+  connect_deadline_ms_ = nowMs() + static_cast<uint64_t>(options_.connect_timeout_ms);
   sendHandshake();
   armTimeoutTimer();
 }
@@ -248,7 +240,7 @@ void RedisClient::onHandshakeDone(RedisStatus status, const redisReply* reply,
     state_ = State::Ready;
     attempt_ = 0;
     down_logged_ = false;
-    connected_gauge_.set(1);
+    stats_.connected.set(1);
     REDGE_LOG(Info, was_ready_ ? "redis_reconnected" : "redis_connected")
         .kv("client", options_.name)
         .kv("target", options_.url.unix_socket
@@ -301,7 +293,7 @@ void RedisClient::onDisconnectCb(const redisAsyncContext* ac, int /*status*/) no
 }
 
 void RedisClient::onConnectionGone(std::string_view why) {
-  connected_gauge_.set(0);
+  stats_.connected.set(0);
   // One line when Redis goes away; the retries after it are debug noise.
   if (!down_logged_) {
     down_logged_ = true;
@@ -329,15 +321,14 @@ void RedisClient::scheduleReconnect() {
   std::uniform_real_distribution<double> dist(0.0, 1.0);
   int64_t delay = backoff_.delayMs(attempt_, dist(random_));
   if (attempt_ < 30) ++attempt_;
-  reconnect_at_ms_ = uv_now(loop_) + static_cast<uint64_t>(delay);
-  uv_timer_start(&reconnect_timer_, &onReconnectTimerCb, static_cast<uint64_t>(delay), 0);
+  reconnect_at_ms_ = nowMs() + static_cast<uint64_t>(delay);
+  if (reconnect_timer_) reconnect_timer_->enable(delay);
 }
 
-void RedisClient::onReconnectTimerCb(uv_timer_t* t) noexcept {
-  auto* self = static_cast<RedisClient*>(t->data);
-  if (self == nullptr || self->state_ != State::Backoff) return;
-  self->reconnects_.inc();
-  self->connect();
+void RedisClient::onReconnectTimer() {
+  if (state_ != State::Backoff) return;
+  stats_.reconnects_total.inc();
+  connect();
 }
 
 // ---------------------------------------------------------------- commands
@@ -352,7 +343,7 @@ void RedisClient::command(const std::vector<std::string_view>& args, RedisCallba
 
 void RedisClient::command(const std::string_view* args, size_t count, RedisCallback cb) {
   if (state_ != State::Ready) {
-    errors_unavailable_.inc();
+    errors_[static_cast<size_t>(RedisStatus::Unavailable)]->inc();
     if (cb) cb(RedisStatus::Unavailable, nullptr);
     return;
   }
@@ -379,18 +370,18 @@ void RedisClient::send(const std::string_view* args, size_t count, RedisCallback
     lens[i] = args[i].size();
   }
   auto* p = new Pending{this, std::move(cb),
-                        uv_now(loop_) + static_cast<uint64_t>(options_.command_timeout_ms)};
+                        nowMs() + static_cast<uint64_t>(options_.command_timeout_ms)};
   p->internal = internal;
   if (redisAsyncCommandArgv(ac_, &onReplyCb, p, static_cast<int>(count), argv, lens) != REDIS_OK) {
     // The context is disconnecting; treat as unavailable.
     RedisCallback failed = std::move(p->cb);
     delete p;
-    errors_unavailable_.inc();
+    errors_[static_cast<size_t>(RedisStatus::Unavailable)]->inc();
     if (failed) failed(RedisStatus::Unavailable, nullptr);
     return;
   }
   link(p);
-  if (!internal) commands_.inc();
+  if (!internal) stats_.commands_total.inc();
   armTimeoutTimer();
 }
 
@@ -402,7 +393,7 @@ void RedisClient::link(Pending* p) {
     head_ = p;
   tail_ = p;
   ++inflight_;
-  inflight_gauge_.set(static_cast<double>(inflight_));
+  stats_.inflight.set(static_cast<double>(inflight_));
 }
 
 void RedisClient::unlink(Pending* p) {
@@ -415,7 +406,7 @@ void RedisClient::unlink(Pending* p) {
   else
     tail_ = p->prev;
   --inflight_;
-  inflight_gauge_.set(static_cast<double>(inflight_));
+  stats_.inflight.set(static_cast<double>(inflight_));
 }
 
 void RedisClient::onReplyCb(redisAsyncContext*, void* reply, void* privdata) noexcept {
@@ -437,13 +428,13 @@ void RedisClient::onReply(Pending* p, redisReply* reply) {
   if (!p->internal) {
     switch (status) {
       case RedisStatus::Timeout:
-        errors_timeout_.inc();
+        errors_[static_cast<size_t>(RedisStatus::Timeout)]->inc();
         break;
       case RedisStatus::ConnectionLost:
-        errors_lost_.inc();
+        errors_[static_cast<size_t>(RedisStatus::ConnectionLost)]->inc();
         break;
       case RedisStatus::ErrorReply:
-        errors_reply_.inc();
+        errors_[static_cast<size_t>(RedisStatus::ErrorReply)]->inc();
         break;
       default:
         break;
@@ -480,23 +471,17 @@ void RedisClient::onSubscriptionCb(redisAsyncContext* ac, void* r, void* privdat
 // ---------------------------------------------------------------- deadlines
 
 void RedisClient::armTimeoutTimer() {
-  if (uv_is_active(reinterpret_cast<uv_handle_t*>(&timeout_timer_))) return;
+  if (!timeout_timer_ || timeout_timer_->enabled()) return;
   uint64_t deadline = UINT64_MAX;
   if (state_ == State::Connecting) deadline = connect_deadline_ms_;
   if (head_) deadline = std::min(deadline, head_->deadline_ms);
   if (deadline == UINT64_MAX) return;
-  uint64_t now = uv_now(loop_);
-  uv_timer_start(&timeout_timer_, &onTimeoutTimerCb, deadline > now ? deadline - now : 0, 0);
-}
-
-void RedisClient::onTimeoutTimerCb(uv_timer_t* t) noexcept {
-  auto* self = static_cast<RedisClient*>(t->data);
-  if (self == nullptr) return;
-  self->onTimeoutTimer();
+  uint64_t now = nowMs();
+  timeout_timer_->enable(deadline > now ? static_cast<int64_t>(deadline - now) : 0);
 }
 
 void RedisClient::onTimeoutTimer() {
-  uint64_t now = uv_now(loop_);
+  uint64_t now = nowMs();
   if (state_ == State::Connecting && ac_ && now >= connect_deadline_ms_) {
     REDGE_LOG(Warn, "redis_connect_timeout")
         .kv("client", options_.name)
@@ -520,11 +505,17 @@ void RedisClient::onTimeoutTimer() {
 // ---------------------------------------------------------------- closing
 
 void RedisClient::close() {
-  if (closed_ || state_ == State::Closed) return;
+  if (state_ == State::Closed) return;
   state_ = State::Closed;
-  connected_gauge_.set(0);
-  uv_timer_stop(&reconnect_timer_);
-  uv_timer_stop(&timeout_timer_);
+  stats_.connected.set(0);
+  // Destroying the timers closes their handles now, while the loop still
+  // runs to see them close.
+  reconnect_timer_.reset();
+  timeout_timer_.reset();
+  if (before_poll_ != 0) {
+    hooks_.remove(before_poll_);
+    before_poll_ = 0;
+  }
   if (ac_) {
     redisAsyncContext* ac = ac_;
     ac_ = nullptr;
@@ -532,14 +523,7 @@ void RedisClient::close() {
     ac->data = nullptr;
     redisAsyncFree(ac);
   }
-  uv_close(reinterpret_cast<uv_handle_t*>(&timeout_timer_), &onTimerClosedCb);
-  uv_close(reinterpret_cast<uv_handle_t*>(&reconnect_timer_), &onTimerClosedCb);
-  uv_close(reinterpret_cast<uv_handle_t*>(&prepare_), &onTimerClosedCb);
-}
-
-void RedisClient::onTimerClosedCb(uv_handle_t* h) noexcept {
-  auto* self = static_cast<RedisClient*>(h->data);
-  if (--self->timers_open_ == 0) self->closed_ = true;
+  // The connection's poll handle closes through hiredis's cleanup.
 }
 
 }  // namespace redge

@@ -33,6 +33,8 @@
 #include <vector>
 
 #include "core/metrics.hpp"
+#include "core/runtime.hpp"
+#include "core/stats.hpp"
 #include "redis/redis_url.hpp"
 #include "resilience/backoff.hpp"
 
@@ -59,20 +61,33 @@ struct RedisClientOptions {
   int64_t connect_timeout_ms = 1000;
   int64_t command_timeout_ms = 1000;
   int64_t reconnect_min_ms = 100;
-  int64_t reconnect_max_ms = 5000;
+  int64_t reconnect_max_ms = 500;
+};
+
+// clang-format off
+#define REDGE_REDIS_CLIENT_STATS(COUNTER, GAUGE, HISTOGRAM)               \
+  COUNTER(commands_total, "Redis commands sent")                         \
+  COUNTER(reconnects_total, "Redis reconnect attempts")                  \
+  GAUGE(inflight, "Redis commands awaiting a reply")                     \
+  GAUGE(connected, "1 while the Redis connection is ready")
+// clang-format on
+
+struct RedisClientStats {
+  REDGE_STATS_MEMBERS(REDGE_REDIS_CLIENT_STATS)
 };
 
 class RedisClient {
  public:
-  RedisClient(uv_loop_t* loop, MetricsRegistry& metrics, RedisClientOptions options);
+  RedisClient(Runtime& runtime, RedisClientOptions options);
   ~RedisClient();
   RedisClient(const RedisClient&) = delete;
   RedisClient& operator=(const RedisClient&) = delete;
 
   // Starts connecting; reconnects by itself from then on.
   void start();
+  // Fails every command in flight (RedisStatus::Closed) and stops; nothing
+  // of it runs afterwards, and every handle it owned is closing.
   void close();
-  bool closed() const { return closed_; }
 
   bool ready() const { return state_ == State::Ready; }
   // Seconds a client should wait before retrying while Redis is down: the
@@ -115,10 +130,6 @@ class RedisClient {
   static void onDisconnectCb(const redisAsyncContext* ac, int status) noexcept;
   static void onReplyCb(redisAsyncContext* ac, void* reply, void* privdata) noexcept;
   static void onSubscriptionCb(redisAsyncContext* ac, void* reply, void* privdata) noexcept;
-  static void onTimeoutTimerCb(uv_timer_t* t) noexcept;
-  static void onReconnectTimerCb(uv_timer_t* t) noexcept;
-  static void onTimerClosedCb(uv_handle_t* h) noexcept;
-  static void onPrepareCb(uv_prepare_t* h) noexcept;
   static void watchCleanup(void* watch);
 
   void connect();
@@ -132,11 +143,15 @@ class RedisClient {
   void scheduleReconnect();
   void armTimeoutTimer();
   void onTimeoutTimer();
+  void onReconnectTimer();
+  uint64_t nowMs() const { return static_cast<uint64_t>(clock_.nowMs()); }
   void send(const std::string_view* args, size_t count, RedisCallback cb, bool internal);
   void link(Pending* p);
   void unlink(Pending* p);
 
   uv_loop_t* loop_;
+  const Clock& clock_;
+  LoopHooks& hooks_;
   RedisClientOptions options_;
   ExponentialBackoff backoff_;
   std::mt19937 random_;
@@ -145,12 +160,12 @@ class RedisClient {
   RedisStatus failure_reason_ = RedisStatus::ConnectionLost;
   int attempt_ = 0;
   uint64_t reconnect_at_ms_ = 0;
-  uv_timer_t timeout_timer_;  // command deadlines and the connect deadline
-  uv_timer_t reconnect_timer_;
-  uv_prepare_t prepare_;          // writes this iteration's commands, then settles the poll mask
+  TimerPtr timeout_timer_;  // command deadlines and the connect deadline
+  TimerPtr reconnect_timer_;
+  // Before the poll: writes this iteration's commands, then settles the
+  // poll mask.
+  LoopHooks::HookId before_poll_ = 0;
   SocketWatch* watch_ = nullptr;  // the current connection's poll handle
-  int timers_open_ = 0;
-  bool closed_ = false;
   bool was_ready_ = false;
   bool down_logged_ = false;
   uint64_t connect_deadline_ms_ = 0;
@@ -160,15 +175,8 @@ class RedisClient {
   std::vector<std::function<void()>> ready_hooks_;
   std::string pattern_;
   MessageHandler on_message_;
-  // Metrics
-  Counter& commands_;
-  Counter& reconnects_;
-  Gauge& inflight_gauge_;
-  Gauge& connected_gauge_;
-  Counter& errors_unavailable_;
-  Counter& errors_timeout_;
-  Counter& errors_lost_;
-  Counter& errors_reply_;
+  RedisClientStats stats_;
+  Counter* errors_[static_cast<size_t>(RedisStatus::Closed) + 1] = {};  // by RedisStatus
 };
 
 }  // namespace redge

@@ -84,9 +84,7 @@ class HttpClientPool {
 
   void send(HttpClientRequest request, HttpClientCallback cb);
   void close();
-  bool closed() const { return closing_ && connections_.empty(); }
   size_t openConnections() const { return connections_.size(); }
-  size_t idleConnections() const { return idle_.size(); }
 
   // --- used by HttpClientConnection ---
   uv_loop_t* loop() const { return loop_; }
@@ -102,14 +100,18 @@ class HttpClientPool {
  private:
   void start(HttpClientRequest request, HttpClientCallback cb, int64_t started_us, bool retried);
 
+  // HttpClientError's values after None, in order.
+  static constexpr size_t kErrorKinds = static_cast<size_t>(HttpClientError::Closed) + 1;
+
   uv_loop_t* loop_;
-  MetricsRegistry& metrics_;
   HttpClientPoolOptions options_;
   bool closing_ = false;
   std::unordered_set<HttpClientConnection*> connections_;
   std::vector<HttpClientConnection*> idle_;  // most recently used last
   Gauge& open_gauge_;
   Histogram& duration_;
+  Counter* by_status_class_[5] = {};     // 1xx .. 5xx
+  Counter* by_error_[kErrorKinds] = {};  // by HttpClientError; [0] unused
 };
 
 }  // namespace redge

@@ -32,57 +32,13 @@ void declareKeys(ConfigSchema& schema) {
                "cache invalidation: none (TTL only) or keyspace notifications");
 }
 
-class CacheProxyModule final : public Service {
- public:
-  explicit CacheProxyModule(ModuleContext& context) {
-    const Config& config = context.config();
-    const CacheProxyConfig& c = config.module<CacheProxyConfig>();
-    HttpServerOptions ho = context.httpServerOptions("cacheproxy", c.bind, c.http_port);
-    ho.max_connections = c.max_connections;
-    HttpServer& http = context.addHttpServer(ho);
-    CacheProxyOptions co;
-    co.cache.capacity = static_cast<size_t>(c.capacity);
-    co.cache.ttl_ms = c.ttl_ms;
-    co.cache.max_inflight = static_cast<size_t>(c.max_inflight);
-    co.keyspace_invalidation = c.invalidate == "keyspace";
-    co.subscriber = context.redisOptions();
-    co.subscriber.name = "keyspace";
-    Runtime& rt = context.runtime();
-    service_ = std::make_unique<CacheProxyService>(rt.loop, rt.clock, http, context.redis(),
-                                                   rt.metrics, co);
-    RespServerOptions ro;
-    ro.service = "cacheproxy";
-    ro.bind = c.bind;
-    ro.port = static_cast<int>(c.resp_port);
-    ro.max_connections = c.max_connections;
-    ro.max_output_bytes = config.http.max_output_bytes;
-    ro.write_stall_ms = config.http.idle_timeout_ms;
-    ro.idle_timeout_ms = config.resp.idle_timeout_ms;
-    ro.command_read_timeout_ms = config.resp.command_read_timeout_ms;
-    ro.limits.max_bulk_bytes = static_cast<size_t>(config.http.max_body_bytes);
-    CacheProxyService* service = service_.get();
-    context.addRespServer(
-        ro, [service](const std::vector<std::string_view>& args, const RespResponder& responder) {
-          service->handleResp(args, responder);
-        });
-  }
-  void start() override { service_->start(); }
-  void close(std::function<void()> done) override {
-    service_->close();
-    if (done) done();
-  }
-
- private:
-  std::unique_ptr<CacheProxyService> service_;
-};
-
 }  // namespace
 
 Module cacheproxyModule() {
   return {"cacheproxy", &declareKeys,
           [](const Config& c) { return c.module<CacheProxyConfig>().enabled; }, nullptr,
           [](ModuleContext& context) -> std::unique_ptr<Service> {
-            return std::make_unique<CacheProxyModule>(context);
+            return std::make_unique<CacheProxyService>(context);
           }};
 }
 

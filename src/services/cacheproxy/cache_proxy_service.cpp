@@ -39,24 +39,60 @@ void answerHttp(const HttpResponder& res, const CacheAnswer& a, const RedisClien
 
 }  // namespace
 
-CacheProxyService::CacheProxyService(uv_loop_t* loop, const Clock& clock, HttpServer& http,
-                                     RedisClient& redis, MetricsRegistry& metrics,
-                                     CacheProxyOptions options)
-    : redis_(redis), cache_(clock, redis, metrics, options.cache), resp_front_(cache_, redis) {
-  if (options.keyspace_invalidation) {
+namespace {
+
+ReadThroughCacheOptions cacheOptions(const CacheProxyConfig& c) {
+  ReadThroughCacheOptions o;
+  o.capacity = static_cast<size_t>(c.capacity);
+  o.ttl_ms = c.ttl_ms;
+  o.max_inflight = static_cast<size_t>(c.max_inflight);
+  return o;
+}
+
+}  // namespace
+
+CacheProxyService::CacheProxyService(ModuleContext& context)
+    : redis_(context.redis()),
+      cache_(context.runtime().clock, context.redis(), context.runtime().metrics,
+             cacheOptions(context.config().module<CacheProxyConfig>())),
+      resp_front_(cache_, context.redis()) {
+  const Config& config = context.config();
+  const CacheProxyConfig& c = config.module<CacheProxyConfig>();
+  if (c.invalidate == "keyspace") {
+    RedisClientOptions subscriber = context.redisOptions();
+    subscriber.name = "keyspace";
     invalidator_ =
-        std::make_unique<KeyspaceInvalidator>(loop, metrics, redis, options.subscriber, cache_);
+        std::make_unique<KeyspaceInvalidator>(context.runtime(), redis_, subscriber, cache_);
   }
+  HttpServerOptions ho = context.httpServerOptions("cacheproxy", c.bind, c.http_port);
+  ho.max_connections = c.max_connections;
+  HttpServer& http = context.addHttpServer(ho);
   http.route(HttpMethod::Get, "/{*key}",
              [this](HttpRequest& req, const HttpResponder& res) { get(req, res); });
+
+  RespServerOptions ro;
+  ro.service = "cacheproxy";
+  ro.bind = c.bind;
+  ro.port = static_cast<int>(c.resp_port);
+  ro.max_connections = c.max_connections;
+  ro.max_output_bytes = config.http.max_output_bytes;
+  ro.write_stall_ms = config.http.idle_timeout_ms;
+  ro.idle_timeout_ms = config.resp.idle_timeout_ms;
+  ro.command_read_timeout_ms = config.resp.command_read_timeout_ms;
+  ro.limits.max_bulk_bytes = static_cast<size_t>(config.http.max_body_bytes);
+  context.addRespServer(
+      ro, [this](const std::vector<std::string_view>& args, const RespResponder& responder) {
+        resp_front_.handle(args, responder);
+      });
 }
 
 void CacheProxyService::start() {
   if (invalidator_) invalidator_->start();
 }
 
-void CacheProxyService::close() {
+void CacheProxyService::close(std::function<void()> done) {
   if (invalidator_) invalidator_->close();
+  if (done) done();  // the subscriber's timers close with it, at destruction
 }
 
 void CacheProxyService::get(HttpRequest& req, const HttpResponder& res) {

@@ -9,18 +9,18 @@
 
 namespace redge {
 
-KeyspaceInvalidator::KeyspaceInvalidator(uv_loop_t* loop, MetricsRegistry& metrics,
-                                         RedisClient& commands,
+KeyspaceInvalidator::KeyspaceInvalidator(Runtime& runtime, RedisClient& commands,
                                          const RedisClientOptions& subscriber_options,
                                          ReadThroughCache& cache)
     : commands_(commands),
       cache_(cache),
       channel_prefix_("__keyspace@" + std::to_string(subscriber_options.url.db) + "__:"),
-      events_(metrics.counter("redge_cache_keyspace_events_total",
-                              "Keyspace notifications received by the cache proxy")),
-      flushes_(metrics.counter("redge_cache_flushes_total",
-                               "Whole-cache flushes after the keyspace subscriber reconnected")) {
-  subscriber_ = std::make_unique<RedisClient>(loop, metrics, subscriber_options);
+      events_(runtime.metrics.counter("redge_cache_keyspace_events_total",
+                                      "Keyspace notifications received by the cache proxy")),
+      flushes_(runtime.metrics.counter(
+          "redge_cache_flushes_total",
+          "Whole-cache flushes after the keyspace subscriber reconnected")) {
+  subscriber_ = std::make_unique<RedisClient>(runtime, subscriber_options);
   subscriber_->psubscribe(
       channel_prefix_ + "*",
       [this](std::string_view channel, std::string_view event) { onMessage(channel, event); });

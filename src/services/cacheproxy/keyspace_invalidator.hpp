@@ -9,12 +9,11 @@
 // events it needs (CONFIG SET notify-keyspace-events, merged with what is
 // already set); when Redis refuses, it logs how to enable them by hand.
 
-#include <uv.h>
-
 #include <memory>
 #include <string>
 
 #include "core/metrics.hpp"
+#include "core/runtime.hpp"
 #include "redis/redis_client.hpp"
 #include "services/cacheproxy/read_through_cache.hpp"
 
@@ -22,11 +21,10 @@ namespace redge {
 
 class KeyspaceInvalidator {
  public:
-  KeyspaceInvalidator(uv_loop_t* loop, MetricsRegistry& metrics, RedisClient& commands,
+  KeyspaceInvalidator(Runtime& runtime, RedisClient& commands,
                       const RedisClientOptions& subscriber_options, ReadThroughCache& cache);
   void start();
   void close();
-  bool closed() const { return subscriber_->closed(); }
 
   // The flags redge needs: K (keyspace channel), g (DEL, EXPIRE, RENAME...),
   // $ (string writes), x (expired), e (evicted).
