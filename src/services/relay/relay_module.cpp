@@ -87,39 +87,23 @@ std::string instanceName() {
   return host;
 }
 
-class RelayModule final : public Service {
- public:
-  RelayModule(ModuleContext& context, HttpServer& app) {
-    const Config& config = context.config();
-    const RelayConfig& r = config.module<RelayConfig>();
-    RelayOptions o;
-    o.key_prefix = config.redis.key_prefix;
-    o.instance = instanceName();
-    o.limits.max_destination_bytes = static_cast<size_t>(r.max_destination_bytes);
-    o.limits.max_body_bytes = static_cast<size_t>(r.max_body_bytes);
-    RelayWorkerOptions& w = o.worker;
-    w.upstream = r.upstream;
-    w.timeout_ms = r.timeout_ms;
-    w.concurrency = r.concurrency;
-    w.max_attempts = r.max_attempts;
-    w.queue_max = r.queue_max;
-    w.queue_recovery = r.queue_recovery;
-    w.breaker = r.breaker;
-    Runtime& rt = context.runtime();
-    service_ = std::make_unique<RelayService>(rt.loop, rt.clock, app, context.redis(), rt.metrics,
-                                              std::move(o));
-  }
-  void start() override { service_->start(); }
-  void beginDrain() override { service_->beginDrain(); }
-  size_t inflight() const override { return static_cast<size_t>(service_->inflight()); }
-  void close(std::function<void()> done) override {
-    service_->close();
-    if (done) done();
-  }
-
- private:
-  std::unique_ptr<RelayService> service_;
-};
+RelayOptions relayOptions(const Config& config) {
+  const RelayConfig& r = config.module<RelayConfig>();
+  RelayOptions o;
+  o.key_prefix = config.redis.key_prefix;
+  o.instance = instanceName();
+  o.limits.max_destination_bytes = static_cast<size_t>(r.max_destination_bytes);
+  o.limits.max_body_bytes = static_cast<size_t>(r.max_body_bytes);
+  RelayWorkerOptions& w = o.worker;
+  w.upstream = r.upstream;
+  w.timeout_ms = r.timeout_ms;
+  w.concurrency = r.concurrency;
+  w.max_attempts = r.max_attempts;
+  w.queue_max = r.queue_max;
+  w.queue_recovery = r.queue_recovery;
+  w.breaker = r.breaker;
+  return o;
+}
 
 std::unique_ptr<Service> create(ModuleContext& context) {
   HttpServer* app = context.findHttpServer("app");
@@ -128,7 +112,8 @@ std::unique_ptr<Service> create(ModuleContext& context) {
         .kv("reason", "the relay is mounted on the app listener, and app.enabled is false");
     return nullptr;
   }
-  return std::make_unique<RelayModule>(context, *app);
+  return std::make_unique<RelayService>(context.runtime(), *app, context.redis(),
+                                        relayOptions(context.config()));
 }
 
 }  // namespace

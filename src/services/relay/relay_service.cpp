@@ -68,22 +68,22 @@ bool validStatus(std::string_view s) {
 
 }  // namespace
 
-RelayService::RelayService(uv_loop_t* loop, const Clock& clock, HttpServer& http,
-                           RedisClient& redis, MetricsRegistry& metrics, RelayOptions options)
+RelayService::RelayService(Runtime& runtime, HttpServer& http, RedisClient& redis,
+                           RelayOptions options)
     : redis_(redis),
       options_(std::move(options)),
       store_(redis, options_.key_prefix, options_.instance),
-      upstream_(loop, metrics,
+      upstream_(runtime.loop, runtime.metrics,
                 HttpClientPoolOptions{
                     "relay", options_.worker.upstream.host, options_.worker.upstream.port,
                     options_.worker.upstream.authority(),
                     static_cast<size_t>(options_.worker.concurrency) * 2, 30000, 1 << 20}),
-      worker_(loop, clock, redis, store_, upstream_, metrics, options_.worker),
+      worker_(runtime, redis, store_, upstream_, options_.worker),
       random_(std::random_device{}()),
-      accepted_(
-          metrics.counter("redge_relay_enqueued_total", "Messages accepted by POST /messages")),
-      refused_(metrics.counter("redge_relay_refused_total",
-                               "POST /messages refused because the queue is full")) {
+      accepted_(runtime.metrics.counter("redge_relay_enqueued_total",
+                                        "Messages accepted by POST /messages")),
+      refused_(runtime.metrics.counter("redge_relay_refused_total",
+                                       "POST /messages refused because the queue is full")) {
   http.route(
       HttpMethod::Post, "/messages", [this](HttpRequest& q, const HttpResponder& r) { post(q, r); },
       static_cast<int64_t>(options_.limits.max_body_bytes + options_.limits.max_destination_bytes) *
@@ -101,9 +101,10 @@ void RelayService::start() {
   worker_.start();
 }
 
-void RelayService::close() {
+void RelayService::close(std::function<void()> done) {
   worker_.close();
-  upstream_.close();
+  upstream_.close();  // its connections close; pending sends fail with Closed
+  if (done) done();
 }
 
 std::string RelayService::newId() {

@@ -20,6 +20,7 @@
 #include "services/relay/message_request.hpp"
 #include "services/relay/relay_store.hpp"
 #include "services/relay/relay_worker.hpp"
+#include "services/service.hpp"
 
 namespace redge {
 
@@ -30,15 +31,15 @@ struct RelayOptions {
   std::string instance;  // names this instance's processing list
 };
 
-class RelayService {
+class RelayService final : public Service {
  public:
-  RelayService(uv_loop_t* loop, const Clock& clock, HttpServer& http, RedisClient& redis,
-               MetricsRegistry& metrics, RelayOptions options);
-  void start();
+  // Declares the relay's routes on `http` (the app listener).
+  RelayService(Runtime& runtime, HttpServer& http, RedisClient& redis, RelayOptions options);
+  void start() override;
   // SIGTERM: stop taking messages; inflight() says when deliveries are done.
-  void beginDrain() { worker_.beginDrain(); }
-  int64_t inflight() const { return worker_.inflight(); }
-  void close();
+  void beginDrain() override { worker_.beginDrain(); }
+  size_t inflight() const override { return static_cast<size_t>(worker_.inflight()); }
+  void close(std::function<void()> done) override;
 
  private:
   void post(HttpRequest& req, const HttpResponder& res);

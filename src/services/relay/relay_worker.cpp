@@ -28,46 +28,50 @@
 #include "core/log.hpp"
 
 namespace redge {
+namespace {
 
-RelayWorker::RelayWorker(uv_loop_t* loop, const Clock& clock, RedisClient& redis, RelayStore& store,
-                         HttpClientPool& upstream, MetricsRegistry& metrics,
-                         RelayWorkerOptions options)
-    : loop_(loop),
-      clock_(clock),
+// A wake-up comes this much after the moment it waits for, so the breaker's
+// own clock agrees that moment has passed.
+constexpr int64_t kWakeMarginMs = 1;
+
+}  // namespace
+
+RelayWorker::RelayWorker(Runtime& runtime, RedisClient& redis, RelayStore& store,
+                         HttpClientPool& upstream, RelayWorkerOptions options)
+    : clock_(runtime.clock),
       redis_(redis),
       store_(store),
       upstream_(upstream),
       options_(std::move(options)),
-      breaker_(clock, options_.breaker),
+      breaker_(clock_, options_.breaker),
       gate_(options_.queue_max, options_.queue_recovery),
-      estimator_(clock),
+      estimator_(clock_),
       retry_backoff_(options_.retry_base_ms, options_.retry_max_ms),
       random_(std::random_device{}()),
       reachability_(clock_, options_.reprobe_ms),
-      probe_(loop, options_.upstream.host, options_.upstream.port, options_.timeout_ms),
+      probe_(runtime, options_.upstream.host, options_.upstream.port, options_.timeout_ms),
+      schedule_(runtime.timers, clock_, options_.poll_ms, [this] { onPoll(); }),
       upstream_text_("http://" + options_.upstream.authority() + options_.upstream.target),
-      metrics_(metrics),
-      breaker_state_(metrics.gauge("redge_relay_breaker_state",
-                                   "Relay circuit breaker: 0 closed, 1 open, 2 half-open")),
-      depth_gauge_(metrics.gauge("redge_relay_queue_depth", "Relay queue depth last seen")),
-      inflight_gauge_(metrics.gauge("redge_relay_inflight", "Relay deliveries in progress")),
+      metrics_(runtime.metrics),
+      breaker_state_(metrics_.gauge("redge_relay_breaker_state",
+                                    "Relay circuit breaker: 0 closed, 1 open, 2 half-open")),
+      depth_gauge_(metrics_.gauge("redge_relay_queue_depth", "Relay queue depth last seen")),
+      inflight_gauge_(metrics_.gauge("redge_relay_inflight", "Relay deliveries in progress")),
       gate_gauge_(
-          metrics.gauge("redge_relay_enqueue_enabled",
-                        "1 while the relay accepts new messages, 0 while the queue is full")),
-      sent_(metrics.counter("redge_relay_messages_total", "Relay messages by final outcome",
-                            {{"outcome", "sent"}})),
-      dead_(metrics.counter("redge_relay_messages_total", "Relay messages by final outcome",
-                            {{"outcome", "failed"}})),
-      retried_(metrics.counter("redge_relay_retries_total",
-                               "Relay deliveries scheduled for another attempt")),
+          metrics_.gauge("redge_relay_enqueue_enabled",
+                         "1 while the relay accepts new messages, 0 while the queue is full")),
+      sent_(metrics_.counter("redge_relay_messages_total", "Relay messages by final outcome",
+                             {{"outcome", "sent"}})),
+      dead_(metrics_.counter("redge_relay_messages_total", "Relay messages by final outcome",
+                             {{"outcome", "failed"}})),
+      retried_(metrics_.counter("redge_relay_retries_total",
+                                "Relay deliveries scheduled for another attempt")),
       unreachable_gauge_(
-          metrics.gauge("redge_relay_upstream_unreachable",
-                        "1 while nothing accepts connections at relay.upstream_url, else 0")),
-      outages_(metrics.counter("redge_relay_upstream_outages_total",
-                               "Times the relay's upstream started refusing connections")) {
+          metrics_.gauge("redge_relay_upstream_unreachable",
+                         "1 while nothing accepts connections at relay.upstream_url, else 0")),
+      outages_(metrics_.counter("redge_relay_upstream_outages_total",
+                                "Times the relay's upstream started refusing connections")) {
   gate_gauge_.set(1);
-  uv_timer_init(loop_, &poll_timer_);
-  poll_timer_.data = this;
   breaker_.onTransition([this](BreakerState from, BreakerState to) {
     CircuitBreaker::Counts c = breaker_.counts();
     const char* event = to == BreakerState::Open       ? "breaker_open"
@@ -106,8 +110,7 @@ void RelayWorker::start() {
     }
     afterReconnect();
   });
-  uv_timer_start(&poll_timer_, &onPollCb, static_cast<uint64_t>(options_.poll_ms),
-                 static_cast<uint64_t>(options_.poll_ms));
+  schedule_.start();
 }
 
 // Redis came back while this process kept running. Outcomes that could not
@@ -149,8 +152,7 @@ void RelayWorker::record(const std::string& id, std::function<void(RedisCallback
 void RelayWorker::close() {
   if (closing_) return;
   closing_ = true;
-  uv_timer_stop(&poll_timer_);
-  uv_close(reinterpret_cast<uv_handle_t*>(&poll_timer_), nullptr);
+  schedule_.stop();
   probe_.close();
 }
 
@@ -158,13 +160,8 @@ void RelayWorker::kick() {
   pump();
 }
 
-void RelayWorker::onPollCb(uv_timer_t* t) noexcept {
-  auto* self = static_cast<RelayWorker*>(t->data);
-  if (!self || self->closing_) return;
-  self->onPoll();
-}
-
 void RelayWorker::onPoll() {
+  if (closing_) return;
   probeIfDue();
   if (!redis_.ready()) return;
   // Held messages are released by their due time (wall clock, stored in
@@ -264,6 +261,8 @@ void RelayWorker::holdNext(int64_t open_ms) {
   int64_t now = wallClockMs();
   std::string detail = "circuit breaker open: not sent, not counted as an attempt; held " +
                        std::to_string(open_ms) + " ms until it half-opens";
+  // Held messages may go out again when the breaker half-opens: look then.
+  schedule_.pollIn(open_ms + kWakeMarginMs);
   store_.holdNext(now, now + open_ms, "circuit_open", detail,
                   [this, detail](RedisStatus s, const HoldResult& r) {
                     holding_ = false;
@@ -373,6 +372,7 @@ void RelayWorker::hold(const StoredMessage& message, int64_t open_ms) {
                                  "circuit breaker half-open with its probe in use: not sent, not "
                                  "counted as an attempt; held until the probe's result");
   countFailure("circuit_open", message.id, message.attempts, detail);
+  schedule_.pollIn(open_ms + kWakeMarginMs);
   int64_t now = wallClockMs();
   record(message.id, [this, id = message.id, now, due = now + open_ms, detail](RedisCallback cb) {
     store_.hold(id, now, due, "circuit_open", detail, std::move(cb));
@@ -387,10 +387,19 @@ void RelayWorker::countFailure(std::string_view kind, const std::string& id, int
       .kv("id", id)
       .kv("attempt", attempt)
       .kv("detail", detail);
-  metrics_
-      .counter("redge_relay_delivery_failures_total", "Failed or refused delivery attempts by kind",
-               {{"kind", std::string(kind)}})
-      .inc();
+  failureCounter(kind).inc();
+}
+
+Counter& RelayWorker::failureCounter(std::string_view kind) {
+  // A handful of kinds: each bound once, then found by a short scan.
+  for (auto& [k, counter] : failures_by_kind_) {
+    if (k == kind) return *counter;
+  }
+  Counter& c = metrics_.counter("redge_relay_delivery_failures_total",
+                                "Failed or refused delivery attempts by kind",
+                                {{"kind", std::string(kind)}});
+  failures_by_kind_.emplace_back(std::string(kind), &c);
+  return c;
 }
 
 void RelayWorker::fail(const StoredMessage& message, std::string_view kind, std::string detail,
@@ -401,6 +410,7 @@ void RelayWorker::fail(const StoredMessage& message, std::string_view kind, std:
     std::uniform_real_distribution<double> dist(0.0, 1.0);
     int64_t delay = retry_backoff_.delayMs(static_cast<int>(message.attempts - 1), dist(random_));
     retried_.inc();
+    schedule_.pollIn(delay + kWakeMarginMs);
     record(message.id,
            [this, id = message.id, now, delay, k = std::string(kind), detail](RedisCallback cb) {
              store_.scheduleRetry(id, now, now + delay, k, detail, std::move(cb));

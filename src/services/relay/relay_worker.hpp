@@ -14,8 +14,6 @@
 // outage (event=relay_upstream_unreachable), not a silent stream of
 // dead letters.
 
-#include <uv.h>
-
 #include <cstdint>
 #include <functional>
 #include <random>
@@ -25,6 +23,7 @@
 
 #include "core/clock.hpp"
 #include "core/metrics.hpp"
+#include "core/runtime.hpp"
 #include "net/http/http_client.hpp"
 #include "net/http/http_url.hpp"
 #include "redis/redis_client.hpp"
@@ -33,6 +32,7 @@
 #include "resilience/circuit_breaker.hpp"
 #include "resilience/reachability_tracker.hpp"
 #include "resilience/retry_after.hpp"
+#include "services/relay/relay_schedule.hpp"
 #include "services/relay/relay_store.hpp"
 #include "services/relay/upstream_probe.hpp"
 
@@ -55,8 +55,8 @@ struct RelayWorkerOptions {
 
 class RelayWorker {
  public:
-  RelayWorker(uv_loop_t* loop, const Clock& clock, RedisClient& redis, RelayStore& store,
-              HttpClientPool& upstream, MetricsRegistry& metrics, RelayWorkerOptions options);
+  RelayWorker(Runtime& runtime, RedisClient& redis, RelayStore& store, HttpClientPool& upstream,
+              RelayWorkerOptions options);
   RelayWorker(const RelayWorker&) = delete;
   RelayWorker& operator=(const RelayWorker&) = delete;
 
@@ -77,7 +77,6 @@ class RelayWorker {
   int retryAfterSeconds(int64_t depth);
 
  private:
-  static void onPollCb(uv_timer_t* t) noexcept;
   void pump();
   void onPoll();
   void holdNext(int64_t open_ms);
@@ -91,6 +90,7 @@ class RelayWorker {
   // The log line and metric every failed or refused attempt gets.
   void countFailure(std::string_view kind, const std::string& id, int64_t attempt,
                     std::string_view detail);
+  Counter& failureCounter(std::string_view kind);
   void probeIfDue();
   void onReachability(ReachabilityTracker::Change change, std::string_view error);
   void afterReconnect();
@@ -98,7 +98,6 @@ class RelayWorker {
   void releaseSlot();
   void finishOne();
 
-  uv_loop_t* loop_;
   const Clock& clock_;
   RedisClient& redis_;
   RelayStore& store_;
@@ -111,8 +110,8 @@ class RelayWorker {
   std::mt19937 random_;
   ReachabilityTracker reachability_;
   UpstreamProbe probe_;
+  RelaySchedule schedule_;
   std::string upstream_text_;  // the upstream URL, for log lines
-  uv_timer_t poll_timer_;
   bool closing_ = false;
   bool holding_ = false;  // a holdNext step is waiting for Redis
   bool draining_ = false;
@@ -132,6 +131,7 @@ class RelayWorker {
   Counter& retried_;
   Gauge& unreachable_gauge_;
   Counter& outages_;
+  std::vector<std::pair<std::string, Counter*>> failures_by_kind_;
 };
 
 }  // namespace redge

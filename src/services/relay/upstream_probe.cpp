@@ -20,11 +20,12 @@ struct UpstreamProbe::Attempt {
   UpstreamProbe* owner = nullptr;
 };
 
-UpstreamProbe::UpstreamProbe(uv_loop_t* loop, std::string host, int port, int64_t timeout_ms)
-    : loop_(loop), host_(std::move(host)), port_(port), timeout_ms_(timeout_ms) {
-  uv_timer_init(loop_, &timer_);
-  timer_.data = this;
-}
+UpstreamProbe::UpstreamProbe(Runtime& runtime, std::string host, int port, int64_t timeout_ms)
+    : loop_(runtime.loop),
+      host_(std::move(host)),
+      port_(port),
+      timeout_ms_(timeout_ms),
+      timer_(runtime.timers.createTimer([this] { onTimer(); })) {}
 
 bool UpstreamProbe::probe(Callback cb) {
   if (closed_ || attempt_) return false;
@@ -46,10 +47,11 @@ bool UpstreamProbe::probe(Callback cb) {
     // No connect callback will come: the handle is closed by finish(), and
     // the failure is reported on the next loop turn.
     pending_status_ = rc;
-    uv_timer_start(&timer_, &onFailNowCb, 0, 0);
+    timer_->enable(0);
     return true;
   }
-  uv_timer_start(&timer_, &onTimeoutCb, static_cast<uint64_t>(timeout_ms_), 0);
+  pending_status_ = UV_ETIMEDOUT;
+  timer_->enable(timeout_ms_);
   return true;
 }
 
@@ -59,16 +61,11 @@ void UpstreamProbe::onConnectCb(uv_connect_t* req, int status) noexcept {
   a->owner->finish(status);
 }
 
-void UpstreamProbe::onTimeoutCb(uv_timer_t* timer) noexcept {
-  auto* self = static_cast<UpstreamProbe*>(timer->data);
-  if (!self || self->closed_) return;
-  self->finish(UV_ETIMEDOUT);
-}
-
-void UpstreamProbe::onFailNowCb(uv_timer_t* timer) noexcept {
-  auto* self = static_cast<UpstreamProbe*>(timer->data);
-  if (!self || self->closed_) return;
-  self->finish(self->pending_status_);
+// The deadline passed (UV_ETIMEDOUT), or a failure found inside probe() is
+// reported now, from the loop.
+void UpstreamProbe::onTimer() {
+  if (closed_) return;
+  finish(pending_status_);
 }
 
 void UpstreamProbe::onAttemptClosedCb(uv_handle_t* handle) noexcept {
@@ -76,7 +73,7 @@ void UpstreamProbe::onAttemptClosedCb(uv_handle_t* handle) noexcept {
 }
 
 void UpstreamProbe::finish(int status) {
-  uv_timer_stop(&timer_);
+  if (timer_) timer_->disable();
   Attempt* a = attempt_;
   attempt_ = nullptr;
   if (a) {
@@ -95,8 +92,7 @@ void UpstreamProbe::close() {
   if (closed_) return;
   closed_ = true;
   cb_ = nullptr;
-  uv_timer_stop(&timer_);
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+  timer_.reset();
   if (attempt_) {
     attempt_->owner = nullptr;
     uv_close(reinterpret_cast<uv_handle_t*>(&attempt_->tcp), &onAttemptClosedCb);

@@ -7,14 +7,15 @@
 // loop (never inside probe()), unless close() came first; after close() no
 // callback runs. Each probe has its own uv_tcp_t, allocated per attempt and
 // freed in its close callback, because a TCP handle cannot connect twice.
-// The probe object itself must outlive the loop's last iteration (its timer
-// is closed without a callback, like the worker's poll timer).
+// close() releases the timer, so every handle it had is closing.
 
 #include <uv.h>
 
 #include <cstdint>
 #include <functional>
 #include <string>
+
+#include "core/runtime.hpp"
 
 namespace redge {
 
@@ -25,7 +26,7 @@ class UpstreamProbe {
   using Callback = std::function<void(int status)>;
 
   // host is a literal IPv4 or IPv6 address (main resolves names at start-up).
-  UpstreamProbe(uv_loop_t* loop, std::string host, int port, int64_t timeout_ms);
+  UpstreamProbe(Runtime& runtime, std::string host, int port, int64_t timeout_ms);
   UpstreamProbe(const UpstreamProbe&) = delete;
   UpstreamProbe& operator=(const UpstreamProbe&) = delete;
 
@@ -38,16 +39,15 @@ class UpstreamProbe {
  private:
   struct Attempt;
   static void onConnectCb(uv_connect_t* req, int status) noexcept;
-  static void onTimeoutCb(uv_timer_t* timer) noexcept;
   static void onAttemptClosedCb(uv_handle_t* handle) noexcept;
-  static void onFailNowCb(uv_timer_t* timer) noexcept;
+  void onTimer();
   void finish(int status);
 
   uv_loop_t* loop_;
   std::string host_;
   int port_;
   int64_t timeout_ms_;
-  uv_timer_t timer_;
+  TimerPtr timer_;              // the deadline, or a failure reported from the loop
   Attempt* attempt_ = nullptr;  // the running probe; owned until its handle closes
   int pending_status_ = 0;      // a failure found inside probe(), reported from the loop
   Callback cb_;
