@@ -7,7 +7,8 @@
   X(app)                 \
   X(admin)               \
   X(cacheproxy)          \
-  X(relay)
+  X(relay)               \
+  X(ticker)
 // clang-format on
 
 namespace redge {

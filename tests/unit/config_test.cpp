@@ -108,6 +108,10 @@ const std::vector<std::string> kExpectedKeys = {
     "relay.breaker.open_ms",
     "relay.breaker.max_open_ms",
     "relay.breaker.half_open_probes",
+    "ticker.enabled",
+    "ticker.bind",
+    "ticker.port",
+    "ticker.interval_ms",
     "log.level",
     "log.access",
 };
