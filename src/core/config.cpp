@@ -14,7 +14,6 @@
 
 #include <arpa/inet.h>
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
@@ -27,6 +26,8 @@
 #include <set>
 #include <string_view>
 #include <variant>
+
+#include "core/json_parse.hpp"
 
 extern char** environ;
 
@@ -664,13 +665,8 @@ std::optional<ConfigError> parseCommandLine(int argc, const char* const* argv, C
 std::optional<ConfigError> applyJson(const std::string& json_text, Config& out) {
   rapidjson::Document doc;
   // Full precision, so a double written by configToJson reads back equal.
-  doc.Parse<rapidjson::kParseFullPrecisionFlag>(json_text.c_str(), json_text.size());
-  if (doc.HasParseError()) {
-    return ConfigError{std::string(kJsonPath),
-                       std::string("parse error at offset ") +
-                           std::to_string(doc.GetErrorOffset()) + ": " +
-                           rapidjson::GetParseError_En(doc.GetParseError())};
-  }
+  const JsonParseResult parsed = parseJson(json_text, doc, {kJsonDefaultMaxDepth, true});
+  if (!parsed.ok()) return ConfigError{std::string(kJsonPath), "parse error " + parsed.describe()};
   if (!doc.IsObject()) return ConfigError{std::string(kJsonPath), "expected an object"};
   std::set<std::string> seen;
   return applyJsonObject(doc, "", seen, out);
