@@ -664,8 +664,9 @@ std::optional<ConfigError> parseCommandLine(int argc, const char* const* argv, C
 
 std::optional<ConfigError> applyJson(const std::string& json_text, Config& out) {
   rapidjson::Document doc;
-  // Full precision, so a double written by configToJson reads back equal.
-  const JsonParseResult parsed = parseJson(json_text, doc, {kJsonDefaultMaxDepth, true});
+  // Numbers are converted exactly, so a double written by configToJson reads
+  // back equal.
+  const JsonParseResult parsed = parseJson(json_text, doc);
   if (!parsed.ok()) return ConfigError{std::string(kJsonPath), "parse error " + parsed.describe()};
   if (!doc.IsObject()) return ConfigError{std::string(kJsonPath), "expected an object"};
   std::set<std::string> seen;

@@ -23,14 +23,11 @@ inline constexpr size_t kJsonDefaultMaxDepth = 64;
 
 struct JsonParseOptions {
   size_t max_depth = kJsonDefaultMaxDepth;
-  // Decimal numbers converted exactly (slower), so that a double written out
-  // by RapidJSON reads back equal. The configuration file wants it.
-  bool full_precision = false;
 };
 
 enum class JsonParseStatus {
   Ok,
-  Syntax,   // not JSON: RapidJSON's reason, at `offset`
+  Syntax,   // not JSON, or a number too big: RapidJSON's reason, at `offset`
   TooDeep,  // the '[' or '{' at `offset` would open level max_depth + 1
 };
 
@@ -52,8 +49,12 @@ struct JsonParseResult {
 // Parses all of `text` (trailing non-space is an error) into `doc` with
 // RapidJSON's iterative parser, which keeps its state on the heap, so the
 // depth of the input never turns into depth of the C++ stack. Opening an
-// array or object beyond options.max_depth stops the parse at once. On
-// failure `doc` is left null; look at the result, not doc.HasParseError().
+// array or object beyond options.max_depth stops the parse at once. A UTF-8
+// byte order mark at the start is skipped. Numbers become the nearest
+// double (exactly rounded, so a double RapidJSON wrote reads back equal) or,
+// without fraction and exponent and within 64 bits, an integer; one beyond
+// the double range is an error. On failure `doc` is left null; look at the
+// result, not doc.HasParseError().
 JsonParseResult parseJson(std::string_view text, rapidjson::Document& doc,
                           const JsonParseOptions& options = {});
 

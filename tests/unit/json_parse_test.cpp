@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -151,6 +152,10 @@ TEST_CASE("json parse: syntax errors say what and where", "[json_parse]") {
       {R"(["abc)", rapidjson::kParseErrorStringMissQuotationMark, 5},
       {R"(["\x"])", rapidjson::kParseErrorStringEscapeInvalid, 2},
       {"[tru]", rapidjson::kParseErrorValueInvalid, 4},
+      // Not an empty document: a bad first byte is an invalid value.
+      {"]", rapidjson::kParseErrorValueInvalid, 0},
+      {" \n x", rapidjson::kParseErrorValueInvalid, 3},
+      {std::string("\0", 1), rapidjson::kParseErrorValueInvalid, 0},
       {"[1] x", rapidjson::kParseErrorDocumentRootNotSingular, 4},
   };
   for (const Case& c : cases) {
@@ -255,19 +260,58 @@ TEST_CASE("json parse: 100,000 nested brackets cost no stack", "[json_parse]") {
   CHECK(r.offset == 100000);
 }
 
-TEST_CASE("json parse: full precision when asked", "[json_parse]") {
+TEST_CASE("json parse: numbers are exact, and too big ones are an error", "[json_parse]") {
   rapidjson::Document doc;
-  JsonParseOptions exact;
-  exact.full_precision = true;
-  // Decimal strings whose nearest double the fast path can miss; the exact
-  // mode must agree with strtod on each.
+  // Decimal strings whose nearest double a fast conversion can miss; each
+  // must agree with strtod (correctly rounded in glibc).
   for (const char* number :
        {"0.1", "2.2250738585072011e-308", "1.7976931348623157e308", "0.30000000000000004",
         "9007199254740993.0", "1.00000000000000011102230246251565404236316680908203125",
-        "7.2057594037927933e16", "123456789012345678901234567890e-10"}) {
+        "7.2057594037927933e16", "123456789012345678901234567890e-10", "4.9e-324", "3e-324",
+        "-2.5e-10", "1E+2", "0.0000001e310"}) {
     INFO(number);
-    REQUIRE(parseJson(number, doc, exact).ok());
+    REQUIRE(parseJson(number, doc).ok());
+    REQUIRE(doc.IsDouble());
     CHECK(doc.GetDouble() == std::strtod(number, nullptr));
+  }
+
+  // Integers stay integers while they fit 64 bits, then become doubles.
+  REQUIRE(parseJson("[0,-0,-2147483648,4294967295,-9223372036854775808,18446744073709551615,"
+                    "-9223372036854775809,18446744073709551616]",
+                    doc)
+              .ok());
+  CHECK(doc[0].IsInt());
+  CHECK(doc[0].GetInt() == 0);
+  CHECK(doc[1].IsInt());
+  CHECK(doc[1].GetInt() == 0);
+  CHECK(doc[2].GetInt() == INT32_MIN);
+  CHECK(doc[3].GetUint() == UINT32_MAX);
+  CHECK(doc[4].GetInt64() == INT64_MIN);
+  CHECK(doc[5].GetUint64() == UINT64_MAX);
+  CHECK_FALSE(doc[6].IsInt64());
+  CHECK(doc[6].GetDouble() == -9223372036854775808.0);
+  CHECK(doc[7].GetDouble() == 18446744073709551616.0);
+
+  // Below the smallest double is zero, with its sign.
+  REQUIRE(parseJson("[1e-400,-1e-400,2e-324,0e-999999]", doc).ok());
+  CHECK(doc[0].GetDouble() == 0.0);
+  CHECK_FALSE(std::signbit(doc[0].GetDouble()));
+  CHECK(std::signbit(doc[1].GetDouble()));
+  CHECK(doc[2].GetDouble() == 0.0);
+  CHECK(doc[3].GetDouble() == 0.0);
+
+  // Beyond the largest: RapidJSON's own conversion made these infinity (or,
+  // exactly converted, NaN and unrelated finite values); here they are refused
+  // where they start.
+  for (const char* text : {"[1,1.8e308]", "[1,1841e308]", "[1,18e308]", "[1,2e308]", "[1,-1.8e308]",
+                           "[1,1.7976931348623159e308]", "[1,1e309]"}) {
+    INFO(text);
+    JsonParseResult r = parseJson(text, doc);
+    CHECK(r.status == JsonParseStatus::Syntax);
+    CHECK(r.syntax_error == rapidjson::kParseErrorNumberTooBig);
+    CHECK(r.offset == 3);
+    CHECK(r.describe() == "at offset 3: Number too big to be stored in double.");
+    CHECK(doc.IsNull());
   }
 }
 
