@@ -134,6 +134,7 @@ TEST_CASE("relay: POST /messages refuses bad requests with a stable code and enq
         {R"({"destination":"d","body":null})", "body"},
         {R"({"destination":"d","body":["b"]})", "body"},
         {R"({"destination":"d","body":"b","priority":"high"})", "priority"},
+        {R"({"destination":"d","body":"b","":1})", ""},
     };
     for (const auto& c : cases) {
       HttpReply r = httpPost(messages, c.body, kJson);

@@ -58,6 +58,11 @@ TEST_CASE("message request: each field's rules", "[message_request]") {
   e = check("application/json", R"({"destination":"d","body":"b","destnation":"x"})", m);
   CHECK(e.field == "destnation");
   CHECK(e.status == 400);
+  // A member may be named "": it is unknown like any other.
+  e = check("application/json", R"({"":"x","destination":"d","body":"b"})", m);
+  CHECK(e.code == "invalid_field");
+  CHECK(e.field.empty());
+  CHECK(e.message == "Unknown field ''; a message has only destination and body.");
 }
 
 TEST_CASE("message request: nesting beyond the JSON depth limit is invalid_json",
