@@ -2,9 +2,11 @@
 #   make run        deps + build + private redis-server + redge in the foreground
 #   make test       deps + build + the whole suite (ctest)
 #   make test-asan  the whole suite under AddressSanitizer + UBSan
+#   make fuzz       every libFuzzer target from its seed corpus, FUZZ_SECONDS each
 #   make bench      wrk / redis-benchmark against redge and its peers
 
 BUILD      ?= build
+FUZZ_SECONDS ?= 60
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
@@ -61,13 +63,14 @@ test-asan: deps
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j 2 --timeout 900
 
+# Each target from its committed seeds (tests/fuzz/corpus/<target>/) for
+# FUZZ_SECONDS (default 60) seconds; see tools/fuzz.sh. Optimised but with
+# assertions on (no NDEBUG), redge's and RapidJSON's: a fuzzer should trip them.
 fuzz: deps
-	@[ -f $(FUZZ_BUILD)/CMakeCache.txt ] || CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREDGE_FUZZ=ON
+	@[ -f $(FUZZ_BUILD)/CMakeCache.txt ] || CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g" -DREDGE_FUZZ=ON $(LAUNCHER)
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
-	@for f in $(FUZZ_BUILD)/fuzz_*; do \
-	  echo "== $$f ($${FUZZ_SECONDS:-60} s)"; mkdir -p $(FUZZ_BUILD)/corpus/$$(basename $$f); \
-	  $$f -max_total_time=$${FUZZ_SECONDS:-60} -max_len=8192 $(FUZZ_BUILD)/corpus/$$(basename $$f) || exit 1; \
-	done
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tools/fuzz.sh $(FUZZ_BUILD)
 
 bench: bench-deps build
 	@bash bench/run.sh $(BUILD)
