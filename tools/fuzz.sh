@@ -13,9 +13,11 @@
 # Each target starts from its committed seed corpus, tests/fuzz/corpus/<target>/,
 # copied into a working corpus BUILD_DIR/corpus/<target>/ that keeps growing
 # from run to run; the committed seeds are never written to. A crash, a
-# timeout (an input running 25 s), a leak or running out of memory is saved
-# under BUILD_DIR/artifacts/<target>/, its report is printed at the end, and
-# the run exits with status 1 after the other targets ran.
+# timeout (an input running 25 s), a leak, running out of memory or any
+# undefined behaviour (UBSan halts on the first report, but for the ones
+# tests/fuzz/ubsan.supp explains) is saved under BUILD_DIR/artifacts/<target>/,
+# its report is printed at the end, and the run exits with status 1 after the
+# other targets ran.
 #
 # usage: tools/fuzz.sh BUILD_DIR
 
@@ -27,6 +29,7 @@ max_jobs=${FUZZ_JOBS:-1}
 runs_limit=()
 [ -n "${FUZZ_RUNS:-}" ] && runs_limit=(-runs="$FUZZ_RUNS")
 root=$(cd "$(dirname "$0")/.." && pwd)
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:print_stacktrace=1:suppressions=$root/tests/fuzz/ubsan.supp"
 
 shopt -s nullglob
 targets=()

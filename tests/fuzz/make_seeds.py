@@ -237,6 +237,9 @@ SEEDS = {
         "lone_surrogate": json(r'["\ud800","\udc00x"]'),
         "control_char": json(b'["a\x01b"]'),
         "invalid_utf8": json(b'{"destination":"\xc3\x28","body":"\xff\xfe\xed\xa0\x80"}'),
+        # A lead byte cut off by an escaped tab: invalid however the escape is dropped.
+        "invalid_utf8_escape": json(b'{"destination":"d","body":"T\xd7\\t\x9c\\u0800"}'),
+        "empty_key": json('{"":1,"destination":"d","body":"b"}'),
         "stray_bom_byte": json(b'\xbf{"destination":"d","body":"b"}'),
         "nul_after": json(b'{"destination":"d","body":"b"}\x00{}'),
         "two_roots": json("{} {}"),
