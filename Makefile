@@ -3,10 +3,12 @@
 #   make test       deps + everything (daemon, tests, fake upstream) + the whole suite (ctest)
 #   make docs-check every command shown in README.md and examples/*/README.md, run and compared
 #   make test-asan  the whole suite under AddressSanitizer + UBSan
+#   make fuzz       every libFuzzer target from its seed corpus, FUZZ_SECONDS each
 #   make bench      wrk / redis-benchmark against redge and its peers
 #   make chaos      the fault-injection suite (tests/chaos), not part of make test
 
 BUILD      ?= build
+FUZZ_SECONDS ?= 60
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
@@ -80,13 +82,15 @@ test-asan: deps
 chaos: build-all
 	cd $(BUILD) && ctest -L chaos --output-on-failure -j 1
 
+# Each target from its committed seeds (tests/fuzz/corpus/<target>/) for
+# FUZZ_SECONDS (default 60) seconds, or until FUZZ_RUNS inputs when that is
+# set, FUZZ_JOBS targets at a time (default 1); see tools/fuzz.sh. Optimised but with
+# assertions on (no NDEBUG), redge's and RapidJSON's: a fuzzer should trip them.
 fuzz: deps
-	@[ -f $(FUZZ_BUILD)/CMakeCache.txt ] || CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREDGE_FUZZ=ON
+	@[ -f $(FUZZ_BUILD)/CMakeCache.txt ] || CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g" -DREDGE_FUZZ=ON $(LAUNCHER)
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
-	@for f in $(FUZZ_BUILD)/fuzz_*; do \
-	  echo "== $$f ($${FUZZ_SECONDS:-60} s)"; mkdir -p $(FUZZ_BUILD)/corpus/$$(basename $$f); \
-	  $$f -max_total_time=$${FUZZ_SECONDS:-60} -max_len=8192 $(FUZZ_BUILD)/corpus/$$(basename $$f) || exit 1; \
-	done
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_JOBS=$(FUZZ_JOBS) bash tools/fuzz.sh $(FUZZ_BUILD)
 
 bench: bench-deps build-all
 	@bash bench/run.sh $(BUILD)

@@ -10,7 +10,6 @@
 #include "core/config_schema.hpp"
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -21,6 +20,7 @@
 #include <set>
 
 #include "core/config.hpp"
+#include "core/json_parse.hpp"
 
 namespace redge {
 
@@ -267,11 +267,10 @@ std::optional<ConfigError> assignText(const Field& f, const std::string& text,
     case Kind::Map: {
       // A container set from one line of text takes JSON.
       rapidjson::Document doc;
-      doc.Parse(text.c_str(), text.size());
-      if (doc.HasParseError()) {
-        return fail(std::string("expected JSON (") +
-                    rapidjson::GetParseError_En(doc.GetParseError()) + " at offset " +
-                    std::to_string(doc.GetErrorOffset()) + ")");
+      const JsonParseResult parsed = parseJson(text, doc);
+      if (!parsed.ok()) {
+        return fail("expected JSON (" + parsed.reason() + " at offset " +
+                    std::to_string(parsed.offset) + ")");
       }
       return assignJson(f, doc, path, target);
     }
@@ -541,13 +540,11 @@ std::string ConfigSchema::environmentName(std::string_view path) {
 std::optional<ConfigError> ConfigSchema::applyJson(const std::string& json_text,
                                                    Config& out) const {
   rapidjson::Document doc;
-  // Full precision, so a double written by toJson reads back equal.
-  doc.Parse<rapidjson::kParseFullPrecisionFlag>(json_text.c_str(), json_text.size());
-  if (doc.HasParseError()) {
-    return ConfigError{std::string(kConfigJsonPath),
-                       std::string("parse error at offset ") +
-                           std::to_string(doc.GetErrorOffset()) + ": " +
-                           rapidjson::GetParseError_En(doc.GetParseError())};
+  // parseJson rounds numbers exactly, so a double written by toJson reads
+  // back equal, and bounds the depth of a file nobody checked.
+  const JsonParseResult parsed = parseJson(json_text, doc);
+  if (!parsed.ok()) {
+    return ConfigError{std::string(kConfigJsonPath), "parse error " + parsed.describe()};
   }
   if (!doc.IsObject()) return ConfigError{std::string(kConfigJsonPath), "expected an object"};
   std::set<std::string> seen;

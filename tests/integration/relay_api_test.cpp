@@ -134,6 +134,7 @@ TEST_CASE("relay: POST /messages refuses bad requests with a stable code and enq
         {R"({"destination":"d","body":null})", "body"},
         {R"({"destination":"d","body":["b"]})", "body"},
         {R"({"destination":"d","body":"b","priority":"high"})", "priority"},
+        {R"({"destination":"d","body":"b","":1})", ""},
     };
     for (const auto& c : cases) {
       HttpReply r = httpPost(messages, c.body, kJson);
@@ -293,4 +294,52 @@ TEST_CASE("relay: GET /messages/{id}, GET /messages and GET /messages/stats answ
     CHECK(scrapeMetric(s.redge, "redge_relay_enqueue_enabled") == 1.0);
     CHECK(scrapeMetric(s.redge, "redge_relay_queue_depth") == 0.0);
   }
+}
+
+TEST_CASE("relay: a body nested 120,000 levels deep is invalid_json and redge keeps serving",
+          "[relay]") {
+  // The route's body cap follows the field limits, so by default such a body
+  // is a 413; raised, it reaches the JSON parser, which must refuse it at the
+  // depth limit instead of recursing once per bracket.
+  RelayStack s({"relay.max_body_bytes=400000"});
+  const std::string messages = s.redge.appUrl("/messages");
+  const size_t log_mark = s.redge.logText().size();
+
+  std::string objects;
+  for (int i = 0; i < 30000; ++i) objects += "{\"a\":";
+  for (const std::string& body : {std::string(120000, '['), objects}) {
+    HttpReply r = httpPost(messages, body, kJson);
+    INFO(r.error << " " << r.status << " " << r.body);
+    CHECK(r.status == 400);
+    CHECK(r.header("Content-Type").rfind("application/json", 0) == 0);
+    CHECK(errorCode(r.body) == "invalid_json");
+    auto message = jsonString(r.body, "message");
+    REQUIRE(message);
+    CHECK(message->find("nested deeper than 64 levels") != std::string::npos);
+  }
+
+  // The same story in the log and the metric.
+  REQUIRE(s.redge.waitForLog("error=invalid_json", 2000ms));
+  auto lines = logLinesWith(s.redge.logText(), "event=http_error", log_mark);
+  INFO(s.redge.logText().substr(log_mark));
+  REQUIRE(lines.size() == 2);
+  for (const std::string& line : lines) {
+    CHECK(logfmtValue(line, "error") == "invalid_json");
+    CHECK(logfmtValue(line, "status") == "400");
+  }
+  CHECK(scrapeMetric(s.redge, "redge_http_errors_total{service=\"app\",code=\"invalid_json\"}") ==
+        2.0);
+
+  // Still alive and serving, and the raised limit is real: a flat message
+  // far longer than either deep body is accepted.
+  REQUIRE(s.redge.running());
+  HttpReply hello = httpGet(s.redge.appUrl("/"));
+  CHECK(hello.status == 200);
+  CHECK(hello.body == "hello world");
+  std::string id = accepted(postMessage(s.redge, "d", std::string(300000, 'b')));
+  REQUIRE(waitUntil([&] { return allSent(s.redge, {id}); }, 5000ms));
+  RelayStats st = relayStats(s.redge);
+  INFO(st.raw);
+  CHECK(st.status("sent") == 1);
+  CHECK(st.status("queued") + st.status("delivering") + st.status("failed") == 0);
 }

@@ -270,6 +270,17 @@ TEST_CASE("config: JSON errors name the key and the reason", "[config]") {
     CHECK(error->path == "(json)");
     CHECK_THAT(error->reason, StartsWith("parse error at offset 22: "));
   }
+  SECTION("nesting deeper than the JSON depth limit") {
+    // The file goes through the same depth-limited parser as network JSON,
+    // so the walker below it never recurses more than 64 levels.
+    std::string deep;
+    for (int i = 0; i < 70; ++i) deep += "{\"app\": ";
+    auto error = applyJson(deep, config);
+    REQUIRE(error);
+    CHECK(error->path == "(json)");
+    CHECK(error->reason ==
+          "parse error at offset 512: Arrays and objects are nested deeper than 64 levels.");
+  }
   SECTION("empty text") {
     auto error = configSchema().applyJson("", config);
     REQUIRE(error);

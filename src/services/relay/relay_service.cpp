@@ -122,7 +122,8 @@ void RelayService::post(HttpRequest& req, const HttpResponder& res) {
       parseMessageRequest(req.header("Content-Type"), req.body(), options_.limits, m);
   if (e.status != 0) {
     std::string extra;
-    if (!e.field.empty()) {
+    // Every invalid_field names its field, even one called "" ({"": 1}).
+    if (e.code == "invalid_field") {
       extra = "\"field\":";
       appendJsonString(extra, e.field);
     }
