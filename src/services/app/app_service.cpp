@@ -18,6 +18,7 @@
 #include "core/base64.hpp"
 #include "core/json_escape.hpp"
 #include "net/http/multipart_parser.hpp"
+#include "redis/redis_reply.hpp"
 #include "services/app/html.hpp"
 #include "services/app/image_sniff.hpp"
 #include "services/redis_failure.hpp"
@@ -143,8 +144,7 @@ void AppService::get(HttpRequest&, const HttpResponder& res) {
     }
     if (reply->type != REDIS_REPLY_STRING)
       return answerRedisFailure(res, RedisStatus::Ok, reply, redis_);
-    res.send(
-        HttpResponse(200, "text/plain; charset=utf-8", std::string_view(reply->str, reply->len)));
+    res.send(HttpResponse(200, "text/plain; charset=utf-8", replyText(reply)));
   });
 }
 
@@ -164,9 +164,8 @@ void AppService::recent(HttpRequest& req, const HttpResponder& res) {
                    if (json) {
                      body.push_back('[');
                      for (size_t i = 0; i < reply->elements; ++i) {
-                       const redisReply* e = reply->element[i];
                        if (i) body.push_back(',');
-                       appendJsonString(body, std::string_view(e->str ? e->str : "", e->len));
+                       appendJsonString(body, replyText(reply->element[i]));
                      }
                      body.push_back(']');
                      return res.send(HttpResponse(200, "application/json", body));
@@ -175,9 +174,8 @@ void AppService::recent(HttpRequest& req, const HttpResponder& res) {
                        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Recently "
                        "visited</title></head><body>\n<h1>Recently visited</h1>\n<ol>\n");
                    for (size_t i = 0; i < reply->elements; ++i) {
-                     const redisReply* e = reply->element[i];
                      body.append("<li>");
-                     appendHtmlEscaped(body, std::string_view(e->str ? e->str : "", e->len));
+                     appendHtmlEscaped(body, replyText(reply->element[i]));
                      body.append("</li>\n");
                    }
                    body.append("</ol>\n</body></html>\n");
@@ -246,7 +244,7 @@ void AppService::meow(HttpRequest& req, const HttpResponder& res) {
     }
     if (reply->type != REDIS_REPLY_STRING)
       return answerRedisFailure(res, RedisStatus::Ok, reply, redis_);
-    std::string_view record(reply->str, reply->len);
+    std::string_view record = replyText(reply);
     size_t nul = record.find('\0');
     if (nul == std::string_view::npos || nul > 64) {
       return res.sendError(500, "corrupt_image_record",

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "core/json_escape.hpp"
+#include "redis/redis_reply.hpp"
 #include "services/redis_failure.hpp"
 
 namespace redge {
@@ -18,8 +19,8 @@ void appendMessageJson(std::string& out, const redisReply* hash) {
   std::string_view id, destination, body, status, attempts = "0", kind, detail, created = "0",
                                                   updated = "0";
   for (size_t i = 0; i + 1 < hash->elements; i += 2) {
-    std::string_view k(hash->element[i]->str, hash->element[i]->len);
-    std::string_view v(hash->element[i + 1]->str, hash->element[i + 1]->len);
+    std::string_view k = replyText(hash->element[i]);
+    std::string_view v = replyText(hash->element[i + 1]);
     if (k == "id")
       id = v;
     else if (k == "destination")
@@ -209,7 +210,7 @@ void RelayService::list(HttpRequest& req, const HttpResponder& res) {
     listing->parts.resize(r->elements);
     listing->remaining = r->elements;
     for (size_t i = 0; i < r->elements; ++i) {
-      std::string key = store_.messageKey(std::string_view(r->element[i]->str, r->element[i]->len));
+      std::string key = store_.messageKey(replyText(r->element[i]));
       redis_.command(
           {"HGETALL", key}, [this, res, listing, i](RedisStatus s2, const redisReply* h) {
             if (s2 != RedisStatus::Ok && !listing->failed) {
@@ -280,34 +281,27 @@ void RelayService::stats(HttpRequest&, const HttpResponder& res) {
     res.send(HttpResponse(200, "application/json", body));
     return true;
   };
-  auto integer = [](const redisReply* r) {
-    return r && r->type == REDIS_REPLY_INTEGER ? static_cast<int64_t>(r->integer) : 0;
-  };
-  redis_.command({"LLEN", store_.queueKey()},
-                 [st, done, integer](RedisStatus s, const redisReply* r) {
-                   if (s == RedisStatus::Ok) st->queue = integer(r);
-                   done(s, r);
-                 });
-  redis_.command({"LLEN", store_.processingKey()},
-                 [st, done, integer](RedisStatus s, const redisReply* r) {
-                   if (s == RedisStatus::Ok) st->processing = integer(r);
-                   done(s, r);
-                 });
-  redis_.command({"ZCARD", store_.delayedKey()},
-                 [st, done, integer](RedisStatus s, const redisReply* r) {
-                   if (s == RedisStatus::Ok) st->delayed = integer(r);
-                   done(s, r);
-                 });
-  redis_.command({"ZCARD", store_.heldKey()},
-                 [st, done, integer](RedisStatus s, const redisReply* r) {
-                   if (s == RedisStatus::Ok) st->held = integer(r);
-                   done(s, r);
-                 });
+  redis_.command({"LLEN", store_.queueKey()}, [st, done](RedisStatus s, const redisReply* r) {
+    if (s == RedisStatus::Ok) st->queue = replyInteger(r);
+    done(s, r);
+  });
+  redis_.command({"LLEN", store_.processingKey()}, [st, done](RedisStatus s, const redisReply* r) {
+    if (s == RedisStatus::Ok) st->processing = replyInteger(r);
+    done(s, r);
+  });
+  redis_.command({"ZCARD", store_.delayedKey()}, [st, done](RedisStatus s, const redisReply* r) {
+    if (s == RedisStatus::Ok) st->delayed = replyInteger(r);
+    done(s, r);
+  });
+  redis_.command({"ZCARD", store_.heldKey()}, [st, done](RedisStatus s, const redisReply* r) {
+    if (s == RedisStatus::Ok) st->held = replyInteger(r);
+    done(s, r);
+  });
   static const char* kStatuses[4] = {"queued", "delivering", "sent", "failed"};
   for (int i = 0; i < 4; ++i) {
     redis_.command({"ZCARD", store_.statusKey(kStatuses[i])},
-                   [st, done, integer, i](RedisStatus s, const redisReply* r) {
-                     if (s == RedisStatus::Ok) st->by_status[i] = integer(r);
+                   [st, done, i](RedisStatus s, const redisReply* r) {
+                     if (s == RedisStatus::Ok) st->by_status[i] = replyInteger(r);
                      done(s, r);
                    });
   }
@@ -316,9 +310,9 @@ void RelayService::stats(HttpRequest&, const HttpResponder& res) {
       std::string kinds = "{";
       for (size_t i = 0; i + 1 < r->elements; i += 2) {
         if (i) kinds.push_back(',');
-        appendJsonString(kinds, std::string_view(r->element[i]->str, r->element[i]->len));
+        appendJsonString(kinds, replyText(r->element[i]));
         kinds.push_back(':');
-        kinds.append(r->element[i + 1]->str, r->element[i + 1]->len);
+        kinds.append(replyText(r->element[i + 1]));
       }
       kinds.push_back('}');
       st->kinds = kinds;

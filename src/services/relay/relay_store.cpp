@@ -5,6 +5,8 @@
 
 #include "services/relay/relay_store.hpp"
 
+#include "redis/redis_reply.hpp"
+
 namespace redge {
 namespace {
 
@@ -194,16 +196,6 @@ std::string withWaiting(const char* body) {
   return std::string(kWaiting) + body;
 }
 
-std::string str(const redisReply* r) {
-  return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
-             ? std::string(r->str, r->len)
-             : std::string();
-}
-
-int64_t num(const redisReply* r) {
-  return r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
-}
-
 }  // namespace
 
 RelayStore::RelayStore(RedisClient& redis, std::string key_prefix, std::string instance)
@@ -250,13 +242,13 @@ void RelayStore::enqueue(const std::string& id, std::string_view destination, st
           s = RedisStatus::ErrorReply;
         }
         if (s == RedisStatus::Ok) {
-          int64_t kind = num(r->element[0]);
+          int64_t kind = replyInteger(r->element[0]);
           out.kind = kind == 1   ? EnqueueResult::Kind::Queued
                      : kind == 2 ? EnqueueResult::Kind::Duplicate
                                  : EnqueueResult::Kind::Refused;
-          out.depth = num(r->element[1]);
-          out.id = str(r->element[2]);
-          out.change = static_cast<GateChange>(num(r->element[3]));
+          out.depth = replyInteger(r->element[1]);
+          out.id = replyText(r->element[2]);
+          out.change = static_cast<GateChange>(replyInteger(r->element[3]));
         }
         cb(s, out);
       });
@@ -274,13 +266,13 @@ void RelayStore::take(int64_t recovery, int64_t now_ms,
           s = RedisStatus::ErrorReply;
         }
         if (s == RedisStatus::Ok) {
-          out.message.id = str(r->element[0]);
+          out.message.id = replyText(r->element[0]);
           out.taken = !out.message.id.empty();
-          out.depth = num(r->element[1]);
-          out.change = static_cast<GateChange>(num(r->element[2]));
-          out.message.attempts = num(r->element[3]);
-          out.message.destination = str(r->element[4]);
-          out.message.body = str(r->element[5]);
+          out.depth = replyInteger(r->element[1]);
+          out.change = static_cast<GateChange>(replyInteger(r->element[2]));
+          out.message.attempts = replyInteger(r->element[3]);
+          out.message.destination = replyText(r->element[4]);
+          out.message.body = replyText(r->element[5]);
         }
         cb(s, out);
       });
@@ -326,9 +318,9 @@ void RelayStore::holdNext(int64_t now_ms, int64_t due_ms, std::string_view kind,
           s = RedisStatus::ErrorReply;
         }
         if (s == RedisStatus::Ok) {
-          out.id = str(r->element[0]);
+          out.id = replyText(r->element[0]);
           out.held = !out.id.empty();
-          out.attempts = num(r->element[1]);
+          out.attempts = replyInteger(r->element[1]);
         }
         cb(s, out);
       });
