@@ -122,12 +122,8 @@ void RelayService::post(HttpRequest& req, const HttpResponder& res) {
   MessageRequestError e =
       parseMessageRequest(req.header("Content-Type"), req.body(), options_.limits, m);
   if (e.status != 0) {
-    std::string extra;
-    if (!e.field.empty()) {
-      extra = "\"field\":";
-      appendJsonString(extra, e.field);
-    }
-    return res.sendError(e.status, e.code, e.message, 0, extra);
+    if (e.field.empty()) return res.sendError(e.status, e.code, e.message);
+    return res.sendError(e.status, e.code, e.message, 0, {{"field", e.field}});
   }
   std::string idem(req.header("Idempotency-Key").substr(0, 200));
   std::string id = newId();
@@ -139,13 +135,11 @@ void RelayService::post(HttpRequest& req, const HttpResponder& res) {
                    if (r.kind == EnqueueResult::Kind::Refused) {
                      refused_.inc();
                      int retry = worker_.retryAfterSeconds(r.depth);
-                     std::string extra = "\"queue_depth\":" + std::to_string(r.depth) +
-                                         ",\"retry_after_s\":" + std::to_string(retry);
-                     return res.sendError(503, "queue_full",
-                                          "The delivery queue is full (" + std::to_string(r.depth) +
-                                              " messages); retry after " + std::to_string(retry) +
-                                              " s.",
-                                          retry, extra);
+                     return res.sendError(
+                         503, "queue_full",
+                         "The delivery queue is full (" + std::to_string(r.depth) +
+                             " messages); retry after " + std::to_string(retry) + " s.",
+                         retry, {{"queue_depth", r.depth}, {"retry_after_s", retry}});
                    }
                    std::string location = "/messages/" + r.id;
                    std::string body = "{\"id\":";
