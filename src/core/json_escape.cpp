@@ -36,30 +36,56 @@ size_t utf8SequenceLength(std::string_view s, size_t i) {
   return n;
 }
 
+// Appends the run of bytes >= 0x80 that starts at text[i], each invalid
+// sequence's first byte replaced by U+FFFD; returns where the run ends.
+size_t appendNonAsciiRun(std::string& out, std::string_view text, size_t i) {
+  while (i < text.size() && static_cast<unsigned char>(text[i]) >= 0x80) {
+    size_t n = utf8SequenceLength(text, i);
+    if (n == 0) {
+      out.append(kReplacement);
+      ++i;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return i;
+}
+
+size_t asciiRunEnd(std::string_view text, size_t i) {
+  while (i < text.size() && static_cast<unsigned char>(text[i]) < 0x80) ++i;
+  return i;
+}
+
 }  // namespace
 
 void appendJsonString(std::string& out, std::string_view text) {
   out.push_back('"');
   size_t i = 0;
   while (i < text.size()) {
-    size_t ascii_end = i;
-    while (ascii_end < text.size() && static_cast<unsigned char>(text[ascii_end]) < 0x80) {
-      ++ascii_end;
-    }
+    size_t ascii_end = asciiRunEnd(text, i);
     appendBackslashEscaped(out, text.substr(i, ascii_end - i), ControlEscape::Json);
-    i = ascii_end;
-    while (i < text.size() && static_cast<unsigned char>(text[i]) >= 0x80) {
-      size_t n = utf8SequenceLength(text, i);
-      if (n == 0) {
-        out.append(kReplacement);
-        ++i;
-      } else {
-        out.append(text.substr(i, n));
-        i += n;
-      }
-    }
+    i = appendNonAsciiRun(out, text, ascii_end);
   }
   out.push_back('"');
+}
+
+bool isValidUtf8(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    size_t n = utf8SequenceLength(text, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+void appendValidUtf8(std::string& out, std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t ascii_end = asciiRunEnd(text, i);
+    out.append(text.substr(i, ascii_end - i));
+    i = appendNonAsciiRun(out, text, ascii_end);
+  }
 }
 
 }  // namespace redge
