@@ -16,7 +16,7 @@
 #include <charconv>
 
 #include "core/base64.hpp"
-#include "core/json_escape.hpp"
+#include "core/json_writer.hpp"
 #include "net/http/multipart_parser.hpp"
 #include "redis/redis_reply.hpp"
 #include "services/app/html.hpp"
@@ -162,12 +162,12 @@ void AppService::recent(HttpRequest& req, const HttpResponder& res) {
                    }
                    std::string body;
                    if (json) {
-                     body.push_back('[');
+                     JsonWriter w(body);
+                     w.startArray();
                      for (size_t i = 0; i < reply->elements; ++i) {
-                       if (i) body.push_back(',');
-                       appendJsonString(body, replyText(reply->element[i]));
+                       w.string(replyText(reply->element[i]));
                      }
-                     body.push_back(']');
+                     w.endArray();
                      return res.send(HttpResponse(200, "application/json", body));
                    }
                    body.append(
@@ -225,9 +225,13 @@ void AppService::upload(HttpRequest& req, const HttpResponder& res) {
                    int64_t depth = reply->type == REDIS_REPLY_INTEGER ? reply->integer : 0;
                    if (depth > max_images) depth = max_images;
                    images_stored_.inc();
-                   std::string body = "{\"bytes\":" + std::to_string(bytes) + ",\"content_type\":";
-                   appendJsonString(body, type);
-                   body.append(",\"stack_depth\":").append(std::to_string(depth)).append("}");
+                   std::string body;
+                   JsonWriter w(body);
+                   w.startObject();
+                   w.key("bytes").integer(static_cast<int64_t>(bytes));
+                   w.key("content_type").string(type);
+                   w.key("stack_depth").integer(depth);
+                   w.endObject();
                    res.send(HttpResponse(201, "application/json", body));
                  });
   redis_.command({"LTRIM", images_key_, "0", trim_stop}, nullptr);
