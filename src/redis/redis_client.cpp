@@ -266,7 +266,7 @@ void RedisClient::onHandshakeDone(RedisStatus status, const redisReply* reply,
         .kv("client", options_.name)
         .kv("step", step)
         .kv("error", replyText(reply));
-    attempt_ = 30;
+    attempt_ = ExponentialBackoff::kCeilingAttempt;
     dropConnection(RedisStatus::ConnectionLost, "handshake failed");
   }
   // Other statuses: the connection is already gone and being handled.
@@ -321,7 +321,7 @@ void RedisClient::scheduleReconnect() {
   state_ = State::Backoff;
   std::uniform_real_distribution<double> dist(0.0, 1.0);
   int64_t delay = backoff_.delayMs(attempt_, dist(random_));
-  if (attempt_ < 30) ++attempt_;
+  if (attempt_ < ExponentialBackoff::kCeilingAttempt) ++attempt_;
   reconnect_at_ms_ = nowMs() + static_cast<uint64_t>(delay);
   if (reconnect_timer_) reconnect_timer_->enable(delay);
 }

@@ -26,6 +26,13 @@
 namespace redge {
 namespace {
 
+// An image record starts with the content type image sniffing chose (a few
+// bytes: "image/jpeg"); a longer prefix than this is not a record of ours.
+constexpr size_t kMaxStoredTypeBytes = 64;
+
+// The /meow page's HTML around the inline image, with room to spare.
+constexpr size_t kMeowPageMarkupBytes = 512;
+
 // Collects the `image` field of a multipart body, bounded by max_bytes.
 class ImageFieldCollector final : public MultipartHandler {
  public:
@@ -250,7 +257,7 @@ void AppService::meow(HttpRequest& req, const HttpResponder& res) {
       return answerRedisFailure(res, RedisStatus::Ok, reply, redis_);
     std::string_view record = replyText(reply);
     size_t nul = record.find('\0');
-    if (nul == std::string_view::npos || nul > 64) {
+    if (nul == std::string_view::npos || nul > kMaxStoredTypeBytes) {
       return res.sendError(500, "corrupt_image_record",
                            "The stored image record is not in redge's format; it was removed.");
     }
@@ -263,7 +270,7 @@ void AppService::meow(HttpRequest& req, const HttpResponder& res) {
       return res.send(r);
     }
     std::string page;
-    page.reserve(bytes.size() * 4 / 3 + 512);
+    page.reserve(base64Size(bytes.size()) + kMeowPageMarkupBytes);
     page.append(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>meow</title></head>"
         "<body>\n<img alt=\"the newest image\" src=\"data:");

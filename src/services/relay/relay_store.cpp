@@ -188,6 +188,15 @@ end
 return n
 )lua";
 
+// A repeated Idempotency-Key answers the first message's id for a day (the
+// README's promise), in seconds as SET EX takes it.
+constexpr const char* kIdempotencyTtlS = "86400";
+
+// Due retries and held messages moved to the queue per set and per call: a
+// script runs to completion with every other Redis client waiting, so each
+// run stays short; the next poll moves the rest.
+constexpr const char* kPromoteBatch = "100";
+
 std::string withMove(const char* body) {
   return std::string(kMoveStatus) + body;
 }
@@ -235,7 +244,8 @@ void RelayStore::enqueue(const std::string& id, std::string_view destination, st
               now_s = std::to_string(now_ms);
   enqueue_script_.call(
       {queue_, gate_, messageKey(id), idem, statusKey("queued"), statusKey("all"), held_, delayed_},
-      {max_s, rec_s, id, destination, body, now_s, "86400", idempotency_key.empty() ? "0" : "1"},
+      {max_s, rec_s, id, destination, body, now_s, kIdempotencyTtlS,
+       idempotency_key.empty() ? "0" : "1"},
       [cb = std::move(cb)](RedisStatus s, const redisReply* r) {
         EnqueueResult out;
         if (s == RedisStatus::Ok && (r->type != REDIS_REPLY_ARRAY || r->elements < 4)) {
@@ -328,7 +338,7 @@ void RelayStore::holdNext(int64_t now_ms, int64_t due_ms, std::string_view kind,
 
 void RelayStore::promoteDue(int64_t now_ms, bool release_held, RedisCallback cb) {
   std::string now_s = std::to_string(now_ms);
-  promote_script_.call({delayed_, queue_, held_}, {now_s, "100", release_held ? "1" : "0"},
+  promote_script_.call({delayed_, queue_, held_}, {now_s, kPromoteBatch, release_held ? "1" : "0"},
                        std::move(cb));
 }
 
