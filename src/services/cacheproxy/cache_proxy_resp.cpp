@@ -150,7 +150,6 @@ CacheProxyRespFront::CacheProxyRespFront(ReadThroughCache& cache, RedisClient& r
       table_(
           commands(),
           RespInfoSource{
-              "redge",
               [this](std::string& out) {
                 const LruCache::Stats& s = cache_.lru().stats();
                 out.append("keyspace_hits:").append(std::to_string(cache_.hits())).append("\r\n");
