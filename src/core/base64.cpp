@@ -7,7 +7,7 @@ namespace redge {
 void appendBase64(std::string& out, std::string_view in) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  out.reserve(out.size() + (in.size() + 2) / 3 * 4);
+  out.reserve(out.size() + base64Size(in.size()));
   size_t i = 0;
   for (; i + 3 <= in.size(); i += 3) {
     uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8) |

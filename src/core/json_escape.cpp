@@ -4,10 +4,12 @@
 
 #include "core/json_escape.hpp"
 
-#include <cstdio>
+#include "core/escape.hpp"
 
 namespace redge {
 namespace {
+
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid.
 size_t utf8SequenceLength(std::string_view s, size_t i) {
@@ -34,51 +36,56 @@ size_t utf8SequenceLength(std::string_view s, size_t i) {
   return n;
 }
 
+// Appends the run of bytes >= 0x80 that starts at text[i], each invalid
+// sequence's first byte replaced by U+FFFD; returns where the run ends.
+size_t appendNonAsciiRun(std::string& out, std::string_view text, size_t i) {
+  while (i < text.size() && static_cast<unsigned char>(text[i]) >= 0x80) {
+    size_t n = utf8SequenceLength(text, i);
+    if (n == 0) {
+      out.append(kReplacement);
+      ++i;
+    } else {
+      out.append(text.substr(i, n));
+      i += n;
+    }
+  }
+  return i;
+}
+
+size_t asciiRunEnd(std::string_view text, size_t i) {
+  while (i < text.size() && static_cast<unsigned char>(text[i]) < 0x80) ++i;
+  return i;
+}
+
 }  // namespace
 
 void appendJsonString(std::string& out, std::string_view text) {
   out.push_back('"');
-  for (size_t i = 0; i < text.size();) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x80) {
-      size_t n = utf8SequenceLength(text, i);
-      if (n == 0) {
-        out.append("\xEF\xBF\xBD");
-        ++i;
-      } else {
-        out.append(text.substr(i, n));
-        i += n;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out.append(buf);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-    ++i;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t ascii_end = asciiRunEnd(text, i);
+    appendBackslashEscaped(out, text.substr(i, ascii_end - i), ControlEscape::Json);
+    i = appendNonAsciiRun(out, text, ascii_end);
   }
   out.push_back('"');
+}
+
+bool isValidUtf8(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    size_t n = utf8SequenceLength(text, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+void appendValidUtf8(std::string& out, std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t ascii_end = asciiRunEnd(text, i);
+    out.append(text.substr(i, ascii_end - i));
+    i = appendNonAsciiRun(out, text, ascii_end);
+  }
 }
 
 }  // namespace redge

@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "core/escape.hpp"
+
 namespace redge {
 namespace {
 
@@ -63,33 +65,7 @@ void appendLogfmtValue(std::string& out, std::string_view value) {
     return;
   }
   out.push_back('"');
-  for (unsigned char c : value) {
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\x%02x", c);
-          out.append(buf);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
+  appendBackslashEscaped(out, value, ControlEscape::Logfmt);
   out.push_back('"');
 }
 

@@ -17,6 +17,7 @@
 #include "redis/redis_client.hpp"
 
 #include "core/log.hpp"
+#include "redis/redis_reply.hpp"
 
 namespace redge {
 
@@ -264,8 +265,8 @@ void RedisClient::onHandshakeDone(RedisStatus status, const redisReply* reply,
     REDGE_LOG(Error, "redis_handshake_failed")
         .kv("client", options_.name)
         .kv("step", step)
-        .kv("error", reply && reply->str ? std::string_view(reply->str, reply->len) : "");
-    attempt_ = 30;
+        .kv("error", replyText(reply));
+    attempt_ = ExponentialBackoff::kCeilingAttempt;
     dropConnection(RedisStatus::ConnectionLost, "handshake failed");
   }
   // Other statuses: the connection is already gone and being handled.
@@ -320,7 +321,7 @@ void RedisClient::scheduleReconnect() {
   state_ = State::Backoff;
   std::uniform_real_distribution<double> dist(0.0, 1.0);
   int64_t delay = backoff_.delayMs(attempt_, dist(random_));
-  if (attempt_ < 30) ++attempt_;
+  if (attempt_ < ExponentialBackoff::kCeilingAttempt) ++attempt_;
   reconnect_at_ms_ = nowMs() + static_cast<uint64_t>(delay);
   if (reconnect_timer_) reconnect_timer_->enable(delay);
 }
@@ -451,13 +452,9 @@ void RedisClient::onSubscriptionCb(redisAsyncContext* ac, void* r, void* privdat
   // NULL: the context is being freed; the disconnect path handles that.
   if (reply == nullptr || ac->data == nullptr || self->state_ == State::Closed) return;
   if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 3) return;
-  std::string_view kind(reply->element[0]->str ? reply->element[0]->str : "",
-                        reply->element[0]->len);
+  std::string_view kind = replyText(reply->element[0]);
   if (kind == "pmessage" && reply->elements >= 4 && self->on_message_) {
-    const redisReply* channel = reply->element[2];
-    const redisReply* message = reply->element[3];
-    self->on_message_(std::string_view(channel->str ? channel->str : "", channel->len),
-                      std::string_view(message->str ? message->str : "", message->len));
+    self->on_message_(replyText(reply->element[2]), replyText(reply->element[3]));
   } else if (kind == "psubscribe") {
     REDGE_LOG(Info, "redis_subscribed")
         .kv("client", self->options_.name)

@@ -17,8 +17,8 @@
 // - Each callback runs exactly once. The reply pointer is valid only during
 //   the callback.
 // - close() fails every pending command with Closed and releases the
-//   handles; the client may be destroyed once the loop has run the close
-//   callbacks (closed() turns true).
+//   handles; the client may be destroyed right after it (what is still
+//   closing no longer refers to it).
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>

@@ -3,6 +3,7 @@
 #include "redis/redis_script.hpp"
 
 #include "core/log.hpp"
+#include "redis/redis_reply.hpp"
 
 namespace redge {
 
@@ -14,13 +15,13 @@ RedisScript::RedisScript(RedisClient& redis, std::string name, std::string sourc
 void RedisScript::load() {
   redis_.command({"SCRIPT", "LOAD", source_}, [this](RedisStatus s, const redisReply* r) {
     if (s == RedisStatus::Ok && r->type == REDIS_REPLY_STRING) {
-      sha_.assign(r->str, r->len);
+      sha_.assign(replyText(r));
       return;
     }
     sha_.clear();  // EVAL still works; the failure shows in the next call if it is real
     REDGE_LOG(Warn, "redis_script_load_failed")
         .kv("script", name_)
-        .kv("error", r && r->str ? std::string_view(r->str, r->len) : redisStatusName(s));
+        .kv("error", replyText(r, redisStatusName(s)));
   });
 }
 
@@ -49,8 +50,7 @@ void RedisScript::send(bool by_sha, std::vector<std::string> argv, RedisCallback
   }
   redis_.command(views, [this, argv = std::move(argv), cb = std::move(cb)](
                             RedisStatus s, const redisReply* r) mutable {
-    if (s == RedisStatus::ErrorReply && r && r->len >= 8 &&
-        std::string_view(r->str, 8) == "NOSCRIPT") {
+    if (s == RedisStatus::ErrorReply && replyText(r).starts_with("NOSCRIPT")) {
       load();
       send(false, std::move(argv), std::move(cb));
       return;

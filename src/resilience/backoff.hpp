@@ -9,6 +9,11 @@ namespace redge {
 
 class ExponentialBackoff {
  public:
+  // From this attempt on the step is max_ms for every setting the config
+  // accepts (min_ms >= 1, max_ms at most a day; 2^30 ms is twelve days), so a
+  // caller may stop counting here, and jump here to wait at the ceiling.
+  static constexpr int kCeilingAttempt = 30;
+
   ExponentialBackoff(int64_t min_ms, int64_t max_ms) : min_ms_(min_ms), max_ms_(max_ms) {}
 
   // Delay before retry number `attempt` (0 = first retry), given a uniform

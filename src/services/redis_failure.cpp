@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "redis/redis_reply.hpp"
+
 namespace redge {
 
 void answerRedisFailure(const HttpResponder& responder, RedisStatus status, const redisReply* reply,
@@ -16,7 +18,8 @@ void answerRedisFailure(const HttpResponder& responder, RedisStatus status, cons
       return;
     case RedisStatus::ErrorReply: {
       std::string message = "Redis refused the command";
-      if (reply && reply->str) message.append(": ").append(reply->str, reply->len);
+      if (std::string_view text = replyText(reply); !text.empty())
+        message.append(": ").append(text);
       message.append(".");
       responder.sendError(502, "redis_error", message);
       return;

@@ -5,6 +5,8 @@
 
 #include "support/relay_api.hpp"
 
+#include <rapidjson/document.h>
+
 #include <catch2/catch.hpp>
 #include <string>
 #include <thread>
@@ -41,6 +43,14 @@ std::string accepted(const HttpReply& r) {
   auto id = jsonString(r.body, "id");
   REQUIRE(id);
   return *id;
+}
+
+// Parses `body` as JSON in strict UTF-8; fails the test when it is not.
+void parseStrict(const std::string& body, rapidjson::Document& doc) {
+  INFO(body);
+  doc.Parse<rapidjson::kParseValidateEncodingFlag>(body.c_str(), body.size());
+  REQUIRE_FALSE(doc.HasParseError());
+  REQUIRE(doc.IsObject());
 }
 
 }  // namespace
@@ -342,4 +352,49 @@ TEST_CASE("relay: a body nested 120,000 levels deep is invalid_json and redge ke
   INFO(st.raw);
   CHECK(st.status("sent") == 1);
   CHECK(st.status("queued") + st.status("delivering") + st.status("failed") == 0);
+}
+
+TEST_CASE("relay: records edited in Redis still read back as valid JSON", "[relay]") {
+  // Numbers that are not numbers and text that is not UTF-8, written into
+  // Redis behind redge's back: every relay answer stays strict JSON, a bad
+  // number reads as null and each invalid byte as U+FFFD.
+  RelayStack s;
+  const std::string id = accepted(postMessage(s.redge, "d", "b"));
+  REQUIRE(waitUntil([&] { return allSent(s.redge, {id}); }, 5000ms));  // nothing writes it now
+  RedisConnection redis(s.redis.port());
+  redis.command({"HSET", "redge:relay:msg:" + id, "attempts", "3x", "created_at", "", "updated_at",
+                 "1e3", "body", "bad \xFF byte", "last_error_kind", "time\xC0out",
+                 "last_error_detail", "\"quoted\"\n"});
+  redis.command({"HSET", "redge:relay:kinds", "weird\xFF", "many", "timeout", "2"});
+  const std::string fffd = "\xEF\xBF\xBD";
+
+  HttpReply one = httpGet(s.redge.appUrl("/messages/" + id));
+  REQUIRE(one.status == 200);
+  rapidjson::Document doc;
+  parseStrict(one.body, doc);
+  CHECK(doc["id"].GetString() == id);
+  CHECK(doc["attempts"].IsNull());
+  CHECK(doc["created_at"].IsNull());
+  CHECK(doc["updated_at"].IsNull());
+  CHECK(doc["body"].GetString() == "bad " + fffd + " byte");
+  CHECK(doc["last_error"]["kind"].GetString() == "time" + fffd + "out");
+  CHECK(doc["last_error"]["detail"].GetString() == std::string("\"quoted\"\n"));
+
+  HttpReply list = httpGet(s.redge.appUrl("/messages"));
+  REQUIRE(list.status == 200);
+  parseStrict(list.body, doc);
+  REQUIRE(doc["messages"].IsArray());
+  REQUIRE(doc["messages"].Size() == 1);
+  CHECK(doc["messages"][0]["attempts"].IsNull());
+  CHECK(doc["messages"][0]["body"].GetString() == "bad " + fffd + " byte");
+
+  HttpReply stats = httpGet(s.redge.appUrl("/messages/stats"));
+  REQUIRE(stats.status == 200);
+  parseStrict(stats.body, doc);
+  const auto& kinds = doc["failures_by_kind"];
+  REQUIRE(kinds.IsObject());
+  CHECK(kinds.MemberCount() == 2);
+  REQUIRE(kinds.HasMember("weird" + fffd));
+  CHECK(kinds["weird" + fffd].IsNull());
+  CHECK(kinds["timeout"].GetInt64() == 2);
 }

@@ -111,4 +111,13 @@ TEST_CASE("backoff: no overflow at huge attempts or ceilings", "[backoff]") {
   }
 }
 
+TEST_CASE("backoff: kCeilingAttempt is at the ceiling for the widest settings", "[backoff]") {
+  // The smallest first step and the largest ceiling the config accepts.
+  const ExponentialBackoff b(1, 86'400'000);
+  for (double r : {0.0, 0.5, 0.999}) {
+    INFO("random " << r);
+    CHECK(b.delayMs(ExponentialBackoff::kCeilingAttempt, r) == b.delayMs(INT_MAX, r));
+  }
+}
+
 }  // namespace redge

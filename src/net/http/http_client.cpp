@@ -96,7 +96,7 @@ void HttpClientPool::start(HttpClientRequest request, HttpClientCallback cb, int
   open_gauge_.set(static_cast<double>(connections_.size()));
   int rc = c->connect();  // initialises the handles, even when it fails
   c->start(std::move(request), std::move(cb), started_us, retried);
-  if (rc != 0) c->fail(HttpClientError::Connect);
+  if (rc != 0) c->finish(HttpClientError::Connect);
 }
 
 bool HttpClientPool::keepIdle(HttpClientConnection* c) {

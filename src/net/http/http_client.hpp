@@ -16,7 +16,8 @@
 //   closed (no byte of a response received) is retried once on a fresh
 //   connection: the usual keep-alive race, not the upstream's failure.
 // - close() fails whatever is pending with Closed; the pool may be destroyed
-//   once closed() is true (every handle's close callback has run).
+//   once the loop has run its connections' close callbacks (they call back
+//   into the pool).
 
 #include <llhttp.h>
 #include <uv.h>

@@ -220,10 +220,6 @@ void HttpClientConnection::setTimer(TimerPhase phase, int64_t ms) {
     uv_timer_start(&timer_, &onTimerCb, static_cast<uint64_t>(ms), 0);
 }
 
-void HttpClientConnection::fail(HttpClientError error) {
-  finish(error);
-}
-
 void HttpClientConnection::finish(HttpClientError error) {
   if (!cb_) {
     close();

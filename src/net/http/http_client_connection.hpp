@@ -21,10 +21,11 @@ class HttpClientConnection final : public StreamWriterOwner {
   int connect();
   // Sends a request (now if connected, else once connected).
   void start(HttpClientRequest request, HttpClientCallback cb, int64_t started_us, bool retried);
-  // Fails the request in progress with `error` and closes.
-  void fail(HttpClientError error);
+  // Ends the request in progress (with none, just closes): after a complete
+  // response (None) the connection goes back to the pool's idle list when it
+  // may be reused, otherwise it closes. The request's callback runs last.
+  void finish(HttpClientError error);
   void close();
-  bool busy() const { return static_cast<bool>(cb_); }
 
  private:
   enum class TimerPhase { None, Request, Idle };
@@ -45,7 +46,6 @@ class HttpClientConnection final : public StreamWriterOwner {
   void onRead(ssize_t nread, const uv_buf_t* buf);
   void onWritten(int status) override;
   void writeRequest();
-  void finish(HttpClientError error);
   void setTimer(TimerPhase phase, int64_t ms);
 
   HttpClientPool& pool_;
@@ -68,7 +68,10 @@ class HttpClientConnection final : public StreamWriterOwner {
   int64_t started_us_ = 0;
   bool retried_ = false;
   HttpClientResponse response_;
-  char read_buffer_[16384];
+  // Per connection, since each reads on its own; an answer larger than this
+  // takes more reads.
+  static constexpr size_t kReadBufferSize = 16384;
+  char read_buffer_[kReadBufferSize];
 };
 
 }  // namespace redge

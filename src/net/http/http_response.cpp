@@ -99,17 +99,27 @@ void serializeResponse(std::string& out, const HttpResponse& r, std::string_view
   if (!framing.head) out.append(r.body);
 }
 
+// Built by hand rather than with RapidJSON's Writer: error answers are on
+// hot paths too (the cache proxy's 404, every 503 of an overload).
 std::string errorBody(std::string_view code, std::string_view message,
-                      std::string_view extra_json) {
+                      std::initializer_list<ErrorField> extra) {
   std::string body;
-  body.reserve(32 + code.size() + message.size() + extra_json.size());
+  body.reserve(32 + code.size() + message.size() + 32 * extra.size());
   body.append("{\"error\":");
   appendJsonString(body, code);
   body.append(",\"message\":");
   appendJsonString(body, message);
-  if (!extra_json.empty()) {
+  for (const ErrorField& f : extra) {
     body.push_back(',');
-    body.append(extra_json);
+    appendJsonString(body, f.name);
+    body.push_back(':');
+    if (f.is_integer) {
+      char digits[24];
+      auto end = std::to_chars(digits, digits + sizeof digits, f.integer).ptr;
+      body.append(digits, static_cast<size_t>(end - digits));
+    } else {
+      appendJsonString(body, f.text);
+    }
   }
   body.append("}");
   return body;

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -49,9 +50,23 @@ std::string_view httpStatusText(int status);
 void serializeResponse(std::string& out, const HttpResponse& response, std::string_view date,
                        const ResponseFraming& framing);
 
-// The JSON body of every error: {"error":"<code>","message":"<sentence>"}.
-// `extra_json` (already valid `"k":v` pairs, may be empty) is appended inside.
+// A member of an error body after "error" and "message" (the field at
+// fault, a queue depth): a name with a string or an integer. errorBody
+// encodes it, so no caller writes JSON by hand.
+struct ErrorField {
+  ErrorField(std::string_view field_name, std::string_view value) : name(field_name), text(value) {}
+  ErrorField(std::string_view field_name, int64_t value)
+      : name(field_name), integer(value), is_integer(true) {}
+
+  std::string_view name;
+  std::string_view text;
+  int64_t integer = 0;
+  bool is_integer = false;
+};
+
+// The JSON body of every error: {"error":"<code>","message":"<sentence>"},
+// then the `extra` members in their order.
 std::string errorBody(std::string_view code, std::string_view message,
-                      std::string_view extra_json = {});
+                      std::initializer_list<ErrorField> extra = {});
 
 }  // namespace redge

@@ -22,10 +22,10 @@ void HttpResponder::send(const HttpResponse& response) const {
 }
 
 void HttpResponder::sendError(int status, std::string_view code, std::string_view message,
-                              int retry_after_s, std::string_view extra_json) const {
+                              int retry_after_s, std::initializer_list<ErrorField> extra) const {
   if (server_ == nullptr) return;
   server_->recordError(status, code, message);
-  std::string body = errorBody(code, message, extra_json);
+  std::string body = errorBody(code, message, extra);
   HttpResponse r(status, "application/json", body);
   char num[16];
   if (retry_after_s > 0) {

@@ -61,11 +61,11 @@ class HttpResponder {
   // then does nothing). Call exactly once.
   void send(const HttpResponse& response) const;
 
-  // Answers with the JSON error body {"error":code,"message":message}, counts
-  // the code in redge_http_errors_total and logs it (rate-limited). A
+  // Answers with the JSON error body {"error":code,"message":message,...extra},
+  // counts the code in redge_http_errors_total and logs it (rate-limited). A
   // positive retry_after_s adds Retry-After.
   void sendError(int status, std::string_view code, std::string_view message, int retry_after_s = 0,
-                 std::string_view extra_json = {}) const;
+                 std::initializer_list<ErrorField> extra = {}) const;
 
   // True while the connection still waits for this answer.
   bool alive() const;

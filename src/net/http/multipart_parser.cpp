@@ -16,6 +16,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/ascii.hpp"
+
 namespace redge {
 namespace {
 
@@ -42,18 +44,6 @@ bool isBoundaryChar(unsigned char c) {
 bool isValidBoundary(std::string_view b) {
   if (b.empty() || b.size() > kMaxBoundaryLength || b.back() == ' ') return false;
   return std::all_of(b.begin(), b.end(), [](char c) { return isBoundaryChar(c); });
-}
-
-char toLowerAscii(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (toLowerAscii(a[i]) != toLowerAscii(b[i])) return false;
-  }
-  return true;
 }
 
 size_t skipOws(std::string_view s, size_t pos) {

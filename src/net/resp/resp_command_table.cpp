@@ -17,32 +17,11 @@
 
 #include <charconv>
 
+#include "core/ascii.hpp"
 #include "net/resp/resp_writer.hpp"
 
 namespace redge {
 namespace {
-
-char lowerAscii(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-// Whether `sent` names the command `name` (lower case), in any case. Inline
-// rather than strncasecmp: every command is looked up, and names are short.
-bool namesCommand(std::string_view name, std::string_view sent) {
-  if (name.size() != sent.size()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    if (lowerAscii(sent[i]) != name[i]) return false;
-  }
-  return true;
-}
-
-bool sameName(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lowerAscii(a[i]) != lowerAscii(b[i])) return false;
-  }
-  return true;
-}
 
 std::string_view subcommandName(std::string_view full) {
   size_t bar = full.find('|');
@@ -210,10 +189,10 @@ const RespCommand* RespCommandTable::find(const RespArgs& args,
                                           const RespCommand** container) const {
   std::string_view name = args[0];
   for (const RespCommand& c : commands_) {
-    if (!namesCommand(c.name, name)) continue;
+    if (!equalsIgnoreCase(c.name, name)) continue;
     if (c.subcommands.empty() || args.size() == 1) return &c;
     for (const RespCommand& sub : c.subcommands) {
-      if (namesCommand(subcommandName(sub.name), args[1])) return &sub;
+      if (equalsIgnoreCase(subcommandName(sub.name), args[1])) return &sub;
     }
     if (container != nullptr) *container = &c;
     return nullptr;
@@ -421,11 +400,11 @@ void RespCommandTable::hello(const RespArgs& a, const RespResponder& r) {
   std::string_view name;
   for (size_t j = next; j < a.size(); ++j) {
     size_t more = a.size() - 1 - j;
-    if (sameName(a[j], "AUTH") && more >= 2) {
+    if (equalsIgnoreCase(a[j], "AUTH") && more >= 2) {
       auth = true;
       user = a[j + 1];
       j += 2;
-    } else if (sameName(a[j], "SETNAME") && more >= 1) {
+    } else if (equalsIgnoreCase(a[j], "SETNAME") && more >= 1) {
       name = a[j + 1];
       if (!validClientAttribute(name)) {
         reply_.clear();
@@ -525,9 +504,9 @@ void RespCommandTable::clientSetInfo(const RespArgs& a, const RespResponder& r) 
   RespSession* s = r.session();
   if (s == nullptr) return;
   std::string* field = nullptr;
-  if (sameName(a[2], "LIB-NAME")) {
+  if (equalsIgnoreCase(a[2], "LIB-NAME")) {
     field = &s->lib_name;
-  } else if (sameName(a[2], "LIB-VER")) {
+  } else if (equalsIgnoreCase(a[2], "LIB-VER")) {
     field = &s->lib_ver;
   }
   reply_.clear();
@@ -579,12 +558,12 @@ void RespCommandTable::appendCommandInfo(std::string& out, const RespCommand& c,
 void RespCommandTable::command(const RespArgs& a, const RespResponder& r) {
   RespProtocol protocol = r.protocol();
   reply_.clear();
-  if (a.size() == 1 || (sameName(a[1], "INFO") && a.size() == 2)) {
+  if (a.size() == 1 || (equalsIgnoreCase(a[1], "INFO") && a.size() == 2)) {
     appendRespArrayHeader(reply_, commands_.size());
     for (const RespCommand& c : commands_) appendCommandInfo(reply_, c, protocol);
-  } else if (sameName(a[1], "COUNT")) {
+  } else if (equalsIgnoreCase(a[1], "COUNT")) {
     appendRespInteger(reply_, static_cast<int64_t>(commands_.size()));
-  } else if (sameName(a[1], "INFO")) {
+  } else if (equalsIgnoreCase(a[1], "INFO")) {
     appendRespArrayHeader(reply_, a.size() - 2);
     for (size_t i = 2; i < a.size(); ++i) {
       RespArgs name{a[i]};
@@ -615,17 +594,18 @@ void RespCommandTable::info(const RespArgs& a, const RespResponder& r) {
   uint32_t wanted = a.size() == 1 ? uint32_t{kAll} : 0u;
   for (size_t i = 1; i < a.size(); ++i) {
     std::string_view s = a[i];
-    if (sameName(s, "default") || sameName(s, "all") || sameName(s, "everything")) {
+    if (equalsIgnoreCase(s, "default") || equalsIgnoreCase(s, "all") ||
+        equalsIgnoreCase(s, "everything")) {
       wanted = kAll;
-    } else if (sameName(s, "server")) {
+    } else if (equalsIgnoreCase(s, "server")) {
       wanted |= kServer;
-    } else if (sameName(s, "clients")) {
+    } else if (equalsIgnoreCase(s, "clients")) {
       wanted |= kClients;
-    } else if (sameName(s, "stats")) {
+    } else if (equalsIgnoreCase(s, "stats")) {
       wanted |= kStats;
-    } else if (sameName(s, "replication")) {
+    } else if (equalsIgnoreCase(s, "replication")) {
       wanted |= kReplication;
-    } else if (sameName(s, "keyspace")) {
+    } else if (equalsIgnoreCase(s, "keyspace")) {
       wanted |= kKeyspace;
     }
   }

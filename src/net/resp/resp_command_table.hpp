@@ -80,7 +80,6 @@ struct RespCommand {
 
 // What INFO says that the service knows and the table does not.
 struct RespInfoSource {
-  std::string server_name = "redge";
   // Extra "field:value\r\n" lines for the stats section (keyspace_hits...).
   std::function<void(std::string& out)> stats;
   // The keyspace section's lines ("db0:keys=...,expires=...\r\n"), or none.

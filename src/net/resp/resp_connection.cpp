@@ -16,8 +16,7 @@
 
 #include "net/resp/resp_connection.hpp"
 
-#include <strings.h>
-
+#include "core/ascii.hpp"
 #include "core/log.hpp"
 #include "net/resp/resp_server.hpp"
 #include "net/resp/resp_writer.hpp"
@@ -28,10 +27,6 @@ namespace {
 // Replies pending before execution pauses: redis-benchmark pipelines 16,
 // client libraries' pipelines run to hundreds.
 constexpr size_t kMaxPendingReplies = 1024;
-
-bool isCommand(std::string_view name, std::string_view want) {
-  return name.size() == want.size() && strncasecmp(name.data(), want.data(), want.size()) == 0;
-}
 
 }  // namespace
 
@@ -128,7 +123,7 @@ size_t RespConnection::parse(std::string_view input) {
 }
 
 void RespConnection::execute(const std::vector<std::string_view>& args) {
-  if (isCommand(args[0], "QUIT")) {
+  if (equalsIgnoreCase(args[0], "QUIT")) {
     finishAfterReply("+OK\r\n");
     return;
   }

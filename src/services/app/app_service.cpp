@@ -16,14 +16,22 @@
 #include <charconv>
 
 #include "core/base64.hpp"
-#include "core/json_escape.hpp"
+#include "core/json_writer.hpp"
 #include "net/http/multipart_parser.hpp"
+#include "redis/redis_reply.hpp"
 #include "services/app/html.hpp"
 #include "services/app/image_sniff.hpp"
 #include "services/redis_failure.hpp"
 
 namespace redge {
 namespace {
+
+// An image record starts with the content type image sniffing chose (a few
+// bytes: "image/jpeg"); a longer prefix than this is not a record of ours.
+constexpr size_t kMaxStoredTypeBytes = 64;
+
+// The /meow page's HTML around the inline image, with room to spare.
+constexpr size_t kMeowPageMarkupBytes = 512;
 
 // Collects the `image` field of a multipart body, bounded by max_bytes.
 class ImageFieldCollector final : public MultipartHandler {
@@ -143,8 +151,7 @@ void AppService::get(HttpRequest&, const HttpResponder& res) {
     }
     if (reply->type != REDIS_REPLY_STRING)
       return answerRedisFailure(res, RedisStatus::Ok, reply, redis_);
-    res.send(
-        HttpResponse(200, "text/plain; charset=utf-8", std::string_view(reply->str, reply->len)));
+    res.send(HttpResponse(200, "text/plain; charset=utf-8", replyText(reply)));
   });
 }
 
@@ -162,22 +169,20 @@ void AppService::recent(HttpRequest& req, const HttpResponder& res) {
                    }
                    std::string body;
                    if (json) {
-                     body.push_back('[');
+                     JsonWriter w(body);
+                     w.startArray();
                      for (size_t i = 0; i < reply->elements; ++i) {
-                       const redisReply* e = reply->element[i];
-                       if (i) body.push_back(',');
-                       appendJsonString(body, std::string_view(e->str ? e->str : "", e->len));
+                       w.string(replyText(reply->element[i]));
                      }
-                     body.push_back(']');
+                     w.endArray();
                      return res.send(HttpResponse(200, "application/json", body));
                    }
                    body.append(
                        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Recently "
                        "visited</title></head><body>\n<h1>Recently visited</h1>\n<ol>\n");
                    for (size_t i = 0; i < reply->elements; ++i) {
-                     const redisReply* e = reply->element[i];
                      body.append("<li>");
-                     appendHtmlEscaped(body, std::string_view(e->str ? e->str : "", e->len));
+                     appendHtmlEscaped(body, replyText(reply->element[i]));
                      body.append("</li>\n");
                    }
                    body.append("</ol>\n</body></html>\n");
@@ -227,9 +232,13 @@ void AppService::upload(HttpRequest& req, const HttpResponder& res) {
                    int64_t depth = reply->type == REDIS_REPLY_INTEGER ? reply->integer : 0;
                    if (depth > max_images) depth = max_images;
                    images_stored_.inc();
-                   std::string body = "{\"bytes\":" + std::to_string(bytes) + ",\"content_type\":";
-                   appendJsonString(body, type);
-                   body.append(",\"stack_depth\":").append(std::to_string(depth)).append("}");
+                   std::string body;
+                   JsonWriter w(body);
+                   w.startObject();
+                   w.key("bytes").integer(static_cast<int64_t>(bytes));
+                   w.key("content_type").string(type);
+                   w.key("stack_depth").integer(depth);
+                   w.endObject();
                    res.send(HttpResponse(201, "application/json", body));
                  });
   redis_.command({"LTRIM", images_key_, "0", trim_stop}, nullptr);
@@ -246,9 +255,9 @@ void AppService::meow(HttpRequest& req, const HttpResponder& res) {
     }
     if (reply->type != REDIS_REPLY_STRING)
       return answerRedisFailure(res, RedisStatus::Ok, reply, redis_);
-    std::string_view record(reply->str, reply->len);
+    std::string_view record = replyText(reply);
     size_t nul = record.find('\0');
-    if (nul == std::string_view::npos || nul > 64) {
+    if (nul == std::string_view::npos || nul > kMaxStoredTypeBytes) {
       return res.sendError(500, "corrupt_image_record",
                            "The stored image record is not in redge's format; it was removed.");
     }
@@ -261,7 +270,7 @@ void AppService::meow(HttpRequest& req, const HttpResponder& res) {
       return res.send(r);
     }
     std::string page;
-    page.reserve(bytes.size() * 4 / 3 + 512);
+    page.reserve(base64Size(bytes.size()) + kMeowPageMarkupBytes);
     page.append(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>meow</title></head>"
         "<body>\n<img alt=\"the newest image\" src=\"data:");

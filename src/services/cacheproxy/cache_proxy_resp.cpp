@@ -18,14 +18,14 @@
 #include <optional>
 
 #include "net/resp/resp_writer.hpp"
+#include "redis/redis_reply.hpp"
 
 namespace redge {
 namespace {
 
 bool isWrongType(const CacheAnswer& a) {
   return a.kind == CacheAnswer::Kind::Failed && a.status == RedisStatus::ErrorReply &&
-         a.reply != nullptr && a.reply->str != nullptr &&
-         std::string_view(a.reply->str, a.reply->len).rfind("WRONGTYPE", 0) == 0;
+         replyText(a.reply).starts_with("WRONGTYPE");
 }
 
 bool hasValue(const CacheAnswer& a) {
@@ -117,7 +117,7 @@ void appendRedisReply(std::string& out, RedisStatus status, const redisReply* re
   if (status == RedisStatus::Ok && reply != nullptr && reply->type == REDIS_REPLY_INTEGER) {
     appendRespInteger(out, reply->integer);
   } else if (status == RedisStatus::Ok && reply != nullptr && reply->type == REDIS_REPLY_STATUS) {
-    appendRespSimple(out, std::string_view(reply->str, reply->len));
+    appendRespSimple(out, replyText(reply));
   } else {
     CacheAnswer failed;
     failed.kind = CacheAnswer::Kind::Failed;
@@ -133,8 +133,8 @@ std::string respErrorFor(const CacheAnswer& a) {
   switch (a.status) {
     case RedisStatus::ErrorReply:
       // Redis's own error, as Redis would send it (e.g. WRONGTYPE ...).
-      if (a.reply != nullptr && a.reply->type == REDIS_REPLY_ERROR && a.reply->str != nullptr) {
-        return std::string(a.reply->str, a.reply->len);
+      if (a.reply != nullptr && a.reply->type == REDIS_REPLY_ERROR) {
+        return std::string(replyText(a.reply));
       }
       return "ERR redis answered with an unexpected reply";
     case RedisStatus::Timeout:
@@ -150,7 +150,6 @@ CacheProxyRespFront::CacheProxyRespFront(ReadThroughCache& cache, RedisClient& r
       table_(
           commands(),
           RespInfoSource{
-              "redge",
               [this](std::string& out) {
                 const LruCache::Stats& s = cache_.lru().stats();
                 out.append("keyspace_hits:").append(std::to_string(cache_.hits())).append("\r\n");

@@ -6,6 +6,7 @@
 #include "services/cacheproxy/keyspace_invalidator.hpp"
 
 #include "core/log.hpp"
+#include "redis/redis_reply.hpp"
 
 namespace redge {
 
@@ -58,15 +59,13 @@ void KeyspaceInvalidator::ensureNotifications() {
     if (status != RedisStatus::Ok || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) {
       REDGE_LOG(Warn, "keyspace_config_failed")
           .kv("step", "CONFIG GET")
-          .kv("error", reply && reply->str ? std::string_view(reply->str, reply->len)
-                                           : redisStatusName(status))
+          .kv("error", replyText(reply, redisStatusName(status)))
           .kv("hint",
               "set notify-keyspace-events Kg$xe in redis.conf, or entries stay stale "
               "up to cacheproxy.ttl_ms");
       return;
     }
-    std::string current(reply->element[1]->str ? reply->element[1]->str : "",
-                        reply->element[1]->len);
+    std::string current(replyText(reply->element[1]));
     std::string missing = missingFlags(current);
     if (missing.empty()) {
       REDGE_LOG(Info, "keyspace_notifications").kv("flags", current).kv("changed", false);
@@ -79,8 +78,7 @@ void KeyspaceInvalidator::ensureNotifications() {
           if (status != RedisStatus::Ok) {
             REDGE_LOG(Warn, "keyspace_config_failed")
                 .kv("step", "CONFIG SET")
-                .kv("error", reply && reply->str ? std::string_view(reply->str, reply->len)
-                                                 : redisStatusName(status))
+                .kv("error", replyText(reply, redisStatusName(status)))
                 .kv("hint",
                     "set notify-keyspace-events Kg$xe in redis.conf, or entries stay stale "
                     "up to cacheproxy.ttl_ms");

@@ -8,6 +8,8 @@
 
 #include "services/cacheproxy/read_through_cache.hpp"
 
+#include "redis/redis_reply.hpp"
+
 namespace redge {
 
 ReadThroughCache::ReadThroughCache(const Clock& clock, RedisClient& redis, MetricsRegistry& metrics,
@@ -102,7 +104,7 @@ void ReadThroughCache::onRedisReply(const std::string& key, RedisStatus status,
   CacheAnswer a;
   if (status == RedisStatus::Ok && reply->type == REDIS_REPLY_STRING) {
     a.kind = CacheAnswer::Kind::Miss;
-    a.value = std::string_view(reply->str, reply->len);
+    a.value = replyText(reply);
     if (!flight->invalidated) lru_.put(key, a.value);
   } else if (status == RedisStatus::Ok && reply->type == REDIS_REPLY_NIL) {
     // Absent keys are not remembered: a key set in Redis a moment later is

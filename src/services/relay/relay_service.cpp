@@ -4,22 +4,76 @@
 
 #include "services/relay/relay_service.hpp"
 
+#include <array>
 #include <charconv>
 #include <cstdio>
 
 #include "core/json_escape.hpp"
+#include "core/json_writer.hpp"
+#include "redis/redis_reply.hpp"
 #include "services/redis_failure.hpp"
 
 namespace redge {
 namespace {
 
-// Renders one message hash (HGETALL reply) as the API's JSON object.
-void appendMessageJson(std::string& out, const redisReply* hash) {
+// A message's statuses, in the order of its life; also the fields of
+// by_status in GET /messages/stats.
+constexpr std::array<std::string_view, 4> kStatuses = {"queued", "delivering", "sent", "failed"};
+
+// POST /messages may carry both fields at their limits with every byte
+// escaped the longest way JSON allows (\uXXXX: 6 bytes for 1), plus this
+// much for the keys, quotes and whitespace around them.
+constexpr int64_t kJsonEscapeWorstCase = 6;
+constexpr int64_t kMessageEnvelopeBytes = 1024;
+
+// GET /messages: a page a person reads, unless the query asks for more; each
+// listed message costs one HGETALL, so one request may ask for this many at most.
+constexpr int64_t kDefaultListLimit = 50;
+constexpr int64_t kMaxListLimit = 1000;
+
+// A longer Idempotency-Key is cut to this many bytes rather than refused; the
+// cap bounds the Redis key it becomes part of.
+constexpr size_t kMaxIdempotencyKeyBytes = 200;
+
+// Deliveries keep their upstream connections alive. No more than
+// relay.concurrency are busy at once, so this many idle ones per slot means a
+// connection is never closed for want of room.
+constexpr size_t kIdleConnectionsPerSlot = 2;
+// The relay reads only an answer's status; an answer bigger than this is a
+// misbehaving upstream's, and is refused rather than buffered.
+constexpr int64_t kMaxUpstreamAnswerBytes = 1 << 20;
+
+HttpClientPoolOptions upstreamPoolOptions(const RelayWorkerOptions& w) {
+  HttpClientPoolOptions o;  // idle_timeout_ms: the pool's default
+  o.name = "relay";
+  o.host = w.upstream.host;
+  o.port = w.upstream.port;
+  o.authority = w.upstream.authority();
+  o.max_idle = static_cast<size_t>(w.concurrency) * kIdleConnectionsPerSlot;
+  o.max_response_bytes = kMaxUpstreamAnswerBytes;
+  return o;
+}
+
+// Writes a number that Redis holds as text. One that is not an integer (a
+// record edited by hand) becomes null rather than broken JSON.
+void writeStoredInteger(JsonWriter& w, std::string_view text) {
+  int64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (!text.empty() && ec == std::errc() && ptr == end) {
+    w.integer(value);
+  } else {
+    w.null();
+  }
+}
+
+// Writes one message hash (HGETALL reply) as the API's JSON object.
+void writeMessage(JsonWriter& w, const redisReply* hash) {
   std::string_view id, destination, body, status, attempts = "0", kind, detail, created = "0",
                                                   updated = "0";
   for (size_t i = 0; i + 1 < hash->elements; i += 2) {
-    std::string_view k(hash->element[i]->str, hash->element[i]->len);
-    std::string_view v(hash->element[i + 1]->str, hash->element[i + 1]->len);
+    std::string_view k = replyText(hash->element[i]);
+    std::string_view v = replyText(hash->element[i + 1]);
     if (k == "id")
       id = v;
     else if (k == "destination")
@@ -39,31 +93,28 @@ void appendMessageJson(std::string& out, const redisReply* hash) {
     else if (k == "updated_at")
       updated = v;
   }
-  out.append("{\"id\":");
-  appendJsonString(out, id);
-  out.append(",\"destination\":");
-  appendJsonString(out, destination);
-  out.append(",\"body\":");
-  appendJsonString(out, body);
-  out.append(",\"status\":");
-  appendJsonString(out, status);
-  out.append(",\"attempts\":").append(attempts);
-  out.append(",\"last_error\":");
+  w.startObject();
+  w.key("id").string(id);
+  w.key("destination").string(destination);
+  w.key("body").string(body);
+  w.key("status").string(status);
+  writeStoredInteger(w.key("attempts"), attempts);
+  w.key("last_error");
   if (kind.empty()) {
-    out.append("null");
+    w.null();
   } else {
-    out.append("{\"kind\":");
-    appendJsonString(out, kind);
-    out.append(",\"detail\":");
-    appendJsonString(out, detail);
-    out.append("}");
+    w.startObject().key("kind").string(kind).key("detail").string(detail).endObject();
   }
-  out.append(",\"created_at\":").append(created);
-  out.append(",\"updated_at\":").append(updated).append("}");
+  writeStoredInteger(w.key("created_at"), created);
+  writeStoredInteger(w.key("updated_at"), updated);
+  w.endObject();
 }
 
 bool validStatus(std::string_view s) {
-  return s == "queued" || s == "delivering" || s == "sent" || s == "failed";
+  for (std::string_view known : kStatuses) {
+    if (s == known) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -73,11 +124,7 @@ RelayService::RelayService(Runtime& runtime, HttpServer& http, RedisClient& redi
     : redis_(redis),
       options_(std::move(options)),
       store_(redis, options_.key_prefix, options_.instance),
-      upstream_(runtime.loop, runtime.metrics,
-                HttpClientPoolOptions{
-                    "relay", options_.worker.upstream.host, options_.worker.upstream.port,
-                    options_.worker.upstream.authority(),
-                    static_cast<size_t>(options_.worker.concurrency) * 2, 30000, 1 << 20}),
+      upstream_(runtime.loop, runtime.metrics, upstreamPoolOptions(options_.worker)),
       worker_(runtime, redis, store_, upstream_, options_.worker),
       random_(std::random_device{}()),
       accepted_(runtime.metrics.counter("redge_relay_enqueued_total",
@@ -87,8 +134,8 @@ RelayService::RelayService(Runtime& runtime, HttpServer& http, RedisClient& redi
   http.route(
       HttpMethod::Post, "/messages", [this](HttpRequest& q, const HttpResponder& r) { post(q, r); },
       static_cast<int64_t>(options_.limits.max_body_bytes + options_.limits.max_destination_bytes) *
-              6 +
-          1024);
+              kJsonEscapeWorstCase +
+          kMessageEnvelopeBytes);
   http.route(HttpMethod::Get, "/messages",
              [this](HttpRequest& q, const HttpResponder& r) { list(q, r); });
   http.route(HttpMethod::Get, "/messages/stats",
@@ -121,15 +168,11 @@ void RelayService::post(HttpRequest& req, const HttpResponder& res) {
   MessageRequestError e =
       parseMessageRequest(req.header("Content-Type"), req.body(), options_.limits, m);
   if (e.status != 0) {
-    std::string extra;
     // Every invalid_field names its field, even one called "" ({"": 1}).
-    if (e.code == "invalid_field") {
-      extra = "\"field\":";
-      appendJsonString(extra, e.field);
-    }
-    return res.sendError(e.status, e.code, e.message, 0, extra);
+    if (e.code != "invalid_field") return res.sendError(e.status, e.code, e.message);
+    return res.sendError(e.status, e.code, e.message, 0, {{"field", e.field}});
   }
-  std::string idem(req.header("Idempotency-Key").substr(0, 200));
+  std::string idem(req.header("Idempotency-Key").substr(0, kMaxIdempotencyKeyBytes));
   std::string id = newId();
   const RelayWorkerOptions& w = options_.worker;
   store_.enqueue(id, m.destination, m.body, idem, w.queue_max, w.queue_recovery, wallClockMs(),
@@ -139,15 +182,14 @@ void RelayService::post(HttpRequest& req, const HttpResponder& res) {
                    if (r.kind == EnqueueResult::Kind::Refused) {
                      refused_.inc();
                      int retry = worker_.retryAfterSeconds(r.depth);
-                     std::string extra = "\"queue_depth\":" + std::to_string(r.depth) +
-                                         ",\"retry_after_s\":" + std::to_string(retry);
-                     return res.sendError(503, "queue_full",
-                                          "The delivery queue is full (" + std::to_string(r.depth) +
-                                              " messages); retry after " + std::to_string(retry) +
-                                              " s.",
-                                          retry, extra);
+                     return res.sendError(
+                         503, "queue_full",
+                         "The delivery queue is full (" + std::to_string(r.depth) +
+                             " messages); retry after " + std::to_string(retry) + " s.",
+                         retry, {{"queue_depth", r.depth}, {"retry_after_s", retry}});
                    }
                    std::string location = "/messages/" + r.id;
+                   // By hand, not with JsonWriter: POST /messages is a hot path.
                    std::string body = "{\"id\":";
                    appendJsonString(body, r.id);
                    if (r.kind == EnqueueResult::Kind::Duplicate) {
@@ -173,7 +215,8 @@ void RelayService::getOne(HttpRequest& req, const HttpResponder& res) {
       return res.sendError(404, "not_found", "No message has this id.");
     }
     std::string body;
-    appendMessageJson(body, r);
+    JsonWriter w(body);
+    writeMessage(w, r);
     res.send(HttpResponse(200, "application/json", body));
   });
 }
@@ -181,12 +224,14 @@ void RelayService::getOne(HttpRequest& req, const HttpResponder& res) {
 void RelayService::list(HttpRequest& req, const HttpResponder& res) {
   std::string_view status = queryParam(req.query(), "status");
   std::string_view limit_text = queryParam(req.query(), "limit");
-  int64_t limit = 50;
+  int64_t limit = kDefaultListLimit;
   if (!limit_text.empty()) {
     auto r = std::from_chars(limit_text.data(), limit_text.data() + limit_text.size(), limit);
     if (r.ec != std::errc() || r.ptr != limit_text.data() + limit_text.size() || limit < 1 ||
-        limit > 1000) {
-      return res.sendError(400, "invalid_query", "limit must be an integer from 1 to 1000.");
+        limit > kMaxListLimit) {
+      return res.sendError(
+          400, "invalid_query",
+          "limit must be an integer from 1 to " + std::to_string(kMaxListLimit) + ".");
     }
   }
   if (!status.empty() && !validStatus(status)) {
@@ -210,25 +255,24 @@ void RelayService::list(HttpRequest& req, const HttpResponder& res) {
     listing->parts.resize(r->elements);
     listing->remaining = r->elements;
     for (size_t i = 0; i < r->elements; ++i) {
-      std::string key = store_.messageKey(std::string_view(r->element[i]->str, r->element[i]->len));
+      std::string key = store_.messageKey(replyText(r->element[i]));
       redis_.command(
           {"HGETALL", key}, [this, res, listing, i](RedisStatus s2, const redisReply* h) {
             if (s2 != RedisStatus::Ok && !listing->failed) {
               listing->failed = true;
               answerRedisFailure(res, s2, h, redis_);
             } else if (s2 == RedisStatus::Ok && h->type == REDIS_REPLY_ARRAY && h->elements > 0) {
-              appendMessageJson(listing->parts[i], h);
+              JsonWriter part(listing->parts[i]);
+              writeMessage(part, h);
             }
             if (--listing->remaining != 0 || listing->failed) return;
-            std::string body = "{\"messages\":[";
-            bool first = true;
+            std::string body;
+            JsonWriter w(body);
+            w.startObject().key("messages").startArray();
             for (const auto& p : listing->parts) {
-              if (p.empty()) continue;  // expired or removed meanwhile
-              if (!first) body.push_back(',');
-              first = false;
-              body.append(p);
+              if (!p.empty()) w.rawValue(p);  // empty: expired or removed meanwhile
             }
-            body.append("]}");
+            w.endArray().endObject();
             res.send(HttpResponse(200, "application/json", body));
           });
     }
@@ -239,90 +283,83 @@ void RelayService::stats(HttpRequest&, const HttpResponder& res) {
   // Several small reads, answered together when the last one arrives.
   struct Stats {
     int64_t queue = 0, processing = 0, delayed = 0, held = 0;
-    int64_t by_status[4] = {0, 0, 0, 0};
-    std::string kinds = "{}";
-    size_t remaining = 9;
+    int64_t by_status[kStatuses.size()] = {};
+    std::vector<std::pair<std::string, std::string>> kinds;  // failure kind, count as stored
+    size_t remaining = 0;
     bool failed = false;
   };
   auto st = std::make_shared<Stats>();
-  auto done = [this, res, st](RedisStatus s, const redisReply* r) -> bool {
+  auto done = [this, res, st](RedisStatus s, const redisReply* r) {
     if (s != RedisStatus::Ok && !st->failed) {
       st->failed = true;
       answerRedisFailure(res, s, r, redis_);
     }
-    if (--st->remaining != 0 || st->failed) return false;
+    if (--st->remaining != 0 || st->failed) return;
     CircuitBreaker& b = worker_.breaker();
     BreakerState state = b.state();
     CircuitBreaker::Counts c = b.counts();
-    // queue_depth is the number the gate judges (see relay_store.hpp);
-    // its three parts follow it.
-    std::string body =
-        "{\"queue_depth\":" + std::to_string(st->queue + st->held + st->delayed) +
-        ",\"ready\":" + std::to_string(st->queue) +
-        ",\"held_by_breaker\":" + std::to_string(st->held) +
-        ",\"retry_scheduled\":" + std::to_string(st->delayed) +
-        ",\"in_flight\":" + std::to_string(worker_.inflight()) +
-        ",\"processing\":" + std::to_string(st->processing) +
-        ",\"gate\":{\"accepting\":" + (worker_.gate().accepting() ? "true" : "false") +
-        ",\"max\":" + std::to_string(worker_.gate().max()) +
-        ",\"recovery\":" + std::to_string(worker_.gate().recovery()) + "}" +
-        ",\"breaker\":{\"state\":\"" + breakerStateName(state) +
-        "\",\"remaining_open_ms\":" + std::to_string(b.remainingOpenMs()) +
-        ",\"calls_in_window\":" + std::to_string(c.calls_in_window) +
-        ",\"failures_in_window\":" + std::to_string(c.failures_in_window) +
-        ",\"consecutive_failures\":" + std::to_string(c.consecutive_failures) +
-        ",\"opened_total\":" + std::to_string(c.opened_total) +
-        ",\"rejected_total\":" + std::to_string(c.rejected_total) + "}" +
-        ",\"by_status\":{\"queued\":" + std::to_string(st->by_status[0]) +
-        ",\"delivering\":" + std::to_string(st->by_status[1]) +
-        ",\"sent\":" + std::to_string(st->by_status[2]) +
-        ",\"failed\":" + std::to_string(st->by_status[3]) + "}" +
-        ",\"failures_by_kind\":" + st->kinds + "}";
+    const BackpressureGate& gate = worker_.gate();
+    std::string body;
+    JsonWriter w(body);
+    w.startObject();
+    // queue_depth is the number the gate judges (see relay_store.hpp); its
+    // three parts follow it.
+    w.key("queue_depth").integer(st->queue + st->held + st->delayed);
+    w.key("ready").integer(st->queue);
+    w.key("held_by_breaker").integer(st->held);
+    w.key("retry_scheduled").integer(st->delayed);
+    w.key("in_flight").integer(worker_.inflight());
+    w.key("processing").integer(st->processing);
+    w.key("gate").startObject();
+    w.key("accepting").boolean(gate.accepting());
+    w.key("max").integer(gate.max());
+    w.key("recovery").integer(gate.recovery());
+    w.endObject();
+    w.key("breaker").startObject();
+    w.key("state").string(breakerStateName(state));
+    w.key("remaining_open_ms").integer(b.remainingOpenMs());
+    w.key("calls_in_window").integer(static_cast<int64_t>(c.calls_in_window));
+    w.key("failures_in_window").integer(static_cast<int64_t>(c.failures_in_window));
+    w.key("consecutive_failures").integer(static_cast<int64_t>(c.consecutive_failures));
+    w.key("opened_total").integer(static_cast<int64_t>(c.opened_total));
+    w.key("rejected_total").integer(static_cast<int64_t>(c.rejected_total));
+    w.endObject();
+    w.key("by_status").startObject();
+    for (size_t i = 0; i < kStatuses.size(); ++i) w.key(kStatuses[i]).integer(st->by_status[i]);
+    w.endObject();
+    w.key("failures_by_kind").startObject();
+    for (const auto& [kind, count] : st->kinds) writeStoredInteger(w.key(kind), count);
+    w.endObject();
+    w.endObject();
     res.send(HttpResponse(200, "application/json", body));
-    return true;
   };
-  auto integer = [](const redisReply* r) {
-    return r && r->type == REDIS_REPLY_INTEGER ? static_cast<int64_t>(r->integer) : 0;
+  // One count per command; `remaining` is the number of commands issued, so
+  // a read added here is awaited without another edit.
+  struct Count {
+    std::string_view command;
+    std::string key;
+    int64_t* into;
   };
-  redis_.command({"LLEN", store_.queueKey()},
-                 [st, done, integer](RedisStatus s, const redisReply* r) {
-                   if (s == RedisStatus::Ok) st->queue = integer(r);
-                   done(s, r);
-                 });
-  redis_.command({"LLEN", store_.processingKey()},
-                 [st, done, integer](RedisStatus s, const redisReply* r) {
-                   if (s == RedisStatus::Ok) st->processing = integer(r);
-                   done(s, r);
-                 });
-  redis_.command({"ZCARD", store_.delayedKey()},
-                 [st, done, integer](RedisStatus s, const redisReply* r) {
-                   if (s == RedisStatus::Ok) st->delayed = integer(r);
-                   done(s, r);
-                 });
-  redis_.command({"ZCARD", store_.heldKey()},
-                 [st, done, integer](RedisStatus s, const redisReply* r) {
-                   if (s == RedisStatus::Ok) st->held = integer(r);
-                   done(s, r);
-                 });
-  static const char* kStatuses[4] = {"queued", "delivering", "sent", "failed"};
-  for (int i = 0; i < 4; ++i) {
-    redis_.command({"ZCARD", store_.statusKey(kStatuses[i])},
-                   [st, done, integer, i](RedisStatus s, const redisReply* r) {
-                     if (s == RedisStatus::Ok) st->by_status[i] = integer(r);
+  std::vector<Count> counts = {{"LLEN", store_.queueKey(), &st->queue},
+                               {"LLEN", store_.processingKey(), &st->processing},
+                               {"ZCARD", store_.delayedKey(), &st->delayed},
+                               {"ZCARD", store_.heldKey(), &st->held}};
+  for (size_t i = 0; i < kStatuses.size(); ++i) {
+    counts.push_back({"ZCARD", store_.statusKey(kStatuses[i]), &st->by_status[i]});
+  }
+  st->remaining = counts.size() + 1;  // and the failure kinds' HGETALL below
+  for (const Count& count : counts) {
+    redis_.command({count.command, count.key},
+                   [st, done, into = count.into](RedisStatus s, const redisReply* r) {
+                     if (s == RedisStatus::Ok) *into = replyInteger(r);
                      done(s, r);
                    });
   }
   redis_.command({"HGETALL", store_.kindsKey()}, [st, done](RedisStatus s, const redisReply* r) {
     if (s == RedisStatus::Ok && r->type == REDIS_REPLY_ARRAY) {
-      std::string kinds = "{";
       for (size_t i = 0; i + 1 < r->elements; i += 2) {
-        if (i) kinds.push_back(',');
-        appendJsonString(kinds, std::string_view(r->element[i]->str, r->element[i]->len));
-        kinds.push_back(':');
-        kinds.append(r->element[i + 1]->str, r->element[i + 1]->len);
+        st->kinds.emplace_back(replyText(r->element[i]), replyText(r->element[i + 1]));
       }
-      kinds.push_back('}');
-      st->kinds = kinds;
     }
     done(s, r);
   });

@@ -5,6 +5,8 @@
 
 #include "services/relay/relay_store.hpp"
 
+#include "redis/redis_reply.hpp"
+
 namespace redge {
 namespace {
 
@@ -186,22 +188,21 @@ end
 return n
 )lua";
 
+// A repeated Idempotency-Key answers the first message's id for a day (the
+// README's promise), in seconds as SET EX takes it.
+constexpr const char* kIdempotencyTtlS = "86400";
+
+// Due retries and held messages moved to the queue per set and per call: a
+// script runs to completion with every other Redis client waiting, so each
+// run stays short; the next poll moves the rest.
+constexpr const char* kPromoteBatch = "100";
+
 std::string withMove(const char* body) {
   return std::string(kMoveStatus) + body;
 }
 
 std::string withWaiting(const char* body) {
   return std::string(kWaiting) + body;
-}
-
-std::string str(const redisReply* r) {
-  return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
-             ? std::string(r->str, r->len)
-             : std::string();
-}
-
-int64_t num(const redisReply* r) {
-  return r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
 }
 
 }  // namespace
@@ -243,20 +244,21 @@ void RelayStore::enqueue(const std::string& id, std::string_view destination, st
               now_s = std::to_string(now_ms);
   enqueue_script_.call(
       {queue_, gate_, messageKey(id), idem, statusKey("queued"), statusKey("all"), held_, delayed_},
-      {max_s, rec_s, id, destination, body, now_s, "86400", idempotency_key.empty() ? "0" : "1"},
+      {max_s, rec_s, id, destination, body, now_s, kIdempotencyTtlS,
+       idempotency_key.empty() ? "0" : "1"},
       [cb = std::move(cb)](RedisStatus s, const redisReply* r) {
         EnqueueResult out;
         if (s == RedisStatus::Ok && (r->type != REDIS_REPLY_ARRAY || r->elements < 4)) {
           s = RedisStatus::ErrorReply;
         }
         if (s == RedisStatus::Ok) {
-          int64_t kind = num(r->element[0]);
+          int64_t kind = replyInteger(r->element[0]);
           out.kind = kind == 1   ? EnqueueResult::Kind::Queued
                      : kind == 2 ? EnqueueResult::Kind::Duplicate
                                  : EnqueueResult::Kind::Refused;
-          out.depth = num(r->element[1]);
-          out.id = str(r->element[2]);
-          out.change = static_cast<GateChange>(num(r->element[3]));
+          out.depth = replyInteger(r->element[1]);
+          out.id = replyText(r->element[2]);
+          out.change = static_cast<GateChange>(replyInteger(r->element[3]));
         }
         cb(s, out);
       });
@@ -274,13 +276,13 @@ void RelayStore::take(int64_t recovery, int64_t now_ms,
           s = RedisStatus::ErrorReply;
         }
         if (s == RedisStatus::Ok) {
-          out.message.id = str(r->element[0]);
+          out.message.id = replyText(r->element[0]);
           out.taken = !out.message.id.empty();
-          out.depth = num(r->element[1]);
-          out.change = static_cast<GateChange>(num(r->element[2]));
-          out.message.attempts = num(r->element[3]);
-          out.message.destination = str(r->element[4]);
-          out.message.body = str(r->element[5]);
+          out.depth = replyInteger(r->element[1]);
+          out.change = static_cast<GateChange>(replyInteger(r->element[2]));
+          out.message.attempts = replyInteger(r->element[3]);
+          out.message.destination = replyText(r->element[4]);
+          out.message.body = replyText(r->element[5]);
         }
         cb(s, out);
       });
@@ -326,9 +328,9 @@ void RelayStore::holdNext(int64_t now_ms, int64_t due_ms, std::string_view kind,
           s = RedisStatus::ErrorReply;
         }
         if (s == RedisStatus::Ok) {
-          out.id = str(r->element[0]);
+          out.id = replyText(r->element[0]);
           out.held = !out.id.empty();
-          out.attempts = num(r->element[1]);
+          out.attempts = replyInteger(r->element[1]);
         }
         cb(s, out);
       });
@@ -336,7 +338,7 @@ void RelayStore::holdNext(int64_t now_ms, int64_t due_ms, std::string_view kind,
 
 void RelayStore::promoteDue(int64_t now_ms, bool release_held, RedisCallback cb) {
   std::string now_s = std::to_string(now_ms);
-  promote_script_.call({delayed_, queue_, held_}, {now_s, "100", release_held ? "1" : "0"},
+  promote_script_.call({delayed_, queue_, held_}, {now_s, kPromoteBatch, release_held ? "1" : "0"},
                        std::move(cb));
 }
 

@@ -110,7 +110,6 @@ class RelayStore {
   const std::string& processingKey() const { return processing_; }
   const std::string& delayedKey() const { return delayed_; }
   const std::string& heldKey() const { return held_; }
-  const std::string& gateKey() const { return gate_; }
   const std::string& kindsKey() const { return kinds_; }
 
  private:

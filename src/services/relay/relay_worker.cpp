@@ -26,6 +26,7 @@
 
 #include "core/json_escape.hpp"
 #include "core/log.hpp"
+#include "redis/redis_reply.hpp"
 
 namespace redge {
 namespace {
@@ -126,7 +127,7 @@ void RelayWorker::afterReconnect() {
         if (s != RedisStatus::Ok || r->type != REDIS_REPLY_ARRAY) return;
         std::vector<std::string> orphans;
         for (size_t i = 0; i < r->elements; ++i) {
-          std::string id(r->element[i]->str, r->element[i]->len);
+          std::string id(replyText(r->element[i]));
           if (!active_.count(id)) orphans.push_back(std::move(id));
         }
         if (orphans.empty()) return;

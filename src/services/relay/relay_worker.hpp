@@ -69,7 +69,6 @@ class RelayWorker {
 
   CircuitBreaker& breaker() { return breaker_; }
   BackpressureGate& gate() { return gate_; }
-  RetryAfterEstimator& estimator() { return estimator_; }
   int64_t inflight() const { return inflight_; }
   // Records a depth seen by an enqueue or take and logs a gate switch.
   void observeDepth(int64_t depth, GateChange change);

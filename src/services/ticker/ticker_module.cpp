@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "core/json_writer.hpp"
 #include "core/stats.hpp"
 #include "services/service.hpp"
 
@@ -42,8 +43,12 @@ class TickerService final : public Service {
     HttpServer& http =
         context.addHttpServer(context.httpServerOptions("ticker", options_.bind, options_.port));
     http.route(HttpMethod::Get, "/ticks", [this](HttpRequest&, const HttpResponder& res) {
-      std::string body = "{\"ticks\":" + std::to_string(ticks_) +
-                         ",\"interval_ms\":" + std::to_string(options_.interval_ms) + "}";
+      std::string body;
+      JsonWriter w(body);
+      w.startObject();
+      w.key("ticks").integer(static_cast<int64_t>(ticks_));
+      w.key("interval_ms").integer(options_.interval_ms);
+      w.endObject();
       res.send(HttpResponse(200, "application/json", body));
     });
   }

@@ -299,6 +299,11 @@ void FakeUpstream::sendAnswer(const HttpResponder& responder, std::string_view k
 std::string FakeUpstream::settingsJson() const {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  writeSettingsObject(w);
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+void FakeUpstream::writeSettingsObject(rapidjson::Writer<rapidjson::StringBuffer>& w) const {
   w.StartObject();
   writeSettings(w, settings_);
   w.Key("seed");
@@ -312,7 +317,6 @@ std::string FakeUpstream::settingsJson() const {
   w.Key("listening");
   w.Bool(main_ != nullptr && wantMainOpen());
   w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize());
 }
 
 void FakeUpstream::onControlGet(const HttpResponder& responder) {
@@ -356,11 +360,21 @@ void FakeUpstream::onControlPost(HttpRequest& request, const HttpResponder& resp
   dropParkedIfUnwanted();
   int rc = openMainIfWanted();
   if (rc != 0) {
-    std::string extra = "\"settings\":" + settingsJson();
-    responder.sendError(500, "listen_failed",
-                        std::string("Could not listen again on the main port: ") + uv_strerror(rc) +
-                            "; POST /control again to retry.",
-                        0, extra);
+    // The error body carries the settings, which did change: an error body
+    // of its own, since sendError takes no nested object.
+    std::string message = std::string("Could not listen again on the main port: ") +
+                          uv_strerror(rc) + "; POST /control again to retry.";
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    w.Key("error");
+    w.String("listen_failed");
+    w.Key("message");
+    w.String(message.c_str(), static_cast<rapidjson::SizeType>(message.size()));
+    w.Key("settings");
+    writeSettingsObject(w);
+    w.EndObject();
+    sendJson(responder, 500, std::string_view(buf.GetString(), buf.GetSize()));
     return;
   }
   sendJson(responder, 200, settingsJson());

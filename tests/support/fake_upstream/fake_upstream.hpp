@@ -105,6 +105,7 @@ class FakeUpstream {
   void pruneParked();
 
   std::string settingsJson() const;
+  void writeSettingsObject(rapidjson::Writer<rapidjson::StringBuffer>& w) const;
 
   uv_loop_t* loop_;
   redge::MetricsRegistry& metrics_;
