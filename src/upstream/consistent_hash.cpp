@@ -3,7 +3,9 @@
 // cannot take the request).
 //
 // The ring is kept as two parallel arrays, so the binary search touches 8
-// bytes per step rather than a whole entry.
+// bytes per step rather than a whole entry, and a bucket index on the top
+// bits of the hash narrows the search to a few points before it starts (a
+// ring of 80,000 points no longer costs 17 cache-missing steps).
 
 #include "upstream/consistent_hash.hpp"
 
@@ -75,14 +77,32 @@ void ConsistentHash::rebuild() {
     hashes_[i] = points[i].hash;
     positions_[i] = points[i].position;
   }
+
+  // About four points per bucket: the search then starts within a few
+  // points of its answer instead of at the whole ring.
+  bucket_bits_ = 1;
+  while (bucket_bits_ < kMaxBucketBits && (size_t{1} << (bucket_bits_ + 2)) < hashes_.size()) {
+    ++bucket_bits_;
+  }
+  const size_t buckets = size_t{1} << bucket_bits_;
+  bucket_start_.assign(buckets + 1, static_cast<uint32_t>(hashes_.size()));
+  size_t at = 0;
+  for (size_t b = 0; b < buckets; ++b) {
+    while (at < hashes_.size() && (hashes_[at] >> (64 - bucket_bits_)) < b) ++at;
+    bucket_start_[b] = static_cast<uint32_t>(at);
+  }
 }
 
 std::optional<uint32_t> ConsistentHash::pick(const PickContext& ctx) {
   const size_t n = hashes_.size();
   if (n == 0) return std::nullopt;
   const uint64_t h = hash(ctx.hash_key);
-  size_t at =
-      static_cast<size_t>(std::lower_bound(hashes_.begin(), hashes_.end(), h) - hashes_.begin());
+  // The first point >= h lies in h's bucket or, failing that, is the first
+  // point of a later bucket: bucket_start_[b + 1].
+  const size_t b = static_cast<size_t>(h >> (64 - bucket_bits_));
+  const uint64_t* first = hashes_.data() + bucket_start_[b];
+  const uint64_t* last = hashes_.data() + bucket_start_[b + 1];
+  size_t at = static_cast<size_t>(std::lower_bound(first, last, h) - hashes_.data());
   if (at == n) at = 0;
   for (size_t step = 0; step < n; ++step) {
     const Member& m = members_[positions_[at]];

@@ -6,6 +6,7 @@
 
 #include "upstream/consistent_hash.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
 #include <string>
@@ -70,6 +71,43 @@ TEST_CASE("hash: the same key always goes to the same member", "[load_balancer][
   for (const auto& [name, count] : share) {
     CHECK(count > 1400);  // 2000 each on average
     CHECK(count < 2600);
+  }
+}
+
+TEST_CASE("hash: a key goes to the owner of the first point at or after its hash",
+          "[load_balancer][hash]") {
+  // A reference ring built here, point by point, and searched linearly.
+  for (size_t n : {1, 3, 40}) {
+    Pool pool(n);
+    pool.table[0].weight = 2;
+    ConsistentHash lb;
+    lb.setMembers(pool.table);
+    std::vector<std::pair<uint64_t, uint32_t>> ring;
+    for (const Member& m : pool.table) {
+      for (uint32_t r = 0; r < m.weight * ConsistentHash::kPointsPerWeight; ++r) {
+        std::string label = std::string(m.name) + "#" + std::to_string(r);
+        ring.emplace_back(ConsistentHash::hash(label), m.index);
+      }
+    }
+    std::sort(ring.begin(), ring.end());
+    REQUIRE(lb.ringPoints() == ring.size());
+    int wrapped = 0;
+    for (int i = 0; i < 2000; ++i) {
+      std::string k = key(i);
+      uint64_t h = ConsistentHash::hash(k);
+      uint32_t expected = ring.front().second;  // past the last point: wrap around
+      if (h > ring.back().first) ++wrapped;
+      for (const auto& [point, member] : ring) {
+        if (point >= h) {
+          expected = member;
+          break;
+        }
+      }
+      PickContext ctx;
+      ctx.hash_key = k;
+      CHECK(*lb.pick(ctx) == expected);
+    }
+    if (n == 1) CHECK(wrapped > 0);  // some keys did fall past the last point
   }
 }
 
