@@ -50,7 +50,9 @@ class Daemon {
   }
 
   int run(const std::vector<Module>& modules) {
+    // Lives until the services are destroyed (they may keep it).
     ModuleContext context(runtime_, config_, *redis_, redis_options_);
+    context.setStopHandler([this] { onStopRequested(); });
     for (const Module& m : modules) {
       if (!m.enabled(config_)) continue;
       if (auto service = m.create(context)) services_.push_back(std::move(service));
@@ -117,11 +119,25 @@ class Daemon {
       shutdown();
       return;
     }
-    draining_ = true;
-    drain_deadline_ms_ = clock_.nowMs() + config_.server.drain_timeout_ms;
     REDGE_LOG(Info, "draining")
         .kv("signal", signum)
         .kv("timeout_ms", config_.server.drain_timeout_ms);
+    beginDrain();
+  }
+
+  // A module asked (ModuleContext::requestStop): the drain SIGTERM begins,
+  // but a repeated request does not force the shutdown a second signal does.
+  void onStopRequested() {
+    if (draining_ || shut_down_) return;
+    REDGE_LOG(Info, "draining")
+        .kv("cause", "stop_requested")
+        .kv("timeout_ms", config_.server.drain_timeout_ms);
+    beginDrain();
+  }
+
+  void beginDrain() {
+    draining_ = true;
+    drain_deadline_ms_ = clock_.nowMs() + config_.server.drain_timeout_ms;
     for (auto& l : listeners_) l->beginDrain();
     for (auto& s : services_) s->beginDrain();
     drain_timer_->enable(0);

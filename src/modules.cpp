@@ -6,6 +6,7 @@
 #define REDGE_MODULES(X) \
   X(app)                 \
   X(admin)               \
+  X(discovery)           \
   X(cacheproxy)          \
   X(relay)               \
   X(ticker)

@@ -12,6 +12,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <typeindex>
+#include <unordered_map>
 #include <vector>
 
 #include "core/config.hpp"
@@ -37,7 +39,8 @@ class Service {
   virtual void close(std::function<void()> done) = 0;
 };
 
-// What a module's create() is handed.
+// What a module's create() is handed. The daemon keeps it until the services
+// are destroyed, so a service may hold on to it.
 class ModuleContext {
  public:
   ModuleContext(Runtime& runtime, const Config& config, RedisClient& redis,
@@ -62,6 +65,27 @@ class ModuleContext {
 
   std::vector<std::unique_ptr<Listener>> takeListeners() { return std::move(listeners_); }
 
+  // One object per type that a module offers the modules created after it
+  // (the discovery module's ServiceRegistry, for the gateway). The provider
+  // owns it and keeps it until the services are destroyed.
+  template <class T>
+  void provide(T& object) {
+    provided_[std::type_index(typeid(T))] = &object;
+  }
+  template <class T>
+  T* find() const {
+    auto it = provided_.find(std::type_index(typeid(T)));
+    return it == provided_.end() ? nullptr : static_cast<T*>(it->second);
+  }
+
+  // Stops the process gracefully, as SIGTERM does (a module told to stop
+  // through Redis). Idempotent; a drain already under way goes on.
+  void requestStop() const {
+    if (stop_) stop_();
+  }
+  // Set by the daemon.
+  void setStopHandler(std::function<void()> handler) { stop_ = std::move(handler); }
+
  private:
   Runtime& runtime_;
   const Config& config_;
@@ -69,6 +93,8 @@ class ModuleContext {
   const RedisClientOptions& redis_options_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::vector<HttpServer*> http_servers_;
+  std::unordered_map<std::type_index, void*> provided_;
+  std::function<void()> stop_;
 };
 
 struct Module {
