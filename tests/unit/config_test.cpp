@@ -83,6 +83,18 @@ const std::vector<std::string> kExpectedKeys = {
     "admin.enabled",
     "admin.bind",
     "admin.port",
+    "discovery.enabled",
+    "discovery.register_self",
+    "discovery.service",
+    "discovery.id",
+    "discovery.advertise",
+    "discovery.tags",
+    "discovery.lease_ms",
+    "discovery.spawn_command",
+    "discovery.destroy_command",
+    "discovery.spawn_timeout_ms",
+    "discovery.max_instances",
+    "discovery.spawn_output",
     "cacheproxy.enabled",
     "cacheproxy.bind",
     "cacheproxy.http_port",
@@ -275,7 +287,7 @@ TEST_CASE("config: JSON errors name the key and the reason", "[config]") {
     // so the walker below it never recurses more than 64 levels.
     std::string deep;
     for (int i = 0; i < 70; ++i) deep += "{\"app\": ";
-    auto error = applyJson(deep, config);
+    auto error = configSchema().applyJson(deep, config);
     REQUIRE(error);
     CHECK(error->path == "(json)");
     CHECK(error->reason ==

@@ -5,7 +5,6 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "services/discovery/bounded_json.hpp"
 #include "services/discovery/command_template.hpp"
 #include "services/discovery/instance_record.hpp"
 
@@ -115,20 +114,4 @@ TEST_CASE("discovery names: advertised addresses", "[discovery]") {
   CHECK(addressPort("10.0.0.5:3000") == 3000);
   CHECK(addressPort("[::1]:3001") == 3001);
   CHECK(addressPort("nohost") == 0);
-}
-
-TEST_CASE("discovery JSON: a body parses, nesting past the limit is refused", "[discovery]") {
-  rapidjson::Document doc;
-  CHECK(parseBoundedJson(R"({"service":"web","count":2})", doc).empty());
-  CHECK(doc.IsObject());
-  CHECK(parseBoundedJson("[[[1]]]", doc, 3).empty());
-  CHECK(parseBoundedJson("[[[[1]]]]", doc, 3) == "nested deeper than 3 levels");
-  // Far deeper than any stack would hold if the parser recursed.
-  std::string deep(200000, '[');
-  CHECK(parseBoundedJson(deep, doc) == "nested deeper than 32 levels");
-  std::string broken = parseBoundedJson("{\"a\":", doc);
-  CHECK_FALSE(broken.empty());
-  CHECK(broken.find("at offset 5") != std::string::npos);
-  CHECK_FALSE(parseBoundedJson("", doc).empty());
-  CHECK_FALSE(parseBoundedJson("{} trailing", doc).empty());
 }

@@ -113,12 +113,19 @@ std::string errorBody(std::string_view code, std::string_view message,
     body.push_back(',');
     appendJsonString(body, f.name);
     body.push_back(':');
-    if (f.is_integer) {
-      char digits[24];
-      auto end = std::to_chars(digits, digits + sizeof digits, f.integer).ptr;
-      body.append(digits, static_cast<size_t>(end - digits));
-    } else {
-      appendJsonString(body, f.text);
+    switch (f.kind) {
+      case ErrorField::Kind::Integer: {
+        char digits[24];
+        auto end = std::to_chars(digits, digits + sizeof digits, f.integer).ptr;
+        body.append(digits, static_cast<size_t>(end - digits));
+        break;
+      }
+      case ErrorField::Kind::Json:
+        body.append(f.text);
+        break;
+      case ErrorField::Kind::Text:
+        appendJsonString(body, f.text);
+        break;
     }
   }
   body.append("}");

@@ -51,17 +51,24 @@ void serializeResponse(std::string& out, const HttpResponse& response, std::stri
                        const ResponseFraming& framing);
 
 // A member of an error body after "error" and "message" (the field at
-// fault, a queue depth): a name with a string or an integer. errorBody
-// encodes it, so no caller writes JSON by hand.
+// fault, a queue depth): a name with a string or an integer, which errorBody
+// encodes, or, for a list or an object, a value already written as JSON by a
+// JsonWriter (ErrorField::json), so no caller writes JSON by hand.
 struct ErrorField {
   ErrorField(std::string_view field_name, std::string_view value) : name(field_name), text(value) {}
   ErrorField(std::string_view field_name, int64_t value)
-      : name(field_name), integer(value), is_integer(true) {}
+      : name(field_name), integer(value), kind(Kind::Integer) {}
+  static ErrorField json(std::string_view field_name, std::string_view written) {
+    ErrorField f(field_name, written);
+    f.kind = Kind::Json;
+    return f;
+  }
 
+  enum class Kind { Text, Integer, Json };
   std::string_view name;
   std::string_view text;
   int64_t integer = 0;
-  bool is_integer = false;
+  Kind kind = Kind::Text;
 };
 
 // The JSON body of every error: {"error":"<code>","message":"<sentence>"},

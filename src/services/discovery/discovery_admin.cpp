@@ -13,9 +13,10 @@
 #include <algorithm>
 
 #include "core/json_escape.hpp"
+#include "core/json_parse.hpp"
+#include "core/json_writer.hpp"
 #include "core/log.hpp"
 #include "core/uri.hpp"
-#include "services/discovery/bounded_json.hpp"
 #include "services/discovery/command_template.hpp"
 #include "services/discovery/discovery_service.hpp"
 #include "services/redis_failure.hpp"
@@ -27,9 +28,9 @@ namespace {
 // `error` is set and the answer has been sent.
 bool readAdminBody(const HttpRequest& request, const HttpResponder& responder,
                    rapidjson::Document& doc) {
-  std::string reason = parseBoundedJson(request.body(), doc);
-  if (!reason.empty()) {
-    responder.sendError(400, "invalid_json", "The body is not valid JSON (" + reason + ").");
+  const JsonParseResult parsed = parseJson(request.body(), doc);
+  if (!parsed.ok()) {
+    responder.sendError(400, "invalid_json", "The body is not valid JSON " + parsed.describe());
     return false;
   }
   if (!doc.IsObject()) {
@@ -40,22 +41,20 @@ bool readAdminBody(const HttpRequest& request, const HttpResponder& responder,
 }
 
 void invalidField(const HttpResponder& responder, std::string_view field, std::string message) {
-  std::string extra = "\"field\":";
-  appendJsonString(extra, field.substr(0, 64));
-  responder.sendError(400, "invalid_field", message, 0, extra);
+  responder.sendError(400, "invalid_field", message, 0, {{"field", field.substr(0, 64)}});
 }
 
 void answerRedisDown(const HttpResponder& responder, const RedisClient& redis) {
   answerRedisFailure(responder, RedisStatus::Unavailable, nullptr, redis);
 }
 
-void appendIdList(std::string& out, const std::vector<std::string>& ids) {
-  out.push_back('[');
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (i) out.push_back(',');
-    appendJsonString(out, ids[i]);
-  }
-  out.push_back(']');
+std::string idList(const std::vector<std::string>& ids) {
+  std::string out;
+  JsonWriter w(out);
+  w.startArray();
+  for (const std::string& id : ids) w.string(id);
+  w.endArray();
+  return out;
 }
 
 }  // namespace
@@ -174,16 +173,15 @@ void DiscoveryService::spawn(HttpRequest& request, const HttpResponder& responde
   }
   size_t current = registry_.countOf(service) + pendingFor(service);
   if (static_cast<int64_t>(current) + count > options_.max_instances) {
-    std::string extra = "\"service\":";
-    appendJsonString(extra, service);
-    extra.append(",\"max_instances\":").append(std::to_string(options_.max_instances));
-    extra.append(",\"current\":").append(std::to_string(current));
     return responder.sendError(
         409, "max_instances",
         "Spawning " + std::to_string(count) + " more would exceed discovery.max_instances (" +
             std::to_string(options_.max_instances) + ") for service '" + service + "', which has " +
             std::to_string(current) + " registered or starting; destroy some first.",
-        0, extra);
+        0,
+        {{"service", service},
+         {"max_instances", options_.max_instances},
+         {"current", static_cast<int64_t>(current)}});
   }
 
   uint64_t wait_id = next_wait_id_++;
@@ -296,18 +294,16 @@ void DiscoveryService::settle(uint64_t wait_id) {
   SpawnWait& wait = it->second;
   std::vector<std::string> registered, failed_ids;
   std::string failures;
+  JsonWriter failure_writer(failures);
+  failure_writer.startArray();
   for (const SpawnMember& m : wait.members) {
     if (m.state == SpawnMember::State::Starting) return;
     if (m.state == SpawnMember::State::Registered) {
       registered.push_back(m.id);
     } else {
       failed_ids.push_back(m.id);
-      if (!failures.empty()) failures.push_back(',');
-      failures.append("{\"id\":");
-      appendJsonString(failures, m.id);
-      failures.append(",\"reason\":");
-      appendJsonString(failures, m.failure);
-      failures.push_back('}');
+      failure_writer.startObject().key("id").string(m.id).key("reason").string(m.failure);
+      failure_writer.endObject();
     }
   }
   if (failed_ids.empty()) {
@@ -324,15 +320,14 @@ void DiscoveryService::settle(uint64_t wait_id) {
     body.append("]}");
     wait.responder.send(HttpResponse(201, "application/json", body));
   } else {
-    std::string extra = "\"registered\":";
-    appendIdList(extra, registered);
-    extra.append(",\"failed\":[").append(failures).append("]");
+    failure_writer.endArray();
+    const std::string registered_json = idList(registered);
     wait.responder.sendError(
         502, "spawn_failed",
         std::to_string(failed_ids.size()) + " of " + std::to_string(wait.members.size()) +
             " spawned instances failed before registering (first: " + wait.members.front().id +
             "); see the log (event=spawn_failed).",
-        0, extra);
+        0, {ErrorField::json("registered", registered_json), ErrorField::json("failed", failures)});
   }
   spawn_waits_.erase(it);
   updatePendingGauge();
@@ -371,16 +366,15 @@ void DiscoveryService::onSpawnDeadline() {
       // and max_instances no longer counts it.
       if (m.command != 0) runner_.terminate(m.command);
     }
-    std::string extra = "\"registered\":";
-    appendIdList(extra, registered);
-    extra.append(",\"missing\":");
-    appendIdList(extra, missing);
+    const std::string registered_json = idList(registered);
+    const std::string missing_json = idList(missing);
     wait.responder.sendError(
         504, "spawn_timeout",
         std::to_string(missing.size()) + " of " + std::to_string(wait.members.size()) +
             " spawned instances did not register within discovery.spawn_timeout_ms (" +
             std::to_string(options_.spawn_timeout_ms) + " ms); their commands were stopped.",
-        0, extra);
+        0,
+        {ErrorField::json("registered", registered_json), ErrorField::json("missing", missing_json)});
     spawn_waits_.erase(it);
   }
   updatePendingGauge();

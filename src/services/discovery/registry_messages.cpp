@@ -7,7 +7,7 @@
 #include <charconv>
 
 #include "core/json_escape.hpp"
-#include "services/discovery/bounded_json.hpp"
+#include "core/json_parse.hpp"
 
 namespace redge {
 namespace {
@@ -64,7 +64,7 @@ bool readInstance(const rapidjson::Value& v, InstanceRecord& r) {
 }
 
 bool parseObjectText(std::string_view json, rapidjson::Document& doc) {
-  return parseBoundedJson(json, doc).empty() && doc.IsObject();
+  return parseJson(json, doc).ok() && doc.IsObject();
 }
 
 }  // namespace
