@@ -22,6 +22,7 @@
 #   SERVER_CPU, CLIENT_CPU, REDIS_CPU   CPU lists for taskset (0, 1, unpinned)
 #   BENCH_OUT          where the report is copied (bench/last-run.md)
 #   BENCH_KEEP_TMP     set to keep the temporary directory (logs, wrk output)
+#   BENCH_PEERS        0: measure redge alone, no peer (bench/compare.sh uses it)
 #
 # Adding a case: write `case_NAME() { ... }` (dashes in NAME become
 # underscores) that starts servers with the start_* helpers, calls
@@ -47,6 +48,7 @@ SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 REDIS_CPU=${REDIS_CPU:-}
 BENCH_OUT=${BENCH_OUT:-$BENCH_DIR/last-run.md}
+BENCH_PEERS=${BENCH_PEERS:-1}
 
 REDGE_BIN=$BUILD_DIR/redge
 BASELINE_BIN=$BUILD_DIR/baseline_server
@@ -168,6 +170,10 @@ STARTED_PID=""
 start_server() {
   local name=$1 ready=$2
   shift 2
+  if [ "$BENCH_PEERS" = 0 ] && [ "${name%%-*}" != redge ]; then
+    STARTED_PID=""
+    return 1
+  fi
   taskset -c "$SERVER_CPU" "$@" >"$TMP/$name.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
@@ -326,6 +332,8 @@ add_row() { ROWS[$CASE]="${ROWS[$CASE]:-}$1 "; }
 missing() {
   add_row "$1"
   R_NOTE[$CASE/$1]=$2
+  [ "$BENCH_PEERS" = 0 ] && [ "${1%%-*}" != redge ] && R_NOTE[$CASE/$1]="skipped (BENCH_PEERS=0)"
+  return 0
 }
 
 # measure LABEL PID URL [wrk args...]
@@ -712,6 +720,7 @@ resp_hits() {
     missing redge "redge did not start"
   fi
   # redis-server itself, pinned to the server CPU for the comparison.
+  [ "$BENCH_PEERS" = 0 ] && return 0
   local port pid
   port=$(free_ports 1)
   taskset -c "$SERVER_CPU" redis-server --port "$port" --bind 127.0.0.1 --save '' \
@@ -756,7 +765,7 @@ case_relay_post() {
   else
     missing redge "redge did not start"
   fi
-  measure_resp redis-lpush "$REDIS_PID" "$REDIS_PORT" 1 lpush
+  [ "$BENCH_PEERS" = 0 ] || measure_resp redis-lpush "$REDIS_PID" "$REDIS_PORT" 1 lpush
   redis-cli -p "$REDIS_PORT" DEL mylist >/dev/null
   print_table "relay enqueue: redge POST /messages (gate check + enqueue script) vs redis-benchmark -t lpush" \
     "redis µs/req" \

@@ -1,6 +1,7 @@
 // LoopHooks: two lists of callbacks run in registration order. Removal during
-// a run blanks the entry and compacts afterwards, so a hook may remove
-// itself or another without invalidating the iteration.
+// a run blanks the entry and compacts afterwards, and additions during a run
+// wait until it ends, so a hook may add or remove hooks (itself included)
+// without invalidating the iteration.
 
 #include "core/loop_hooks.hpp"
 
@@ -8,13 +9,23 @@
 
 namespace redge {
 
-LoopHooks::HookId LoopHooks::add(std::deque<Entry>& list, Hook hook) {
+LoopHooks::HookId LoopHooks::add(bool after, Hook hook) {
   HookId id = next_id_++;
-  list.push_back({id, std::move(hook)});
+  if (running_ > 0) {
+    added_while_running_.push_back({after, {id, std::move(hook)}});
+  } else {
+    (after ? after_ : before_).push_back({id, std::move(hook)});
+  }
   return id;
 }
 
 void LoopHooks::remove(HookId id) {
+  for (Added& a : added_while_running_) {
+    if (a.entry.id == id) {
+      a.entry.hook = nullptr;  // dropped when the run settles
+      return;
+    }
+  }
   for (auto* list : {&after_, &before_}) {
     for (Entry& e : *list) {
       if (e.id != id) continue;
@@ -29,23 +40,29 @@ void LoopHooks::remove(HookId id) {
   }
 }
 
-void LoopHooks::run(std::deque<Entry>& list) {
+void LoopHooks::run(std::vector<Entry>& list) {
   ++running_;
-  // By index over a deque: a hook may add hooks (appending moves no
-  // element, and they run from the next iteration on, since the size is read
-  // once) or remove them (blanked, skipped, compacted after the run).
-  const size_t n = list.size();
-  for (size_t i = 0; i < n && i < list.size(); ++i) {
-    if (list[i].hook) list[i].hook();
+  // Nothing is added to or erased from the list while it runs (additions
+  // wait, removals blank), so neither the size nor the elements move.
+  for (Entry& e : list) {
+    if (e.hook) e.hook();
   }
-  if (--running_ == 0 && removed_while_running_) {
+  if (--running_ == 0 && (removed_while_running_ || !added_while_running_.empty())) settle();
+}
+
+void LoopHooks::settle() {
+  if (removed_while_running_) {
     removed_while_running_ = false;
     compact(after_);
     compact(before_);
   }
+  for (Added& a : added_while_running_) {
+    if (a.entry.hook) (a.after ? after_ : before_).push_back(std::move(a.entry));
+  }
+  added_while_running_.clear();
 }
 
-void LoopHooks::compact(std::deque<Entry>& list) {
+void LoopHooks::compact(std::vector<Entry>& list) {
   list.erase(std::remove_if(list.begin(), list.end(), [](const Entry& e) { return !e.hook; }),
              list.end());
 }

@@ -12,8 +12,8 @@
 // runAfterPoll()/runBeforePoll() itself.
 
 #include <cstdint>
-#include <deque>
 #include <functional>
+#include <vector>
 
 namespace redge {
 
@@ -22,26 +22,37 @@ class LoopHooks {
   using Hook = std::function<void()>;
   using HookId = uint64_t;
 
-  HookId addAfterPoll(Hook hook) { return add(after_, std::move(hook)); }
-  HookId addBeforePoll(Hook hook) { return add(before_, std::move(hook)); }
+  // A hook added from inside a hook runs from the next iteration on.
+  HookId addAfterPoll(Hook hook) { return add(true, std::move(hook)); }
+  HookId addBeforePoll(Hook hook) { return add(false, std::move(hook)); }
   // Removes a hook; safe from inside a hook (it does not run again).
   void remove(HookId id);
 
   void runAfterPoll() { run(after_); }
   void runBeforePoll() { run(before_); }
-  bool empty() const { return after_.empty() && before_.empty(); }
+  bool empty() const {
+    return after_.empty() && before_.empty() && added_while_running_.empty();
+  }
 
  private:
   struct Entry {
     HookId id;
     Hook hook;  // empty once removed; compacted after the run
   };
-  HookId add(std::deque<Entry>& list, Hook hook);
-  void run(std::deque<Entry>& list);
-  static void compact(std::deque<Entry>& list);
+  // Hooks added while a list runs wait here (a vector that grew would move
+  // the hook that is running), and join their list when the run ends.
+  struct Added {
+    bool after;
+    Entry entry;
+  };
+  HookId add(bool after, Hook hook);
+  void run(std::vector<Entry>& list);
+  void settle();
+  static void compact(std::vector<Entry>& list);
 
-  std::deque<Entry> after_;
-  std::deque<Entry> before_;
+  std::vector<Entry> after_;
+  std::vector<Entry> before_;
+  std::vector<Added> added_while_running_;
   HookId next_id_ = 1;
   int running_ = 0;
   bool removed_while_running_ = false;

@@ -106,6 +106,19 @@ TEST_CASE("loop hooks run in registration order and may remove themselves", "[ti
   CHECK(ran == std::vector<int>{9});
 }
 
+TEST_CASE("a hook added and removed within one run never runs", "[timer]") {
+  LoopHooks hooks;
+  int late = 0;
+  hooks.addBeforePoll([&] {
+    LoopHooks::HookId added = hooks.addAfterPoll([&] { ++late; });
+    hooks.remove(added);
+  });
+  hooks.runBeforePoll();
+  hooks.runAfterPoll();
+  CHECK(late == 0);
+  CHECK_FALSE(hooks.empty());  // the before-poll hook itself stays
+}
+
 TEST_CASE("uv timers and hooks on a real loop leave no handle behind", "[timer][loop]") {
   uv_loop_t loop;
   REQUIRE(uv_loop_init(&loop) == 0);

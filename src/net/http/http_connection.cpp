@@ -16,10 +16,9 @@
 
 #include "net/http/http_connection.hpp"
 
-#include <strings.h>
-
 #include <cstring>
 
+#include "core/ascii.hpp"
 #include "core/log.hpp"
 #include "net/http/http_server.hpp"
 
@@ -205,9 +204,9 @@ bool HttpConnection::checkHeaderRules() {
                   "remove the space.");
       return false;
     }
-    if (name.size() == 4 && strncasecmp(name.data(), "Host", 4) == 0) {
+    if (equalsIgnoreCase(name, "Host")) {
       ++hosts;
-    } else if (name.size() == 17 && strncasecmp(name.data(), "Transfer-Encoding", 17) == 0) {
+    } else if (equalsIgnoreCase(name, "Transfer-Encoding")) {
       std::string_view list = request_.headerValue(i);
       while (!list.empty()) {
         size_t comma = list.find(',');
@@ -219,7 +218,7 @@ bool HttpConnection::checkHeaderRules() {
           coding.remove_suffix(1);
         if (coding.empty()) continue;
         ++codings;
-        chunked_last = coding.size() == 7 && strncasecmp(coding.data(), "chunked", 7) == 0;
+        chunked_last = equalsIgnoreCase(coding, "chunked");
       }
     }
   }
@@ -277,7 +276,7 @@ int HttpConnection::onHeadersComplete() {
   }
   std::string_view expect = request_.header("Expect");
   if (!expect.empty()) {
-    if (expect.size() != 12 || strncasecmp(expect.data(), "100-continue", 12) != 0) {
+    if (!equalsIgnoreCase(expect, "100-continue")) {
       failRequest(417, "expectation_failed",
                   "Only 'Expect: 100-continue' is supported; drop the Expect header.");
       return -1;

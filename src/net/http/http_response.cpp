@@ -7,6 +7,8 @@
 #include "net/http/http_response.hpp"
 
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 
 #include "core/json_escape.hpp"
 
@@ -67,35 +69,86 @@ std::string_view httpStatusText(int status) {
   }
 }
 
+namespace {
+
+// Copies pieces into space sized beforehand: the size of a response head is
+// summed first, the buffer grows once, and each piece is one memcpy, so the
+// cost does not hang on which std::string::append overloads the compiler
+// chooses to inline.
+class ResponseHeadWriter {
+ public:
+  explicit ResponseHeadWriter(char* at) : at_(at) {}
+  void put(std::string_view piece) {
+    if (piece.empty()) return;  // an empty view may hold a null pointer, which memcpy must not see
+    std::memcpy(at_, piece.data(), piece.size());
+    at_ += piece.size();
+  }
+  void put(char c) { *at_++ = c; }
+
+ private:
+  char* at_;
+};
+
+std::string_view decimalText(char (&digits)[24], uint64_t value) {
+  auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  return {digits, static_cast<size_t>(end - digits)};
+}
+
+}  // namespace
+
 void serializeResponse(std::string& out, const HttpResponse& r, std::string_view date,
                        const ResponseFraming& framing) {
-  char num[24];
-  out.append("HTTP/1.1 ");
-  auto res = std::to_chars(num, num + sizeof num, r.status);
-  out.append(num, res.ptr);
-  out.push_back(' ');
-  out.append(httpStatusText(r.status));
-  out.append("\r\nServer: redge\r\nDate: ");
-  out.append(date);
-  if (!r.content_type.empty()) {
-    out.append("\r\nContent-Type: ");
-    out.append(r.content_type);
-  }
-  out.append("\r\nContent-Length: ");
-  res = std::to_chars(num, num + sizeof num, r.body.size());
-  out.append(num, res.ptr);
+  using namespace std::string_view_literals;
+  constexpr std::string_view kStatusPrefix = "HTTP/1.1 "sv;
+  constexpr std::string_view kServerDate = "\r\nServer: redge\r\nDate: "sv;
+  constexpr std::string_view kContentType = "\r\nContent-Type: "sv;
+  constexpr std::string_view kContentLength = "\r\nContent-Length: "sv;
+  constexpr std::string_view kHeaderEnd = "\r\n\r\n"sv;
+  char status_digits[24];
+  char length_digits[24];
+  const std::string_view status = decimalText(status_digits, static_cast<uint64_t>(r.status));
+  const std::string_view reason = httpStatusText(r.status);
+  const std::string_view length = decimalText(length_digits, r.body.size());
+  std::string_view connection;
   if (!framing.keep_alive || r.close) {
-    out.append("\r\nConnection: close");
+    connection = "\r\nConnection: close"sv;
   } else if (framing.http10) {
-    out.append("\r\nConnection: keep-alive");
+    connection = "\r\nConnection: keep-alive"sv;
   }
+
+  size_t size = kStatusPrefix.size() + status.size() + 1 + reason.size() + kServerDate.size() +
+                date.size() + kContentLength.size() + length.size() + connection.size() +
+                kHeaderEnd.size();
+  if (!r.content_type.empty()) size += kContentType.size() + r.content_type.size();
   for (size_t i = 0; i < r.extra_count; ++i) {
-    out.append("\r\n");
-    out.append(r.extra[i].name);
-    out.append(": ");
-    out.append(r.extra[i].value);
+    size += 4 + r.extra[i].name.size() + r.extra[i].value.size();  // "\r\n" name ": " value
   }
-  out.append("\r\n\r\n");
+
+  const size_t at = out.size();
+  out.resize(at + size);
+  ResponseHeadWriter w(out.data() + at);
+  w.put(kStatusPrefix);
+  w.put(status);
+  w.put(' ');
+  w.put(reason);
+  w.put(kServerDate);
+  w.put(date);
+  if (!r.content_type.empty()) {
+    w.put(kContentType);
+    w.put(r.content_type);
+  }
+  w.put(kContentLength);
+  w.put(length);
+  w.put(connection);
+  for (size_t i = 0; i < r.extra_count; ++i) {
+    w.put("\r\n"sv);
+    w.put(r.extra[i].name);
+    w.put(": "sv);
+    w.put(r.extra[i].value);
+  }
+  w.put(kHeaderEnd);
+  // The body after, not inside, the sized head: resize() would zero a
+  // large body's worth of bytes only for them to be overwritten.
   if (!framing.head) out.append(r.body);
 }
 

@@ -40,6 +40,18 @@ bool parseCount(std::string_view text, int64_t& out) {
   std::string_view digits = text;
   if (!digits.empty() && digits.front() == '-') digits.remove_prefix(1);
   if (digits.empty() || (digits.front() == '0' && text.size() > 1)) return false;
+  // Counts are a few digits; up to 18 cannot overflow int64, so they are
+  // summed here (a call to from_chars costs more than the whole command's
+  // other parsing). Longer ones take from_chars for its overflow check.
+  if (digits.size() <= 18) {
+    int64_t value = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return false;
+      value = value * 10 + (c - '0');
+    }
+    out = digits.size() == text.size() ? value : -value;
+    return true;
+  }
   const char* end = text.data() + text.size();
   const auto [ptr, ec] = std::from_chars(text.data(), end, out);
   return ec == std::errc() && ptr == end;

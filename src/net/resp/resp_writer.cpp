@@ -25,7 +25,7 @@ void appendNumberLine(std::string& out, char type, Integer n) {
   char digits[24];  // 20 digits of a 64-bit value, a sign, spare
   const auto result = std::to_chars(digits, digits + sizeof(digits), n);
   out.push_back(type);
-  out.append(digits, result.ptr);
+  out.append(digits, static_cast<size_t>(result.ptr - digits));
   out.append(kCrlf);
 }
 
