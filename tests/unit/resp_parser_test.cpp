@@ -19,6 +19,7 @@
 
 using redge::RespLimits;
 using redge::RespParser;
+using redge::parseRespInteger;
 using namespace std::string_literals;
 
 namespace {
@@ -603,4 +604,25 @@ TEST_CASE("writer output parses back", "[resp]") {
   redge::appendRespArrayHeader(wire, args.size());
   for (const std::string& a : args) redge::appendRespBulk(wire, a);
   expectCommands(wire, {mb(args)});
+}
+
+TEST_CASE("Redis's integer syntax, short and long", "[resp]") {
+  int64_t v = 7;
+  CHECK(parseRespInteger("0", v));
+  CHECK(v == 0);
+  CHECK(parseRespInteger("-12", v));
+  CHECK(v == -12);
+  CHECK(parseRespInteger("123456789012345678", v));  // 18 digits: summed by hand
+  CHECK(v == 123456789012345678);
+  CHECK(parseRespInteger("9223372036854775807", v));  // 19 digits: from_chars
+  CHECK(v == INT64_MAX);
+  CHECK(parseRespInteger("-9223372036854775808", v));
+  CHECK(v == INT64_MIN);
+  v = 7;
+  for (const char* bad : {"", "-", "-0", "007", "+1", " 1", "1 ", "1a", "9223372036854775808",
+                          "-9223372036854775809", "12345678901234567890123"}) {
+    INFO(bad);
+    CHECK_FALSE(parseRespInteger(bad, v));
+  }
+  CHECK(v == 7);  // a refused text leaves the value alone
 }

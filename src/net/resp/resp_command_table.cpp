@@ -15,9 +15,9 @@
 
 #include "net/resp/resp_command_table.hpp"
 
-#include <charconv>
 
 #include "core/ascii.hpp"
+#include "net/resp/resp_parser.hpp"
 #include "net/resp/resp_writer.hpp"
 
 namespace redge {
@@ -32,17 +32,6 @@ std::string upper(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
   return out;
-}
-
-// Redis's integer arguments: an optional '-', digits, no leading zero, no
-// sign on zero, within 64 bits.
-bool parseInteger(std::string_view s, int64_t& out) {
-  if (s.empty() || s.size() > 20) return false;
-  size_t digits = s[0] == '-' ? 1 : 0;
-  if (digits == s.size() || s[digits] < '0' || s[digits] > '9') return false;
-  if (s[digits] == '0' && (s.size() > digits + 1 || digits == 1)) return false;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && end == s.data() + s.size();
 }
 
 // Names and library fields appear in CLIENT LIST, split on spaces: printable
@@ -309,7 +298,7 @@ void RespCommandTable::echo(const RespArgs& a, const RespResponder& r) {
 // One database is proxied; it is database 0 as far as clients know.
 void RespCommandTable::select(const RespArgs& a, const RespResponder& r) {
   int64_t db = 0;
-  if (!parseInteger(a[1], db)) {
+  if (!parseRespInteger(a[1], db)) {
     r.reply("-ERR value is not an integer or out of range\r\n");
   } else {
     r.reply(db == 0 ? "+OK\r\n" : "-ERR DB index is out of range\r\n");
@@ -383,7 +372,7 @@ void RespCommandTable::hello(const RespArgs& a, const RespResponder& r) {
   size_t next = 1;
   if (a.size() >= 2) {
     int64_t version = 0;
-    if (!parseInteger(a[1], version)) {
+    if (!parseRespInteger(a[1], version)) {
       r.reply("-ERR Protocol version is not an integer or out of range\r\n");
       return;
     }

@@ -34,29 +34,6 @@ constexpr char kBulkNotTerminated[] = "Protocol error: bulk argument not followe
 // its memory for the life of the connection.
 constexpr size_t kRetainedArgCapacity = 1024;
 
-// Redis's number syntax for counts: "0", or an optional '-' and digits with
-// no leading zero, within int64. No '+', no spaces, no "-0", no "007".
-bool parseCount(std::string_view text, int64_t& out) {
-  std::string_view digits = text;
-  if (!digits.empty() && digits.front() == '-') digits.remove_prefix(1);
-  if (digits.empty() || (digits.front() == '0' && text.size() > 1)) return false;
-  // Counts are a few digits; up to 18 cannot overflow int64, so they are
-  // summed here (a call to from_chars costs more than the whole command's
-  // other parsing). Longer ones take from_chars for its overflow check.
-  if (digits.size() <= 18) {
-    int64_t value = 0;
-    for (char c : digits) {
-      if (c < '0' || c > '9') return false;
-      value = value * 10 + (c - '0');
-    }
-    out = digits.size() == text.size() ? value : -value;
-    return true;
-  }
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, out);
-  return ec == std::errc() && ptr == end;
-}
-
 // The C-locale isspace() set, spelled out so the locale cannot change it.
 bool isSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
@@ -167,6 +144,27 @@ bool splitInlineArgs(std::string_view line, std::string& storage,
 }
 
 }  // namespace
+
+bool parseRespInteger(std::string_view text, int64_t& out) {
+  std::string_view digits = text;
+  if (!digits.empty() && digits.front() == '-') digits.remove_prefix(1);
+  if (digits.empty() || (digits.front() == '0' && text.size() > 1)) return false;
+  // Counts are a few digits; up to 18 cannot overflow int64, so they are
+  // summed here (a call to from_chars costs more than the whole command's
+  // other parsing). Longer ones take from_chars for its overflow check.
+  if (digits.size() <= 18) {
+    int64_t value = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return false;
+      value = value * 10 + (c - '0');
+    }
+    out = digits.size() == text.size() ? value : -value;
+    return true;
+  }
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, out);
+  return ec == std::errc() && ptr == end;
+}
 
 RespParser::RespParser(RespLimits limits) : limits_(limits) {}
 
@@ -303,7 +301,7 @@ RespParser::Step RespParser::advanceCountLine(std::string_view command) {
   }
   int64_t value = 0;
   const bool valid =
-      parseCount(command.substr(pos_ + 1, cr - pos_ - 1), value) && command[cr + 1] == '\n';
+      parseRespInteger(command.substr(pos_ + 1, cr - pos_ - 1), value) && command[cr + 1] == '\n';
   if (multibulk) {
     if (!valid || value > INT_MAX ||
         (value > 0 && static_cast<uint64_t>(value) > limits_.max_args)) {

@@ -37,6 +37,11 @@
 
 namespace redge {
 
+// Redis's integer syntax, for counts and for integer arguments (SELECT's db,
+// HELLO's version, GETRANGE's offsets): "0", or an optional '-' and digits
+// with no leading zero, within int64. No '+', no spaces, no "-0", no "007".
+bool parseRespInteger(std::string_view text, int64_t& out);
+
 struct RespLimits {
   size_t max_args = 1024 * 1024;        // *N above this: "Protocol error: invalid multibulk length"
   size_t max_bulk_bytes = 1024 * 1024;  // $len above this: "Protocol error: invalid bulk length"

@@ -13,10 +13,10 @@
 
 #include "services/cacheproxy/cache_proxy_resp.hpp"
 
-#include <charconv>
 #include <memory>
 #include <optional>
 
+#include "net/resp/resp_parser.hpp"
 #include "net/resp/resp_writer.hpp"
 #include "redis/redis_reply.hpp"
 
@@ -30,15 +30,6 @@ bool isWrongType(const CacheAnswer& a) {
 
 bool hasValue(const CacheAnswer& a) {
   return a.kind == CacheAnswer::Kind::Hit || a.kind == CacheAnswer::Kind::Miss;
-}
-
-bool parseInteger(std::string_view s, int64_t& out) {
-  if (s.empty() || s.size() > 20) return false;
-  size_t digits = s[0] == '-' ? 1 : 0;
-  if (digits == s.size() || s[digits] < '0' || s[digits] > '9') return false;
-  if (s[digits] == '0' && (s.size() > digits + 1 || digits == 1)) return false;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && end == s.data() + s.size();
 }
 
 void renderGet(const CacheAnswer& a, const RespArgs&, RespProtocol protocol, std::string& out) {
@@ -74,8 +65,8 @@ void renderGetrange(const CacheAnswer& a, const RespArgs& args, RespProtocol, st
   }
   int64_t start = 0;
   int64_t end = 0;
-  parseInteger(args[2], start);  // checked before the lookup
-  parseInteger(args[3], end);
+  parseRespInteger(args[2], start);  // checked before the lookup
+  parseRespInteger(args[3], end);
   const auto len = static_cast<int64_t>(a.value.size());
   if (start < 0 && end < 0 && start > end) {
     appendRespBulk(out, "");
@@ -197,7 +188,7 @@ std::vector<RespCommand> CacheProxyRespFront::commands() {
        kRespReadonly,
        [this](const RespArgs& a, const RespResponder& r) {
          int64_t n = 0;
-         if (!parseInteger(a[2], n) || !parseInteger(a[3], n)) {
+         if (!parseRespInteger(a[2], n) || !parseRespInteger(a[3], n)) {
            r.reply("-ERR value is not an integer or out of range\r\n");
            return;
          }
