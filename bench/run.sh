@@ -752,19 +752,37 @@ case_resp_hits_pipelined() {
 
 # The relay's enqueue path (JSON validation + the Lua script that checks the
 # gate and enqueues atomically) against Redis's own LPUSH at the same
-# concurrency. The upstream is a closed port, so the breaker opens and the
-# worker leaves the queue alone during the run.
+# concurrency. The worker is parked so that only enqueues are measured: the
+# upstream is a socket that is listened on but never accepted or answered,
+# and with one delivery at a time and a long timeout the worker waits on its
+# first message for the whole run. (A closed port would not do: an open
+# breaker refuses each message as its turn comes, a few Redis commands and a
+# log line per message, which is the worker's cost, not the enqueue's.)
+silent_listener() { # silent_listener PORT: listens, never accepts; prints its PID
+  python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(1024)
+time.sleep(3600)' "$1" >/dev/null 2>&1 &
+  echo $!
+}
+
 case_relay_post() {
-  local dead_port
-  dead_port=$(free_ports 1)
+  local parked_port parked_pid
+  parked_port=$(free_ports 1)
+  parked_pid=$(silent_listener "$parked_port")
+  PIDS+=("$parked_pid")
   if start_redge --set relay.enabled=true --set relay.queue_max=10000000 \
-    --set relay.queue_recovery=1 --set "relay.upstream_url=http://127.0.0.1:$dead_port/message"; then
+    --set relay.queue_recovery=1 --set relay.concurrency=1 --set relay.timeout_ms=3600000 \
+    --set "relay.upstream_url=http://127.0.0.1:$parked_port/message"; then
     AUX_PIDS=$REDIS_PID measure redge "$STARTED_PID" "http://127.0.0.1:$REDGE_PORT/messages" \
       -s "$BENCH_DIR/post_message.lua"
     stop_pid "$STARTED_PID"
   else
     missing redge "redge did not start"
   fi
+  stop_pid "$parked_pid"
   [ "$BENCH_PEERS" = 0 ] || measure_resp redis-lpush "$REDIS_PID" "$REDIS_PORT" 1 lpush
   redis-cli -p "$REDIS_PORT" DEL mylist >/dev/null
   print_table "relay enqueue: redge POST /messages (gate check + enqueue script) vs redis-benchmark -t lpush" \
