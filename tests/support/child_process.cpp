@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -24,6 +25,35 @@ extern char** environ;
 
 namespace redge_test {
 namespace {
+
+// Where a child that ignored SIGTERM is: its state and wait channel from
+// /proc, then every thread's stack from gdb when it is installed (a
+// sanitizer's exit-time work and a deadlock look alike from outside).
+std::string describeStuck(pid_t pid) {
+  auto slurp = [](const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  std::string base = "/proc/" + std::to_string(pid);
+  std::string report = "still running after SIGTERM; ";
+  std::string status = slurp(base + "/status");
+  size_t state = status.find("State:");
+  if (state != std::string::npos) report += status.substr(state, status.find('\n', state) - state);
+  report += "; wchan: " + slurp(base + "/wchan");
+  if (::access("/usr/bin/gdb", X_OK) == 0) {
+    std::string command = "timeout 20 /usr/bin/gdb -p " + std::to_string(pid) +
+                          " -batch -nx -ex 'thread apply all bt' 2>&1";
+    if (FILE* out = ::popen(command.c_str(), "r")) {
+      char buffer[4096];
+      report += "\n";
+      while (size_t n = std::fread(buffer, 1, sizeof buffer, out)) report.append(buffer, n);
+      ::pclose(out);
+    }
+  }
+  return report;
+}
 
 int exitCodeOf(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
@@ -128,11 +158,13 @@ std::optional<int> ChildProcess::waitForExit(std::chrono::milliseconds timeout) 
 }
 
 int ChildProcess::stop(std::chrono::milliseconds grace) {
+  stuck_report_.clear();
   if (reaped_) return exitCodeOf(status_);
   ::kill(pid_, SIGTERM);
   // A stopped process (Redis paused by a test) only acts on SIGTERM once continued.
   ::kill(pid_, SIGCONT);
   if (auto code = waitForExit(grace)) return *code;
+  stuck_report_ = describeStuck(pid_);
   return kill9();
 }
 

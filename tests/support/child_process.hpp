@@ -45,7 +45,12 @@ class ChildProcess {
   // recycled pid).
   void signal(int signum);
   // SIGTERM, then SIGKILL if it is still alive after `grace`; returns the exit code.
+  // Before a SIGKILL, where the child was stuck is kept in stuckReport().
   int stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
+  // Why the last stop() needed SIGKILL: the child's state, kernel wait
+  // channel and, when gdb is installed, the stack of every thread. Empty if
+  // it exited on its own.
+  const std::string& stuckReport() const { return stuck_report_; }
   // SIGKILL and reap; returns the exit code (137 unless it had already exited).
   int kill9();
   // Waits for the child to exit on its own; nullopt if it is still running at the deadline.
@@ -59,6 +64,7 @@ class ChildProcess {
   pid_t pid_ = -1;
   bool reaped_ = true;
   int status_ = 0;
+  std::string stuck_report_;
 };
 
 // The test's own environment without the variables redge (and the scenario

@@ -59,6 +59,7 @@ RedgeProcess::~RedgeProcess() {
   if (std::uncaught_exceptions() > 0) return;
   std::string log = logText();
   INFO("redge's log:\n" << log);
+  INFO(process_.stuckReport());
   CHECK(code == 0);
   CHECK(log.find("event=loop_not_empty") == std::string::npos);
 }
