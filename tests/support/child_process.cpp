@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -42,6 +43,18 @@ std::string describeStuck(pid_t pid) {
   size_t state = status.find("State:");
   if (state != std::string::npos) report += status.substr(state, status.find('\n', state) - state);
   report += "; wchan: " + slurp(base + "/wchan");
+  // Traced by a task of its own name: the sanitizers' exit-time leak check
+  // (LeakSanitizer's StopTheWorld clones the process and ptraces it), which
+  // on rare runs never gets its tracee to stop (google/sanitizers 777, 1330).
+  size_t tracer_at = status.find("TracerPid:");
+  long tracer = tracer_at == std::string::npos ? 0 : std::atol(status.c_str() + tracer_at + 10);
+  if (tracer > 0) {
+    std::string own = slurp(base + "/comm");
+    std::string of_tracer = slurp("/proc/" + std::to_string(tracer) + "/comm");
+    report += "; traced by " + std::to_string(tracer) + " (" +
+              of_tracer.substr(0, of_tracer.find('\n')) + ")";
+    if (!own.empty() && own == of_tracer) report += "; " + std::string(kSanitizerExitHang);
+  }
   if (::access("/usr/bin/gdb", X_OK) == 0) {
     std::string command = "timeout 20 /usr/bin/gdb -p " + std::to_string(pid) +
                           " -batch -nx -ex 'thread apply all bt' 2>&1";
