@@ -180,6 +180,10 @@ HttpReply postJson(const RedgeProcess& redge, const std::string& path, const std
 TEST_CASE("discovery: instances register and a gateway lists them with their details",
           "[discovery]") {
   TestStack s(gatewaySettings());
+  // Following before the instances start, so both registrations reach it as
+  // changes (one made earlier would arrive in its first load instead, and
+  // instances_registered_total counts changes seen).
+  waitFollowing(s.redge);
   RedgeProcess a(s.dir, s.redis,
                  instanceSettings("web", 5000, {"discovery.tags=[\"zone=a\",\"canary\"]"}));
   RedgeProcess b(s.dir, s.redis, instanceSettings("api", 5000, {"discovery.id=api-fixed-1"}));
@@ -222,8 +226,10 @@ TEST_CASE("discovery: instances register and a gateway lists them with their det
 
   CHECK(s.redge.waitForLog("event=instance_registered id=" + id_a + " service=web", 2000ms));
   CHECK(a.waitForLog("event=discovery_registered id=" + id_a, 2000ms));
-  CHECK(scrapeMetric(s.redge, "redge_discovery_instances") == 2);
-  CHECK(scrapeMetric(s.redge, "redge_discovery_instances_registered_total") == 2);
+  HttpReply metrics = httpGet(s.redge.adminUrl("/metrics"));
+  INFO(metrics.status << " " << metrics.error << "\n" << metrics.body);
+  CHECK(metricValue(metrics.body, "redge_discovery_instances") == 2);
+  CHECK(metricValue(metrics.body, "redge_discovery_instances_registered_total") == 2);
   CHECK(scrapeMetric(a, "redge_discovery_heartbeats_total") >= 1);
 }
 
