@@ -16,42 +16,98 @@ std::string_view httpStatusText(int status) {
   switch (status) {
     case 100:
       return "Continue";
+    case 101:
+      return "Switching Protocols";
+    case 103:
+      return "Early Hints";
     case 200:
       return "OK";
     case 201:
       return "Created";
     case 202:
       return "Accepted";
+    case 203:
+      return "Non-Authoritative Information";
     case 204:
       return "No Content";
+    case 205:
+      return "Reset Content";
+    case 206:
+      return "Partial Content";
+    case 207:
+      return "Multi-Status";
+    case 300:
+      return "Multiple Choices";
     case 301:
       return "Moved Permanently";
     case 302:
       return "Found";
+    case 303:
+      return "See Other";
     case 304:
       return "Not Modified";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
     case 400:
       return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 402:
+      return "Payment Required";
     case 403:
       return "Forbidden";
     case 404:
       return "Not Found";
     case 405:
       return "Method Not Allowed";
+    case 406:
+      return "Not Acceptable";
+    case 407:
+      return "Proxy Authentication Required";
     case 408:
       return "Request Timeout";
     case 409:
       return "Conflict";
+    case 410:
+      return "Gone";
+    case 411:
+      return "Length Required";
+    case 412:
+      return "Precondition Failed";
     case 413:
       return "Content Too Large";
+    case 414:
+      return "URI Too Long";
     case 415:
       return "Unsupported Media Type";
+    case 416:
+      return "Range Not Satisfiable";
     case 417:
       return "Expectation Failed";
+    case 418:
+      return "I'm a teapot";
+    case 421:
+      return "Misdirected Request";
+    case 422:
+      return "Unprocessable Content";
+    case 423:
+      return "Locked";
+    case 424:
+      return "Failed Dependency";
+    case 425:
+      return "Too Early";
+    case 426:
+      return "Upgrade Required";
+    case 428:
+      return "Precondition Required";
     case 429:
       return "Too Many Requests";
     case 431:
       return "Request Header Fields Too Large";
+    case 451:
+      return "Unavailable For Legal Reasons";
     case 500:
       return "Internal Server Error";
     case 501:
@@ -62,6 +118,12 @@ std::string_view httpStatusText(int status) {
       return "Service Unavailable";
     case 504:
       return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    case 507:
+      return "Insufficient Storage";
+    case 511:
+      return "Network Authentication Required";
     default:
       return "Unknown";
   }
@@ -81,9 +143,12 @@ void serializeResponse(std::string& out, const HttpResponse& r, std::string_view
     out.append("\r\nContent-Type: ");
     out.append(r.content_type);
   }
-  out.append("\r\nContent-Length: ");
-  res = std::to_chars(num, num + sizeof num, r.body.size());
-  out.append(num, res.ptr);
+  if (r.content_length != HttpResponse::kNoContentLength) {
+    out.append("\r\nContent-Length: ");
+    res = r.content_length >= 0 ? std::to_chars(num, num + sizeof num, r.content_length)
+                                : std::to_chars(num, num + sizeof num, r.body.size());
+    out.append(num, res.ptr);
+  }
   if (!framing.keep_alive || r.close) {
     out.append("\r\nConnection: close");
   } else if (framing.http10) {
@@ -95,6 +160,7 @@ void serializeResponse(std::string& out, const HttpResponse& r, std::string_view
     out.append(": ");
     out.append(r.extra[i].value);
   }
+  out.append(r.header_lines);
   out.append("\r\n\r\n");
   if (!framing.head) out.append(r.body);
 }
