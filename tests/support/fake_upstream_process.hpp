@@ -72,6 +72,8 @@ class FakeUpstreamProcess {
   int stop(std::chrono::milliseconds grace = std::chrono::seconds(5)) {
     return process_.stop(grace);
   }
+  // SIGKILL: gone at once, its connections reset by the kernel.
+  int kill9() { return process_.kill9(); }
 
  private:
   std::string stderr_path_;

@@ -291,7 +291,7 @@ void FakeUpstream::onEcho(HttpRequest& request, const HttpResponder& responder) 
     return r.ec == std::errc() ? v : -1;
   };
   int64_t status = param("status");
-  if (status < 200 || status > 599) status = 200;
+  if (status < 200 || status > 599) status = settings_.echo_status;
   int64_t delay = param("delay_ms");
   if (delay < 0 || delay > 3600000) delay = settings_.echo_delay_ms;
   bool hop = param("hop") == 1;
@@ -458,7 +458,8 @@ void FakeUpstream::onControlPost(HttpRequest& request, const HttpResponder& resp
       .kv("fail_status", settings_.fail_status)
       .kv("retry_after_s", settings_.retry_after_s)
       .kv("healthy", settings_.healthy)
-      .kv("echo_delay_ms", settings_.echo_delay_ms);
+      .kv("echo_delay_ms", settings_.echo_delay_ms)
+      .kv("echo_status", settings_.echo_status);
   dropParkedIfUnwanted();
   int rc = openMainIfWanted();
   if (rc != 0) {
