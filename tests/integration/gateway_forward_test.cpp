@@ -160,9 +160,9 @@ TEST_CASE("gateway: round robin spreads requests by weight", "[gateway]") {
   std::string pool = "{\"members\": [{\"address\": \"" + memberAddress(a) +
                      "\"}, {\"address\": \"" + memberAddress(b) + "\"}, {\"address\": \"" +
                      memberAddress(c) + "\", \"weight\": 2}], \"health\": {\"interval_ms\": 100}}";
-  RedgeProcess gw(
-      dir, redis,
-      gatewaySettings(R"([{"prefix": "/", "pool": "web"}])", "{\"web\": " + pool + "}"));
+  RedgeProcess gw(dir, redis,
+                  gatewaySettings(R"([{"prefix": "/", "pool": "web"}])", "{\"web\": " + pool + "}",
+                                  {"gateway.member_header=X-Upstream-Member"}));
   REQUIRE(waitHealthy(gw, "web", 3));
   std::map<std::string, int> seen;
   std::vector<std::string> order;
@@ -171,6 +171,9 @@ TEST_CASE("gateway: round robin spreads requests by weight", "[gateway]") {
     REQUIRE(r.status == 200);
     std::string name = r.header("X-Upstream");
     ++seen[name];
+    // The member that answered, named by the gateway (gateway.member_header).
+    std::string member = r.header("X-Upstream-Member");
+    CHECK(member == memberAddress(name == "a" ? a : name == "b" ? b : c));
     if (i < 4) order.push_back(name);
   }
   // Smooth weighted round robin is exact: 1:1:2 over every 4 requests.

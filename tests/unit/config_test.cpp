@@ -107,6 +107,7 @@ const std::vector<std::string> kExpectedKeys = {
     "gateway.max_connections",
     "gateway.max_body_bytes",
     "gateway.max_response_bytes",
+    "gateway.member_header",
     "gateway.routes",
     "gateway.pools",
     "cacheproxy.enabled",

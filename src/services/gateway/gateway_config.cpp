@@ -94,6 +94,11 @@ std::optional<std::string> checkHealthPath(const std::string& value) {
   return std::nullopt;
 }
 
+std::optional<std::string> checkHeaderName(const std::string& value) {
+  if (value.empty() || isTokenText(value)) return std::nullopt;
+  return std::string("must be a header name (letters, digits and -!#$%&'*+.^_`|~)");
+}
+
 std::optional<std::string> checkPoolName(std::string_view value) {
   if (value.empty() || value.size() > 64) return std::string("must be 1 to 64 characters");
   for (char c : value) {

@@ -67,6 +67,10 @@ struct GatewayOptions {
   int64_t max_connections = 10000;
   int64_t max_body_bytes = 8 * 1024 * 1024;
   int64_t max_response_bytes = 8 * 1024 * 1024;
+  // A response header naming the member that answered (e.g.
+  // X-Upstream-Member, as nginx's add_header X-Upstream $upstream_addr);
+  // empty: none, the member's answer is passed as it is.
+  std::string member_header;
   std::vector<GatewayRouteOptions> routes;
   std::map<std::string, GatewayPoolOptions> pools;
 };
@@ -87,6 +91,8 @@ std::optional<std::string> checkRoutePrefix(const std::string& value);
 std::optional<std::string> checkRouteHost(const std::string& value);
 std::optional<std::string> checkHashBy(const std::string& value);
 std::optional<std::string> checkHealthPath(const std::string& value);
+// Empty, or a header name (RFC 9110 token).
+std::optional<std::string> checkHeaderName(const std::string& value);
 // A pool's name labels metrics and log lines: 1 to 64 of [A-Za-z0-9_.-].
 std::optional<std::string> checkPoolName(std::string_view value);
 

@@ -22,7 +22,9 @@ class BufferedExchange final : public ForwardExchange {
  public:
   BufferedExchange(HttpRequest& request, const HttpResponder& responder,
                    const ForwardedContext& context, const ForwardSettings& settings)
-      : responder_(responder), head_(request.method == HttpMethod::Head) {
+      : responder_(responder),
+        head_(request.method == HttpMethod::Head),
+        member_header_(settings.member_header) {
     request_.method = std::string(request.method_text);
     request_.target = upstreamTarget(request);
     request_.timeout_ms = settings.timeout_ms;
@@ -43,10 +45,10 @@ class BufferedExchange final : public ForwardExchange {
     request_.body = std::move(request.mutableBody());
   }
 
-  void sendTry(HttpClientPool& client, bool last,
+  void sendTry(HttpClientPool& client, std::string_view member, bool last,
                std::function<void(const TryOutcome&)> done) override {
     HttpClientRequest request = last ? std::move(request_) : request_;
-    client.send(std::move(request), [this, done = std::move(done)](
+    client.send(std::move(request), [this, member = std::string(member), done = std::move(done)](
                                         HttpClientError error, const HttpClientResponse* response) {
       TryOutcome outcome;
       outcome.error = error;
@@ -57,7 +59,7 @@ class BufferedExchange final : public ForwardExchange {
           // buffered client has no 1xx support to pass it on.
           outcome.error = HttpClientError::BadResponse;
         } else {
-          passOn(*response);
+          passOn(*response, member);
         }
       }
       done(outcome);
@@ -70,13 +72,16 @@ class BufferedExchange final : public ForwardExchange {
   }
 
  private:
-  void passOn(const HttpClientResponse& upstream) {
+  void passOn(const HttpClientResponse& upstream, std::string_view member) {
     std::vector<HttpHeaderField> fields;
     fields.reserve(upstream.headers.size());
     for (const auto& [name, value] : upstream.headers) fields.push_back({name, value});
     std::string lines;
     for (const HttpHeaderField& f : clientResponseHeaders(fields)) {
       lines.append("\r\n").append(f.name).append(": ").append(f.value);
+    }
+    if (!member_header_.empty()) {
+      lines.append("\r\n").append(member_header_).append(": ").append(member);
     }
     HttpResponse r(upstream.status, {}, upstream.body);
     r.header_lines = lines;
@@ -93,6 +98,7 @@ class BufferedExchange final : public ForwardExchange {
 
   HttpResponder responder_;
   bool head_;
+  std::string member_header_;
   HttpClientRequest request_;
 };
 

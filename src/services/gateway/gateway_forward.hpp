@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "net/http/http_client.hpp"
@@ -43,11 +44,11 @@ class ForwardExchange {
  public:
   virtual ~ForwardExchange() = default;
 
-  // Sends one try to the member behind `client`; `done` runs once. With
+  // Sends one try to `member` through its `client`; `done` runs once. With
   // `last` no try follows, so the request may be given away rather than
   // copied. A member's answer, of any status, goes to the client before
   // `done` runs.
-  virtual void sendTry(HttpClientPool& client, bool last,
+  virtual void sendTry(HttpClientPool& client, std::string_view member, bool last,
                        std::function<void(const TryOutcome&)> done) = 0;
   // The gateway's own answer (no route, no member, a failed try): the
   // project's error body, log line and metric, with the pool named.
@@ -58,6 +59,7 @@ class ForwardExchange {
 struct ForwardSettings {
   int64_t connect_timeout_ms = 1000;
   int64_t timeout_ms = 30000;
+  std::string member_header;  // names the member that answered; empty: none
 };
 
 // A buffered exchange for a request the listener has read whole. It takes

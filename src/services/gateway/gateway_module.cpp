@@ -52,7 +52,11 @@ void declareKeys(ConfigSchema& schema) {
       .intKey(REDGE_FIELD(GatewayOptions, max_body_bytes), 0, kMaxBytes,
               "largest request body forwarded (413 above it)")
       .intKey(REDGE_FIELD(GatewayOptions, max_response_bytes), 1, kMaxBytes,
-              "largest member answer passed on (502 bad_upstream_response above it)");
+              "largest member answer passed on (502 bad_upstream_response above it)")
+      .stringKey(REDGE_FIELD(GatewayOptions, member_header),
+                 "a response header naming the member that answered, e.g. X-Upstream-Member "
+                 "(empty: none)",
+                 checkHeaderName);
 
   gateway
       .listKey(REDGE_FIELD(GatewayOptions, routes),

@@ -141,6 +141,7 @@ GatewayService::GatewayService(ModuleContext& context, const GatewayOptions& opt
     : context_(context), options_(options) {
   forward_.connect_timeout_ms = options_.connect_timeout_ms;
   forward_.timeout_ms = options_.timeout_ms;
+  forward_.member_header = options_.member_header;
 
   std::map<std::string, uint32_t> pool_index;
   for (const auto& [name, o] : options_.pools) {
@@ -301,7 +302,7 @@ void GatewayService::sendTo(const std::shared_ptr<Request>& r, std::optional<uin
   ++r->tries;
   bool last = r->tries > options_.retries;
   MemberClient* client = &mc;
-  r->exchange->sendTry(*mc.client, last,
+  r->exchange->sendTry(*mc.client, pool.member(*member)->name, last,
                        [this, r, ticket, was_retry, client, &p](const TryOutcome& outcome) {
                          if (--client->inflight == 0 && client->retired) p.closeClient(*client);
                          onTryDone(r, ticket, was_retry, outcome);
