@@ -14,6 +14,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -424,4 +425,47 @@ TEST_CASE("gateway: 502 bad_upstream_response for an answer over the limit", "[g
   CHECK(errorCode(r.body) == "bad_upstream_response");
   CHECK(jsonString(r.body, "message").value_or("").find("gateway.max_response_bytes") !=
         std::string::npos);
+}
+
+TEST_CASE("gateway: hash pools send a header's or a cookie's value to one member", "[gateway]") {
+  TempDir dir;
+  RedisServer redis(dir);
+  FakeUpstreamProcess a(dir, {"--name", "a"});
+  FakeUpstreamProcess b(dir, {"--name", "b"});
+  FakeUpstreamProcess c(dir, {"--name", "c"});
+  RedgeProcess gw(
+      dir, redis,
+      gatewaySettings(
+          R"([{"prefix": "/", "pool": "byheader"}, {"prefix": "/c/", "pool": "bycookie"}])",
+          "{\"byheader\": " +
+              poolJson({&a, &b, &c}, 100, R"("balance": "hash", "hash_by": "header:X-User")") +
+              ", \"bycookie\": " +
+              poolJson({&a, &b, &c}, 100, R"("balance": "hash", "hash_by": "cookie:sid")") + "}"));
+  REQUIRE(waitHealthy(gw, "byheader", 3));
+  REQUIRE(waitHealthy(gw, "bycookie", 3));
+  std::map<std::string, std::string> first;
+  std::set<std::string> used;
+  for (int round = 0; round < 2; ++round) {
+    for (int u = 0; u < 24; ++u) {
+      std::string user = "user-" + std::to_string(u);
+      HttpReply r = httpGet(gw.gatewayUrl("/"), {"X-User: " + user});
+      REQUIRE(r.status == 200);
+      std::string name = r.header("X-Upstream");
+      if (round == 0) {
+        first[user] = name;
+        used.insert(name);
+      } else {
+        CHECK(first[user] == name);  // sticky
+      }
+      HttpReply byCookie = httpGet(gw.gatewayUrl("/c/"), {"Cookie: theme=dark; sid=" + user});
+      REQUIRE(byCookie.status == 200);
+      // The same key, the same ring: the same member whichever pool asks.
+      CHECK(byCookie.header("X-Upstream") == first[user]);
+    }
+  }
+  CHECK(used.size() == 3);  // 24 users spread over every member
+  // Without the header: the client's address is the key, so one member.
+  std::set<std::string> anonymous;
+  for (int i = 0; i < 6; ++i) anonymous.insert(httpGet(gw.gatewayUrl("/")).header("X-Upstream"));
+  CHECK(anonymous.size() == 1);
 }
