@@ -87,9 +87,9 @@ void HttpServer::route(HttpMethod method, std::string_view pattern, HttpHandler 
 
 void HttpServer::routeAll(HttpHandler handler, int64_t max_body_bytes) {
   // It takes a router id like any route, so the router's numbering and this
-  // table's stay one; matchRoute() then sends it whatever no route takes.
-  // The pattern is one no request reaches by itself: a method redge does not
-  // name on the root.
+  // table's stay one; matchRoute() then sends it whatever no other route
+  // takes. Its own pattern (a method redge does not name, on the root) only
+  // matches requests it would take anyway.
   catch_all_ = static_cast<int>(routes_.size());
   addRoute(router_.add(HttpMethod::Other, "/"), "*", std::move(handler), max_body_bytes);
 }
