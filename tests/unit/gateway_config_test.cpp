@@ -5,12 +5,13 @@
 // discover, discover without the registry, a bad hash_by or prefix, an
 // enabled gateway without routes. Also the help lines of its containers.
 
+#include "services/gateway/gateway_config.hpp"
+
 #include <catch2/catch.hpp>
 #include <string>
 
 #include "core/config.hpp"
 #include "modules.hpp"
-#include "services/gateway/gateway_config.hpp"
 
 namespace redge {
 namespace {
@@ -136,15 +137,14 @@ TEST_CASE("gateway config: errors name the key", "[gateway][config]") {
        "must be at most gateway.pools.web.passive.max_ejection_ms (1000)"},
       {R"({"gateway": {"pools": {"w/eb": {"discover": "app"}}}})", "gateway.pools.w/eb",
        "a pool name may hold only"},
-      {R"({"gateway": {"routes": [{"prefix": "api", "pool": "web"}]}})",
-       "gateway.routes[0].prefix", "must start with /"},
+      {R"({"gateway": {"routes": [{"prefix": "api", "pool": "web"}]}})", "gateway.routes[0].prefix",
+       "must start with /"},
       {R"({"gateway": {"routes": [{"host": "a.example:80", "pool": "web"}]}})",
        "gateway.routes[0].host", "without a port"},
-      {R"({"gateway": {"routes": [], "enabled": true}})", "gateway.routes",
-       "has no route"},
+      {R"({"gateway": {"routes": [], "enabled": true}})", "gateway.routes", "has no route"},
       {R"({"gateway": {"retries": 11}})", "gateway.retries", "must be between 0 and 10"},
-      {R"({"gateway": {"pools": {"web": {"members": [], "bogus": 1}}}})",
-       "gateway.pools.web.bogus", "unknown key"},
+      {R"({"gateway": {"pools": {"web": {"members": [], "bogus": 1}}}})", "gateway.pools.web.bogus",
+       "unknown key"},
   };
   for (const Case& c : cases) {
     INFO(c.json);

@@ -122,7 +122,8 @@ TEST_CASE("gateway headers: X-Forwarded-Proto and -Host say what this hop saw", 
 
 TEST_CASE("gateway headers: Via is appended to", "[gateway]") {
   Fields out = forward({{"Host", "h"}, {"Via", "1.1 edge-cdn"}, {"Via", "1.0 corp-proxy"}});
-  CHECK(valuesOf(out, "Via") == std::vector<std::string>{"1.1 edge-cdn, 1.0 corp-proxy, 1.1 redge"});
+  CHECK(valuesOf(out, "Via") ==
+        std::vector<std::string>{"1.1 edge-cdn, 1.0 corp-proxy, 1.1 redge"});
 }
 
 TEST_CASE("gateway headers: the response keeps the member's fields", "[gateway]") {
@@ -151,7 +152,8 @@ TEST_CASE("gateway headers: the member's Content-Length, for HEAD and 304", "[ga
 }
 
 TEST_CASE("gateway headers: a cookie's value for hash_by", "[gateway]") {
-  CHECK(cookieValue("session=abc; theme=dark", "session") == std::optional<std::string_view>("abc"));
+  CHECK(cookieValue("session=abc; theme=dark", "session") ==
+        std::optional<std::string_view>("abc"));
   CHECK(cookieValue("session=abc; theme=dark", "theme") == std::optional<std::string_view>("dark"));
   CHECK(cookieValue("a=1;b=2", "b") == std::optional<std::string_view>("2"));
   CHECK(cookieValue("id=\"quoted\"", "id") == std::optional<std::string_view>("quoted"));

@@ -254,8 +254,7 @@ TEST_CASE("gateway pool: least_request picks the idler of two", "[gateway]") {
   f.pool.endTry(busy, TryResult::Success);
 }
 
-TEST_CASE("gateway pool: hash sends a key to one member, and only its share moves",
-          "[gateway]") {
+TEST_CASE("gateway pool: hash sends a key to one member, and only its share moves", "[gateway]") {
   GatewayPoolOptions o = poolOptions("hash");
   o.health.enabled = false;
   PoolFixture f(o);
@@ -282,12 +281,10 @@ TEST_CASE("gateway pool: the shared rotation's turn, by weight and by name", "[g
   f.pool.addMember("a:80", "10.0.0.1", 80, 3);
   f.pool.addMember("c:80", "10.0.0.3", 80, 1);
   // Whatever the order of joining, and whatever the members' health here.
-  CHECK(f.pool.rotationOrder() ==
-        std::vector<std::string>{"a:80", "b:80", "a:80", "c:80", "a:80"});
+  CHECK(f.pool.rotationOrder() == std::vector<std::string>{"a:80", "b:80", "a:80", "c:80", "a:80"});
 }
 
-TEST_CASE("gateway pool: the member the shared rotation names, if it may take it",
-          "[gateway]") {
+TEST_CASE("gateway pool: the member the shared rotation names, if it may take it", "[gateway]") {
   GatewayPoolOptions o = poolOptions("redis_rotation");
   o.health.enabled = false;
   PoolFixture f(o);

@@ -2,9 +2,9 @@
 // host before the others (nginx's server, then location), the first of
 // equal prefixes, hosts compared without case or port, and no match.
 
-#include "services/gateway/route_table.hpp"
-
 #include <catch2/catch.hpp>
+
+#include "services/gateway/route_table.hpp"
 
 namespace redge {
 namespace {
