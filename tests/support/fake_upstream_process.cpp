@@ -134,6 +134,8 @@ UpstreamStats FakeUpstreamProcess::stats() const {
   s.lost = intMember(doc, "lost");
   s.pending = intMember(doc, "pending");
   s.parked = intMember(doc, "parked");
+  s.echoed = intMember(doc, "echoed");
+  s.health_checks = intMember(doc, "health_checks");
   s.deliveries = countMap(doc, "deliveries");
   s.attempts = countMap(doc, "attempts");
   return s;

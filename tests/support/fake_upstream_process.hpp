@@ -28,6 +28,8 @@ struct UpstreamStats {
   int64_t lost = 0;
   int64_t pending = 0;
   int64_t parked = 0;
+  int64_t echoed = 0;         // echo answers asked for (any other path)
+  int64_t health_checks = 0;  // GET /healthz requests
   // 2xx answers per Idempotency-Key; keys never answered 2xx are absent.
   std::map<std::string, int64_t> deliveries;
   // Requests received per Idempotency-Key, whatever their answer.
@@ -70,6 +72,8 @@ class FakeUpstreamProcess {
   int stop(std::chrono::milliseconds grace = std::chrono::seconds(5)) {
     return process_.stop(grace);
   }
+  // SIGKILL: gone at once, its connections reset by the kernel.
+  int kill9() { return process_.kill9(); }
 
  private:
   std::string stderr_path_;

@@ -86,7 +86,8 @@ RedgeProcess::RedgeProcess(const TempDir& dir, const std::string& redis_url,
   stdout_path_ = dir.file("redge-" + std::to_string(n) + ".out");
   ChildSpec spec;
   spec.argv = {REDGE_BINARY, "--redis", redis_url};
-  std::vector<std::string> all = {"app.port=0", "admin.port=0", "relay.enabled=false"};
+  std::vector<std::string> all = {"app.port=0", "admin.port=0", "relay.enabled=false",
+                                  "gateway.port=0"};
   if (services.cache_proxy) {
     all.insert(all.end(),
                {"cacheproxy.enabled=true", "cacheproxy.http_port=0", "cacheproxy.resp_port=0"});
@@ -103,11 +104,17 @@ RedgeProcess::RedgeProcess(const TempDir& dir, const std::string& redis_url,
   spec.stdout_path = stdout_path_;
   spec.stderr_path = stderr_path_;
   process_.start(spec);
+  bool gateway = false;
+  for (const auto& s : all) {
+    if (s == "gateway.enabled=true") gateway = true;
+    if (s == "gateway.enabled=false") gateway = false;
+  }
   waitUntilListening(!settingDisables(all, "app"), !settingDisables(all, "admin"),
-                     !settingDisables(all, "cacheproxy"));
+                     !settingDisables(all, "cacheproxy"), gateway);
 }
 
-void RedgeProcess::waitUntilListening(bool want_app, bool want_admin, bool want_cache) {
+void RedgeProcess::waitUntilListening(bool want_app, bool want_admin, bool want_cache,
+                                      bool want_gateway) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (true) {
     std::string log = logText();
@@ -117,8 +124,10 @@ void RedgeProcess::waitUntilListening(bool want_app, bool want_admin, bool want_
     if (want_cache && cache_resp_port_ == 0) {
       cache_resp_port_ = listeningPort(log, "cacheproxy", true);
     }
+    if (want_gateway && gateway_port_ == 0) gateway_port_ = listeningPort(log, "gateway");
     if ((!want_app || app_port_ != 0) && (!want_admin || admin_port_ != 0) &&
-        (!want_cache || (cache_http_port_ != 0 && cache_resp_port_ != 0))) {
+        (!want_cache || (cache_http_port_ != 0 && cache_resp_port_ != 0)) &&
+        (!want_gateway || gateway_port_ != 0)) {
       return;
     }
     if (!process_.running()) {
@@ -140,6 +149,10 @@ std::string RedgeProcess::appUrl(const std::string& target) const {
 
 std::string RedgeProcess::adminUrl(const std::string& target) const {
   return "http://127.0.0.1:" + std::to_string(admin_port_) + target;
+}
+
+std::string RedgeProcess::gatewayUrl(const std::string& target) const {
+  return "http://127.0.0.1:" + std::to_string(gateway_port_) + target;
 }
 
 std::string RedgeProcess::cacheUrl(const std::string& target) const {

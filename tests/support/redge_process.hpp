@@ -19,7 +19,7 @@ struct RedgeServices {
 };
 
 // The real redge binary, started the way an operator would start it but on
-// ports the kernel picks: app and admin on port 0, the services the tests do
+// ports the kernel picks: app, admin and gateway on port 0, the services the tests do
 // not cover switched off (unless `services` asks for them). The bound ports
 // are read back from the `event=listening` log lines. The destructor stops
 // the process.
@@ -49,6 +49,10 @@ class RedgeProcess {
   int cacheHttpPort() const { return cache_http_port_; }
   int cacheRespPort() const { return cache_resp_port_; }
   std::string cacheUrl(const std::string& target = "/") const;
+  // The gateway's listener; 0 unless the settings enable it
+  // ("gateway.enabled=true").
+  int gatewayPort() const { return gateway_port_; }
+  std::string gatewayUrl(const std::string& target = "/") const;
 
   // Polls admin /readyz until it answers 200 (Redis connected); throws with
   // the log at the deadline. Listening comes before the first Redis
@@ -73,7 +77,7 @@ class RedgeProcess {
   int kill9() { return process_.kill9(); }
 
  private:
-  void waitUntilListening(bool want_app, bool want_admin, bool want_cache);
+  void waitUntilListening(bool want_app, bool want_admin, bool want_cache, bool want_gateway);
 
   std::string stderr_path_;
   std::string stdout_path_;
@@ -81,6 +85,7 @@ class RedgeProcess {
   int admin_port_ = 0;
   int cache_http_port_ = 0;
   int cache_resp_port_ = 0;
+  int gateway_port_ = 0;
   ChildProcess process_;
 };
 

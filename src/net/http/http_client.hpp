@@ -7,7 +7,8 @@
 // Promises:
 // - Every request has a deadline (timeout_ms, covering connect, write and
 //   the whole response); on expiry its connection is closed and the callback
-//   gets Timeout.
+//   gets Timeout. A connect_timeout_ms shorter than that bounds the connect
+//   alone: on expiry the callback gets Connect.
 // - The callback runs exactly once, with the response (any status: a 500 is
 //   a response, not an error) or with why there is none. It may run
 //   synchronously inside send() (pool closed) and runs outside llhttp, so it
@@ -52,6 +53,12 @@ struct HttpClientRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // Host and Content-Length are added
   std::string body;
   int64_t timeout_ms = 1000;
+  // The Host header; empty: the pool's authority (a proxy passes its
+  // client's on).
+  std::string authority;
+  // A connect that has not completed after this fails with Connect (the
+  // request was never sent); 0: only timeout_ms bounds it.
+  int64_t connect_timeout_ms = 0;
 };
 
 struct HttpClientResponse {

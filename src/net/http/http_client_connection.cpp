@@ -11,6 +11,8 @@
 
 #include <strings.h>
 
+#include <algorithm>
+
 namespace redge {
 namespace {
 
@@ -73,14 +75,19 @@ void HttpClientConnection::start(HttpClientRequest request, HttpClientCallback c
   in_header_name_ = false;
   llhttp_init(&parser_, HTTP_RESPONSE, &parserSettings());
   parser_.data = this;
-  setTimer(TimerPhase::Request, request_.timeout_ms);
+  if (!connected_ && request_.connect_timeout_ms > 0 &&
+      request_.connect_timeout_ms < request_.timeout_ms) {
+    setTimer(TimerPhase::Connect, request_.connect_timeout_ms);
+  } else {
+    setTimer(TimerPhase::Request, request_.timeout_ms);
+  }
   if (connected_) writeRequest();
 }
 
 void HttpClientConnection::writeRequest() {
   std::string& out = writer_.buffer();
   out.append(request_.method).append(" ").append(request_.target).append(" HTTP/1.1\r\nHost: ");
-  out.append(pool_.options().authority);
+  out.append(request_.authority.empty() ? pool_.options().authority : request_.authority);
   if (!request_.body.empty() || request_.method == "POST" || request_.method == "PUT") {
     out.append("\r\nContent-Length: ").append(std::to_string(request_.body.size()));
   }
@@ -102,6 +109,11 @@ void HttpClientConnection::onConnect(int status) {
     return;
   }
   connected_ = true;
+  if (phase_ == TimerPhase::Connect) {
+    // The rest of the request's deadline, counted from its start.
+    int64_t spent_ms = (static_cast<int64_t>(uv_hrtime() / 1000) - started_us_) / 1000;
+    setTimer(TimerPhase::Request, std::max<int64_t>(request_.timeout_ms - spent_ms, 0));
+  }
   uv_tcp_nodelay(&tcp_, 1);
   uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &onAllocCb, &onReadCb);
   if (cb_) writeRequest();
@@ -208,6 +220,8 @@ void HttpClientConnection::onTimerCb(uv_timer_t* t) noexcept {
   if (c == nullptr || c->closing_) return;
   if (c->phase_ == TimerPhase::Request)
     c->finish(HttpClientError::Timeout);
+  else if (c->phase_ == TimerPhase::Connect)
+    c->finish(HttpClientError::Connect);
   else
     c->close();  // idle too long
 }

@@ -28,7 +28,7 @@ class HttpClientConnection final : public StreamWriterOwner {
   void close();
 
  private:
-  enum class TimerPhase { None, Request, Idle };
+  enum class TimerPhase { None, Connect, Request, Idle };
   static void onConnectCb(uv_connect_t* req, int status) noexcept;
   static void onAllocCb(uv_handle_t* h, size_t suggested, uv_buf_t* buf) noexcept;
   static void onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept;

@@ -18,42 +18,98 @@ std::string_view httpStatusText(int status) {
   switch (status) {
     case 100:
       return "Continue";
+    case 101:
+      return "Switching Protocols";
+    case 103:
+      return "Early Hints";
     case 200:
       return "OK";
     case 201:
       return "Created";
     case 202:
       return "Accepted";
+    case 203:
+      return "Non-Authoritative Information";
     case 204:
       return "No Content";
+    case 205:
+      return "Reset Content";
+    case 206:
+      return "Partial Content";
+    case 207:
+      return "Multi-Status";
+    case 300:
+      return "Multiple Choices";
     case 301:
       return "Moved Permanently";
     case 302:
       return "Found";
+    case 303:
+      return "See Other";
     case 304:
       return "Not Modified";
+    case 307:
+      return "Temporary Redirect";
+    case 308:
+      return "Permanent Redirect";
     case 400:
       return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 402:
+      return "Payment Required";
     case 403:
       return "Forbidden";
     case 404:
       return "Not Found";
     case 405:
       return "Method Not Allowed";
+    case 406:
+      return "Not Acceptable";
+    case 407:
+      return "Proxy Authentication Required";
     case 408:
       return "Request Timeout";
     case 409:
       return "Conflict";
+    case 410:
+      return "Gone";
+    case 411:
+      return "Length Required";
+    case 412:
+      return "Precondition Failed";
     case 413:
       return "Content Too Large";
+    case 414:
+      return "URI Too Long";
     case 415:
       return "Unsupported Media Type";
+    case 416:
+      return "Range Not Satisfiable";
     case 417:
       return "Expectation Failed";
+    case 418:
+      return "I'm a teapot";
+    case 421:
+      return "Misdirected Request";
+    case 422:
+      return "Unprocessable Content";
+    case 423:
+      return "Locked";
+    case 424:
+      return "Failed Dependency";
+    case 425:
+      return "Too Early";
+    case 426:
+      return "Upgrade Required";
+    case 428:
+      return "Precondition Required";
     case 429:
       return "Too Many Requests";
     case 431:
       return "Request Header Fields Too Large";
+    case 451:
+      return "Unavailable For Legal Reasons";
     case 500:
       return "Internal Server Error";
     case 501:
@@ -64,6 +120,12 @@ std::string_view httpStatusText(int status) {
       return "Service Unavailable";
     case 504:
       return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    case 507:
+      return "Insufficient Storage";
+    case 511:
+      return "Network Authentication Required";
     default:
       return "Unknown";
   }
@@ -108,7 +170,11 @@ void serializeResponse(std::string& out, const HttpResponse& r, std::string_view
   char length_digits[24];
   const std::string_view status = decimalText(status_digits, static_cast<uint64_t>(r.status));
   const std::string_view reason = httpStatusText(r.status);
-  const std::string_view length = decimalText(length_digits, r.body.size());
+  // Content-Length: the body's size, a number stated for an answer passed
+  // on (a HEAD or 304 from an upstream), or none at all (a 204).
+  const bool has_length = r.content_length != HttpResponse::kNoContentLength;
+  const std::string_view length = decimalText(
+      length_digits, r.content_length >= 0 ? static_cast<uint64_t>(r.content_length) : r.body.size());
   std::string_view connection;
   if (!framing.keep_alive || r.close) {
     connection = "\r\nConnection: close"sv;
@@ -117,8 +183,8 @@ void serializeResponse(std::string& out, const HttpResponse& r, std::string_view
   }
 
   size_t size = kStatusPrefix.size() + status.size() + 1 + reason.size() + kServerDate.size() +
-                date.size() + kContentLength.size() + length.size() + connection.size() +
-                kHeaderEnd.size();
+                date.size() + connection.size() + r.header_lines.size() + kHeaderEnd.size();
+  if (has_length) size += kContentLength.size() + length.size();
   if (!r.content_type.empty()) size += kContentType.size() + r.content_type.size();
   for (size_t i = 0; i < r.extra_count; ++i) {
     size += 4 + r.extra[i].name.size() + r.extra[i].value.size();  // "\r\n" name ": " value
@@ -137,8 +203,10 @@ void serializeResponse(std::string& out, const HttpResponse& r, std::string_view
     w.put(kContentType);
     w.put(r.content_type);
   }
-  w.put(kContentLength);
-  w.put(length);
+  if (has_length) {
+    w.put(kContentLength);
+    w.put(length);
+  }
   w.put(connection);
   for (size_t i = 0; i < r.extra_count; ++i) {
     w.put("\r\n"sv);
@@ -146,6 +214,7 @@ void serializeResponse(std::string& out, const HttpResponse& r, std::string_view
     w.put(": "sv);
     w.put(r.extra[i].value);
   }
+  w.put(r.header_lines);
   w.put(kHeaderEnd);
   // The body after, not inside, the sized head: resize() would zero a
   // large body's worth of bytes only for them to be overwritten.

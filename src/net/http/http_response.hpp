@@ -26,6 +26,15 @@ struct HttpResponse {
   HttpHeaderField extra[kMaxExtraHeaders];
   size_t extra_count = 0;
   bool close = false;  // answer with Connection: close and close after writing
+  // Header lines written as they are after `extra`, each "\r\nName: value":
+  // an upstream's headers passed on by the gateway (no count limit).
+  std::string_view header_lines;
+  // The Content-Length stated: the body's size (kBodyLength), none
+  // (kNoContentLength: a 204), or this number (a HEAD or 304 answer passed
+  // on states the upstream's, with no body).
+  static constexpr int64_t kBodyLength = -1;
+  static constexpr int64_t kNoContentLength = -2;
+  int64_t content_length = kBodyLength;
 
   HttpResponse() = default;
   HttpResponse(int s, std::string_view type, std::string_view b)

@@ -41,6 +41,12 @@ bool HttpResponder::alive() const {
   return c != nullptr && c->awaits(seq_);
 }
 
+std::string_view HttpResponder::peerAddress() const {
+  if (server_ == nullptr) return {};
+  HttpConnection* c = server_->findHttpConnection(connection_id_);
+  return c != nullptr ? c->peerAddress() : std::string_view();
+}
+
 // ---------------------------------------------------------------- server
 
 namespace {
@@ -76,12 +82,24 @@ HttpServer::~HttpServer() = default;  // close() and a loop run come first; see 
 
 void HttpServer::route(HttpMethod method, std::string_view pattern, HttpHandler handler,
                        int64_t max_body_bytes) {
-  int id = router_.add(method, pattern);
+  addRoute(router_.add(method, pattern), std::string(pattern), std::move(handler), max_body_bytes);
+}
+
+void HttpServer::routeAll(HttpHandler handler, int64_t max_body_bytes) {
+  // It takes a router id like any route, so the router's numbering and this
+  // table's stay one; matchRoute() then sends it whatever no other route
+  // takes. Its own pattern (a method redge does not name, on the root) only
+  // matches requests it would take anyway.
+  catch_all_ = static_cast<int>(routes_.size());
+  addRoute(router_.add(HttpMethod::Other, "/"), "*", std::move(handler), max_body_bytes);
+}
+
+void HttpServer::addRoute(int id, std::string name, HttpHandler handler, int64_t max_body_bytes) {
   // The router numbers routes in the order they are added, as this table does.
   assert(static_cast<size_t>(id) == routes_.size());
   (void)id;
   RouteEntry e;
-  e.name = std::string(pattern);
+  e.name = std::move(name);
   e.handler = std::move(handler);
   e.max_body_bytes = max_body_bytes < 0 ? options_.max_body_bytes : max_body_bytes;
   e.latency = &metrics_.histogram("redge_http_request_duration_seconds",
@@ -103,7 +121,13 @@ HttpConnection* HttpServer::findHttpConnection(uint64_t id) const {
 }
 
 RouteMatch HttpServer::matchRoute(HttpRequest& request) const {
-  return router_.match(request.method, request.path(), request.params());
+  RouteMatch m = router_.match(request.method, request.path(), request.params());
+  if (m.kind != RouteMatch::Kind::Found && catch_all_ >= 0) {
+    m.kind = RouteMatch::Kind::Found;
+    m.route_id = catch_all_;
+    m.allow.clear();
+  }
+  return m;
 }
 
 int64_t HttpServer::routeBodyLimit(int route_id) const {

@@ -70,6 +70,10 @@ class HttpResponder {
   // True while the connection still waits for this answer.
   bool alive() const;
 
+  // The client's address ("192.0.2.7", "::1"); empty once the connection
+  // has gone. Valid while the handler runs (copy it to keep it).
+  std::string_view peerAddress() const;
+
  private:
   HttpServer* server_ = nullptr;
   uint64_t connection_id_ = 0;
@@ -91,6 +95,10 @@ class HttpServer final : public StreamServer {
   // max_body_bytes < 0 means http.max_body_bytes.
   void route(HttpMethod method, std::string_view pattern, HttpHandler handler,
              int64_t max_body_bytes = -1);
+
+  // Every request no route takes, whatever its method and path, goes to
+  // `handler` (a forwarder: the gateway); metric label "*". Once.
+  void routeAll(HttpHandler handler, int64_t max_body_bytes = -1);
 
   // Runs for every complete request, routed or not, before its handler.
   void observeRequests(std::function<void(HttpRequest&)> observer) {
@@ -127,6 +135,7 @@ class HttpServer final : public StreamServer {
     Histogram* latency;
     std::vector<std::pair<int, Counter*>> by_status;  // small, scanned linearly
   };
+  void addRoute(int id, std::string name, HttpHandler handler, int64_t max_body_bytes);
   Counter& statusCounter(int route_id, int status);
   Counter& errorCounter(std::string_view code);
   void refreshClock();
@@ -136,6 +145,7 @@ class HttpServer final : public StreamServer {
   HttpServerOptions options_;
   Router router_;
   std::vector<RouteEntry> routes_;
+  int catch_all_ = -1;  // routeAll's route id
   RouteEntry not_routed_;
   std::function<void(HttpRequest&)> request_observer_;            // 404/405/limits before routing
   std::vector<std::pair<std::string, Counter*>> error_counters_;  // by error code

@@ -23,6 +23,8 @@
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 
+#include <cstring>
+
 #include "core/log.hpp"
 #include "net/stream/stream_server.hpp"
 
@@ -61,6 +63,23 @@ int StreamConnection::accept(uv_stream_t* listener) {
   resumeReading();
   afterOutputSettled();
   return 0;
+}
+
+std::string_view StreamConnection::peerAddress() {
+  // Read on demand (a forwarder's X-Forwarded-For), not at every accept: a
+  // listener that never asks pays no system call for it.
+  if (!peer_read_ && handles_open_ > 0 && !closing_) {
+    peer_read_ = true;
+    sockaddr_storage addr;
+    int len = sizeof addr;
+    if (uv_tcp_getpeername(&tcp_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      int rc = addr.ss_family == AF_INET6
+                   ? uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&addr), peer_, sizeof peer_)
+                   : uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&addr), peer_, sizeof peer_);
+      if (rc == 0) peer_len_ = static_cast<uint8_t>(strnlen(peer_, sizeof peer_));
+    }
+  }
+  return std::string_view(peer_, peer_len_);
 }
 
 void StreamConnection::refuse() {

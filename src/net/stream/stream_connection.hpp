@@ -64,6 +64,10 @@ class StreamConnection : public StreamWriterOwner {
   void resumeAfterYield();
 
   uint64_t id() const { return id_; }
+  // The client's address ("192.0.2.7", "::1"), read from the socket on first
+  // use and kept; empty if the socket has none. Valid as long as the
+  // connection.
+  std::string_view peerAddress();
   bool refused() const { return refused_; }
   OrderedReplies& replies() { return replies_; }
   const OrderedReplies& replies() const { return replies_; }
@@ -165,6 +169,9 @@ class StreamConnection : public StreamWriterOwner {
   bool lingering_ = false;
   bool shutdown_started_ = false;
   bool flushing_ = false;
+  bool peer_read_ = false;
+  uint8_t peer_len_ = 0;
+  char peer_[46];  // INET6_ADDRSTRLEN
 };
 
 }  // namespace redge

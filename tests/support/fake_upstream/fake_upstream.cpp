@@ -12,6 +12,8 @@
 
 #include <rapidjson/document.h>
 
+#include <charconv>
+
 #include "core/log.hpp"
 #include "net/http/http_response.hpp"
 
@@ -119,6 +121,10 @@ std::unique_ptr<redge::HttpServer> FakeUpstream::makeMainServer(int port) {
                   onMessage(request, responder);
                 });
   addControlRoutes(*server);
+  server->route(HttpMethod::Get, "/healthz",
+                [this](HttpRequest&, const HttpResponder& responder) { onHealth(responder); });
+  server->routeAll(
+      [this](HttpRequest& request, const HttpResponder& responder) { onEcho(request, responder); });
   return server;
 }
 
@@ -249,11 +255,101 @@ void FakeUpstream::scheduleAnswer(const HttpResponder& responder, std::string_vi
     return;
   }
   auto* a = new PendingAnswer{
-      {}, this, responder, std::string(key), outcome, status, settings_.retry_after_s, epoch_};
+      {},     this, responder, std::string(key), outcome, status, settings_.retry_after_s,
+      epoch_, {},   false};
   uv_timer_init(loop_, &a->timer);
   a->timer.data = a;
   uv_timer_start(&a->timer, &onAnswerTimerCb, static_cast<uint64_t>(delay_ms), 0);
   pending_.insert(a);
+}
+
+// ---------------------------------------------------------------- echo
+
+void FakeUpstream::onHealth(const HttpResponder& responder) {
+  ++health_checks_;
+  if (settings_.healthy) {
+    sendJson(responder, 200, kOkBody);
+  } else {
+    responder.send(HttpResponse(503, kJson, redge::errorBody("unhealthy", "switched off.")));
+  }
+}
+
+// The request as it arrived, so a test reads what a proxy in front changed:
+// {"name","method","target","headers":[[name,value],...],"body_bytes",
+// "body"} (body: its first 1024 bytes). The query may ask for a status
+// (?status=503), a delay (?delay_ms=300) and hop-by-hop headers (?hop=1).
+void FakeUpstream::onEcho(HttpRequest& request, const HttpResponder& responder) {
+  ++echoed_;
+  std::string_view query = request.query();
+  auto param = [&](std::string_view name) -> int64_t {
+    std::string needle = std::string(name) + "=";
+    size_t at = query.find(needle);
+    if (at == std::string_view::npos || (at > 0 && query[at - 1] != '&')) return -1;
+    int64_t v = 0;
+    std::string_view rest = query.substr(at + needle.size());
+    auto r = std::from_chars(rest.data(), rest.data() + rest.size(), v);
+    return r.ec == std::errc() ? v : -1;
+  };
+  int64_t status = param("status");
+  if (status < 200 || status > 599) status = settings_.echo_status;
+  int64_t delay = param("delay_ms");
+  if (delay < 0 || delay > 3600000) delay = settings_.echo_delay_ms;
+  bool hop = param("hop") == 1;
+
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  auto str = [&](std::string_view v) {
+    w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+  };
+  w.StartObject();
+  w.Key("name");
+  str(options_.name);
+  w.Key("method");
+  str(request.method_text);
+  w.Key("target");
+  str(request.target());
+  w.Key("version");
+  str(request.version_minor == 0 ? "1.0" : "1.1");
+  w.Key("headers");
+  w.StartArray();
+  for (size_t i = 0; i < request.headerCount(); ++i) {
+    w.StartArray();
+    str(request.headerName(i));
+    str(request.headerValue(i));
+    w.EndArray();
+  }
+  w.EndArray();
+  w.Key("body_bytes");
+  w.Uint64(request.body().size());
+  w.Key("body");
+  str(std::string_view(request.body()).substr(0, 1024));
+  w.EndObject();
+  std::string body(buf.GetString(), buf.GetSize());
+  if (delay <= 0) {
+    sendEcho(responder, static_cast<int>(status), body, hop);
+    return;
+  }
+  auto* a =
+      new PendingAnswer{{}, this,   responder,       {}, Outcome::Echo, static_cast<int>(status),
+                        0,  epoch_, std::move(body), hop};
+  uv_timer_init(loop_, &a->timer);
+  a->timer.data = a;
+  uv_timer_start(&a->timer, &onAnswerTimerCb, static_cast<uint64_t>(delay), 0);
+  pending_.insert(a);
+}
+
+void FakeUpstream::sendEcho(const HttpResponder& responder, int status, const std::string& body,
+                            bool hop) {
+  HttpResponse r(status, kJson, body);
+  r.header("X-Upstream", options_.name);
+  r.header("Set-Cookie", "first=1");
+  r.header("Set-Cookie", "second=2");
+  if (hop) {
+    r.header("Keep-Alive", "timeout=5");
+    r.header("Connection", "X-Upstream-Hop");
+    r.header("X-Upstream-Hop", "must not pass a proxy");
+  }
+  responder.send(r);
 }
 
 void FakeUpstream::onAnswerTimerCb(uv_timer_t* timer) noexcept {
@@ -264,7 +360,11 @@ void FakeUpstream::onAnswerTimerCb(uv_timer_t* timer) noexcept {
 
 void FakeUpstream::onAnswerTimer(PendingAnswer* a) {
   pending_.erase(a);
-  sendAnswer(a->responder, a->key, a->outcome, a->status, a->retry_after_s, a->epoch);
+  if (a->outcome == Outcome::Echo) {
+    sendEcho(a->responder, a->status, a->body, a->hop);
+  } else {
+    sendAnswer(a->responder, a->key, a->outcome, a->status, a->retry_after_s, a->epoch);
+  }
   a->owner = nullptr;
   uv_close(reinterpret_cast<uv_handle_t*>(&a->timer), &onAnswerClosedCb);
 }
@@ -356,7 +456,10 @@ void FakeUpstream::onControlPost(HttpRequest& request, const HttpResponder& resp
       .kv("down", settings_.down)
       .kv("down_mode", downModeName(settings_.down_mode))
       .kv("fail_status", settings_.fail_status)
-      .kv("retry_after_s", settings_.retry_after_s);
+      .kv("retry_after_s", settings_.retry_after_s)
+      .kv("healthy", settings_.healthy)
+      .kv("echo_delay_ms", settings_.echo_delay_ms)
+      .kv("echo_status", settings_.echo_status);
   dropParkedIfUnwanted();
   int rc = openMainIfWanted();
   if (rc != 0) {
@@ -391,6 +494,10 @@ void FakeUpstream::onStats(const HttpResponder& responder) {
   w.Uint64(pending_.size());
   w.Key("parked");
   w.Uint64(parked_.size());
+  w.Key("echoed");
+  w.Uint64(echoed_);
+  w.Key("health_checks");
+  w.Uint64(health_checks_);
   w.EndObject();
   sendJson(responder, 200, std::string_view(buf.GetString(), buf.GetSize()));
 }
@@ -401,6 +508,8 @@ void FakeUpstream::onReset(const HttpResponder& responder) {
   // same seed. Answers still pending for older requests go out uncounted.
   ledger_.reset();
   ordinal_ = 0;
+  echoed_ = 0;
+  health_checks_ = 0;
   ++epoch_;
   rng_.seed(options_.seed);
   sendJson(responder, 200, kOkBody);

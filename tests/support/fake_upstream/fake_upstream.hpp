@@ -1,6 +1,9 @@
 #pragma once
 // FakeUpstream: the external HTTP service the message relay delivers to,
-// played on redge's own HttpServer for tests and demos. It answers
+// and a gateway member, played on redge's own HttpServer for tests and
+// demos. Every path but its own routes is an echo: the request as it
+// arrived, as JSON (for the gateway's header and routing tests); GET
+// /healthz answers 200 or, switched off, 503. It answers
 // POST /message after a configurable latency, fails a seeded pseudo-random
 // fraction of requests, slows every Nth one, and can be "down" in three ways
 // (refuse with 503, hang, close the listener), all switchable at run time
@@ -40,9 +43,10 @@ namespace redge_test {
 
 struct FakeUpstreamOptions {
   std::string bind = "127.0.0.1";
-  int port = 0;          // main listener; 0: any free port
-  int control_port = 0;  // control listener; 0: any free port
-  uint32_t seed = 1;     // std::mt19937 seed for the error_ratio draws
+  int port = 0;                        // main listener; 0: any free port
+  int control_port = 0;                // control listener; 0: any free port
+  uint32_t seed = 1;                   // std::mt19937 seed for the error_ratio draws
+  std::string name = "fake_upstream";  // who answers, in echo answers (X-Upstream)
   UpstreamSettings settings;
 };
 
@@ -63,7 +67,7 @@ class FakeUpstream {
   void close();
 
  private:
-  enum class Outcome { Delivered, Failed, Refused };
+  enum class Outcome { Delivered, Failed, Refused, Echo };
 
   // One delayed answer. Freed in its timer's close callback.
   struct PendingAnswer {
@@ -74,7 +78,9 @@ class FakeUpstream {
     Outcome outcome;
     int status;
     int64_t retry_after_s;
-    uint64_t epoch;  // answers to requests from before a /reset are not counted
+    uint64_t epoch;    // answers to requests from before a /reset are not counted
+    std::string body;  // Echo: the answer
+    bool hop = false;  // Echo: with hop-by-hop headers
   };
 
   std::unique_ptr<redge::HttpServer> makeMainServer(int port);
@@ -85,6 +91,10 @@ class FakeUpstream {
   void onControlPost(redge::HttpRequest& request, const redge::HttpResponder& responder);
   void onStats(const redge::HttpResponder& responder);
   void onReset(const redge::HttpResponder& responder);
+  void onHealth(const redge::HttpResponder& responder);
+  void onEcho(redge::HttpRequest& request, const redge::HttpResponder& responder);
+  void sendEcho(const redge::HttpResponder& responder, int status, const std::string& body,
+                bool hop);
 
   void scheduleAnswer(const redge::HttpResponder& responder, std::string_view key, Outcome outcome,
                       int status, int64_t delay_ms);
@@ -119,6 +129,8 @@ class FakeUpstream {
   std::mt19937 rng_;
   uint64_t ordinal_ = 0;  // POST /message requests since start or /reset; 1-based
   uint64_t epoch_ = 0;    // bumped by /reset
+  uint64_t echoed_ = 0;   // echo requests since start or /reset
+  uint64_t health_checks_ = 0;
   DeliveryLedger ledger_;
   // The port the main listener got first, reused whenever it opens again.
   int main_port_ = 0;

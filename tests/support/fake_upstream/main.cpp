@@ -35,6 +35,9 @@ constexpr const char* kUsage =
     "  --down-mode M       refuse (503), hang (no answer) or close (no listener); default refuse\n"
     "  --retry-after S     Retry-After seconds on 503-down and failures (default 0: none)\n"
     "  --seed S            std::mt19937 seed of the error draws (default 1)\n"
+    "  --name NAME         who answers, in echo answers and X-Upstream (default fake_upstream)\n"
+    "  --unhealthy         start with GET /healthz answering 503\n"
+    "  --echo-delay-ms N   delay of every echo answer (default 0)\n"
     "  --log-level L       debug | info | warn | error (default info)\n"
     "Flags take their value as the next argument or after '='.\n";
 
@@ -45,10 +48,10 @@ bool parseNumber(std::string_view text, T& out) {
 }
 
 bool takesValue(std::string_view name) {
-  static constexpr std::string_view kValued[] = {"--port",        "--control-port", "--bind",
-                                                 "--latency-ms",  "--error-ratio",  "--fail-status",
-                                                 "--spike-every", "--spike-ms",     "--down-mode",
-                                                 "--retry-after", "--seed",         "--log-level"};
+  static constexpr std::string_view kValued[] = {
+      "--port",        "--control-port", "--bind",     "--latency-ms",   "--error-ratio",
+      "--fail-status", "--spike-every",  "--spike-ms", "--down-mode",    "--retry-after",
+      "--seed",        "--log-level",    "--name",     "--echo-delay-ms"};
   for (std::string_view v : kValued) {
     if (v == name) return true;
   }
@@ -74,6 +77,11 @@ std::string parseFlags(int argc, char** argv, FakeUpstreamOptions& o, bool& help
     if (name == "--down") {
       if (has_value) return "--down takes no value";
       o.settings.down = true;
+      continue;
+    }
+    if (name == "--unhealthy") {
+      if (has_value) return "--unhealthy takes no value";
+      o.settings.healthy = false;
       continue;
     }
     if (!takesValue(name)) return "unknown flag " + std::string(name);
@@ -116,6 +124,11 @@ std::string parseFlags(int argc, char** argv, FakeUpstreamOptions& o, bool& help
     } else if (name == "--seed") {
       if (!needInt(0, UINT32_MAX)) return bad;
       o.seed = static_cast<uint32_t>(n);
+    } else if (name == "--name") {
+      o.name = std::string(value);
+    } else if (name == "--echo-delay-ms") {
+      if (!needInt(0, INT64_MAX)) return bad;
+      o.settings.echo_delay_ms = n;
     } else if (name == "--log-level") {
       redge::LogLevel level;
       if (!redge::parseLogLevel(value, level)) return bad;

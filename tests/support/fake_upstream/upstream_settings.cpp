@@ -24,9 +24,9 @@ std::string readInt(const rapidjson::Value& patch, const char* name, int64_t& ou
 }
 
 bool isKnownField(std::string_view name) {
-  static constexpr std::string_view kFields[] = {"latency_ms",  "error_ratio",  "spike_every",
-                                                 "spike_ms",    "down",         "down_mode",
-                                                 "fail_status", "retry_after_s"};
+  static constexpr std::string_view kFields[] = {
+      "latency_ms",  "error_ratio",   "spike_every", "spike_ms",      "down",       "down_mode",
+      "fail_status", "retry_after_s", "healthy",     "echo_delay_ms", "echo_status"};
   for (std::string_view f : kFields) {
     if (f == name) return true;
   }
@@ -65,6 +65,10 @@ std::string checkSettings(const UpstreamSettings& s) {
     return "spike_ms must be between 0 and " + std::to_string(kMaxDelayMs) + ".";
   }
   if (s.spike_every < 0) return "spike_every must be 0 (never) or a positive count.";
+  if (s.echo_status < 200 || s.echo_status > 599) return "echo_status must be between 200 and 599.";
+  if (s.echo_delay_ms < 0 || s.echo_delay_ms > kMaxDelayMs) {
+    return "echo_delay_ms must be between 0 and " + std::to_string(kMaxDelayMs) + ".";
+  }
   // NaN fails both comparisons, hence the explicit check.
   if (std::isnan(s.error_ratio) || s.error_ratio < 0 || s.error_ratio > 1) {
     return "error_ratio must be between 0 and 1.";
@@ -91,6 +95,12 @@ std::string applySettingsPatch(const rapidjson::Value& patch, UpstreamSettings& 
   if (!(err = readInt(patch, "spike_every", next.spike_every)).empty()) return err;
   if (!(err = readInt(patch, "spike_ms", next.spike_ms)).empty()) return err;
   if (!(err = readInt(patch, "retry_after_s", next.retry_after_s)).empty()) return err;
+  if (!(err = readInt(patch, "echo_delay_ms", next.echo_delay_ms)).empty()) return err;
+  if (!(err = readInt(patch, "echo_status", next.echo_status)).empty()) return err;
+  if (auto it = patch.FindMember("healthy"); it != patch.MemberEnd()) {
+    if (!it->value.IsBool()) return "healthy must be true or false.";
+    next.healthy = it->value.GetBool();
+  }
   int64_t fail_status = next.fail_status;
   if (!(err = readInt(patch, "fail_status", fail_status)).empty()) return err;
   if (fail_status < 0 || fail_status > 999) return "fail_status must be between 400 and 599.";
@@ -133,6 +143,12 @@ void writeSettings(rapidjson::Writer<rapidjson::StringBuffer>& w, const Upstream
   w.Int(s.fail_status);
   w.Key("retry_after_s");
   w.Int64(s.retry_after_s);
+  w.Key("healthy");
+  w.Bool(s.healthy);
+  w.Key("echo_delay_ms");
+  w.Int64(s.echo_delay_ms);
+  w.Key("echo_status");
+  w.Int64(s.echo_status);
 }
 
 }  // namespace redge_test

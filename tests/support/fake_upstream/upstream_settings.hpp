@@ -32,6 +32,9 @@ struct UpstreamSettings {
   DownMode down_mode = DownMode::Refuse;
   int fail_status = 500;
   int64_t retry_after_s = 0;  // > 0: Retry-After on the 503 of "down" and on failures
+  bool healthy = true;        // GET /healthz: 200, or 503 when false
+  int64_t echo_delay_ms = 0;  // delay of every echo answer (any other path)
+  int64_t echo_status = 200;  // status of every echo answer (?status= wins)
 };
 
 // Bounds shared by the flags and the control endpoint; "" when the settings

@@ -1,0 +1,99 @@
+#pragma once
+// The gateway section (gateway.*): the listener, the deadlines and limits of
+// forwarding, the retry rules, the ordered routes and the named pools, each
+// pool with its members (from the configuration and/or the service
+// registry), its balancing policy and its health settings. The defaults live
+// here, in the member initialisers; gateway_module.cpp declares the keys.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace redge {
+
+struct GatewayMemberOptions {
+  std::string address;  // host:port ("[v6]:port"); a name is resolved at start-up
+  int64_t weight = 1;
+
+  // Filled by the module's prepare step, not keys.
+  std::string resolved_host;  // a literal address
+  int port = 0;
+};
+
+struct GatewayHealthCheckOptions {
+  bool enabled = true;  // false: no probes; members take traffic at once (passive only)
+  std::string path = "/healthz";
+  int64_t interval_ms = 2000;
+  int64_t timeout_ms = 1000;
+  int64_t rise = 2;
+  int64_t fall = 3;
+};
+
+struct GatewayPassiveOptions {
+  int64_t consecutive_failures = 5;  // 5xx answers or errors in a row; 0 never ejects
+  int64_t base_ejection_ms = 30000;
+  int64_t max_ejection_ms = 300000;
+  int64_t max_ejection_percent = 50;
+};
+
+struct GatewayPoolOptions {
+  std::vector<GatewayMemberOptions> members;
+  std::string discover;  // a service in the registry whose instances join the pool
+  std::string balance = "round_robin";
+  std::string hash_by = "client_address";  // header:<name> | cookie:<name> | client_address
+  GatewayHealthCheckOptions health;
+  GatewayPassiveOptions passive;
+};
+
+struct GatewayRouteOptions {
+  std::string host;  // empty: any host
+  std::string prefix = "/";
+  std::string pool;
+};
+
+struct GatewayOptions {
+  bool enabled = false;
+  std::string bind = "127.0.0.1";
+  int64_t port = 8080;
+  int64_t connect_timeout_ms = 1000;
+  int64_t timeout_ms = 30000;
+  int64_t retries = 1;
+  int64_t retry_budget_percent = 20;
+  int64_t upstream_idle_timeout_ms = 30000;
+  int64_t upstream_max_idle = 32;  // kept-alive connections per member
+  int64_t max_connections = 10000;
+  int64_t max_body_bytes = 8 * 1024 * 1024;
+  int64_t max_response_bytes = 8 * 1024 * 1024;
+  // A response header naming the member that answered (e.g.
+  // X-Upstream-Member, as nginx's add_header X-Upstream $upstream_addr);
+  // empty: none, the member's answer is passed as it is.
+  std::string member_header;
+  std::vector<GatewayRouteOptions> routes;
+  std::map<std::string, GatewayPoolOptions> pools;
+};
+
+// What a pool's hash_by names.
+struct HashBy {
+  enum class Source { ClientAddress, Header, Cookie };
+  Source source = Source::ClientAddress;
+  std::string name;  // the header's or the cookie's
+};
+
+// "client_address" | "header:<name>" | "cookie:<name>"; nullopt if neither.
+std::optional<HashBy> parseHashBy(std::string_view text);
+
+// Checks of single keys (the reason, or nothing).
+std::optional<std::string> checkMemberAddress(const std::string& value);
+std::optional<std::string> checkRoutePrefix(const std::string& value);
+std::optional<std::string> checkRouteHost(const std::string& value);
+std::optional<std::string> checkHashBy(const std::string& value);
+std::optional<std::string> checkHealthPath(const std::string& value);
+// Empty, or a header name (RFC 9110 token).
+std::optional<std::string> checkHeaderName(const std::string& value);
+// A pool's name labels metrics and log lines: 1 to 64 of [A-Za-z0-9_.-].
+std::optional<std::string> checkPoolName(std::string_view value);
+
+}  // namespace redge

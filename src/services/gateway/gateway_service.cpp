@@ -1,0 +1,426 @@
+// GatewayService: the request path (route, pick, try, retry, answer), the
+// member connections each pool's transport opens and retires, the registry
+// following, and the close path (see the header).
+//
+// A request's state lives in a shared Request, held by the callbacks of its
+// current step (an LMOVE, a try), so it ends with the last of them. Each
+// step checks closed_ first: after close() nothing is sent and nothing is
+// answered (the listeners have closed before the services).
+
+#include "services/gateway/gateway_service.hpp"
+
+#include <algorithm>
+
+#include "core/log.hpp"
+
+namespace redge {
+
+// The connections of one member: its HttpClientPool, and the tries in
+// flight on it, so a member that left is closed only once they end.
+struct MemberClient {
+  std::unique_ptr<HttpClientPool> client;
+  int64_t inflight = 0;
+  bool retired = false;
+  bool closed = false;
+};
+
+struct GatewayService::Pool final : public PoolTransport {
+  Pool(GatewayService& service, const std::string& pool_name, const GatewayPoolOptions& o)
+      : gateway(service),
+        name(pool_name),
+        probe(service.context_.runtime().loop, service.context_.runtime().metrics, pool_name) {
+    Runtime& rt = service.context_.runtime();
+    RetryBudgetOptions budget;
+    budget.budget_ratio = static_cast<double>(service.options_.retry_budget_percent) / 100.0;
+    pool = std::make_unique<GatewayPool>(
+        pool_name, o, budget,
+        GatewayPoolDeps{rt.timers, rt.clock, rt.metrics, service.random_, &probe, this});
+  }
+
+  void memberAdded(const PoolMember& m) override {
+    probe.addMember(m.index, m.name, m.host, m.port, m.name);
+    reapClosed();
+    if (m.index >= clients.size()) clients.resize(static_cast<size_t>(m.index) + 1);
+    const GatewayOptions& o = gateway.options_;
+    HttpClientPoolOptions c;
+    c.name = "gateway/" + name + "/" + m.name;
+    c.host = m.host;
+    c.port = m.port;
+    c.authority = m.name;
+    c.max_idle = static_cast<size_t>(o.upstream_max_idle);
+    c.idle_timeout_ms = o.upstream_idle_timeout_ms;
+    c.max_response_bytes = o.max_response_bytes;
+    auto mc = std::make_unique<MemberClient>();
+    mc->client = std::make_unique<HttpClientPool>(gateway.context_.runtime().loop,
+                                                  gateway.context_.runtime().metrics, std::move(c));
+    clients[m.index] = std::move(mc);
+  }
+
+  void memberRemoved(const PoolMember& m) override {
+    probe.removeMember(m.index);
+    if (m.index >= clients.size() || !clients[m.index]) return;
+    std::unique_ptr<MemberClient> mc = std::move(clients[m.index]);
+    mc->retired = true;
+    MemberClient& ref = *mc;
+    retired.push_back(std::move(mc));
+    // Tries in flight finish on it; it closes after the last.
+    if (ref.inflight == 0) closeClient(ref);
+    reapClosed();
+  }
+
+  static void closeClient(MemberClient& mc) {
+    if (mc.closed) return;
+    mc.closed = true;
+    mc.client->close();
+  }
+
+  // A closed pool with no connection left has no callback pending.
+  void reapClosed() {
+    std::erase_if(retired, [](const std::unique_ptr<MemberClient>& mc) {
+      return mc->closed && mc->client->openConnections() == 0;
+    });
+  }
+
+  void close() {
+    if (rotation) rotation->close();
+    pool->stop();
+    probe.close();
+    for (auto& mc : clients) {
+      if (mc) closeClient(*mc);
+    }
+    for (auto& mc : retired) closeClient(*mc);
+  }
+
+  GatewayService& gateway;
+  std::string name;
+  HttpHealthProbe probe;
+  std::unique_ptr<GatewayPool> pool;
+  std::unique_ptr<SharedRotation> rotation;
+  std::vector<std::unique_ptr<MemberClient>> clients;  // by member index
+  std::vector<std::unique_ptr<MemberClient>> retired;  // members that left
+};
+
+struct GatewayService::Request {
+  Pool* pool = nullptr;
+  std::unique_ptr<ForwardExchange> exchange;
+  std::string hash_key;
+  bool retry_reset = false;  // a reset may be retried (idempotent, or an Idempotency-Key)
+  int tries = 0;
+  bool retrying = false;  // the next try is a retry, counted in the budget
+  std::vector<uint32_t> tried;
+  TryOutcome last;  // the last try's outcome, for the answer when no retry follows
+};
+
+namespace {
+
+constexpr std::string_view kRetryHeader = "Idempotency-Key";
+
+// The value a hash pool's ring places the request by; the client's address
+// when the header or cookie is missing, so such requests still stick.
+std::string gatewayHashKey(const HashBy& by, const HttpRequest& request,
+                           std::string_view client_address) {
+  if (by.source == HashBy::Source::Header) {
+    std::string_view v = request.header(by.name);
+    if (!v.empty()) return std::string(v);
+  } else if (by.source == HashBy::Source::Cookie) {
+    for (size_t i = 0; i < request.headerCount(); ++i) {
+      if (!headerNameIs(request.headerName(i), "Cookie")) continue;
+      if (auto v = cookieValue(request.headerValue(i), by.name)) return std::string(*v);
+    }
+  }
+  return std::string(client_address);
+}
+
+}  // namespace
+
+std::string GatewayService::rotationKey(const std::string& key_prefix, const std::string& pool) {
+  return key_prefix + "gateway:rotation:" + pool;
+}
+
+GatewayService::GatewayService(ModuleContext& context, const GatewayOptions& options)
+    : context_(context), options_(options) {
+  forward_.connect_timeout_ms = options_.connect_timeout_ms;
+  forward_.timeout_ms = options_.timeout_ms;
+  forward_.member_header = options_.member_header;
+
+  std::map<std::string, uint32_t> pool_index;
+  for (const auto& [name, o] : options_.pools) {
+    auto p = std::make_unique<Pool>(*this, name, o);
+    if (p->pool->policy() == BalancePolicy::RedisRotation) {
+      if (!rotation_script_) {
+        rotation_script_ = std::make_unique<RedisScript>(context.redis(), "gateway_rotation",
+                                                         SharedRotation::rewriteScript());
+      }
+      p->rotation = std::make_unique<SharedRotation>(
+          context.redis(), *rotation_script_, context.runtime().timers, *p->pool,
+          rotationKey(context.config().redis.key_prefix, name));
+      SharedRotation* rotation = p->rotation.get();
+      p->pool->setMembershipListener([rotation] { rotation->membershipChanged(); });
+      context.redis().onReady([this, rotation] {
+        if (!closed_) rotation->onRedisReady();
+      });
+    }
+    for (const GatewayMemberOptions& m : o.members) {
+      p->pool->addMember(m.address, m.resolved_host, m.port, static_cast<uint32_t>(m.weight));
+    }
+    pool_index[name] = static_cast<uint32_t>(pools_.size());
+    pools_.push_back(std::move(p));
+  }
+  for (const GatewayRouteOptions& r : options_.routes) {
+    routes_.add(r.host, r.prefix, pool_index.at(r.pool));
+  }
+
+  registry_ = context.find<ServiceRegistry>();
+  bool discovers = false;
+  for (auto& p : pools_) discovers = discovers || !p->pool->discover().empty();
+  if (registry_ != nullptr) {
+    if (discovers) {
+      for (auto& p : pools_) {
+        if (p->pool->discover().empty()) continue;
+        for (const InstanceRecord& i : registry_->instances(p->pool->discover())) {
+          p->pool->onInstance(i.id, i.address, true);
+        }
+      }
+      watch_ = registry_->watch([this](const RegistryChange& c) { onRegistryChange(c); });
+    }
+    registry_->setTrafficProvider(
+        [this](const InstanceRecord& instance) { return trafficOf(instance); });
+  } else if (discovers) {
+    REDGE_LOG(Warn, "gateway_registry_missing")
+        .kv("reason", "a pool discovers members, but the discovery module is not running")
+        .kv("action", "those pools have only their configured members");
+  }
+
+  HttpServerOptions o = context.httpServerOptions("gateway", options_.bind, options_.port);
+  o.max_connections = options_.max_connections;
+  o.max_body_bytes = options_.max_body_bytes;
+  HttpServer& server = context.addHttpServer(std::move(o));
+  server.routeAll([this](HttpRequest& request,
+                         const HttpResponder& responder) { onRequest(request, responder); },
+                  options_.max_body_bytes);
+}
+
+GatewayService::~GatewayService() = default;
+
+void GatewayService::start() {
+  for (auto& p : pools_) p->pool->start();
+  REDGE_LOG(Info, "gateway_started")
+      .kv("routes", static_cast<uint64_t>(routes_.size()))
+      .kv("pools", static_cast<uint64_t>(pools_.size()))
+      .kv("forwarding", "buffered");
+}
+
+void GatewayService::close(std::function<void()> done) {
+  if (!closed_) {
+    closed_ = true;
+    if (registry_ != nullptr) {
+      if (watch_ != 0) registry_->unwatch(watch_);
+      registry_->setTrafficProvider(nullptr);
+    }
+    for (auto& p : pools_) p->close();
+  }
+  if (done) done();
+}
+
+// ---------------------------------------------------------------- requests
+
+void GatewayService::onRequest(HttpRequest& request, const HttpResponder& responder) {
+  const GatewayRoute* route = routes_.match(request.header("Host"), request.path());
+  if (route == nullptr) {
+    responder.sendError(404, "no_route",
+                        "No gateway route matches this host and path; check the URL, or add a "
+                        "route to gateway.routes.");
+    return;
+  }
+  Pool& p = *pools_[route->pool];
+  p.pool->stats().requests_total.inc();
+  auto r = std::make_shared<Request>();
+  r->pool = &p;
+  std::string_view client = responder.peerAddress();
+  if (p.pool->policy() == BalancePolicy::Hash) {
+    r->hash_key = gatewayHashKey(p.pool->hashBy(), request, client);
+  }
+  r->retry_reset = isIdempotentMethod(request.method_text) || request.hasHeader(kRetryHeader);
+  ForwardedContext fc;
+  fc.client_address = client;
+  fc.version_major = request.version_major;
+  fc.version_minor = request.version_minor;
+  r->exchange = makeBufferedExchange(request, responder, fc, forward_);
+  p.pool->retryBudget().onRequestStarted();
+  ++inflight_;
+  choose(r);
+}
+
+void GatewayService::choose(const std::shared_ptr<Request>& r) {
+  GatewayPool& pool = *r->pool->pool;
+  if (!r->pool->rotation) {
+    sendTo(r, pool.pick(r->hash_key, r->tried));
+    return;
+  }
+  r->pool->rotation->next([this, r](const RotationTurn& turn) {
+    GatewayPool& pool = *r->pool->pool;
+    if (closed_ || turn.source == RotationTurn::Source::Closed) {
+      if (r->retrying) pool.retryBudget().onRetryFinished();
+      finish(*r);
+      return;
+    }
+    if (turn.source == RotationTurn::Source::Redis) {
+      pool.stats().rotation_redis_picks.inc();
+      sendTo(r, pool.pickNamed(turn.name, r->tried));
+    } else {
+      pool.stats().rotation_local_picks.inc();
+      sendTo(r, pool.pick({}, r->tried));
+    }
+  });
+}
+
+void GatewayService::sendTo(const std::shared_ptr<Request>& r, std::optional<uint32_t> member) {
+  Pool& p = *r->pool;
+  GatewayPool& pool = *p.pool;
+  bool was_retry = r->retrying;
+  r->retrying = false;
+  if (!member) {
+    if (was_retry) {
+      // No other member to retry on: the first failure is the answer.
+      pool.retryBudget().onRetryFinished();
+      answerFailure(*r, r->last);
+    } else {
+      r->exchange->sendError(503, "no_healthy_upstream",
+                             "No member of pool '" + p.name +
+                                 "' may take traffic now (none has passed its health checks, or "
+                                 "all are ejected); retry after the time Retry-After gives.",
+                             pool.retryAfterSeconds(), p.name);
+    }
+    finish(*r);
+    return;
+  }
+  MemberClient& mc = *p.clients[*member];
+  MemberTicket ticket = pool.beginTry(*member);
+  if (was_retry) pool.countRetry();
+  ++mc.inflight;
+  r->tried.push_back(*member);
+  ++r->tries;
+  bool last = r->tries > options_.retries;
+  MemberClient* client = &mc;
+  r->exchange->sendTry(*mc.client, pool.member(*member)->name, last,
+                       [this, r, ticket, was_retry, client, &p](const TryOutcome& outcome) {
+                         if (--client->inflight == 0 && client->retired) p.closeClient(*client);
+                         onTryDone(r, ticket, was_retry, outcome);
+                       });
+}
+
+void GatewayService::onTryDone(const std::shared_ptr<Request>& r, MemberTicket ticket,
+                               bool was_retry, const TryOutcome& outcome) {
+  GatewayPool& pool = *r->pool->pool;
+  if (was_retry) pool.retryBudget().onRetryFinished();
+  if (closed_ || outcome.error == HttpClientError::Closed) {
+    pool.endTry(ticket, TryResult::Abandoned);
+    finish(*r);
+    return;
+  }
+  bool answered = outcome.error == HttpClientError::None;
+  pool.endTry(ticket, answered && outcome.status < 500 ? TryResult::Success : TryResult::Failure);
+  if (answered || outcome.client_answered_partly) {
+    finish(*r);
+    return;
+  }
+  r->last = outcome;
+  // Only what cannot have reached the member's application is tried again
+  // for any request: a connection that never opened. A reset may come after
+  // the member acted on the request, so only a request that may be repeated
+  // is tried again then.
+  bool retryable = outcome.error == HttpClientError::Connect ||
+                   (outcome.error == HttpClientError::Reset && r->retry_reset);
+  if (retryable && r->tries <= options_.retries) {
+    if (pool.retryBudget().tryStartRetry()) {
+      r->retrying = true;
+      choose(r);
+      return;
+    }
+    pool.countRetryRefused();
+  }
+  answerFailure(*r, outcome);
+  finish(*r);
+}
+
+void GatewayService::answerFailure(Request& r, const TryOutcome& outcome) {
+  const std::string& pool = r.pool->name;
+  switch (outcome.error) {
+    case HttpClientError::Connect:
+      r.exchange->sendError(502, "upstream_connect_failed",
+                            "The gateway could not connect to a member of pool '" + pool +
+                                "' (refused, unreachable, or not within gateway.connect_timeout_ms "
+                                "of " +
+                                std::to_string(options_.connect_timeout_ms) +
+                                " ms); retry in a moment.",
+                            0, pool);
+      return;
+    case HttpClientError::Reset:
+      r.exchange->sendError(502, "upstream_reset",
+                            "A member of pool '" + pool +
+                                "' closed the connection before its answer was complete; the "
+                                "request may or may not have been carried out.",
+                            0, pool);
+      return;
+    case HttpClientError::Timeout:
+      r.exchange->sendError(504, "upstream_timeout",
+                            "A member of pool '" + pool + "' did not answer within " +
+                                std::to_string(options_.timeout_ms) +
+                                " ms (gateway.timeout_ms); the request may or may not have been "
+                                "carried out.",
+                            0, pool);
+      return;
+    case HttpClientError::TooLarge:
+      r.exchange->sendError(502, "bad_upstream_response",
+                            "A member of pool '" + pool + "' answered with more than " +
+                                std::to_string(options_.max_response_bytes) +
+                                " bytes (gateway.max_response_bytes).",
+                            0, pool);
+      return;
+    case HttpClientError::BadResponse:
+      r.exchange->sendError(502, "bad_upstream_response",
+                            "A member of pool '" + pool +
+                                "' answered with something that is not a valid HTTP/1.1 answer.",
+                            0, pool);
+      return;
+    case HttpClientError::None:
+    case HttpClientError::Closed:
+      return;
+  }
+}
+
+void GatewayService::finish(Request& r) {
+  r.pool->pool->retryBudget().onRequestFinished();
+  --inflight_;
+}
+
+// ---------------------------------------------------------------- registry
+
+void GatewayService::onRegistryChange(const RegistryChange& change) {
+  if (closed_) return;
+  bool present = change.op != ChangeOp::Removed;
+  for (auto& p : pools_) {
+    if (p->pool->discover() != change.instance.service) continue;
+    p->pool->onInstance(change.instance.id, change.instance.address, present);
+  }
+}
+
+std::optional<InstanceTraffic> GatewayService::trafficOf(const InstanceRecord& instance) const {
+  std::optional<InstanceTraffic> out;
+  for (const auto& p : pools_) {
+    if (p->pool->discover() != instance.service) continue;
+    const PoolMember* m = p->pool->findByName(instance.address);
+    if (m == nullptr) continue;
+    if (!out) {
+      out.emplace();
+      out->health = std::string(p->pool->healthWord(m->index));
+    } else if (p->pool->eligible(m->index)) {
+      out->health = "healthy";  // in one of its pools at least
+    }
+    out->inflight += m->inflight;
+    out->requests += m->requests;
+  }
+  return out;
+}
+
+}  // namespace redge

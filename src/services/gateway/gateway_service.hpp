@@ -1,0 +1,88 @@
+#pragma once
+// The gateway: a reverse proxy and load balancer on its own listener
+// (gateway.port). Every request, whatever its method and path, is routed
+// (RouteTable) to a pool (GatewayPool), whose balancer picks a member; the
+// request is forwarded there (ForwardExchange: buffered for now) and the
+// member's answer, of any status, goes back untouched but for hop-by-hop
+// headers. A connect failure, or a reset of an idempotent request (or one
+// with an Idempotency-Key), is tried once more on a different member
+// (gateway.retries) while the pool's retry budget allows. Failures are the
+// project's error answers:
+//
+//   404 no_route                 no route matches the host and path
+//   502 upstream_connect_failed  no connection to the member (refused, unreachable, too slow)
+//   502 upstream_reset           the connection died before the answer was complete
+//   502 bad_upstream_response    not HTTP/1.1, or larger than gateway.max_response_bytes
+//   503 no_healthy_upstream      no member may take traffic now (Retry-After)
+//   504 upstream_timeout         no answer within gateway.timeout_ms
+//
+// Pools with `discover` follow the service registry (ServiceRegistry, from
+// the discovery module) live; the gateway installs the registry's traffic
+// provider, so GET /listservers shows each instance's health, in-flight and
+// request counts as this gateway sees them. Pools with balance
+// redis_rotation share their turn order through Redis (SharedRotation).
+//
+// Lifetimes. The service owns its pools, their health probes, the member
+// connections (one HttpClientPool per member) and the rotations. close()
+// stops every timer and closes every connection while the loop runs;
+// callbacks that come later (Redis failing an LMOVE at shutdown) find the
+// service closed and drop their request, whose client has gone anyway.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "redis/redis_script.hpp"
+#include "services/discovery/service_registry.hpp"
+#include "services/gateway/gateway_config.hpp"
+#include "services/gateway/gateway_forward.hpp"
+#include "services/gateway/gateway_pool.hpp"
+#include "services/gateway/route_table.hpp"
+#include "services/gateway/shared_rotation.hpp"
+#include "services/service.hpp"
+#include "upstream/http_health_probe.hpp"
+
+namespace redge {
+
+class GatewayService final : public Service {
+ public:
+  // Options as the configuration checked and prepared them.
+  GatewayService(ModuleContext& context, const GatewayOptions& options);
+  ~GatewayService() override;
+
+  void start() override;
+  size_t inflight() const override { return static_cast<size_t>(inflight_); }
+  void close(std::function<void()> done) override;
+
+  // The key of a pool's shared rotation: <prefix>gateway:rotation:<pool>.
+  static std::string rotationKey(const std::string& key_prefix, const std::string& pool);
+
+ private:
+  struct Pool;
+  struct Request;
+
+  void onRequest(HttpRequest& request, const HttpResponder& responder);
+  void choose(const std::shared_ptr<Request>& r);
+  void sendTo(const std::shared_ptr<Request>& r, std::optional<uint32_t> member);
+  void onTryDone(const std::shared_ptr<Request>& r, MemberTicket ticket, bool was_retry,
+                 const TryOutcome& outcome);
+  void answerFailure(Request& r, const TryOutcome& outcome);
+  void finish(Request& r);
+  void onRegistryChange(const RegistryChange& change);
+  std::optional<InstanceTraffic> trafficOf(const InstanceRecord& instance) const;
+
+  ModuleContext& context_;
+  GatewayOptions options_;
+  ForwardSettings forward_;
+  RouteTable routes_;
+  SplitMixRandom random_;
+  std::unique_ptr<RedisScript> rotation_script_;
+  std::vector<std::unique_ptr<Pool>> pools_;
+  ServiceRegistry* registry_ = nullptr;
+  ServiceRegistry::WatchId watch_ = 0;
+  int64_t inflight_ = 0;
+  bool closed_ = false;
+};
+
+}  // namespace redge

@@ -1,0 +1,195 @@
+// The gateway's section in redge's one configuration table: its defaults,
+// a full file read back the same, and every error an operator can make
+// naming the key at fault (exit 2 with that path in main): a route naming
+// an unknown pool, a bad address, a pool with neither members nor
+// discover, discover without the registry, a bad hash_by or prefix, an
+// enabled gateway without routes. Also the help lines of its containers.
+
+#include "services/gateway/gateway_config.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "core/config.hpp"
+#include "modules.hpp"
+
+namespace redge {
+namespace {
+
+using Catch::Matchers::Contains;
+
+const char* kGoodGateway = R"({"discovery": {"enabled": true}, "gateway": {
+  "enabled": true, "port": 8088, "retries": 2,
+  "routes": [{"prefix": "/", "pool": "web"},
+             {"host": "api.example", "prefix": "/v1/", "pool": "api"}],
+  "pools": {
+    "web": {"members": [{"address": "127.0.0.1:3001"}, {"address": "127.0.0.1:3002", "weight": 3}],
+            "balance": "redis_rotation", "health": {"path": "/", "interval_ms": 500}},
+    "api": {"discover": "api", "balance": "hash", "hash_by": "header:X-User",
+            "passive": {"consecutive_failures": 0}}
+  }}})";
+
+// Applies `json` and validates; the first error.
+std::optional<ConfigError> errorOf(const std::string& json) {
+  Config config = configSchema().defaults();
+  if (auto e = configSchema().applyJson(json, config)) return e;
+  return configSchema().validate(config);
+}
+
+}  // namespace
+
+TEST_CASE("gateway config: defaults", "[gateway][config]") {
+  Config config = configSchema().defaults();
+  const GatewayOptions& g = config.module<GatewayOptions>();
+  CHECK_FALSE(g.enabled);
+  CHECK(g.bind == "127.0.0.1");
+  CHECK(g.port == 8080);
+  CHECK(g.connect_timeout_ms == 1000);
+  CHECK(g.timeout_ms == 30000);
+  CHECK(g.retries == 1);
+  CHECK(g.retry_budget_percent == 20);
+  CHECK(g.routes.empty());
+  CHECK(g.pools.empty());
+  GatewayPoolOptions p;
+  CHECK(p.balance == "round_robin");
+  CHECK(p.health.path == "/healthz");
+  CHECK(p.health.interval_ms == 2000);
+  CHECK(p.health.timeout_ms == 1000);
+  CHECK(p.health.rise == 2);
+  CHECK(p.health.fall == 3);
+  CHECK(p.passive.consecutive_failures == 5);
+  CHECK(p.passive.base_ejection_ms == 30000);
+  CHECK(p.passive.max_ejection_percent == 50);
+  CHECK_FALSE(configSchema().validate(config));
+}
+
+TEST_CASE("gateway config: routes and pools from a file, printed back the same",
+          "[gateway][config]") {
+  Config config = configSchema().defaults();
+  REQUIRE_FALSE(configSchema().applyJson(kGoodGateway, config));
+  REQUIRE_FALSE(configSchema().validate(config));
+  const GatewayOptions& g = config.module<GatewayOptions>();
+  REQUIRE(g.routes.size() == 2);
+  CHECK(g.routes[1].host == "api.example");
+  CHECK(g.pools.at("web").members[1].weight == 3);
+  CHECK(g.pools.at("web").health.interval_ms == 500);
+  CHECK(g.pools.at("web").health.rise == 2);  // the element's default
+  CHECK(g.pools.at("api").hash_by == "header:X-User");
+  CHECK(g.pools.at("api").passive.consecutive_failures == 0);
+
+  std::string json = configSchema().toJson(config);
+  Config copy = configSchema().defaults();
+  REQUIRE_FALSE(configSchema().applyJson(json, copy));
+  CHECK(configSchema().toJson(copy) == json);
+}
+
+TEST_CASE("gateway config: --set takes the containers as JSON", "[gateway][config]") {
+  Config config = configSchema().defaults();
+  REQUIRE_FALSE(configSchema().applyAssignment(
+      "gateway.pools", R"({"web": {"members": [{"address": "10.0.0.1:80"}]}})", config));
+  REQUIRE_FALSE(configSchema().applyAssignment("gateway.routes",
+                                               R"([{"prefix": "/", "pool": "web"}])", config));
+  REQUIRE_FALSE(configSchema().applyAssignment("gateway.enabled", "true", config));
+  CHECK_FALSE(configSchema().validate(config));
+}
+
+TEST_CASE("gateway config: errors name the key", "[gateway][config]") {
+  struct Case {
+    const char* json;
+    const char* path;
+    const char* reason;
+  } cases[] = {
+      {R"({"gateway": {"routes": [{"prefix": "/", "pool": "nope"}],
+                       "pools": {"web": {"members": [{"address": "10.0.0.1:80"}]}}}})",
+       "gateway.routes[0].pool", "no pool named 'nope' in gateway.pools"},
+      {R"({"gateway": {"routes": [{"prefix": "/"}],
+                       "pools": {"web": {"members": [{"address": "10.0.0.1:80"}]}}}})",
+       "gateway.routes[0].pool", "is missing"},
+      {R"({"gateway": {"pools": {"web": {"members": [{"address": "10.0.0.1"}]}}}})",
+       "gateway.pools.web.members[0].address", "the port is missing"},
+      {R"({"gateway": {"pools": {"web": {"members": [{"address": "10.0.0.1:99999"}]}}}})",
+       "gateway.pools.web.members[0].address", "port must be 1..65535"},
+      {R"({"gateway": {"pools": {"web": {"members": [{"address": "a b:80"}]}}}})",
+       "gateway.pools.web.members[0].address", "bad character"},
+      {R"({"gateway": {"pools": {"web": {"members": [{"address": "h:80", "weight": 0}]}}}})",
+       "gateway.pools.web.members[0].weight", "must be between 1 and 1000"},
+      {R"({"gateway": {"pools": {"web": {}}}})", "gateway.pools.web",
+       "has neither members nor discover"},
+      {R"({"gateway": {"pools": {"web": {"discover": "bad name!"}}}})",
+       "gateway.pools.web.discover", ""},
+      {R"({"gateway": {"enabled": true, "routes": [{"pool": "web"}],
+                       "pools": {"web": {"discover": "app"}}}})",
+       "gateway.pools.web.discover", "needs discovery.enabled=true"},
+      {R"({"gateway": {"pools": {"web": {"discover": "app", "balance": "random"}}}})",
+       "gateway.pools.web.balance",
+       "must be one of round_robin, least_request, hash, redis_rotation"},
+      {R"({"gateway": {"pools": {"web": {"discover": "app", "hash_by": "query:x"}}}})",
+       "gateway.pools.web.hash_by", "client_address, header:<name> or cookie:<name>"},
+      {R"({"gateway": {"pools": {"web": {"discover": "app", "hash_by": "header:"}}}})",
+       "gateway.pools.web.hash_by", "client_address, header:<name> or cookie:<name>"},
+      {R"({"gateway": {"pools": {"web": {"discover": "app", "health": {"path": "healthz"}}}}})",
+       "gateway.pools.web.health.path", "must start with /"},
+      {R"({"gateway": {"pools": {"web": {"discover": "app", "health": {"rise": 0}}}}})",
+       "gateway.pools.web.health.rise", "must be between 1 and 100"},
+      {R"({"gateway": {"pools": {"web": {"discover": "app",
+                       "passive": {"base_ejection_ms": 5000, "max_ejection_ms": 1000}}}}})",
+       "gateway.pools.web.passive.base_ejection_ms",
+       "must be at most gateway.pools.web.passive.max_ejection_ms (1000)"},
+      {R"({"gateway": {"pools": {"w/eb": {"discover": "app"}}}})", "gateway.pools.w/eb",
+       "a pool name may hold only"},
+      {R"({"gateway": {"routes": [{"prefix": "api", "pool": "web"}]}})", "gateway.routes[0].prefix",
+       "must start with /"},
+      {R"({"gateway": {"routes": [{"host": "a.example:80", "pool": "web"}]}})",
+       "gateway.routes[0].host", "without a port"},
+      {R"({"gateway": {"routes": [], "enabled": true}})", "gateway.routes", "has no route"},
+      {R"({"gateway": {"retries": 11}})", "gateway.retries", "must be between 0 and 10"},
+      {R"({"gateway": {"pools": {"web": {"members": [], "bogus": 1}}}})", "gateway.pools.web.bogus",
+       "unknown key"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.json);
+    auto error = errorOf(c.json);
+    REQUIRE(error);
+    CHECK(error->path == c.path);
+    CHECK_THAT(error->reason, Contains(c.reason));
+  }
+}
+
+TEST_CASE("gateway config: a port shared with another listener is refused", "[gateway][config]") {
+  auto error = errorOf(R"({"gateway": {"enabled": true, "port": 3000,
+    "routes": [{"pool": "web"}], "pools": {"web": {"members": [{"address": "10.0.0.1:80"}]}}}})");
+  REQUIRE(error);
+  CHECK(error->path == "gateway.port");
+  CHECK_THAT(error->reason, Contains("also used by app.port"));
+}
+
+TEST_CASE("gateway config: --help lists the keys of routes and pools", "[gateway][config]") {
+  std::string help = configSchema().keysHelp();
+  for (const char* line :
+       {"  gateway.routes (list of {host, prefix, pool}, JSON, default [])",
+        "  gateway.routes[].prefix (string, default \"/\")",
+        "  gateway.pools.<name>.members[].address (string, default \"\")",
+        "  gateway.pools.<name>.balance (round_robin|least_request|hash|redis_rotation, default "
+        "\"round_robin\")",
+        "  gateway.pools.<name>.health.interval_ms (integer 1..86400000, default 2000)",
+        "  gateway.pools.<name>.passive.max_ejection_percent (integer 0..100, default 50)"}) {
+    INFO(line);
+    CHECK(help.find(line) != std::string::npos);
+  }
+}
+
+TEST_CASE("gateway config: hash_by parses its three forms", "[gateway][config]") {
+  CHECK(parseHashBy("client_address")->source == HashBy::Source::ClientAddress);
+  auto h = parseHashBy("header:X-User");
+  REQUIRE(h);
+  CHECK(h->source == HashBy::Source::Header);
+  CHECK(h->name == "X-User");
+  auto c = parseHashBy("cookie:session");
+  REQUIRE(c);
+  CHECK(c->source == HashBy::Source::Cookie);
+  CHECK(c->name == "session");
+  CHECK_FALSE(parseHashBy("cookie:a b"));
+  CHECK_FALSE(parseHashBy("client"));
+}
+
+}  // namespace redge
