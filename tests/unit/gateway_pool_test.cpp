@@ -44,7 +44,9 @@ struct RecordingTransport final : public PoolTransport {
 GatewayPoolOptions poolOptions(std::string balance = "round_robin") {
   GatewayPoolOptions o;
   o.balance = std::move(balance);
-  o.members.push_back({"unused:1"});  // members come through addMember in these tests
+  GatewayMemberOptions unused;  // members come through addMember in these tests
+  unused.address = "unused:1";
+  o.members.push_back(unused);
   return o;
 }
 
