@@ -567,9 +567,11 @@ case_idle_rss() {
   out "RSS is VmRSS of the server's process tree (nginx: master + worker)."
 }
 
-# redge's gateway keys: a guess until the gateway lands; override with
-# REDGE_GATEWAY_ARGS, where @PORT@ and @BACKEND_PORT@ are filled in.
-REDGE_GATEWAY_ARGS=${REDGE_GATEWAY_ARGS:-"--set gateway.enabled=true --set gateway.port=@PORT@ --set gateway.upstreams=http://127.0.0.1:@BACKEND_PORT@"}
+# redge's gateway: one route to one pool of one member, no active health
+# checks (HAProxy's peer config has none either). Override with
+# REDGE_GATEWAY_ARGS, where @PORT@ and @BACKEND_PORT@ are filled in; it is
+# split on spaces, so its JSON has none.
+REDGE_GATEWAY_ARGS=${REDGE_GATEWAY_ARGS:-'--set gateway.enabled=true --set gateway.port=@PORT@ --set gateway.routes=[{"prefix":"/","pool":"app"}] --set gateway.pools={"app":{"members":[{"address":"127.0.0.1:@BACKEND_PORT@"}],"health":{"enabled":false}}}'}
 
 case_gateway() {
   # The backend is a redge app (baseline_server if redge does not start),
