@@ -173,9 +173,13 @@ std::optional<int> ChildProcess::waitForExit(std::chrono::milliseconds timeout) 
 int ChildProcess::stop(std::chrono::milliseconds grace) {
   stuck_report_.clear();
   if (reaped_) return exitCodeOf(status_);
-  ::kill(pid_, SIGTERM);
-  // A stopped process (Redis paused by a test) only acts on SIGTERM once continued.
+  // A stopped process (Redis paused by a test) only acts on SIGTERM once
+  // continued: SIGCONT first. Sent after SIGTERM, a harness thread delayed
+  // between the two calls could deliver it while the exiting child is held
+  // by LeakSanitizer's exit-time check (which stops it with ptrace), and that
+  // check then never ends: sanitized children hung after a clean stop.
   ::kill(pid_, SIGCONT);
+  ::kill(pid_, SIGTERM);
   if (auto code = waitForExit(grace)) return *code;
   stuck_report_ = describeStuck(pid_);
   return kill9();
