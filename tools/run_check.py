@@ -23,28 +23,11 @@ import sys
 import tempfile
 import time
 
+from docs_check import free_port, port_open  # tools/ is on sys.path: this script's folder
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN_SH = os.path.join(REPO, "tools", "run.sh")
 DEADLINE_S = 10
-
-
-def free_port(taken):
-    while True:
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        if port not in taken:
-            taken.add(port)
-            return port
-
-
-def port_open(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 def wait_for(what, predicate, proc=None):

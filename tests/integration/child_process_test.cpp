@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 
 #include "support/child_process.hpp"
@@ -35,6 +36,15 @@ TEST_CASE("harness: a child that exits on SIGTERM leaves no stuck report", "[har
   spec.stdout_path = dir.file("out");
   spec.stderr_path = dir.file("err");
   ChildProcess child(spec);
+  // Past exec first: before it, the forked copy of this test still has the
+  // test runner's signal handlers, and SIGTERM would run those.
+  const std::string exe = "/proc/" + std::to_string(child.pid()) + "/exe";
+  REQUIRE(waitUntil(
+      [&] {
+        std::error_code ec;
+        return std::filesystem::read_symlink(exe, ec).filename() == "sleep";
+      },
+      5000ms));
   CHECK(child.stop(2000ms) == 128 + 15);
   CHECK(child.stuckReport().empty());
 }

@@ -53,7 +53,8 @@ std::string describeStuck(pid_t pid) {
     std::string of_tracer = slurp("/proc/" + std::to_string(tracer) + "/comm");
     report += "; traced by " + std::to_string(tracer) + " (" +
               of_tracer.substr(0, of_tracer.find('\n')) + ")";
-    if (!own.empty() && own == of_tracer) report += "; " + std::string(kSanitizerExitHang);
+    // What a SIGCONT arriving during that check caused (see stop()).
+    if (!own.empty() && own == of_tracer) report += "; sanitizer exit-time leak check hung";
   }
   if (::access("/usr/bin/gdb", X_OK) == 0) {
     std::string command = "timeout 20 /usr/bin/gdb -p " + std::to_string(pid) +

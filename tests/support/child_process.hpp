@@ -26,11 +26,6 @@ struct ChildSpec {
 //
 // Exit codes follow the shell's convention: the exit status for a normal
 // exit, 128 + N for death by signal N.
-// In a stuck report: the child was inside the sanitizers' exit-time leak
-// check, traced by its own StopTheWorld clone, when the grace ran out (what
-// a SIGCONT arriving during that check caused; see ChildProcess::stop).
-inline constexpr const char* kSanitizerExitHang = "sanitizer exit-time leak check hung";
-
 class ChildProcess {
  public:
   ChildProcess() = default;
