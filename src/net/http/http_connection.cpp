@@ -18,6 +18,7 @@
 
 #include <strings.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "core/log.hpp"
@@ -94,13 +95,22 @@ void HttpConnection::writeRefusal() {
 // ---------------------------------------------------------------- reading
 
 void HttpConnection::onInput(const char* data, size_t len) {
+  if (stream_.tunnel) {
+    if (stream_.handler) stream_.handler->onTunnelData(std::string_view(data, len));
+    return;
+  }
   parse(data, len);
 }
 
 void HttpConnection::resumeInput() {
-  llhttp_resume(&parser_);
   std::string input;
   input.swap(pending_input_);
+  if (stream_.tunnel) {
+    // What the client sent right behind its upgrade request.
+    if (!input.empty() && stream_.handler) stream_.handler->onTunnelData(input);
+    return;
+  }
+  llhttp_resume(&parser_);
   if (!input.empty()) parse(input.data(), input.size());
 }
 
@@ -263,6 +273,10 @@ int HttpConnection::onHeadersComplete() {
   allow_ = std::move(m.allow);
   body_limit_ = m.kind == RouteMatch::Kind::Found ? server.routeBodyLimit(route_id_)
                                                   : server.options().max_body_bytes;
+  if (server.streaming()) {
+    // A forwarded body is streamed, not kept: only the forwarder's limit.
+    body_limit_ = server.streamMaxBodyBytes() < 0 ? INT64_MAX : server.streamMaxBodyBytes();
+  }
 
   bool has_body = (parser_.flags & F_CHUNKED) ||
                   ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length > 0);
@@ -292,7 +306,7 @@ int HttpConnection::onHeadersComplete() {
     }
   }
   if (has_body) {
-    if (parser_.flags & F_CONTENT_LENGTH) {
+    if ((parser_.flags & F_CONTENT_LENGTH) && !server.streaming()) {
       request_.mutableBody().reserve(static_cast<size_t>(parser_.content_length));
     }
     in_body_ = true;
@@ -302,6 +316,7 @@ int HttpConnection::onHeadersComplete() {
   } else {
     setDeadline(Deadline::None, 0);
   }
+  if (server.streaming()) beginStream();
   return 0;
 }
 
@@ -321,6 +336,11 @@ int64_t HttpConnection::bodyDeadlineMs() const {
 // read: its own deadline comes back, as far as it had run.
 void HttpConnection::restoreDeadline() {
   int64_t now = nowMs();
+  if (stream_.active && (stream_.request_done || stream_.tunnel || stream_.body_paused)) {
+    // Waiting on the forwarder (its own deadlines), not on the client.
+    setDeadline(Deadline::None, 0);
+    return;
+  }
   if (!in_request_) {
     // Before the first request: its head must come in header_timeout_ms.
     request_started_ms_ = now;
@@ -338,6 +358,18 @@ int HttpConnection::onBodyCb(llhttp_t* p, const char* at, size_t len) noexcept {
 }
 
 int HttpConnection::onBody(const char* at, size_t len) {
+  if (stream_.active) {
+    body_received_ += static_cast<int64_t>(len);
+    if (body_received_ > body_limit_) {
+      failRequest(413, "body_too_large",
+                  "The request body exceeds " + std::to_string(body_limit_) +
+                      " bytes, the most this listener forwards.");
+      return -1;
+    }
+    if (stream_.handler) stream_.handler->onRequestData(std::string_view(at, len));
+    // Paused from the callback: llhttp stops here, the rest is held.
+    return closing() || stream_.body_paused ? HPE_PAUSED : 0;
+  }
   std::string& body = request_.mutableBody();
   if (static_cast<int64_t>(body.size() + len) > body_limit_) {
     failRequest(413, "body_too_large",
@@ -379,10 +411,20 @@ int HttpConnection::onMessageComplete() {
   in_request_ = false;
   in_body_ = false;
   HttpServer& server = http();
-  // redge upgrades nothing (WebSocket, CONNECT): such a request is answered
-  // and the connection closes, since llhttp stops parsing after it.
+  // Only a forwarder upgrades (WebSocket through the gateway); elsewhere such
+  // a request is answered and the connection closes, since llhttp stops
+  // parsing after it.
   request_.keep_alive =
       llhttp_should_keep_alive(&parser_) != 0 && !server.draining() && parser_.upgrade == 0;
+  if (stream_.active) {
+    stream_.request_done = true;
+    server.observe(request_);
+    if (stream_.handler) stream_.handler->onRequestEnd();
+    // The next request waits until this exchange has ended; if it already
+    // has (answered at once), parsing goes on.
+    if (closing() || stream_.active || !request_.keep_alive) return HPE_PAUSED;
+    return 0;
+  }
   uint64_t seq = replies().beginDispatch();
   HttpResponder responder(&server, id(), seq);
   server.observe(request_);
@@ -419,6 +461,19 @@ int HttpConnection::onMessageComplete() {
 }
 
 void HttpConnection::failRequest(int status, std::string_view code, std::string_view message) {
+  if (stream_.active) {
+    // The forwarder's exchange is over: it is told, and if it has begun
+    // its answer the connection can only be cut.
+    bool answering = stream_.head_written;
+    stream_.active = false;
+    HttpStreamHandler* h = stream_.handler;
+    stream_.handler = nullptr;
+    if (h != nullptr) h->onClosed();
+    if (answering) {
+      close();
+      return;
+    }
+  }
   failed_ = true;
   in_request_ = false;
   in_body_ = false;
@@ -475,6 +530,181 @@ void HttpConnection::deliver(uint64_t seq, const HttpResponse& response) {
   server.recordResponse(t.slot->tag, response.status, t.slot->started_us);
   t.slot->close_after = appendResponse(*t.bytes, response, framingOf(t.slot->flags));
   committed(r.commit(t));
+}
+
+// ---------------------------------------------------------------- streaming
+
+void HttpConnection::onClosing() {
+  pending_input_.clear();
+  if (!stream_.active) return;
+  stream_.active = false;
+  // Told once, last: the handler may destroy itself from here.
+  HttpStreamHandler* h = stream_.handler;
+  stream_.handler = nullptr;
+  if (h != nullptr) h->onClosed();
+}
+
+bool HttpConnection::mayResume() const {
+  if (!stream_.active || stream_.tunnel) return true;
+  // During an exchange, held input is the rest of its body: taken up when
+  // the forwarder resumes it. After the body, it is the next request: it
+  // waits for the exchange to end.
+  return !stream_.request_done && !stream_.body_paused;
+}
+
+void HttpConnection::onOutputDrained() {
+  if (!stream_.active || !stream_.drain_wanted || stream_.handler == nullptr) return;
+  stream_.drain_wanted = false;
+  stream_.handler->onResponseDrained();
+}
+
+void HttpConnection::beginStream() {
+  stream_ = Stream{};
+  stream_.active = true;
+  stream_.upgrade = parser_.upgrade != 0;
+  stream_.route_id = http().streamRouteId();
+  http().dispatchStream(request_, HttpExchange(&http(), id()));
+}
+
+void HttpConnection::endStream(bool close_after) {
+  stream_.active = false;
+  stream_.handler = nullptr;
+  if (close_after) finishAfterOutput();
+  // The flush writes the end of the answer and, for a kept connection,
+  // takes up the next request.
+  scheduleFlush();
+}
+
+void HttpConnection::streamPauseRequest() {
+  if (!streamAlive() || stream_.body_paused || stream_.request_done) return;
+  stream_.body_paused = true;
+  stream_.paused_at_ms = nowMs();
+  if (deadline() == Deadline::Body) setDeadline(Deadline::None, 0);
+  // Reading stops at once; a read already in llhttp's hands stops at the
+  // end of its current body piece (onBody answers HPE_PAUSED).
+  holdInput();
+}
+
+void HttpConnection::streamResumeRequest() {
+  if (!streamAlive() || !stream_.body_paused) return;
+  stream_.body_paused = false;
+  // Time spent paused was ours, not the client's.
+  body_started_ms_ += nowMs() - stream_.paused_at_ms;
+  if (in_body_) restoreDeadline();
+  scheduleFlush();
+}
+
+void HttpConnection::streamWriteInterim(
+    int status, const std::vector<std::pair<std::string_view, std::string_view>>& headers) {
+  if (!streamAlive() || stream_.head_written || request_.version_minor == 0) return;
+  std::string& out = output();
+  out.append("HTTP/1.1 ").append(std::to_string(status)).push_back(' ');
+  out.append(httpStatusText(status)).append("\r\n");
+  for (const auto& [name, value] : headers) {
+    out.append(name).append(": ").append(value).append("\r\n");
+  }
+  out.append("\r\n");
+  scheduleFlush();
+}
+
+void HttpConnection::streamWriteHead(const HttpStreamHead& head) {
+  if (!streamAlive() || stream_.head_written) return;
+  stream_.head_written = true;
+  ResponseFraming f = currentFraming();
+  bool upgrade = head.status == 101;
+  stream_.no_body = f.head || upgrade || head.status == 204 || head.status == 304 ||
+                    (head.status >= 100 && head.status < 200);
+  bool keep = f.keep_alive && !head.close && !server().draining();
+  std::string& out = output();
+  out.append("HTTP/1.1 ").append(std::to_string(head.status)).push_back(' ');
+  out.append(head.reason.empty() ? httpStatusText(head.status) : head.reason).append("\r\n");
+  for (const auto& [name, value] : head.headers) {
+    out.append(name).append(": ").append(value).append("\r\n");
+  }
+  if (head.content_length >= 0) {
+    if (!upgrade && head.status != 204 && !(head.status >= 100 && head.status < 200)) {
+      out.append("Content-Length: ").append(std::to_string(head.content_length)).append("\r\n");
+    }
+  } else if (!stream_.no_body) {
+    if (request_.version_minor >= 1) {
+      stream_.chunked = true;
+      out.append("Transfer-Encoding: chunked\r\n");
+    } else {
+      // An HTTP/1.0 client knows no chunks: the body ends with the connection.
+      stream_.delimited = true;
+      keep = false;
+    }
+  }
+  if (!upgrade) {
+    if (!keep) {
+      out.append("Connection: close\r\n");
+    } else if (f.http10) {
+      out.append("Connection: keep-alive\r\n");
+    }
+  }
+  out.append("\r\n");
+  stream_.close_after = !keep && !upgrade;
+  http().recordResponse(stream_.route_id, head.status, request_.started_us);
+  scheduleFlush();
+}
+
+void HttpConnection::streamWriteBody(std::string_view data) {
+  if (!streamAlive() || !stream_.head_written || stream_.no_body || data.empty()) return;
+  if (cutOffSlowReader()) return;
+  std::string& out = output();
+  if (stream_.chunked) {
+    char size[20];
+    int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+    out.append(size, static_cast<size_t>(n));
+    out.append(data);
+    out.append("\r\n");
+  } else {
+    out.append(data);
+  }
+  if (outputBacklog() >= kOutputHighWatermark) stream_.drain_wanted = true;
+  scheduleFlush();
+}
+
+bool HttpConnection::streamWantsMore() const {
+  return streamAlive() && outputBacklog() < kOutputHighWatermark;
+}
+
+void HttpConnection::streamEnd() {
+  if (!streamAlive()) return;
+  if (!stream_.head_written) {
+    // A forwarder that ends without an answer: the client must not wait.
+    streamAbort();
+    return;
+  }
+  if (stream_.chunked) output().append("0\r\n\r\n");
+  // The connection cannot go on when the answer ended it, when the request's
+  // body was not all read (its rest would be parsed as a request), or after
+  // a tunnel.
+  endStream(stream_.close_after || stream_.delimited || !stream_.request_done || stream_.tunnel);
+}
+
+void HttpConnection::streamAbort() {
+  if (!streamAlive()) return;
+  stream_.active = false;
+  stream_.handler = nullptr;  // it asked: it is not told again
+  close();
+}
+
+void HttpConnection::streamStartTunnel() {
+  if (!streamAlive() || !stream_.upgrade || stream_.tunnel) return;
+  stream_.tunnel = true;
+  setDeadline(Deadline::None, 0);
+  // What the client sent behind its request is held: the flush hands it
+  // over (resumeInput) and reading goes on raw.
+  scheduleFlush();
+}
+
+void HttpConnection::streamWriteTunnel(std::string_view data) {
+  if (!streamAlive() || !stream_.tunnel || data.empty()) return;
+  if (cutOffSlowReader()) return;
+  output().append(data);
+  if (outputBacklog() >= kOutputHighWatermark) stream_.drain_wanted = true;
+  scheduleFlush();
 }
 
 }  // namespace redge

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "net/http/http_exchange.hpp"
 #include "net/http/http_request.hpp"
 #include "net/http/http_response.hpp"
 #include "net/http/router.hpp"
@@ -31,14 +32,31 @@ class HttpConnection final : public StreamConnection {
   void deliver(uint64_t seq, const HttpResponse& response);
   bool awaits(uint64_t seq) const;
 
+  // The streamed exchange (see HttpExchange, which calls these).
+  bool streamAlive() const { return stream_.active && !closing(); }
+  void streamAttach(HttpStreamHandler* handler) { stream_.handler = handler; }
+  void streamPauseRequest();
+  void streamResumeRequest();
+  void streamWriteInterim(
+      int status, const std::vector<std::pair<std::string_view, std::string_view>>& headers);
+  void streamWriteHead(const HttpStreamHead& head);
+  void streamWriteBody(std::string_view data);
+  void streamEnd();
+  void streamAbort();
+  bool streamWantsMore() const;
+  void streamStartTunnel();
+  void streamWriteTunnel(std::string_view data);
+
  protected:
   void onInput(const char* data, size_t len) override;
   void resumeInput() override;
   void writeRefusal() override;
   void onDeadline(Deadline which) override;
-  bool inRequest() const override { return in_request_; }
+  bool inRequest() const override { return in_request_ || stream_.active; }
   void restoreDeadline() override;
-  void onClosing() override { pending_input_.clear(); }
+  void onClosing() override;
+  bool mayResume() const override;
+  void onOutputDrained() override;
 
  private:
   // llhttp callbacks
@@ -70,6 +88,27 @@ class HttpConnection final : public StreamConnection {
                       const ResponseFraming& framing);
   ResponseFraming currentFraming() const;
 
+  // The streamed exchange in progress, on a listener that forwards.
+  struct Stream {
+    bool active = false;
+    HttpStreamHandler* handler = nullptr;  // null once detached
+    bool request_done = false;             // the request's last byte was read
+    bool body_paused = false;              // the forwarder asked to stop reading
+    int64_t paused_at_ms = 0;              // when (the body deadline does not run meanwhile)
+    bool head_written = false;
+    bool no_body = false;    // HEAD, 1xx, 204, 304: body bytes are not sent
+    bool chunked = false;    // the body goes out chunked
+    bool delimited = false;  // the body ends with the connection (HTTP/1.0, unknown length)
+    bool close_after = false;
+    bool upgrade = false;    // the request asked to upgrade
+    bool tunnel = false;     // raw bytes both ways
+    bool drain_wanted = false;
+    int route_id = -1;
+  };
+  void beginStream();
+  void endStream(bool close_after);
+
+  Stream stream_;
   llhttp_t parser_;
   HttpRequest request_;
   bool in_request_ = false;

@@ -170,7 +170,11 @@ void StreamConnection::finishAfterOutput() {
 
 bool StreamConnection::canResume() const {
   return input_held_ && !no_more_input_ && replies_.pending() < max_pending_ / 2 &&
-         outputBacklog() < kOutputLowWatermark;
+         outputBacklog() < kOutputLowWatermark && mayResume();
+}
+
+void StreamConnection::scheduleFlush() {
+  server_.scheduleFlush(id_);
 }
 
 // Writes the output; then, while input was held and that has cleared, lets
@@ -240,6 +244,7 @@ void StreamConnection::onWritten(int status) {
     }
   }
   flush();
+  if (!closing_ && outputBacklog() < kOutputLowWatermark) onOutputDrained();
 }
 
 // Decides what the connection waits for once output has moved.

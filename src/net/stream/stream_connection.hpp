@@ -92,6 +92,11 @@ class StreamConnection : public StreamWriterOwner {
   virtual void restoreDeadline() {}
   // The connection is closing (free codec state; no callbacks after).
   virtual void onClosing() {}
+  // May held input be taken up now? (A codec may hold input for its own
+  // reasons: HTTP holds the next request while a streamed exchange runs.)
+  virtual bool mayResume() const { return true; }
+  // Unwritten output fell below the low mark (after a completed write).
+  virtual void onOutputDrained() {}
 
   // --- what the codec uses ---
   StreamServer& server() { return server_; }
@@ -119,6 +124,10 @@ class StreamConnection : public StreamWriterOwner {
   void committed(bool front_ready);
   // The connection currently dispatching, for the server's fast lookup.
   void setCurrent(bool on);
+  // Answer bytes not yet taken by the client.
+  size_t outputBacklog() const;
+  // Writes what is ready at the end of this loop iteration.
+  void scheduleFlush();
 
   static constexpr size_t kOutputHighWatermark = 1 << 20;   // hold input above this
   static constexpr size_t kOutputLowWatermark = 256 << 10;  // take it up below this
@@ -134,7 +143,6 @@ class StreamConnection : public StreamWriterOwner {
   void onTimer();
   bool writeOutput();
   bool canResume() const;
-  size_t outputBacklog() const;
   void afterOutputSettled();
   void startLingeringClose();
   void pauseReading();
