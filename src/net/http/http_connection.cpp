@@ -95,8 +95,16 @@ void HttpConnection::writeRefusal() {
 // ---------------------------------------------------------------- reading
 
 void HttpConnection::onInput(const char* data, size_t len) {
+  if (inputHeld()) {
+    // Reading goes on behind a streamed exchange (deferInput): the bytes
+    // wait for it to end, and past a bound reading stops.
+    pending_input_.append(data, len);
+    if (pending_input_.size() > kMaxDeferredInput) holdInput();
+    return;
+  }
   if (stream_.tunnel) {
-    if (stream_.handler) stream_.handler->onTunnelData(std::string_view(data, len));
+    noteTunnelActivity();
+    if (stream_.active && stream_.handler) stream_.handler->onRequestData({data, len});
     return;
   }
   parse(data, len);
@@ -107,7 +115,10 @@ void HttpConnection::resumeInput() {
   input.swap(pending_input_);
   if (stream_.tunnel) {
     // What the client sent right behind its upgrade request.
-    if (!input.empty() && stream_.handler) stream_.handler->onTunnelData(input);
+    if (!input.empty() && stream_.active && stream_.handler) {
+      noteTunnelActivity();
+      stream_.handler->onRequestData(input);
+    }
     return;
   }
   llhttp_resume(&parser_);
@@ -125,7 +136,14 @@ void HttpConnection::parse(const char* data, size_t len) {
     const char* pos = llhttp_get_error_pos(&parser_);
     size_t consumed = pos ? static_cast<size_t>(pos - data) : len;
     if (consumed < len) pending_input_.append(data + consumed, len - consumed);
-    holdInput();
+    // Behind a streamed exchange whose request is read, reading goes on
+    // (the client leaving is seen at once); otherwise it stops.
+    if (stream_.active && stream_.request_done && !stream_.body_paused &&
+        pending_input_.size() <= kMaxDeferredInput) {
+      deferInput();
+    } else {
+      holdInput();
+    }
     return;
   }
   if (failed_) return;  // a callback already answered (431, 413, ...)
@@ -155,6 +173,7 @@ int HttpConnection::onMessageBeginCb(llhttp_t* p) noexcept {
 int HttpConnection::onMessageBegin() {
   request_.reset();
   request_.started_us = http().nowUs();
+  streaming_request_ = false;
   in_request_ = true;
   in_body_ = false;
   header_bytes_ = 0;
@@ -267,15 +286,23 @@ int HttpConnection::onHeadersComplete() {
   if (!checkHeaderRules()) return -1;
 
   HttpServer& server = http();
-  RouteMatch m = server.matchRoute(request_);
-  route_kind_ = m.kind;
-  route_id_ = m.route_id;
-  allow_ = std::move(m.allow);
-  body_limit_ = m.kind == RouteMatch::Kind::Found ? server.routeBodyLimit(route_id_)
-                                                  : server.options().max_body_bytes;
   if (server.streaming()) {
-    // A forwarded body is streamed, not kept: only the forwarder's limit.
+    // Every request goes to the stream entry. A forwarded body is streamed,
+    // not kept: only the forwarder's limit applies.
+    route_kind_ = RouteMatch::Kind::Found;
+    route_id_ = server.streamRouteId();
     body_limit_ = server.streamMaxBodyBytes() < 0 ? INT64_MAX : server.streamMaxBodyBytes();
+    // Known at the head (llhttp sets the flags and `upgrade` before this
+    // callback): a forwarder may answer before the request is complete.
+    request_.keep_alive =
+        llhttp_should_keep_alive(&parser_) != 0 && !server.draining() && parser_.upgrade == 0;
+  } else {
+    RouteMatch m = server.matchRoute(request_);
+    route_kind_ = m.kind;
+    route_id_ = m.route_id;
+    allow_ = std::move(m.allow);
+    body_limit_ = m.kind == RouteMatch::Kind::Found ? server.routeBodyLimit(route_id_)
+                                                    : server.options().max_body_bytes;
   }
 
   bool has_body = (parser_.flags & F_CHUNKED) ||
@@ -298,8 +325,10 @@ int HttpConnection::onHeadersComplete() {
     }
     // An interim answer may only go out when no earlier answer is pending,
     // or it would overtake them; a client that waits in vain sends the body
-    // after its own short timeout anyway.
-    if (has_body && replies().empty() && output().empty() && request_.version_minor >= 1) {
+    // after its own short timeout anyway. A streamed exchange is alone on
+    // its connection: what is in the output before it is already in order.
+    if (has_body && replies().empty() && (output().empty() || server.streaming()) &&
+        request_.version_minor >= 1) {
       output().append("HTTP/1.1 100 Continue\r\n\r\n");
       continue_sent_ = true;
       flush();
@@ -316,7 +345,11 @@ int HttpConnection::onHeadersComplete() {
   } else {
     setDeadline(Deadline::None, 0);
   }
-  if (server.streaming()) beginStream();
+  if (server.streaming()) {
+    beginStream(has_body);
+    // Answered at once with the body unread, or aborted: parse no further.
+    if (closing() || finishing()) return HPE_PAUSED;
+  }
   return 0;
 }
 
@@ -336,7 +369,11 @@ int64_t HttpConnection::bodyDeadlineMs() const {
 // read: its own deadline comes back, as far as it had run.
 void HttpConnection::restoreDeadline() {
   int64_t now = nowMs();
-  if (stream_.active && (stream_.request_done || stream_.tunnel || stream_.body_paused)) {
+  if (stream_.active && stream_.tunnel) {
+    armTunnelDeadline();
+    return;
+  }
+  if (stream_.active && (stream_.request_done || stream_.body_paused)) {
     // Waiting on the forwarder (its own deadlines), not on the client.
     setDeadline(Deadline::None, 0);
     return;
@@ -358,7 +395,10 @@ int HttpConnection::onBodyCb(llhttp_t* p, const char* at, size_t len) noexcept {
 }
 
 int HttpConnection::onBody(const char* at, size_t len) {
-  if (stream_.active) {
+  if (streaming_request_) {
+    // The exchange ended before its body did: the rest is not read (the
+    // connection closes after the answer).
+    if (!stream_.active) return HPE_PAUSED;
     body_received_ += static_cast<int64_t>(len);
     if (body_received_ > body_limit_) {
       failRequest(413, "body_too_large",
@@ -367,8 +407,9 @@ int HttpConnection::onBody(const char* at, size_t len) {
       return -1;
     }
     if (stream_.handler) stream_.handler->onRequestData(std::string_view(at, len));
-    // Paused from the callback: llhttp stops here, the rest is held.
-    return closing() || stream_.body_paused ? HPE_PAUSED : 0;
+    // Paused, ended or aborted from the callback: llhttp stops here and the
+    // rest is held (or dropped).
+    return closing() || !stream_.active || stream_.body_paused ? HPE_PAUSED : 0;
   }
   std::string& body = request_.mutableBody();
   if (static_cast<int64_t>(body.size() + len) > body_limit_) {
@@ -383,6 +424,10 @@ int HttpConnection::onBody(const char* at, size_t len) {
 }
 
 void HttpConnection::onDeadline(Deadline which) {
+  if (which == Deadline::Stream) {
+    streamDeadline();
+    return;
+  }
   if (which == Deadline::Body) {
     int64_t now = nowMs();
     int64_t deadline = bodyDeadlineMs();
@@ -411,20 +456,12 @@ int HttpConnection::onMessageComplete() {
   in_request_ = false;
   in_body_ = false;
   HttpServer& server = http();
+  if (streaming_request_) return onStreamMessageComplete() ? 0 : HPE_PAUSED;
   // Only a forwarder upgrades (WebSocket through the gateway); elsewhere such
   // a request is answered and the connection closes, since llhttp stops
   // parsing after it.
   request_.keep_alive =
       llhttp_should_keep_alive(&parser_) != 0 && !server.draining() && parser_.upgrade == 0;
-  if (stream_.active) {
-    stream_.request_done = true;
-    server.observe(request_);
-    if (stream_.handler) stream_.handler->onRequestEnd();
-    // The next request waits until this exchange has ended; if it already
-    // has (answered at once), parsing goes on.
-    if (closing() || stream_.active || !request_.keep_alive) return HPE_PAUSED;
-    return 0;
-  }
   uint64_t seq = replies().beginDispatch();
   HttpResponder responder(&server, id(), seq);
   server.observe(request_);
@@ -462,13 +499,14 @@ int HttpConnection::onMessageComplete() {
 
 void HttpConnection::failRequest(int status, std::string_view code, std::string_view message) {
   if (stream_.active) {
-    // The forwarder's exchange is over: it is told, and if it has begun
+    // The forwarder's exchange is over: it is told (from the parser or a
+    // deadline, never from inside one of its calls), and if it has begun
     // its answer the connection can only be cut.
     bool answering = stream_.head_written;
-    stream_.active = false;
     HttpStreamHandler* h = stream_.handler;
-    stream_.handler = nullptr;
+    endStream(true);
     if (h != nullptr) h->onClosed();
+    if (closing()) return;
     if (answering) {
       close();
       return;
@@ -530,181 +568,6 @@ void HttpConnection::deliver(uint64_t seq, const HttpResponse& response) {
   server.recordResponse(t.slot->tag, response.status, t.slot->started_us);
   t.slot->close_after = appendResponse(*t.bytes, response, framingOf(t.slot->flags));
   committed(r.commit(t));
-}
-
-// ---------------------------------------------------------------- streaming
-
-void HttpConnection::onClosing() {
-  pending_input_.clear();
-  if (!stream_.active) return;
-  stream_.active = false;
-  // Told once, last: the handler may destroy itself from here.
-  HttpStreamHandler* h = stream_.handler;
-  stream_.handler = nullptr;
-  if (h != nullptr) h->onClosed();
-}
-
-bool HttpConnection::mayResume() const {
-  if (!stream_.active || stream_.tunnel) return true;
-  // During an exchange, held input is the rest of its body: taken up when
-  // the forwarder resumes it. After the body, it is the next request: it
-  // waits for the exchange to end.
-  return !stream_.request_done && !stream_.body_paused;
-}
-
-void HttpConnection::onOutputDrained() {
-  if (!stream_.active || !stream_.drain_wanted || stream_.handler == nullptr) return;
-  stream_.drain_wanted = false;
-  stream_.handler->onResponseDrained();
-}
-
-void HttpConnection::beginStream() {
-  stream_ = Stream{};
-  stream_.active = true;
-  stream_.upgrade = parser_.upgrade != 0;
-  stream_.route_id = http().streamRouteId();
-  http().dispatchStream(request_, HttpExchange(&http(), id()));
-}
-
-void HttpConnection::endStream(bool close_after) {
-  stream_.active = false;
-  stream_.handler = nullptr;
-  if (close_after) finishAfterOutput();
-  // The flush writes the end of the answer and, for a kept connection,
-  // takes up the next request.
-  scheduleFlush();
-}
-
-void HttpConnection::streamPauseRequest() {
-  if (!streamAlive() || stream_.body_paused || stream_.request_done) return;
-  stream_.body_paused = true;
-  stream_.paused_at_ms = nowMs();
-  if (deadline() == Deadline::Body) setDeadline(Deadline::None, 0);
-  // Reading stops at once; a read already in llhttp's hands stops at the
-  // end of its current body piece (onBody answers HPE_PAUSED).
-  holdInput();
-}
-
-void HttpConnection::streamResumeRequest() {
-  if (!streamAlive() || !stream_.body_paused) return;
-  stream_.body_paused = false;
-  // Time spent paused was ours, not the client's.
-  body_started_ms_ += nowMs() - stream_.paused_at_ms;
-  if (in_body_) restoreDeadline();
-  scheduleFlush();
-}
-
-void HttpConnection::streamWriteInterim(
-    int status, const std::vector<std::pair<std::string_view, std::string_view>>& headers) {
-  if (!streamAlive() || stream_.head_written || request_.version_minor == 0) return;
-  std::string& out = output();
-  out.append("HTTP/1.1 ").append(std::to_string(status)).push_back(' ');
-  out.append(httpStatusText(status)).append("\r\n");
-  for (const auto& [name, value] : headers) {
-    out.append(name).append(": ").append(value).append("\r\n");
-  }
-  out.append("\r\n");
-  scheduleFlush();
-}
-
-void HttpConnection::streamWriteHead(const HttpStreamHead& head) {
-  if (!streamAlive() || stream_.head_written) return;
-  stream_.head_written = true;
-  ResponseFraming f = currentFraming();
-  bool upgrade = head.status == 101;
-  stream_.no_body = f.head || upgrade || head.status == 204 || head.status == 304 ||
-                    (head.status >= 100 && head.status < 200);
-  bool keep = f.keep_alive && !head.close && !server().draining();
-  std::string& out = output();
-  out.append("HTTP/1.1 ").append(std::to_string(head.status)).push_back(' ');
-  out.append(head.reason.empty() ? httpStatusText(head.status) : head.reason).append("\r\n");
-  for (const auto& [name, value] : head.headers) {
-    out.append(name).append(": ").append(value).append("\r\n");
-  }
-  if (head.content_length >= 0) {
-    if (!upgrade && head.status != 204 && !(head.status >= 100 && head.status < 200)) {
-      out.append("Content-Length: ").append(std::to_string(head.content_length)).append("\r\n");
-    }
-  } else if (!stream_.no_body) {
-    if (request_.version_minor >= 1) {
-      stream_.chunked = true;
-      out.append("Transfer-Encoding: chunked\r\n");
-    } else {
-      // An HTTP/1.0 client knows no chunks: the body ends with the connection.
-      stream_.delimited = true;
-      keep = false;
-    }
-  }
-  if (!upgrade) {
-    if (!keep) {
-      out.append("Connection: close\r\n");
-    } else if (f.http10) {
-      out.append("Connection: keep-alive\r\n");
-    }
-  }
-  out.append("\r\n");
-  stream_.close_after = !keep && !upgrade;
-  http().recordResponse(stream_.route_id, head.status, request_.started_us);
-  scheduleFlush();
-}
-
-void HttpConnection::streamWriteBody(std::string_view data) {
-  if (!streamAlive() || !stream_.head_written || stream_.no_body || data.empty()) return;
-  if (cutOffSlowReader()) return;
-  std::string& out = output();
-  if (stream_.chunked) {
-    char size[20];
-    int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-    out.append(size, static_cast<size_t>(n));
-    out.append(data);
-    out.append("\r\n");
-  } else {
-    out.append(data);
-  }
-  if (outputBacklog() >= kOutputHighWatermark) stream_.drain_wanted = true;
-  scheduleFlush();
-}
-
-bool HttpConnection::streamWantsMore() const {
-  return streamAlive() && outputBacklog() < kOutputHighWatermark;
-}
-
-void HttpConnection::streamEnd() {
-  if (!streamAlive()) return;
-  if (!stream_.head_written) {
-    // A forwarder that ends without an answer: the client must not wait.
-    streamAbort();
-    return;
-  }
-  if (stream_.chunked) output().append("0\r\n\r\n");
-  // The connection cannot go on when the answer ended it, when the request's
-  // body was not all read (its rest would be parsed as a request), or after
-  // a tunnel.
-  endStream(stream_.close_after || stream_.delimited || !stream_.request_done || stream_.tunnel);
-}
-
-void HttpConnection::streamAbort() {
-  if (!streamAlive()) return;
-  stream_.active = false;
-  stream_.handler = nullptr;  // it asked: it is not told again
-  close();
-}
-
-void HttpConnection::streamStartTunnel() {
-  if (!streamAlive() || !stream_.upgrade || stream_.tunnel) return;
-  stream_.tunnel = true;
-  setDeadline(Deadline::None, 0);
-  // What the client sent behind its request is held: the flush hands it
-  // over (resumeInput) and reading goes on raw.
-  scheduleFlush();
-}
-
-void HttpConnection::streamWriteTunnel(std::string_view data) {
-  if (!streamAlive() || !stream_.tunnel || data.empty()) return;
-  if (cutOffSlowReader()) return;
-  output().append(data);
-  if (outputBacklog() >= kOutputHighWatermark) stream_.drain_wanted = true;
-  scheduleFlush();
 }
 
 }  // namespace redge

@@ -1,7 +1,9 @@
 // HttpExchange: the handle a forwarder holds, each call finding its
-// connection by id (see the header).
+// connection by id and checking the exchange number (see the header).
 
 #include "net/http/http_exchange.hpp"
+
+#include <charconv>
 
 #include "net/http/http_connection.hpp"
 #include "net/http/http_server.hpp"
@@ -11,7 +13,7 @@ namespace redge {
 HttpConnection* HttpExchange::connection() const {
   if (server_ == nullptr) return nullptr;
   HttpConnection* c = server_->findHttpConnection(connection_id_);
-  return c != nullptr && c->streamAlive() ? c : nullptr;
+  return c != nullptr && c->streamAlive(exchange_) ? c : nullptr;
 }
 
 bool HttpExchange::alive() const {
@@ -20,6 +22,16 @@ bool HttpExchange::alive() const {
 
 void HttpExchange::attach(HttpStreamHandler* handler) const {
   if (HttpConnection* c = connection()) c->streamAttach(handler);
+}
+
+int64_t HttpExchange::requestBodyLength() const {
+  HttpConnection* c = connection();
+  return c != nullptr ? c->streamRequestBodyLength() : 0;
+}
+
+bool HttpExchange::upgradeRequested() const {
+  HttpConnection* c = connection();
+  return c != nullptr && c->streamUpgradeRequested();
 }
 
 void HttpExchange::pauseRequest() const {
@@ -35,16 +47,37 @@ void HttpExchange::writeInterim(
   if (HttpConnection* c = connection()) c->streamWriteInterim(status, headers);
 }
 
-void HttpExchange::writeHead(const HttpStreamHead& head) const {
-  if (HttpConnection* c = connection()) c->streamWriteHead(head);
+bool HttpExchange::writeHead(const HttpStreamHead& head) const {
+  HttpConnection* c = connection();
+  return c != nullptr && c->streamWriteHead(head);
 }
 
-void HttpExchange::writeBody(std::string_view data) const {
-  if (HttpConnection* c = connection()) c->streamWriteBody(data);
+bool HttpExchange::writeBody(std::string_view data) const {
+  HttpConnection* c = connection();
+  return c != nullptr && c->streamWriteBody(data);
 }
 
 void HttpExchange::end() const {
   if (HttpConnection* c = connection()) c->streamEnd();
+}
+
+void HttpExchange::respond(const HttpResponse& response) const {
+  if (HttpConnection* c = connection()) c->streamRespond(response);
+}
+
+void HttpExchange::sendError(int status, std::string_view code, std::string_view message,
+                             int retry_after_s) const {
+  HttpConnection* c = connection();
+  if (c == nullptr) return;
+  server_->recordError(status, code, message);
+  std::string body = errorBody(code, message);
+  HttpResponse r(status, "application/json", body);
+  char num[16];
+  if (retry_after_s > 0) {
+    auto res = std::to_chars(num, num + sizeof num, retry_after_s);
+    r.header("Retry-After", std::string_view(num, static_cast<size_t>(res.ptr - num)));
+  }
+  c->streamRespond(r);
 }
 
 void HttpExchange::abort() const {
@@ -54,14 +87,6 @@ void HttpExchange::abort() const {
 bool HttpExchange::wantsMore() const {
   HttpConnection* c = connection();
   return c != nullptr && c->streamWantsMore();
-}
-
-void HttpExchange::startTunnel() const {
-  if (HttpConnection* c = connection()) c->streamStartTunnel();
-}
-
-void HttpExchange::writeTunnel(std::string_view data) const {
-  if (HttpConnection* c = connection()) c->streamWriteTunnel(data);
 }
 
 }  // namespace redge

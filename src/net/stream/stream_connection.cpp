@@ -118,11 +118,17 @@ void StreamConnection::resumeAfterYield() {
 
 void StreamConnection::holdInput() {
   input_held_ = true;
+  input_deferred_ = false;
   pauseReading();
 }
 
+void StreamConnection::deferInput() {
+  input_held_ = true;
+  input_deferred_ = true;
+}
+
 bool StreamConnection::wantsToRead() const {
-  return !closing_ && !input_held_ && !yielded_ && !stalled_on_output_ &&
+  return !closing_ && (!input_held_ || input_deferred_) && !yielded_ && !stalled_on_output_ &&
          (!no_more_input_ || lingering_);
 }
 
@@ -188,6 +194,7 @@ void StreamConnection::flush() {
     if (!writeOutput()) break;
     if (!canResume()) break;
     input_held_ = false;
+    input_deferred_ = false;
     setCurrent(true);
     resumeInput();
     setCurrent(false);
@@ -198,6 +205,10 @@ void StreamConnection::flush() {
   if (closing_) return;
   if (wantsToRead()) resumeReading();
   afterOutputSettled();
+  if (drain_notice_ && !closing_ && outputBacklog() < kOutputLowWatermark) {
+    drain_notice_ = false;
+    onOutputDrained();
+  }
 }
 
 bool StreamConnection::writeOutput() {
@@ -244,7 +255,6 @@ void StreamConnection::onWritten(int status) {
     }
   }
   flush();
-  if (!closing_ && outputBacklog() < kOutputLowWatermark) onOutputDrained();
 }
 
 // Decides what the connection waits for once output has moved.
@@ -316,6 +326,7 @@ void StreamConnection::onTimer() {
   switch (which) {
     case Deadline::Request:
     case Deadline::Body:
+    case Deadline::Stream:
       onDeadline(which);
       if (!closing_) flush();
       break;
@@ -363,6 +374,7 @@ void StreamConnection::onShutdownCb(uv_shutdown_t* req, int status) noexcept {
   // a reset.
   c->lingering_ = true;
   c->input_held_ = false;
+  c->input_deferred_ = false;
   c->yielded_ = false;
   c->setDeadline(Deadline::Linger, kLingerMs);
   c->resumeReading();
