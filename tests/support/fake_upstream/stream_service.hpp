@@ -17,14 +17,9 @@
 
 #include "core/runtime.hpp"
 #include "net/http/http_server.hpp"
+#include "../stream_pattern.hpp"
 
 namespace redge_test {
-
-// Byte `offset` of every streamed body here: offset % 251, so a byte lost,
-// doubled or moved anywhere in a gigabyte shows.
-inline char patternByte(uint64_t offset) {
-  return static_cast<char>(offset % 251);
-}
 
 class StreamService {
  public:
