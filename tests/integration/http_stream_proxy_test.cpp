@@ -34,6 +34,13 @@ namespace {
 constexpr int64_t kGiB = int64_t{1} << 30;
 constexpr int64_t kMiB = int64_t{1} << 20;
 constexpr int64_t kRssLimitKib = 32 * 1024;
+#if defined(__SANITIZE_ADDRESS__)
+// ASan keeps freed memory in its quarantine (256 MiB) and adds shadow
+// memory: a sanitized forwarder's RSS says nothing about its buffers.
+constexpr bool kRssMeaningful = false;
+#else
+constexpr bool kRssMeaningful = true;
+#endif
 
 struct ProxyStack {
   explicit ProxyStack(std::vector<std::string> flags = {})
@@ -105,7 +112,7 @@ TEST_CASE("stream proxy: a 1 GiB download passes with the forwarder's peak RSS u
   int64_t peak = peakResidentKib(s.forwarder.pid());
   INFO("forwarder VmHWM " << peak << " KiB");
   CHECK(peak > 0);
-  CHECK(peak < kRssLimitKib);
+  if (kRssMeaningful) CHECK(peak < kRssLimitKib);
   CHECK(s.forwarder.stop() == 0);
 }
 
@@ -120,7 +127,7 @@ TEST_CASE("stream proxy: a 1 GiB upload passes with the forwarder's peak RSS und
   int64_t peak = peakResidentKib(s.forwarder.pid());
   INFO("forwarder VmHWM " << peak << " KiB");
   CHECK(peak > 0);
-  CHECK(peak < kRssLimitKib);
+  if (kRssMeaningful) CHECK(peak < kRssLimitKib);
   CHECK(s.forwarder.stop() == 0);
 }
 
@@ -356,7 +363,7 @@ TEST_CASE("stream proxy: a slow reading upstream slows the upload, nothing is lo
   CHECK(up.error == "");
   CHECK(jsonInt(up.body, "bytes") == 16 * kMiB);
   CHECK(up.body.find("\"pattern_ok\":true") != std::string::npos);
-  CHECK(peakResidentKib(s.forwarder.pid()) < kRssLimitKib);
+  if (kRssMeaningful) CHECK(peakResidentKib(s.forwarder.pid()) < kRssLimitKib);
   CHECK(s.forwarder.stop() == 0);
 }
 
@@ -415,4 +422,60 @@ TEST_CASE("stream proxy: pipelined requests wait for the exchange before them, i
   CHECK(jsonInt(d->body, "bytes") == 5);
   CHECK(e->body == "stream upstream: GET /last");
   CHECK(s.forwarder.stop() == 0);
+}
+
+TEST_CASE(
+    "stream proxy: the listener's limits hold in streaming mode: head size and deadline, "
+    "idle timeout, connection limit, and a stop with an exchange in flight leaks nothing",
+    "[stream_proxy]") {
+  ProxyStack s({"--max-header-bytes", "2048", "--header-timeout-ms", "300", "--idle-timeout-ms",
+                "400", "--max-connections", "2"});
+  {
+    RawConnection c(s.forwarder.port());
+    REQUIRE(c.send("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4096, 'a') + "\r\n\r\n"));
+    auto r = c.readResponse(5s);
+    REQUIRE(r);
+    CHECK(r->status == 431);
+  }
+  {
+    RawConnection c(s.forwarder.port());
+    REQUIRE(c.send("GET / HTTP/1.1\r\nHost: x\r\n"));  // and nothing more
+    auto r = c.readResponse(5s);
+    REQUIRE(r);
+    CHECK(r->status == 408);
+  }
+  {
+    // Kept alive after its exchange, then closed once idle.
+    RawConnection c(s.forwarder.port());
+    REQUIRE(c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r = c.readResponse(5s);
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    auto start = std::chrono::steady_clock::now();
+    CHECK(c.waitForClose(5s));
+    CHECK(msSince(start) >= 300);
+  }
+  {
+    // Two connections are served, a third is refused.
+    RawConnection a(s.forwarder.port());
+    RawConnection b(s.forwarder.port());
+    REQUIRE(a.send("GET /hang HTTP/1.1\r\nHost: x\r\n\r\n"));
+    REQUIRE(b.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+    REQUIRE(b.readResponse(5s));
+    REQUIRE(waitUntil([&] { return jsonInt(s.upstream.streamStats(), "open") == 1; }, 5s));
+    RawConnection c(s.forwarder.port());
+    auto refused = c.readResponse(5s);
+    REQUIRE(refused);
+    CHECK(refused->status == 503);
+    CHECK(errorCode(refused->body) == "too_many_connections");
+  }
+  CHECK(waitUntil([&] { return s.settled(); }, 5s));
+
+  // SIGTERM while an exchange waits for its answer: it is closed with the
+  // rest (the forwarder's stop is a close, not a drain), and nothing leaks.
+  RawConnection d(s.forwarder.port());
+  REQUIRE(d.send("GET /delay/300 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  REQUIRE(waitUntil([&] { return jsonInt(s.upstream.streamStats(), "open") == 1; }, 5s));
+  CHECK(s.forwarder.stop() == 0);
+  CHECK(d.waitForClose(5s));
 }

@@ -279,9 +279,7 @@ HttpClientError HttpClientPool::startStream(const HttpClientStreamRequest& reque
     ++new_connection_requests_;
     new_counter_.inc();
   }
-  std::string head;
-  HttpClientConnection::serializeHead(head, request, options_.authority);
-  c->begin(x, std::move(head));
+  c->begin(x, request);
   return HttpClientError::None;
 }
 
@@ -297,7 +295,7 @@ void HttpClientPool::retryOnFreshConnection(const ExchangeState& exchange, std::
     if (exchange.stream != nullptr) exchange.stream->handler_.onError(f);
     return;
   }
-  c->begin(exchange, std::move(bytes));
+  c->beginAgain(exchange, bytes);
 }
 
 HttpClientConnection* HttpClientPool::newConnection() {

@@ -113,7 +113,26 @@ int HttpClientConnection::connect() {
   return rc;
 }
 
-void HttpClientConnection::begin(const HttpClientPool::ExchangeState& exchange, std::string bytes) {
+void HttpClientConnection::begin(const HttpClientPool::ExchangeState& exchange,
+                                 const HttpClientStreamRequest& request) {
+  start(exchange);
+  std::string& out = writer_.buffer();
+  size_t from = out.size();
+  serializeHead(out, request, pool_.options().authority);
+  keepForReplay(std::string_view(out).substr(from));
+  flushRequest();
+  rearm();
+}
+
+void HttpClientConnection::beginAgain(const HttpClientPool::ExchangeState& exchange,
+                                      std::string_view bytes) {
+  start(exchange);
+  queueRequestBytes(bytes);
+  flushRequest();
+  rearm();
+}
+
+void HttpClientConnection::start(const HttpClientPool::ExchangeState& exchange) {
   exchange_ = exchange;
   stream_ = exchange.stream;
   stream_->connection_ = this;
@@ -139,15 +158,16 @@ void HttpClientConnection::begin(const HttpClientPool::ExchangeState& exchange, 
   request_ended_ms_ = t;
   last_write_ms_ = t;
   last_read_ms_ = t;
-  queueRequestBytes(bytes);
-  flushRequest();
-  rearm();
 }
 
 // ---------------------------------------------------------------- writing
 
 void HttpClientConnection::queueRequestBytes(std::string_view data) {
   writer_.buffer().append(data);
+  keepForReplay(data);
+}
+
+void HttpClientConnection::keepForReplay(std::string_view data) {
   if (!replay_ok_) return;
   if (replay_.size() + data.size() > exchange_.replay_limit) {
     replay_ok_ = false;
@@ -240,6 +260,8 @@ void HttpClientConnection::onConnect(int status) {
   }
   connected_ = true;
   phase_ = Phase::Active;
+  // The first byte's deadline counts from when the request could be sent.
+  if (exchange_.request_ended) request_ended_ms_ = now();
   uv_tcp_nodelay(&tcp_, 1);
   startReading();
   flushRequest();
@@ -287,7 +309,12 @@ void HttpClientConnection::onRead(ssize_t nread, const uv_buf_t* buf) {
     // acted on it.
     response_started_ = true;
     replay_ok_ = false;
-    replay_.clear();
+    // A buffered request's copy may be large: not kept for the next one.
+    if (replay_.capacity() > HttpClientPool::kReplayBytes) {
+      std::string().swap(replay_);
+    } else {
+      replay_.clear();
+    }
     rearm();
   }
   consume(buf->base, static_cast<size_t>(nread));

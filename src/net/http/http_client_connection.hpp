@@ -25,10 +25,12 @@ class HttpClientConnection final : public StreamWriterOwner {
   explicit HttpClientConnection(HttpClientPool& pool);
   // Starts connecting; returns a libuv error (the caller then closes it).
   int connect();
-  // Runs an exchange: its head is written now if connected, else once
-  // connected. `bytes` is what to write first: the serialized head, or on a
-  // retry everything the first connection had written.
-  void begin(const HttpClientPool::ExchangeState& exchange, std::string bytes);
+  // Runs an exchange: its head (serialized straight into the output) is
+  // written now if connected, else once connected.
+  void begin(const HttpClientPool::ExchangeState& exchange, const HttpClientStreamRequest& request);
+  // The same exchange again after the keep-alive race: `bytes` is all the
+  // first connection had written.
+  void beginAgain(const HttpClientPool::ExchangeState& exchange, std::string_view bytes);
   bool reused() const { return reused_; }
   // The pool closes it: a running exchange fails with Closed.
   void close();
@@ -76,8 +78,11 @@ class HttpClientConnection final : public StreamWriterOwner {
   // leaves unread.
   void consume(const char* data, size_t len);
   void onUpstreamGone(int status);
+  // Resets the connection's state for a new exchange.
+  void start(const HttpClientPool::ExchangeState& exchange);
   // Appends request bytes (kept for a replay while that is possible).
   void queueRequestBytes(std::string_view data);
+  void keepForReplay(std::string_view data);
   void flushRequest();
   size_t requestBacklog() const { return writer_.bufferedBytes() + writer_.queuedBytes(); }
   void startReading();

@@ -348,7 +348,9 @@ int HttpConnection::onHeadersComplete() {
   if (server.streaming()) {
     beginStream(has_body);
     // Answered at once with the body unread, or aborted: parse no further.
-    if (closing() || finishing()) return HPE_PAUSED;
+    // Paused by the entry: the body waits (llhttp resumes right after the
+    // head, as if this callback had returned 0).
+    if (closing() || finishing() || stream_.body_paused) return HPE_PAUSED;
   }
   return 0;
 }

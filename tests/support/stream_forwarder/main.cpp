@@ -10,6 +10,7 @@
 //   stream_forwarder --upstream-port N [--port 0] [--stats-port 0]
 //       [--connect-timeout-ms 1000] [--response-timeout-ms 30000]
 //       [--pool-idle-ms 30000] [--idle-timeout-ms 60000] [--upstream-host 127.0.0.1]
+//       [--header-timeout-ms 10000] [--max-header-bytes 16384] [--max-connections 10000]
 //
 // It logs `event=listening service=stream_forwarder port=…` and
 // `service=stream_forwarder_stats`; GET /stats on the second says
@@ -50,6 +51,9 @@ struct ForwarderOptions {
   int64_t response_timeout_ms = 30000;
   int64_t pool_idle_ms = 30000;
   int64_t idle_timeout_ms = 60000;
+  int64_t header_timeout_ms = 10000;
+  int64_t max_header_bytes = 16384;
+  int64_t max_connections = 10000;
 };
 
 bool sameName(std::string_view a, std::string_view b) {
@@ -192,6 +196,9 @@ class Forwarder {
     so.service = "stream_forwarder";
     so.port = options_.port;
     so.idle_timeout_ms = options_.idle_timeout_ms;
+    so.header_timeout_ms = options_.header_timeout_ms;
+    so.max_header_bytes = options_.max_header_bytes;
+    so.max_connections = options_.max_connections;
     server_ = std::make_unique<HttpServer>(runtime_, so);
     server_->streamAll("forward", [this](HttpRequest& request, const HttpExchange& exchange) {
       (new ProxyExchange(*this, exchange))->start(request);
@@ -347,6 +354,12 @@ int main(int argc, char** argv) {
       o.pool_idle_ms = n;
     } else if (name == "--idle-timeout-ms") {
       o.idle_timeout_ms = n;
+    } else if (name == "--header-timeout-ms") {
+      o.header_timeout_ms = n;
+    } else if (name == "--max-header-bytes") {
+      o.max_header_bytes = n;
+    } else if (name == "--max-connections") {
+      o.max_connections = n;
     } else {
       std::fprintf(stderr, "stream_forwarder: unknown flag %s\n", argv[i]);
       return 2;
