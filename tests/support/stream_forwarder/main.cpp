@@ -220,6 +220,10 @@ class Forwarder {
     po.host = options_.upstream_host;
     po.port = options_.upstream_port;
     po.idle_timeout_ms = options_.pool_idle_ms;
+    // Every connection that comes back is kept: the pool's default (32)
+    // would close some under more concurrent exchanges than that, and a
+    // forwarder wants them all for the next requests.
+    po.max_idle = 1024;
     pool_ = std::make_unique<HttpClientPool>(&loop_, metrics_, po);
   }
 
