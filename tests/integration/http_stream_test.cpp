@@ -615,3 +615,49 @@ TEST_CASE("stream: an upgrade turns both sides into a tunnel", "[http_stream]") 
   CHECK(c.ended);
   CHECK(f.closeAll() == 0);
 }
+
+TEST_CASE("stream: a pause on the last piece of a body still ends the message once resumed",
+          "[http_stream]") {
+  // llhttp, paused inside a body's last piece, calls on_message_complete
+  // only on its next run: resuming with no byte held must still run it.
+  StreamFixture f;
+  const size_t total = 3 * kPiece;
+  f.onRequest([&](ServerSide& s, HttpRequest&) {
+    // The server side pauses on every piece, the last one included.
+    s.on_data = [](ServerSide& side) { side.exchange.pauseRequest(); };
+    s.on_end = [&](ServerSide& side) {
+      HttpStreamHead head;
+      head.content_length = static_cast<int64_t>(total);
+      side.exchange.writeHead(head);
+      side.exchange.writeBody(pattern(0, total));
+      side.exchange.end();
+    };
+  });
+  REQUIRE(f.listen() == 0);
+  f.pool();
+  ClientSide c;
+  c.on_data = [](ClientSide& cs) { cs.stream.pauseResponse(); };
+  HttpClientStreamRequest r;
+  r.method = "POST";
+  r.target = "/both";
+  r.content_length = 1000;
+  r.response_timeout_ms = 3000;
+  REQUIRE(f.pool().stream(r, c.stream) == HttpClientError::None);
+  c.stream.writeBody(pattern(0, 1000));
+  c.stream.endRequest();
+  // Resume each side whenever it has paused, until the exchange is over.
+  f.runUntil(
+      [&] {
+        if (f.sides() == 1 && !f.side(0).request_ended) f.side(0).exchange.resumeRequest();
+        c.stream.resumeResponse();
+        return c.done();
+      },
+      5000);
+  REQUIRE(f.sides() == 1);
+  CHECK(f.side(0).request_ended);
+  CHECK(f.side(0).body == pattern(0, 1000));
+  CHECK(c.ended);
+  CHECK_FALSE(c.failure);
+  CHECK(c.body == pattern(0, total));
+  CHECK(f.closeAll() == 0);
+}

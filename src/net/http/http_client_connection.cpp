@@ -322,7 +322,7 @@ void HttpClientConnection::onRead(ssize_t nread, const uv_buf_t* buf) {
 
 void HttpClientConnection::consume(const char* data, size_t len) {
   if (tunnel_) {
-    stream_->handler_.onResponseData(std::string_view(data, len));
+    if (len > 0) stream_->handler_.onResponseData(std::string_view(data, len));
     return;
   }
   llhttp_errno_t err = llhttp_execute(&parser_, data, len);
@@ -459,6 +459,9 @@ int HttpClientConnection::onBodyCb(llhttp_t* p, const char* at, size_t len) noex
 }
 
 int HttpClientConnection::onBody(const char* at, size_t len) {
+  // llhttp run on no bytes (resuming) closes its open span with an empty
+  // piece: nothing to hand over.
+  if (len == 0) return 0;
   stream_->handler_.onResponseData(std::string_view(at, len));
   if (closing_ || stream_ == nullptr) return HPE_USER;
   return response_paused_ ? HPE_PAUSED : 0;
@@ -494,10 +497,12 @@ void HttpClientConnection::resumeResponse() {
   if (closing_ || !response_paused_) return;
   response_paused_ = false;
   last_read_ms_ = now();
-  // A pause from inside a callback left llhttp paused (HPE_PAUSED), even
-  // when it had nothing left to parse; it must not stay so for the next read.
+  // A pause from inside a callback left llhttp paused (HPE_PAUSED). Even
+  // with no byte held it must run again: paused in the body's last piece,
+  // it has still to call on_message_complete.
+  bool parser_paused = llhttp_get_errno(&parser_) == HPE_PAUSED;
   llhttp_resume(&parser_);
-  if (!pending_.empty()) {
+  if (!pending_.empty() || parser_paused) {
     // Parsed from the timer, not inside the caller's call; reading waits
     // until then, or new bytes would overtake the held ones.
     resume_pending_ = true;

@@ -121,8 +121,11 @@ void HttpConnection::resumeInput() {
     }
     return;
   }
+  // Paused inside the body's last piece, llhttp has still to call
+  // on_message_complete: it runs on the next execute, even one of no bytes.
+  bool was_paused = llhttp_get_errno(&parser_) == HPE_PAUSED;
   llhttp_resume(&parser_);
-  if (!input.empty()) parse(input.data(), input.size());
+  if (!input.empty() || was_paused) parse(input.data(), input.size());
 }
 
 void HttpConnection::parse(const char* data, size_t len) {
@@ -401,6 +404,9 @@ int HttpConnection::onBody(const char* at, size_t len) {
     // The exchange ended before its body did: the rest is not read (the
     // connection closes after the answer).
     if (!stream_.active) return HPE_PAUSED;
+    // llhttp run on no bytes (resuming) closes its open span with an empty
+    // piece: nothing to hand over.
+    if (len == 0) return 0;
     body_received_ += static_cast<int64_t>(len);
     if (body_received_ > body_limit_) {
       failRequest(413, "body_too_large",
