@@ -129,9 +129,12 @@ std::optional<int> ChildProcess::waitForExit(std::chrono::milliseconds timeout) 
 
 int ChildProcess::stop(std::chrono::milliseconds grace) {
   if (reaped_) return exitCodeOf(status_);
-  ::kill(pid_, SIGTERM);
-  // A stopped process (Redis paused by a test) only acts on SIGTERM once continued.
+  // A stopped process (Redis paused by a test) only acts on SIGTERM once
+  // continued: SIGCONT first. After SIGTERM it could land while the exiting
+  // child is held by LeakSanitizer's exit-time check (which stops it with
+  // ptrace), and that check then never ends: sanitized children hung on exit.
   ::kill(pid_, SIGCONT);
+  ::kill(pid_, SIGTERM);
   if (auto code = waitForExit(grace)) return *code;
   return kill9();
 }
