@@ -248,7 +248,8 @@ TEST_CASE("discovery: heartbeats renew the lease every lease/3", "[discovery]") 
   CHECK(scrapeMetric(a, "redge_discovery_heartbeats_total") >= 8);  // every 200 ms
   CHECK(scrapeMetric(a, "redge_discovery_heartbeat_failures_total") == 0);
   // /listservers reads the registry again, so it shows the recent heartbeat.
-  const Listed* l = listServers(s.redge).find(id);
+  Listing listing = listServers(s.redge);  // find() points into it: kept alive
+  const Listed* l = listing.find(id);
   REQUIRE(l != nullptr);
   CHECK(l->heartbeat_at > first + 1500);
   CHECK(scrapeMetric(s.redge, "redge_discovery_instances_expired_total") == 0);

@@ -21,8 +21,9 @@
 // connection). The HttpStreamHandler is the forwarder's object; the
 // connection calls it until the exchange ends (end(), abort(), respond()),
 // until attach(nullptr), or until onClosed(), after which it never calls it
-// again (the handler may destroy itself from onClosed()). A handler that goes
-// away first ends, aborts or detaches its exchange before it does.
+// again. So a handler may destroy itself from onClosed(), and from any other
+// callback once it has ended, aborted or detached its exchange there; a
+// handler that goes away otherwise does one of those first.
 //
 // Callbacks come only from loop events (bytes read, a flush, a deadline),
 // never from inside an HttpExchange call, so a forwarder may call any method
