@@ -29,7 +29,7 @@
 
 #include <strings.h>
 
-#include <cstdio>
+#include <charconv>
 
 namespace redge {
 namespace {
@@ -91,8 +91,8 @@ void HttpClientConnection::serializeHead(std::string& out, const HttpClientStrea
              methodIs(r.method, "PATCH")) {
     // An empty POST says so: some servers answer 411 to one without a length.
     char num[24];
-    int n = std::snprintf(num, sizeof num, "%lld", static_cast<long long>(r.content_length));
-    out.append("Content-Length: ").append(num, static_cast<size_t>(n)).append("\r\n");
+    auto end = std::to_chars(num, num + sizeof num, r.content_length).ptr;
+    out.append("Content-Length: ").append(num, end).append("\r\n");
   }
   out.append("\r\n");
 }
@@ -202,8 +202,10 @@ bool HttpClientConnection::writeBody(std::string_view data) {
   if (!data.empty()) {
     if (exchange_.chunked) {
       char size[24];
-      int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-      queueRequestBytes(std::string_view(size, static_cast<size_t>(n)));
+      char* end = std::to_chars(size, size + sizeof size - 2, data.size(), 16).ptr;
+      *end++ = '\r';
+      *end++ = '\n';
+      queueRequestBytes(std::string_view(size, static_cast<size_t>(end - size)));
       queueRequestBytes(data);
       queueRequestBytes("\r\n");
     } else {
@@ -635,17 +637,16 @@ HttpClientConnection::Wait HttpClientConnection::nextWait(uint64_t& at) const {
   return w;
 }
 
+// The timer only ever moves earlier: a deadline later than the one armed
+// (the next phase of an exchange, the idle wait after it) is found when the
+// armed one fires early and looks again. A timer start or stop is a heap
+// operation on the loop's timers; an exchange then costs about one, not one
+// per phase.
 void HttpClientConnection::rearm() {
   if (closing_ || handles_open_ == 0) return;
   uint64_t at;
-  if (nextWait(at) == Wait::Nothing) {
-    if (timer_at_ms_ != UINT64_MAX) {
-      uv_timer_stop(&timer_);
-      timer_at_ms_ = UINT64_MAX;
-    }
-    return;
-  }
-  if (at == timer_at_ms_) return;
+  if (nextWait(at) == Wait::Nothing) return;  // an armed timer fires and finds nothing
+  if (at >= timer_at_ms_) return;
   uint64_t t = now();
   uv_timer_start(&timer_, &onTimerCb, at > t ? at - t : 0, 0);
   timer_at_ms_ = at;

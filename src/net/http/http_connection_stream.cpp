@@ -20,7 +20,7 @@
 // back under the low mark (256 KiB). A backlog past max_output_bytes cuts
 // the client off, as it does for buffered answers.
 
-#include <cstdio>
+#include <charconv>
 
 #include "core/log.hpp"
 #include "net/http/http_connection.hpp"
@@ -121,7 +121,9 @@ void HttpConnection::streamWriteInterim(
     continue_sent_ = true;
   }
   std::string& out = output();
-  out.append("HTTP/1.1 ").append(std::to_string(status)).push_back(' ');
+  char num[8];
+  out.append("HTTP/1.1 ").append(num, std::to_chars(num, num + sizeof num, status).ptr);
+  out.push_back(' ');
   out.append(httpStatusText(status)).append("\r\n");
   for (const auto& [name, value] : headers) {
     out.append(name).append(": ").append(value).append("\r\n");
@@ -150,7 +152,7 @@ bool HttpConnection::streamWriteHead(const HttpStreamHead& head) {
   std::string& out = output();
   char num[24];
   out.append("HTTP/1.1 ");
-  out.append(num, static_cast<size_t>(std::snprintf(num, sizeof num, "%d", head.status)));
+  out.append(num, std::to_chars(num, num + sizeof num, head.status).ptr);
   out.push_back(' ');
   out.append(head.reason.empty() ? httpStatusText(head.status) : head.reason).append("\r\n");
   for (const auto& [name, value] : head.headers) {
@@ -160,8 +162,7 @@ bool HttpConnection::streamWriteHead(const HttpStreamHead& head) {
     // RFC 9110 8.6: never a Content-Length on these.
   } else if (head.content_length >= 0) {
     out.append("Content-Length: ");
-    out.append(num, static_cast<size_t>(std::snprintf(
-                        num, sizeof num, "%lld", static_cast<long long>(head.content_length))));
+    out.append(num, std::to_chars(num, num + sizeof num, head.content_length).ptr);
     out.append("\r\n");
     if (!stream_.no_body) stream_.body_left = head.content_length;
   } else if (!stream_.no_body) {
@@ -219,8 +220,10 @@ bool HttpConnection::streamWriteBody(std::string_view data) {
   std::string& out = output();
   if (stream_.chunked) {
     char size[20];
-    int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-    out.append(size, static_cast<size_t>(n));
+    char* end = std::to_chars(size, size + sizeof size - 2, data.size(), 16).ptr;
+    *end++ = '\r';
+    *end++ = '\n';
+    out.append(size, end);
     out.append(data);
     out.append("\r\n");
   } else {
