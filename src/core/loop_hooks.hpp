@@ -34,6 +34,17 @@ class LoopHooks {
     return after_.empty() && before_.empty() && added_while_running_.empty();
   }
 
+  // A before-poll hook that made work another hook has already passed over
+  // this round (an answer written from a timer may take up pipelined
+  // requests, which queue Redis commands) asks for one more round: the loop
+  // then polls without blocking, and every hook runs again.
+  void requestRound() { round_requested_ = true; }
+  bool takeRoundRequest() {
+    bool requested = round_requested_;
+    round_requested_ = false;
+    return requested;
+  }
+
  private:
   struct Entry {
     HookId id;
@@ -56,6 +67,7 @@ class LoopHooks {
   HookId next_id_ = 1;
   int running_ = 0;
   bool removed_while_running_ = false;
+  bool round_requested_ = false;
 };
 
 }  // namespace redge

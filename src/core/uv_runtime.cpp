@@ -45,7 +45,7 @@ TimerPtr UvTimerFactory::createTimer(TimerCallback cb) {
 }
 
 UvLoopHooks::UvLoopHooks(uv_loop_t* loop, LoopHooks& hooks)
-    : hooks_(hooks), check_(new uv_check_t), prepare_(new uv_prepare_t) {
+    : hooks_(hooks), check_(new uv_check_t), prepare_(new uv_prepare_t), idle_(new uv_idle_t) {
   uv_check_init(loop, check_);
   check_->data = this;
   uv_check_start(check_, &onCheckCb);
@@ -54,6 +54,8 @@ UvLoopHooks::UvLoopHooks(uv_loop_t* loop, LoopHooks& hooks)
   prepare_->data = this;
   uv_prepare_start(prepare_, &onPrepareCb);
   uv_unref(reinterpret_cast<uv_handle_t*>(prepare_));
+  uv_idle_init(loop, idle_);
+  uv_unref(reinterpret_cast<uv_handle_t*>(idle_));
 }
 
 void UvLoopHooks::close() {
@@ -65,6 +67,8 @@ void UvLoopHooks::close() {
            [](uv_handle_t* h) { delete reinterpret_cast<uv_check_t*>(h); });
   uv_close(reinterpret_cast<uv_handle_t*>(prepare_),
            [](uv_handle_t* h) { delete reinterpret_cast<uv_prepare_t*>(h); });
+  uv_close(reinterpret_cast<uv_handle_t*>(idle_),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_idle_t*>(h); });
 }
 
 void UvLoopHooks::onCheckCb(uv_check_t* h) noexcept {
@@ -74,7 +78,19 @@ void UvLoopHooks::onCheckCb(uv_check_t* h) noexcept {
 
 void UvLoopHooks::onPrepareCb(uv_prepare_t* h) noexcept {
   auto* self = static_cast<UvLoopHooks*>(h->data);
-  if (self != nullptr) self->hooks_.runBeforePoll();
+  if (self == nullptr) return;
+  self->hooks_.runBeforePoll();
+  // An active idle handle makes the poll return at once (libuv's backend
+  // timeout is 0 while one runs); it does nothing itself.
+  bool again = self->hooks_.takeRoundRequest();
+  if (again != self->idle_active_) {
+    self->idle_active_ = again;
+    if (again) {
+      uv_idle_start(self->idle_, [](uv_idle_t*) noexcept {});
+    } else {
+      uv_idle_stop(self->idle_);
+    }
+  }
 }
 
 }  // namespace redge

@@ -1,6 +1,8 @@
 #pragma once
 // The libuv side of the Runtime: timers on uv_timer_t and the loop hooks on
-// one uv_check_t (after poll) and one uv_prepare_t (before poll).
+// one uv_check_t (after poll) and one uv_prepare_t (before poll), with a
+// uv_idle_t started only when a before-poll hook asked for another round
+// (LoopHooks::requestRound), so that poll does not block.
 //
 // Lifetimes. A UvTimer's handle is heap-allocated and outlives the Timer
 // object: destroying the Timer stops it, detaches the handle and closes it,
@@ -41,6 +43,8 @@ class UvLoopHooks {
   LoopHooks& hooks_;
   uv_check_t* check_;      // freed in its close callback
   uv_prepare_t* prepare_;  // likewise
+  uv_idle_t* idle_;        // likewise
+  bool idle_active_ = false;
   bool closed_ = false;
 };
 

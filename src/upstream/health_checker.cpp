@@ -148,7 +148,8 @@ void HealthChecker::reapRetired() {
 }
 
 HealthCheckResult HealthChecker::classify(HttpClientError error, int status) const {
-  if (error == HttpClientError::Timeout) return HealthCheckResult::Timeout;
+  if (error == HttpClientError::Timeout || error == HttpClientError::ConnectTimeout)
+    return HealthCheckResult::Timeout;
   if (error != HttpClientError::None) return HealthCheckResult::Error;
   if (status >= options_.expected_status_min && status <= options_.expected_status_max) {
     return HealthCheckResult::Pass;

@@ -6,6 +6,7 @@
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <stdexcept>
@@ -75,12 +76,14 @@ FakeUpstreamProcess::FakeUpstreamProcess(const TempDir& dir, std::vector<std::st
   spec.stdout_path = stdout_path_;
   spec.stderr_path = stderr_path_;
   process_.start(spec);
+  bool want_stream = std::find(flags.begin(), flags.end(), "--stream-port") != flags.end();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (port_ == 0 || control_port_ == 0) {
+  while (port_ == 0 || control_port_ == 0 || (want_stream && stream_port_ == 0)) {
     std::string log = logText();
     if (port_ == 0) port_ = listeningPort(log, "fake_upstream");
     if (control_port_ == 0) control_port_ = listeningPort(log, "fake_upstream_control");
-    if (port_ != 0 && control_port_ != 0) break;
+    if (want_stream && stream_port_ == 0) stream_port_ = listeningPort(log, "fake_upstream_stream");
+    if (port_ != 0 && control_port_ != 0 && (!want_stream || stream_port_ != 0)) break;
     if (!process_.running()) {
       throw std::runtime_error("fake_upstream exited with code " +
                                std::to_string(process_.exitCode().value_or(-1)) +
@@ -100,6 +103,14 @@ std::string FakeUpstreamProcess::messageUrl() const {
 
 std::string FakeUpstreamProcess::controlUrl(const std::string& target) const {
   return "http://127.0.0.1:" + std::to_string(control_port_) + target;
+}
+
+std::string FakeUpstreamProcess::streamUrl(const std::string& target) const {
+  return "http://127.0.0.1:" + std::to_string(stream_port_) + target;
+}
+
+std::string FakeUpstreamProcess::streamStats() const {
+  return httpGet(controlUrl("/stream-stats")).body;
 }
 
 HttpReply FakeUpstreamProcess::control(const std::string& settings_json) const {

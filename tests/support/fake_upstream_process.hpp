@@ -54,6 +54,12 @@ class FakeUpstreamProcess {
 
   int port() const { return port_; }
   int controlPort() const { return control_port_; }
+  // The streaming listener's port (started with {"--stream-port", "0"}), or 0.
+  int streamPort() const { return stream_port_; }
+  std::string streamUrl(const std::string& target) const;
+  // GET /stream-stats: the streaming listener's counters ("exchanges",
+  // "open", "client_closed", "sink_bytes") as JSON.
+  std::string streamStats() const;
   // Where the relay delivers: http://127.0.0.1:<port>/message
   std::string messageUrl() const;
   std::string controlUrl(const std::string& target) const;
@@ -80,6 +86,7 @@ class FakeUpstreamProcess {
   std::string stdout_path_;
   int port_ = 0;
   int control_port_ = 0;
+  int stream_port_ = 0;
   ChildProcess process_;
 };
 

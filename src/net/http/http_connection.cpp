@@ -93,14 +93,37 @@ void HttpConnection::writeRefusal() {
 // ---------------------------------------------------------------- reading
 
 void HttpConnection::onInput(const char* data, size_t len) {
+  if (inputHeld()) {
+    // Reading goes on behind a streamed exchange (deferInput): the bytes
+    // wait for it to end, and past a bound reading stops.
+    pending_input_.append(data, len);
+    if (pending_input_.size() > kMaxDeferredInput) holdInput();
+    return;
+  }
+  if (stream_.tunnel) {
+    noteTunnelActivity();
+    if (stream_.active && stream_.handler) stream_.handler->onRequestData({data, len});
+    return;
+  }
   parse(data, len);
 }
 
 void HttpConnection::resumeInput() {
-  llhttp_resume(&parser_);
   std::string input;
   input.swap(pending_input_);
-  if (!input.empty()) parse(input.data(), input.size());
+  if (stream_.tunnel) {
+    // What the client sent right behind its upgrade request.
+    if (!input.empty() && stream_.active && stream_.handler) {
+      noteTunnelActivity();
+      stream_.handler->onRequestData(input);
+    }
+    return;
+  }
+  // Paused inside the body's last piece, llhttp has still to call
+  // on_message_complete: it runs on the next execute, even one of no bytes.
+  bool was_paused = llhttp_get_errno(&parser_) == HPE_PAUSED;
+  llhttp_resume(&parser_);
+  if (!input.empty() || was_paused) parse(input.data(), input.size());
 }
 
 void HttpConnection::parse(const char* data, size_t len) {
@@ -114,7 +137,14 @@ void HttpConnection::parse(const char* data, size_t len) {
     const char* pos = llhttp_get_error_pos(&parser_);
     size_t consumed = pos ? static_cast<size_t>(pos - data) : len;
     if (consumed < len) pending_input_.append(data + consumed, len - consumed);
-    holdInput();
+    // Behind a streamed exchange whose request is read, reading goes on
+    // (the client leaving is seen at once); otherwise it stops.
+    if (stream_.active && stream_.request_done && !stream_.body_paused &&
+        pending_input_.size() <= kMaxDeferredInput) {
+      deferInput();
+    } else {
+      holdInput();
+    }
     return;
   }
   if (failed_) return;  // a callback already answered (431, 413, ...)
@@ -144,6 +174,7 @@ int HttpConnection::onMessageBeginCb(llhttp_t* p) noexcept {
 int HttpConnection::onMessageBegin() {
   request_.reset();
   request_.started_us = http().nowUs();
+  streaming_request_ = false;
   in_request_ = true;
   in_body_ = false;
   header_bytes_ = 0;
@@ -256,12 +287,24 @@ int HttpConnection::onHeadersComplete() {
   if (!checkHeaderRules()) return -1;
 
   HttpServer& server = http();
-  RouteMatch m = server.matchRoute(request_);
-  route_kind_ = m.kind;
-  route_id_ = m.route_id;
-  allow_ = std::move(m.allow);
-  body_limit_ = m.kind == RouteMatch::Kind::Found ? server.routeBodyLimit(route_id_)
-                                                  : server.options().max_body_bytes;
+  if (server.streaming()) {
+    // Every request goes to the stream entry. A forwarded body is streamed,
+    // not kept: only the forwarder's limit applies.
+    route_kind_ = RouteMatch::Kind::Found;
+    route_id_ = server.streamRouteId();
+    body_limit_ = server.streamMaxBodyBytes() < 0 ? INT64_MAX : server.streamMaxBodyBytes();
+    // Known at the head (llhttp sets the flags and `upgrade` before this
+    // callback): a forwarder may answer before the request is complete.
+    request_.keep_alive =
+        llhttp_should_keep_alive(&parser_) != 0 && !server.draining() && parser_.upgrade == 0;
+  } else {
+    RouteMatch m = server.matchRoute(request_);
+    route_kind_ = m.kind;
+    route_id_ = m.route_id;
+    allow_ = std::move(m.allow);
+    body_limit_ = m.kind == RouteMatch::Kind::Found ? server.routeBodyLimit(route_id_)
+                                                    : server.options().max_body_bytes;
+  }
 
   bool has_body = (parser_.flags & F_CHUNKED) ||
                   ((parser_.flags & F_CONTENT_LENGTH) && parser_.content_length > 0);
@@ -283,15 +326,17 @@ int HttpConnection::onHeadersComplete() {
     }
     // An interim answer may only go out when no earlier answer is pending,
     // or it would overtake them; a client that waits in vain sends the body
-    // after its own short timeout anyway.
-    if (has_body && replies().empty() && output().empty() && request_.version_minor >= 1) {
+    // after its own short timeout anyway. A streamed exchange is alone on
+    // its connection: what is in the output before it is already in order.
+    if (has_body && replies().empty() && (output().empty() || server.streaming()) &&
+        request_.version_minor >= 1) {
       output().append("HTTP/1.1 100 Continue\r\n\r\n");
       continue_sent_ = true;
       flush();
     }
   }
   if (has_body) {
-    if (parser_.flags & F_CONTENT_LENGTH) {
+    if ((parser_.flags & F_CONTENT_LENGTH) && !server.streaming()) {
       request_.mutableBody().reserve(static_cast<size_t>(parser_.content_length));
     }
     in_body_ = true;
@@ -300,6 +345,13 @@ int HttpConnection::onHeadersComplete() {
     setDeadline(Deadline::Body, server.options().header_timeout_ms);
   } else {
     setDeadline(Deadline::None, 0);
+  }
+  if (server.streaming()) {
+    beginStream(has_body);
+    // Answered at once with the body unread, or aborted: parse no further.
+    // Paused by the entry: the body waits (llhttp resumes right after the
+    // head, as if this callback had returned 0).
+    if (closing() || finishing() || stream_.body_paused) return HPE_PAUSED;
   }
   return 0;
 }
@@ -320,6 +372,15 @@ int64_t HttpConnection::bodyDeadlineMs() const {
 // read: its own deadline comes back, as far as it had run.
 void HttpConnection::restoreDeadline() {
   int64_t now = nowMs();
+  if (stream_.active && stream_.tunnel) {
+    armTunnelDeadline();
+    return;
+  }
+  if (stream_.active && (stream_.request_done || stream_.body_paused)) {
+    // Waiting on the forwarder (its own deadlines), not on the client.
+    setDeadline(Deadline::None, 0);
+    return;
+  }
   if (!in_request_) {
     // Before the first request: its head must come in header_timeout_ms.
     request_started_ms_ = now;
@@ -337,6 +398,25 @@ int HttpConnection::onBodyCb(llhttp_t* p, const char* at, size_t len) noexcept {
 }
 
 int HttpConnection::onBody(const char* at, size_t len) {
+  if (streaming_request_) {
+    // The exchange ended before its body did: the rest is not read (the
+    // connection closes after the answer).
+    if (!stream_.active) return HPE_PAUSED;
+    // llhttp run on no bytes (resuming) closes its open span with an empty
+    // piece: nothing to hand over.
+    if (len == 0) return 0;
+    body_received_ += static_cast<int64_t>(len);
+    if (body_received_ > body_limit_) {
+      failRequest(413, "body_too_large",
+                  "The request body exceeds " + std::to_string(body_limit_) +
+                      " bytes, the most this listener forwards.");
+      return -1;
+    }
+    if (stream_.handler) stream_.handler->onRequestData(std::string_view(at, len));
+    // Paused, ended or aborted from the callback: llhttp stops here and the
+    // rest is held (or dropped).
+    return closing() || !stream_.active || stream_.body_paused ? HPE_PAUSED : 0;
+  }
   std::string& body = request_.mutableBody();
   if (static_cast<int64_t>(body.size() + len) > body_limit_) {
     failRequest(413, "body_too_large",
@@ -350,6 +430,10 @@ int HttpConnection::onBody(const char* at, size_t len) {
 }
 
 void HttpConnection::onDeadline(Deadline which) {
+  if (which == Deadline::Stream) {
+    streamDeadline();
+    return;
+  }
   if (which == Deadline::Body) {
     int64_t now = nowMs();
     int64_t deadline = bodyDeadlineMs();
@@ -378,8 +462,10 @@ int HttpConnection::onMessageComplete() {
   in_request_ = false;
   in_body_ = false;
   HttpServer& server = http();
-  // redge upgrades nothing (WebSocket, CONNECT): such a request is answered
-  // and the connection closes, since llhttp stops parsing after it.
+  if (streaming_request_) return onStreamMessageComplete() ? 0 : HPE_PAUSED;
+  // Only a forwarder upgrades (WebSocket through the gateway); elsewhere such
+  // a request is answered and the connection closes, since llhttp stops
+  // parsing after it.
   request_.keep_alive =
       llhttp_should_keep_alive(&parser_) != 0 && !server.draining() && parser_.upgrade == 0;
   uint64_t seq = replies().beginDispatch();
@@ -418,6 +504,20 @@ int HttpConnection::onMessageComplete() {
 }
 
 void HttpConnection::failRequest(int status, std::string_view code, std::string_view message) {
+  if (stream_.active) {
+    // The forwarder's exchange is over: it is told (from the parser or a
+    // deadline, never from inside one of its calls), and if it has begun
+    // its answer the connection can only be cut.
+    bool answering = stream_.head_written;
+    HttpStreamHandler* h = stream_.handler;
+    endStream(true);
+    if (h != nullptr) h->onClosed();
+    if (closing()) return;
+    if (answering) {
+      close();
+      return;
+    }
+  }
   failed_ = true;
   in_request_ = false;
   in_body_ = false;

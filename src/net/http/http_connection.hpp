@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "net/http/http_exchange.hpp"
 #include "net/http/http_request.hpp"
 #include "net/http/http_response.hpp"
 #include "net/http/router.hpp"
@@ -31,14 +32,35 @@ class HttpConnection final : public StreamConnection {
   void deliver(uint64_t seq, const HttpResponse& response);
   bool awaits(uint64_t seq) const;
 
+  // The streamed exchange (see HttpExchange, which calls these; they never
+  // call the handler back).
+  bool streamAlive(uint64_t exchange) const {
+    return stream_.active && stream_.number == exchange && !closing();
+  }
+  void streamAttach(HttpStreamHandler* handler) { stream_.handler = handler; }
+  int64_t streamRequestBodyLength() const { return stream_.request_length; }
+  bool streamUpgradeRequested() const { return stream_.upgrade; }
+  void streamPauseRequest();
+  void streamResumeRequest();
+  void streamWriteInterim(
+      int status, const std::vector<std::pair<std::string_view, std::string_view>>& headers);
+  bool streamWriteHead(const HttpStreamHead& head);
+  bool streamWriteBody(std::string_view data);
+  void streamEnd();
+  void streamRespond(const HttpResponse& response);
+  void streamAbort();
+  bool streamWantsMore();
+
  protected:
   void onInput(const char* data, size_t len) override;
   void resumeInput() override;
   void writeRefusal() override;
   void onDeadline(Deadline which) override;
-  bool inRequest() const override { return in_request_; }
+  bool inRequest() const override { return in_request_ || stream_.active; }
   void restoreDeadline() override;
-  void onClosing() override { pending_input_.clear(); }
+  void onClosing() override;
+  bool mayResume() const override;
+  void onOutputDrained() override;
 
  private:
   // llhttp callbacks
@@ -70,6 +92,41 @@ class HttpConnection final : public StreamConnection {
                       const ResponseFraming& framing);
   ResponseFraming currentFraming() const;
 
+  // The streamed exchange in progress, on a listener that forwards.
+  struct Stream {
+    bool active = false;
+    uint64_t number = 0;                   // HttpExchange handles carry it
+    HttpStreamHandler* handler = nullptr;  // null once detached
+    int64_t request_length = 0;            // body bytes announced; -1 chunked
+    bool request_done = false;             // the request's last byte was read
+    bool body_paused = false;              // the forwarder asked to stop reading
+    int64_t paused_at_ms = 0;              // when (the body deadline does not run meanwhile)
+    bool head_written = false;
+    bool no_body = false;    // HEAD, 101, 204, 304: body bytes are not sent
+    bool chunked = false;    // the body goes out chunked
+    bool delimited = false;  // the body ends with the connection (HTTP/1.0, unknown length)
+    bool close_after = false;
+    int64_t body_left = -1;        // Content-Length bytes still to come; -1: not counted
+    bool upgrade = false;          // the request asked to upgrade
+    bool tunnel = false;           // raw bytes both ways
+    int64_t tunnel_active_ms = 0;  // last byte either way through the tunnel
+  };
+  // Past this many bytes of pipelined input held behind an exchange, the
+  // connection stops reading (until then it reads on, to see a client leave).
+  static constexpr size_t kMaxDeferredInput = 64 << 10;
+  void beginStream(bool has_body);
+  // The exchange is over (ended, answered, aborted, failed): no handler
+  // calls after this.
+  void endStream(bool close_after);
+  bool onStreamMessageComplete();
+  bool streamWriteTunnel(std::string_view data);
+  void streamDeadline();
+  void armTunnelDeadline();
+  void noteTunnelActivity();
+
+  Stream stream_;
+  uint64_t streams_begun_ = 0;
+  bool streaming_request_ = false;  // the request being parsed is (or was) a streamed exchange's
   llhttp_t parser_;
   HttpRequest request_;
   bool in_request_ = false;

@@ -108,6 +108,21 @@ void HttpServer::addRoute(int id, std::string name, HttpHandler handler, int64_t
   routes_.push_back(std::move(e));
 }
 
+void HttpServer::streamAll(std::string_view name, HttpStreamEntry entry, int64_t max_body_bytes) {
+  stream_entry_ = std::move(entry);
+  stream_max_body_bytes_ = max_body_bytes;
+  // A route entry of its own (not in the router), for the per-status
+  // counters and the latency histogram.
+  RouteEntry e;
+  e.name = std::string(name);
+  e.max_body_bytes = max_body_bytes;
+  e.latency = &metrics_.histogram("redge_http_request_duration_seconds",
+                                  "Time from first byte to answer, by route",
+                                  {{"service", options_.service}, {"route", e.name}});
+  stream_route_id_ = static_cast<int>(routes_.size());
+  routes_.push_back(std::move(e));
+}
+
 StreamConnection* HttpServer::newConnection(uint64_t id) {
   return new HttpConnection(*this, id);
 }

@@ -25,6 +25,7 @@
 #include "core/runtime.hpp"
 #include "core/stats.hpp"
 #include "net/http/http_date.hpp"
+#include "net/http/http_exchange.hpp"
 #include "net/http/http_request.hpp"
 #include "net/http/http_response.hpp"
 #include "net/http/router.hpp"
@@ -84,6 +85,10 @@ class HttpResponder {
 // (copy what an asynchronous answer needs).
 using HttpHandler = std::function<void(HttpRequest& request, const HttpResponder& responder)>;
 
+// A listener that forwards: called when a request's head is complete; the
+// body and the answer then go through the exchange (http_exchange.hpp).
+using HttpStreamEntry = std::function<void(HttpRequest& request, const HttpExchange& exchange)>;
+
 class HttpServer final : public StreamServer {
  public:
   HttpServer(Runtime& runtime, HttpServerOptions options);
@@ -99,6 +104,16 @@ class HttpServer final : public StreamServer {
   // Every request no route takes, whatever its method and path, goes to
   // `handler` (a forwarder: the gateway); metric label "*". Once.
   void routeAll(HttpHandler handler, int64_t max_body_bytes = -1);
+  // Every request of this listener goes to `entry` as a streamed exchange
+  // (a forwarder: the gateway); routes are not used. `name` labels its
+  // metrics. max_body_bytes < 0: no limit on a streamed body.
+  void streamAll(std::string_view name, HttpStreamEntry entry, int64_t max_body_bytes = -1);
+  bool streaming() const { return static_cast<bool>(stream_entry_); }
+  int streamRouteId() const { return stream_route_id_; }
+  int64_t streamMaxBodyBytes() const { return stream_max_body_bytes_; }
+  void dispatchStream(HttpRequest& request, const HttpExchange& exchange) {
+    stream_entry_(request, exchange);
+  }
 
   // Runs for every complete request, routed or not, before its handler.
   void observeRequests(std::function<void(HttpRequest&)> observer) {
@@ -147,7 +162,10 @@ class HttpServer final : public StreamServer {
   std::vector<RouteEntry> routes_;
   int catch_all_ = -1;  // routeAll's route id
   RouteEntry not_routed_;
-  std::function<void(HttpRequest&)> request_observer_;            // 404/405/limits before routing
+  std::function<void(HttpRequest&)> request_observer_;  // 404/405/limits before routing
+  HttpStreamEntry stream_entry_;
+  int stream_route_id_ = -1;
+  int64_t stream_max_body_bytes_ = -1;
   std::vector<std::pair<std::string, Counter*>> error_counters_;  // by error code
   HttpDate date_;
   uint64_t clock_loop_ms_ = UINT64_MAX;  // uv_now() when now_us_/now_s_ were read

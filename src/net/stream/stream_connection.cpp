@@ -137,11 +137,17 @@ void StreamConnection::resumeAfterYield() {
 
 void StreamConnection::holdInput() {
   input_held_ = true;
+  input_deferred_ = false;
   pauseReading();
 }
 
+void StreamConnection::deferInput() {
+  input_held_ = true;
+  input_deferred_ = true;
+}
+
 bool StreamConnection::wantsToRead() const {
-  return !closing_ && !input_held_ && !yielded_ && !stalled_on_output_ &&
+  return !closing_ && (!input_held_ || input_deferred_) && !yielded_ && !stalled_on_output_ &&
          (!no_more_input_ || lingering_);
 }
 
@@ -189,7 +195,11 @@ void StreamConnection::finishAfterOutput() {
 
 bool StreamConnection::canResume() const {
   return input_held_ && !no_more_input_ && replies_.pending() < max_pending_ / 2 &&
-         outputBacklog() < kOutputLowWatermark;
+         outputBacklog() < kOutputLowWatermark && mayResume();
+}
+
+void StreamConnection::scheduleFlush() {
+  server_.scheduleFlush(id_);
 }
 
 // Writes the output; then, while input was held and that has cleared, lets
@@ -203,6 +213,7 @@ void StreamConnection::flush() {
     if (!writeOutput()) break;
     if (!canResume()) break;
     input_held_ = false;
+    input_deferred_ = false;
     setCurrent(true);
     resumeInput();
     setCurrent(false);
@@ -213,6 +224,10 @@ void StreamConnection::flush() {
   if (closing_) return;
   if (wantsToRead()) resumeReading();
   afterOutputSettled();
+  if (drain_notice_ && !closing_ && outputBacklog() < kOutputLowWatermark) {
+    drain_notice_ = false;
+    onOutputDrained();
+  }
 }
 
 bool StreamConnection::writeOutput() {
@@ -330,6 +345,7 @@ void StreamConnection::onTimer() {
   switch (which) {
     case Deadline::Request:
     case Deadline::Body:
+    case Deadline::Stream:
       onDeadline(which);
       if (!closing_) flush();
       break;
@@ -377,6 +393,7 @@ void StreamConnection::onShutdownCb(uv_shutdown_t* req, int status) noexcept {
   // a reset.
   c->lingering_ = true;
   c->input_held_ = false;
+  c->input_deferred_ = false;
   c->yielded_ = false;
   c->setDeadline(Deadline::Linger, kLingerMs);
   c->resumeReading();

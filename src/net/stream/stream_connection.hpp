@@ -76,7 +76,9 @@ class StreamConnection : public StreamWriterOwner {
   // OutputCheck: an idle connection that is kept for ever (RESP, as Redis)
   // looks once, after write_stall_ms, whether its client took what the
   // kernel still holds for it.
-  enum class Deadline { None, Request, Body, Idle, OutputCheck, WriteStall, Linger };
+  // Stream: the codec's own deadline during a streamed exchange (HTTP's
+  // tunnel idle time), handed to onDeadline() as Request and Body are.
+  enum class Deadline { None, Request, Body, Stream, Idle, OutputCheck, WriteStall, Linger };
 
   // --- the codec's part ---
   // Bytes read (or held input taken up again): parse and dispatch while
@@ -96,6 +98,12 @@ class StreamConnection : public StreamWriterOwner {
   virtual void restoreDeadline() {}
   // The connection is closing (free codec state; no callbacks after).
   virtual void onClosing() {}
+  // May held input be taken up now? (A codec may hold input for its own
+  // reasons: HTTP holds the next request while a streamed exchange runs.)
+  virtual bool mayResume() const { return true; }
+  // After notifyWhenDrained(): unwritten output is below the low mark. Called
+  // at the end of a flush, never from inside a codec call.
+  virtual void onOutputDrained() {}
 
   // --- what the codec uses ---
   StreamServer& server() { return server_; }
@@ -107,7 +115,14 @@ class StreamConnection : public StreamWriterOwner {
     return replies_.pending() >= max_pending_ || outputBacklog() >= kOutputHighWatermark;
   }
   void holdInput();
+  // Holds input as holdInput() does, but reading goes on: onInput() keeps
+  // receiving bytes (the codec stores them, and calls holdInput() past its
+  // own bound). A client that goes away is then noticed at once, not when
+  // its connection is next written.
+  void deferInput();
   bool inputHeld() const { return input_held_; }
+  // Call onOutputDrained() once unwritten output is below the low mark.
+  void notifyWhenDrained() { drain_notice_ = true; }
   // No more requests are read; the connection closes once everything
   // answered so far is written (a lingering close).
   void finishAfterOutput();
@@ -123,6 +138,10 @@ class StreamConnection : public StreamWriterOwner {
   void committed(bool front_ready);
   // The connection currently dispatching, for the server's fast lookup.
   void setCurrent(bool on);
+  // Answer bytes not yet taken by the client.
+  size_t outputBacklog() const;
+  // Writes what is ready at the end of this loop iteration.
+  void scheduleFlush();
 
   static constexpr size_t kOutputHighWatermark = 1 << 20;   // hold input above this
   static constexpr size_t kOutputLowWatermark = 256 << 10;  // take it up below this
@@ -138,7 +157,6 @@ class StreamConnection : public StreamWriterOwner {
   void onTimer();
   bool writeOutput();
   bool canResume() const;
-  size_t outputBacklog() const;
   void afterOutputSettled();
   void startLingeringClose();
   void pauseReading();
@@ -163,6 +181,8 @@ class StreamConnection : public StreamWriterOwner {
   bool refused_ = false;
   bool reading_ = false;
   bool input_held_ = false;         // the codec keeps unparsed input
+  bool input_deferred_ = false;     // ... and reading goes on (deferInput)
+  bool drain_notice_ = false;       // onOutputDrained() is wanted
   bool yielded_ = false;            // reading paused until the next iteration
   bool stalled_on_output_ = false;  // reading paused: the client is not taking its answers
   bool no_more_input_ = false;      // a final answer, an error, or QUIT

@@ -1,6 +1,9 @@
 // StreamServer: the listener, the connection table and limit, and the
 // after-poll hook that writes every connection's answers once per loop
-// iteration and takes up reading for connections that yielded.
+// iteration and takes up reading for connections that yielded. Answers made
+// outside the poll phase (from a timer: an upstream's deadline, a delayed
+// answer) are written by the before-poll hook instead: the loop would
+// otherwise block in the poll, with them unwritten, until some other I/O.
 
 #include "net/stream/stream_server.hpp"
 
@@ -32,11 +35,19 @@ StreamServer::StreamServer(Runtime& runtime, StreamServerOptions options)
       stats_(bindStats(runtime.metrics, options_)),
       error_event_(options_.protocol + "_error") {
   after_poll_ = runtime_.hooks.addAfterPoll([this] { afterPoll(); });
+  before_poll_ = runtime_.hooks.addBeforePoll([this] {
+    if (flush_pending_.empty()) return;
+    flushPending();
+    // The flush may have taken up held requests, whose Redis commands the
+    // client's hook (earlier in the list) has already passed over.
+    runtime_.hooks.requestRound();
+  });
 }
 
 // close() and a loop run come first (see the header); this only detaches.
 StreamServer::~StreamServer() {
   if (after_poll_ != 0) runtime_.hooks.remove(after_poll_);
+  if (before_poll_ != 0) runtime_.hooks.remove(before_poll_);
 }
 
 ListenerInfo StreamServer::info() const {
@@ -127,6 +138,10 @@ void StreamServer::afterPoll() {
       if (StreamConnection* c = findConnection(id)) c->resumeAfterYield();
     }
   }
+  flushPending();
+}
+
+void StreamServer::flushPending() {
   if (flush_pending_.empty()) return;
   std::vector<uint64_t> ids;
   ids.swap(flush_pending_);
@@ -166,6 +181,10 @@ void StreamServer::close(std::function<void()> on_closed) {
   if (after_poll_ != 0) {
     runtime_.hooks.remove(after_poll_);
     after_poll_ = 0;
+  }
+  if (before_poll_ != 0) {
+    runtime_.hooks.remove(before_poll_);
+    before_poll_ = 0;
   }
   maybeFinishClose();
 }

@@ -111,6 +111,7 @@ class StreamServer : public Listener {
   void onConnection(int status);
   StreamConnection* findConnectionSlow(uint64_t id) const;
   void afterPoll();
+  void flushPending();
   void closeListener();
   void maybeFinishClose();
 
@@ -124,6 +125,7 @@ class StreamServer : public Listener {
   bool closing_ = false;
   std::function<void()> on_closed_;
   LoopHooks::HookId after_poll_ = 0;
+  LoopHooks::HookId before_poll_ = 0;
   uint64_t next_connection_id_ = 1;
   std::unordered_map<uint64_t, StreamConnection*> connections_;
   StreamConnection* current_ = nullptr;

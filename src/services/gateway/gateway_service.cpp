@@ -330,6 +330,7 @@ void GatewayService::onTryDone(const std::shared_ptr<Request>& r, MemberTicket t
   // the member acted on the request, so only a request that may be repeated
   // is tried again then.
   bool retryable = outcome.error == HttpClientError::Connect ||
+                   outcome.error == HttpClientError::ConnectTimeout ||
                    (outcome.error == HttpClientError::Reset && r->retry_reset);
   if (retryable && r->tries <= options_.retries) {
     if (pool.retryBudget().tryStartRetry()) {
@@ -347,6 +348,7 @@ void GatewayService::answerFailure(Request& r, const TryOutcome& outcome) {
   const std::string& pool = r.pool->name;
   switch (outcome.error) {
     case HttpClientError::Connect:
+    case HttpClientError::ConnectTimeout:
       r.exchange->sendError(502, "upstream_connect_failed",
                             "The gateway could not connect to a member of pool '" + pool +
                                 "' (refused, unreachable, or not within gateway.connect_timeout_ms "

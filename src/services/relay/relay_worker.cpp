@@ -352,7 +352,7 @@ void RelayWorker::onDelivered(const StoredMessage& message, HttpClientError erro
     return;
   }
   breaker_.onFailure();
-  if (error == HttpClientError::Timeout) {
+  if (error == HttpClientError::Timeout || error == HttpClientError::ConnectTimeout) {
     fail(message, "timeout", "no answer within " + std::to_string(options_.timeout_ms) + " ms",
          true);
   } else if (error == HttpClientError::Connect || error == HttpClientError::Reset) {

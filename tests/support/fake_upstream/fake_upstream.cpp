@@ -87,6 +87,24 @@ int FakeUpstream::start() {
         .kv("error", uv_strerror(rc));
     return rc;
   }
+  if (options_.stream_port >= 0) {
+    redge::HttpServerOptions so;
+    so.service = "fake_upstream_stream";
+    so.bind = options_.bind;
+    so.port = options_.stream_port;
+    stream_ = std::make_unique<redge::HttpServer>(runtime_, so);
+    stream_service_ = std::make_unique<StreamService>(runtime_);
+    stream_service_->attach(*stream_);
+    rc = stream_->listen();
+    if (rc != 0) {
+      REDGE_LOG(Error, "listen_failed")
+          .kv("service", so.service)
+          .kv("bind", so.bind)
+          .kv("port", so.port)
+          .kv("error", uv_strerror(rc));
+      return rc;
+    }
+  }
   // Started with --down --down-mode=close: the main listener opened all the
   // same, so its port is known and logged, and closes right away.
   closeMainIfUnwanted();
@@ -105,6 +123,10 @@ void FakeUpstream::close() {
   if (main_) main_->close();
   for (auto& s : retired_) s->close();
   if (control_) control_->close();
+  // The streaming exchanges hear onClosed() as their connections close;
+  // then the service frees them.
+  if (stream_) stream_->close();
+  if (stream_service_) stream_service_->close();
   uv_hooks_.close();
 }
 
@@ -139,6 +161,10 @@ void FakeUpstream::addControlRoutes(redge::HttpServer& server) {
                [this](HttpRequest&, const HttpResponder& responder) { onStats(responder); });
   server.route(HttpMethod::Post, "/reset",
                [this](HttpRequest&, const HttpResponder& responder) { onReset(responder); });
+  server.route(HttpMethod::Get, "/stream-stats", [this](HttpRequest&, const HttpResponder& r) {
+    std::string body = stream_service_ ? stream_service_->statsJson() : "{}";
+    sendJson(r, 200, body);
+  });
 }
 
 bool FakeUpstream::wantMainOpen() const {

@@ -37,6 +37,7 @@
 #include "core/uv_runtime.hpp"
 #include "delivery_ledger.hpp"
 #include "net/http/http_server.hpp"
+#include "stream_service.hpp"
 #include "upstream_settings.hpp"
 
 namespace redge_test {
@@ -45,6 +46,7 @@ struct FakeUpstreamOptions {
   std::string bind = "127.0.0.1";
   int port = 0;                        // main listener; 0: any free port
   int control_port = 0;                // control listener; 0: any free port
+  int stream_port = -1;                // streaming listener (stream_service.hpp); 0: any free port, -1: none
   uint32_t seed = 1;                   // std::mt19937 seed for the error_ratio draws
   std::string name = "fake_upstream";  // who answers, in echo answers (X-Upstream)
   UpstreamSettings settings;
@@ -140,6 +142,8 @@ class FakeUpstream {
   // and parked requests may hold responders that name them.
   std::vector<std::unique_ptr<redge::HttpServer>> retired_;
   std::unique_ptr<redge::HttpServer> control_;
+  std::unique_ptr<redge::HttpServer> stream_;
+  std::unique_ptr<StreamService> stream_service_;
   // Answers whose timer is still running; each is freed in its close callback.
   std::unordered_set<PendingAnswer*> pending_;
   // Requests swallowed in mode "hang", never answered.

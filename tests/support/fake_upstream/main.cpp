@@ -25,6 +25,7 @@ constexpr const char* kUsage =
     "usage: fake_upstream [flags]\n"
     "  --port N            main listener port (0: any free port; default 0)\n"
     "  --control-port N    control listener port (0: any free port; default 0)\n"
+    "  --stream-port N     streaming listener port (0: any free port; default: none)\n"
     "  --bind ADDR         address of both listeners (default 127.0.0.1)\n"
     "  --latency-ms N      delay of every answer (default 5)\n"
     "  --error-ratio R     fraction 0..1 of requests answered --fail-status (default 0)\n"
@@ -49,9 +50,9 @@ bool parseNumber(std::string_view text, T& out) {
 
 bool takesValue(std::string_view name) {
   static constexpr std::string_view kValued[] = {
-      "--port",        "--control-port", "--bind",     "--latency-ms",   "--error-ratio",
-      "--fail-status", "--spike-every",  "--spike-ms", "--down-mode",    "--retry-after",
-      "--seed",        "--log-level",    "--name",     "--echo-delay-ms"};
+      "--port",        "--control-port", "--bind",        "--stream-port", "--latency-ms",
+      "--error-ratio", "--fail-status",  "--spike-every", "--spike-ms",    "--down-mode",
+      "--retry-after", "--seed",         "--log-level",   "--name",        "--echo-delay-ms"};
   for (std::string_view v : kValued) {
     if (v == name) return true;
   }
@@ -100,6 +101,9 @@ std::string parseFlags(int argc, char** argv, FakeUpstreamOptions& o, bool& help
     } else if (name == "--control-port") {
       if (!needInt(0, 65535)) return bad;
       o.control_port = static_cast<int>(n);
+    } else if (name == "--stream-port") {
+      if (!needInt(0, 65535)) return bad;
+      o.stream_port = static_cast<int>(n);
     } else if (name == "--bind") {
       o.bind = std::string(value);
     } else if (name == "--latency-ms") {
