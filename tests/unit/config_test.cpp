@@ -106,7 +106,6 @@ const std::vector<std::string> kExpectedKeys = {
     "gateway.upstream_max_idle",
     "gateway.max_connections",
     "gateway.max_body_bytes",
-    "gateway.max_response_bytes",
     "gateway.member_header",
     "gateway.routes",
     "gateway.pools",

@@ -144,13 +144,6 @@ TEST_CASE("gateway headers: the response keeps the member's fields", "[gateway]"
                       {"Cache-Control", "no-store"}});
 }
 
-TEST_CASE("gateway headers: the member's Content-Length, for HEAD and 304", "[gateway]") {
-  CHECK(upstreamContentLength(viewsOf({{"content-length", " 1234 "}})) == 1234);
-  CHECK(upstreamContentLength(viewsOf({{"X", "1"}})) == -1);
-  CHECK(upstreamContentLength(viewsOf({{"Content-Length", "12a"}})) == -1);
-  CHECK(upstreamContentLength(viewsOf({{"Content-Length", "-1"}})) == -1);
-}
-
 TEST_CASE("gateway headers: a cookie's value for hash_by", "[gateway]") {
   CHECK(cookieValue("session=abc; theme=dark", "session") ==
         std::optional<std::string_view>("abc"));

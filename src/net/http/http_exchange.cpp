@@ -66,11 +66,11 @@ void HttpExchange::respond(const HttpResponse& response) const {
 }
 
 void HttpExchange::sendError(int status, std::string_view code, std::string_view message,
-                             int retry_after_s) const {
+                             int retry_after_s, std::initializer_list<ErrorField> extra) const {
   HttpConnection* c = connection();
   if (c == nullptr) return;
   server_->recordError(status, code, message);
-  std::string body = errorBody(code, message);
+  std::string body = errorBody(code, message, extra);
   HttpResponse r(status, "application/json", body);
   char num[16];
   if (retry_after_s > 0) {
@@ -78,6 +78,11 @@ void HttpExchange::sendError(int status, std::string_view code, std::string_view
     r.header("Retry-After", std::string_view(num, static_cast<size_t>(res.ptr - num)));
   }
   c->streamRespond(r);
+}
+
+std::string_view HttpExchange::peerAddress() const {
+  HttpConnection* c = connection();
+  return c != nullptr ? c->peerAddress() : std::string_view();
 }
 
 void HttpExchange::abort() const {

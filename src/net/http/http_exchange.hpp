@@ -30,6 +30,7 @@
 // from anywhere, including from its own callbacks.
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -132,9 +133,12 @@ class HttpExchange {
   // of writeHead/writeBody/end. Only before a head was written.
   void respond(const HttpResponse& response) const;
   // respond() with redge's JSON error body, counted and logged as every
-  // error answer is; a positive retry_after_s adds Retry-After.
+  // error answer is; a positive retry_after_s adds Retry-After, `extra`
+  // adds fields to the body (the pool a gateway error is about).
   void sendError(int status, std::string_view code, std::string_view message,
-                 int retry_after_s = 0) const;
+                 int retry_after_s = 0, std::initializer_list<ErrorField> extra = {}) const;
+  // The client's address ("127.0.0.1"), empty once the exchange is over.
+  std::string_view peerAddress() const;
   // Something failed mid-answer: the client connection is closed at once,
   // so it sees a cut answer rather than a wrong one. The handler is not
   // called again.

@@ -6,7 +6,6 @@
 
 #include <strings.h>
 
-#include <charconv>
 
 namespace redge {
 namespace {
@@ -65,9 +64,18 @@ bool isHopByHopHeader(std::string_view name) {
 
 std::vector<std::pair<std::string, std::string>> upstreamRequestHeaders(
     std::span<const HttpHeaderField> request, const ForwardedContext& context) {
-  std::vector<std::string_view> named = connectionOptions(request);
   std::vector<std::pair<std::string, std::string>> out;
   out.reserve(request.size() + 4);
+  forEachUpstreamRequestHeader(request, context, [&out](std::string_view name, std::string_view value) {
+    out.emplace_back(std::string(name), std::string(value));
+  });
+  return out;
+}
+
+void forEachUpstreamRequestHeader(
+    std::span<const HttpHeaderField> request, const ForwardedContext& context,
+    const std::function<void(std::string_view name, std::string_view value)>& emit) {
+  std::vector<std::string_view> named = connectionOptions(request);
   std::string forwarded_for;
   std::string via;
   std::string_view host;
@@ -97,13 +105,13 @@ std::vector<std::pair<std::string, std::string>> upstreamRequestHeaders(
       host = f.value;
       has_host = true;
     }
-    out.emplace_back(std::string(f.name), std::string(f.value));
+    emit(f.name, f.value);
   }
   if (!forwarded_for.empty()) forwarded_for.append(", ");
   forwarded_for.append(context.client_address);
-  out.emplace_back("X-Forwarded-For", std::move(forwarded_for));
-  out.emplace_back("X-Forwarded-Proto", std::string(context.proto));
-  if (has_host && !host.empty()) out.emplace_back("X-Forwarded-Host", std::string(host));
+  emit("X-Forwarded-For", forwarded_for);
+  emit("X-Forwarded-Proto", context.proto);
+  if (has_host && !host.empty()) emit("X-Forwarded-Host", host);
   if (!via.empty()) via.append(", ");
   // RFC 9110 7.6.3: the protocol version received, then who received it.
   if (context.version_major == 1) {
@@ -112,8 +120,7 @@ std::vector<std::pair<std::string, std::string>> upstreamRequestHeaders(
     via.append(std::to_string(context.version_major)).append(" ");
   }
   via.append(kViaName);
-  out.emplace_back("Via", std::move(via));
-  return out;
+  emit("Via", via);
 }
 
 std::vector<HttpHeaderField> clientResponseHeaders(std::span<const HttpHeaderField> response) {
@@ -129,18 +136,6 @@ std::vector<HttpHeaderField> clientResponseHeaders(std::span<const HttpHeaderFie
     out.push_back(f);
   }
   return out;
-}
-
-int64_t upstreamContentLength(std::span<const HttpHeaderField> response) {
-  for (const HttpHeaderField& f : response) {
-    if (!headerNameIs(f.name, "Content-Length")) continue;
-    std::string_view v = trimOws(f.value);
-    int64_t n = -1;
-    auto r = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (r.ec != std::errc() || r.ptr != v.data() + v.size() || n < 0) return -1;
-    return n;
-  }
-  return -1;
 }
 
 std::optional<std::string_view> cookieValue(std::string_view cookie_header, std::string_view name) {

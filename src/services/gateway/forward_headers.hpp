@@ -18,12 +18,13 @@
 //
 // Response, upstream -> client: hop-by-hop fields removed likewise; Date
 // and Server are left to redge's own (as nginx does), and Content-Length to
-// the framing of the answer, which reads it from upstreamContentLength().
+// the framing of the answer (the length the client parser read).
 // Everything else passes untouched, repeated fields (Set-Cookie) included.
 //
 // Pure: views in, fields out; no I/O.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -44,21 +45,21 @@ struct ForwardedContext {
 
 inline constexpr std::string_view kViaName = "redge";
 
-// RFC 9110 7.6.1's fields, and Trailer (its trailers do not follow a
-// buffered body). Case-insensitive.
+// RFC 9110 7.6.1's fields, and Trailer (redge does not forward trailers).
+// Case-insensitive.
 bool isHopByHopHeader(std::string_view name);
 
 // The request fields the upstream gets, in order, with the forwarded ones
-// last.
+// last: each passed to `emit` (views valid during the call), or collected.
+void forEachUpstreamRequestHeader(
+    std::span<const HttpHeaderField> request, const ForwardedContext& context,
+    const std::function<void(std::string_view name, std::string_view value)>& emit);
 std::vector<std::pair<std::string, std::string>> upstreamRequestHeaders(
     std::span<const HttpHeaderField> request, const ForwardedContext& context);
 
 // The upstream's response fields that go on to the client, as views into
 // `response`.
 std::vector<HttpHeaderField> clientResponseHeaders(std::span<const HttpHeaderField> response);
-
-// The upstream's Content-Length, or -1 when it sent none (or not a number).
-int64_t upstreamContentLength(std::span<const HttpHeaderField> response);
 
 // The value of cookie `name` in one Cookie header ("a=1; b=2"), or nothing.
 std::optional<std::string_view> cookieValue(std::string_view cookie_header, std::string_view name);

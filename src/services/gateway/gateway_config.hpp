@@ -63,10 +63,12 @@ struct GatewayOptions {
   int64_t retries = 1;
   int64_t retry_budget_percent = 20;
   int64_t upstream_idle_timeout_ms = 30000;
-  int64_t upstream_max_idle = 32;  // kept-alive connections per member
+  // Kept-alive idle connections per member: enough for every request a
+  // busy gateway has in flight on one member, so that each comes back for
+  // the next request rather than being closed (HAProxy keeps them all).
+  int64_t upstream_max_idle = 1024;
   int64_t max_connections = 10000;
-  int64_t max_body_bytes = 8 * 1024 * 1024;
-  int64_t max_response_bytes = 8 * 1024 * 1024;
+  int64_t max_body_bytes = 0;  // 0: no limit (bodies stream through)
   // A response header naming the member that answered (e.g.
   // X-Upstream-Member, as nginx's add_header X-Upstream $upstream_addr);
   // empty: none, the member's answer is passed as it is.

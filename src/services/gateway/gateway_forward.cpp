@@ -1,13 +1,20 @@
-// The buffered forwarder (see gateway_forward.hpp): the upstream request is
-// built once from the client's (header rules in forward_headers.cpp), sent
-// whole per try, and the member's whole answer is passed on as one
-// HttpResponse whose header lines are the member's, minus hop-by-hop ones.
+// The streamed forwarder (see gateway_forward.hpp): one StreamedExchange per
+// client request joins the client's HttpExchange to an HttpClientStream on
+// the chosen member, one try at a time.
 //
-// What the buffered transport itself changes: Host travels as the client
-// request's authority (HttpClientPool writes that line), Content-Length is
-// the client pool's to write for the whole body, and Expect is dropped (the
-// listener has answered 100-continue and read the body already; a member's
-// interim 100 would otherwise be taken for its answer).
+// The request head is copied once, at the start, into one string (method,
+// target and the upstream's header fields, built by forward_headers.cpp), so
+// a later try (after an LMOVE, or a retry) needs nothing of the listener's
+// request. Body bytes go to the member as they arrive; the first
+// kReplayBytes are also kept for a retry. Bytes that arrive while no try is
+// running (the member is being chosen, or a retry is on its way) are held,
+// and past kReplayBytes the client is paused until a try takes them.
+//
+// What forwarding itself changes in the head: Content-Length and
+// Transfer-Encoding are the client pool's to write (the body's framing is
+// its own), Expect is dropped (the listener answers 100-continue itself when
+// the body is first read), and an upgrade request gets its Connection and
+// Upgrade back (the hop-by-hop rules dropped them).
 
 #include "services/gateway/gateway_forward.hpp"
 
@@ -18,88 +25,251 @@
 namespace redge {
 namespace {
 
-class BufferedExchange final : public ForwardExchange {
+using HeaderViews = std::vector<std::pair<std::string_view, std::string_view>>;
+
+// The member's answer fields that go on to the client (views into `head`).
+void clientFields(const HttpClientResponseHead& head, HeaderViews& out) {
+  std::vector<HttpHeaderField> fields;
+  fields.reserve(head.headerCount());
+  for (size_t i = 0; i < head.headerCount(); ++i) {
+    fields.push_back({head.headerName(i), head.headerValue(i)});
+  }
+  for (const HttpHeaderField& f : clientResponseHeaders(fields)) out.emplace_back(f.name, f.value);
+}
+
+class StreamedExchange final : public ForwardExchange,
+                               public HttpStreamHandler,
+                               public HttpClientStreamHandler {
  public:
-  BufferedExchange(HttpRequest& request, const HttpResponder& responder,
+  StreamedExchange(HttpRequest& request, const HttpExchange& exchange,
                    const ForwardedContext& context, const ForwardSettings& settings)
-      : responder_(responder),
-        head_(request.method == HttpMethod::Head),
-        member_header_(settings.member_header) {
-    request_.method = std::string(request.method_text);
-    request_.target = upstreamTarget(request);
-    request_.timeout_ms = settings.timeout_ms;
-    request_.connect_timeout_ms = settings.connect_timeout_ms;
+      : client_(exchange), upstream_(*this), settings_(settings) {
+    client_.attach(this);
+    body_length_ = client_.requestBodyLength();
+    upgrade_ = client_.upgradeRequested();
+    append(request.method_text, method_);
+    if (request.target().starts_with('/')) {
+      append(request.target(), target_);
+    } else {
+      append(upstreamTarget(request), target_);
+    }
     std::vector<HttpHeaderField> fields;
     fields.reserve(request.headerCount());
     for (size_t i = 0; i < request.headerCount(); ++i) {
       fields.push_back({request.headerName(i), request.headerValue(i)});
     }
-    for (auto& [name, value] : upstreamRequestHeaders(fields, context)) {
-      if (headerNameIs(name, "Host")) {
-        if (request_.authority.empty()) request_.authority = std::move(value);
-        continue;
-      }
-      if (headerNameIs(name, "Content-Length") || headerNameIs(name, "Expect")) continue;
-      request_.headers.emplace_back(std::move(name), std::move(value));
+    forEachUpstreamRequestHeader(fields, context, [this](std::string_view name,
+                                                         std::string_view value) {
+      if (headerNameIs(name, "Content-Length") || headerNameIs(name, "Expect")) return;
+      addField(name, value);
+    });
+    if (upgrade_) {
+      addField("Connection", "Upgrade");
+      addField("Upgrade", request.header("Upgrade"));
     }
-    request_.body = std::move(request.mutableBody());
   }
 
-  void sendTry(HttpClientPool& client, std::string_view member, bool last,
-               std::function<void(const TryOutcome&)> done) override {
-    HttpClientRequest request = last ? std::move(request_) : request_;
-    client.send(std::move(request), [this, member = std::string(member), done = std::move(done)](
-                                        HttpClientError error, const HttpClientResponse* response) {
-      TryOutcome outcome;
-      outcome.error = error;
-      if (error == HttpClientError::None && response != nullptr) {
-        outcome.status = response->status;
-        if (response->status < 200) {
-          // An interim answer taken for the final one: the
-          // buffered client has no 1xx support to pass it on.
-          outcome.error = HttpClientError::BadResponse;
-        } else {
-          passOn(*response, member);
-        }
-      }
-      done(outcome);
-    });
+  ~StreamedExchange() override {
+    // Normally over by now (answered, aborted or closed); at shutdown the
+    // client side is cut rather than left waiting.
+    if (client_.alive()) client_.abort();
   }
+
+  // ------------------------------------------------------------ the service's
+
+  void sendTry(HttpClientPool& client, std::string_view member,
+               std::function<void(const TryOutcome&)> done) override {
+    done_ = std::move(done);
+    if (client_gone_) {
+      finishTry({HttpClientError::Closed});
+      return;
+    }
+    if (!settings_.member_header.empty()) member_ = member;
+    HttpClientStreamRequest r;
+    r.method = view(method_);
+    r.target = view(target_);
+    r.headers.reserve(fields_.size());
+    for (const Field& f : fields_) r.headers.emplace_back(view(f.name), view(f.value));
+    r.content_length = body_length_;
+    r.connect_timeout_ms = settings_.connect_timeout_ms;
+    r.response_timeout_ms = settings_.timeout_ms;
+    HttpClientError e = client.stream(r, upstream_);
+    if (e != HttpClientError::None) {
+      finishTry({e});
+      return;
+    }
+    bool more = true;
+    if (!body_.empty()) {
+      more = upstream_.writeBody(body_);
+      if (!body_whole_) body_.clear();  // held only until a try took it
+    }
+    if (request_ended_) upstream_.endRequest();
+    if (more && client_paused_) {
+      client_paused_ = false;
+      client_.resumeRequest();
+    } else if (!more && !client_paused_) {
+      client_paused_ = true;
+      client_.pauseRequest();
+    }
+  }
+
+  bool retryable() const override { return body_whole_; }
 
   void sendError(int status, std::string_view code, std::string_view message, int retry_after_s,
                  std::string_view pool) override {
-    responder_.sendError(status, code, message, retry_after_s, {ErrorField("pool", pool)});
+    client_.sendError(status, code, message, retry_after_s, {ErrorField("pool", pool)});
+  }
+
+  // ------------------------------------------------------------ the client's
+
+  void onRequestData(std::string_view data) override {
+    bool trying = upstream_.active();
+    if (!tunnel_) {
+      if (body_whole_ && body_.size() + data.size() > kReplayBytes) {
+        body_whole_ = false;  // too big to keep: no second try
+        if (trying) body_.clear();
+      }
+      if (body_whole_ || !trying) body_.append(data);
+    }
+    if (trying) {
+      if (!upstream_.writeBody(data)) pauseClient();
+    } else if (!body_whole_) {
+      pauseClient();  // nothing takes the bytes now, and they are no longer few
+    }
+  }
+
+  void onRequestEnd() override {
+    request_ended_ = true;
+    if (upstream_.active() && !tunnel_) upstream_.endRequest();
+  }
+
+  void onResponseDrained() override { upstream_.resumeResponse(); }
+
+  void onClosed() override {
+    client_gone_ = true;
+    upstream_.abort();
+    if (done_) finishTry({HttpClientError::Closed, status_, response_started_, head_written_});
+  }
+
+  // ------------------------------------------------------------ the member's
+
+  void onRequestDrained() override {
+    if (!client_paused_) return;
+    client_paused_ = false;
+    client_.resumeRequest();
+  }
+
+  void onInterim(const HttpClientResponseHead& head) override {
+    response_started_ = true;
+    HeaderViews headers;
+    clientFields(head, headers);
+    client_.writeInterim(head.status, headers);
+  }
+
+  void onResponseHead(const HttpClientResponseHead& head) override {
+    response_started_ = true;
+    status_ = head.status;
+    HttpStreamHead out;
+    out.status = head.status;
+    out.reason = head.reason();
+    out.headers.reserve(head.headerCount() + 3);
+    clientFields(head, out.headers);
+    if (!settings_.member_header.empty()) out.headers.emplace_back(settings_.member_header, member_);
+    if (head.status == 101) {
+      out.headers.emplace_back("Connection", "Upgrade");
+      out.headers.emplace_back("Upgrade", head.header("Upgrade"));
+      tunnel_ = true;
+    }
+    out.content_length = head.content_length;
+    head_written_ = true;
+    if (!client_.writeHead(out)) {
+      upstream_.abort();
+      finishTry({HttpClientError::Closed, status_, true, true});
+      return;
+    }
+    // The tunnel's bytes from the client flow from now on.
+    if (tunnel_ && client_paused_) onRequestDrained();
+  }
+
+  void onResponseData(std::string_view data) override {
+    if (!client_.writeBody(data)) {
+      upstream_.abort();
+      finishTry({HttpClientError::Closed, status_, true, true});
+      return;
+    }
+    if (!client_.wantsMore()) upstream_.pauseResponse();
+  }
+
+  void onResponseEnd() override {
+    client_.end();
+    finishTry({HttpClientError::None, status_, true, true});
+  }
+
+  void onError(const HttpClientFailure& failure) override {
+    if (head_written_) client_.abort();  // a cut answer, not a wrong one
+    finishTry({failure.error, status_, failure.response_started || response_started_,
+               head_written_});
   }
 
  private:
-  void passOn(const HttpClientResponse& upstream, std::string_view member) {
-    std::vector<HttpHeaderField> fields;
-    fields.reserve(upstream.headers.size());
-    for (const auto& [name, value] : upstream.headers) fields.push_back({name, value});
-    std::string lines;
-    for (const HttpHeaderField& f : clientResponseHeaders(fields)) {
-      lines.append("\r\n").append(f.name).append(": ").append(f.value);
-    }
-    if (!member_header_.empty()) {
-      lines.append("\r\n").append(member_header_).append(": ").append(member);
-    }
-    HttpResponse r(upstream.status, {}, upstream.body);
-    r.header_lines = lines;
-    // No body, by the method or the status (RFC 9110 6.4.1): the length the
-    // member stated, if it stated one, and none for a 204.
-    if (upstream.status == 204) {
-      r.content_length = HttpResponse::kNoContentLength;
-    } else if (head_ || upstream.status == 304) {
-      int64_t length = upstreamContentLength(fields);
-      r.content_length = length >= 0 ? length : HttpResponse::kNoContentLength;
-    }
-    responder_.send(r);
+  struct Span {
+    uint32_t offset = 0;
+    uint32_t length = 0;
+  };
+  struct Field {
+    Span name;
+    Span value;
+  };
+
+  void append(std::string_view s, Span& at) {
+    at.offset = static_cast<uint32_t>(head_.size());
+    at.length = static_cast<uint32_t>(s.size());
+    head_.append(s);
+  }
+  void addField(std::string_view name, std::string_view value) {
+    Field f;
+    append(name, f.name);
+    append(value, f.value);
+    fields_.push_back(f);
+  }
+  std::string_view view(Span s) const {
+    return std::string_view(head_).substr(s.offset, s.length);
   }
 
-  HttpResponder responder_;
-  bool head_;
-  std::string member_header_;
-  HttpClientRequest request_;
+  void pauseClient() {
+    if (client_paused_) return;
+    client_paused_ = true;
+    client_.pauseRequest();
+  }
+
+  // Runs the try's callback, which may destroy this exchange: nothing may
+  // touch a member after it.
+  void finishTry(const TryOutcome& outcome) {
+    std::function<void(const TryOutcome&)> done = std::move(done_);
+    done_ = nullptr;
+    done(outcome);
+  }
+
+  HttpExchange client_;
+  HttpClientStream upstream_;
+  const ForwardSettings& settings_;  // the service's, which outlives its exchanges
+  std::function<void(const TryOutcome&)> done_;
+  std::string head_;  // method, target and the upstream's header fields
+  Span method_;
+  Span target_;
+  std::vector<Field> fields_;
+  std::string body_;         // the body so far (body_whole_), or bytes no try has taken yet
+  bool body_whole_ = true;   // body_ holds every body byte received
+  int64_t body_length_ = 0;  // the request's framing: 0 none, -1 chunked
+  std::string member_;       // the member of the try in progress, for member_header
+  int status_ = 0;
+  bool upgrade_ = false;
+  bool request_ended_ = false;
+  bool client_paused_ = false;
+  bool client_gone_ = false;
+  bool response_started_ = false;
+  bool head_written_ = false;
+  bool tunnel_ = false;
 };
 
 }  // namespace
@@ -114,11 +284,11 @@ std::string upstreamTarget(const HttpRequest& request) {
   return out;
 }
 
-std::unique_ptr<ForwardExchange> makeBufferedExchange(HttpRequest& request,
-                                                      const HttpResponder& responder,
+std::unique_ptr<ForwardExchange> makeStreamedExchange(HttpRequest& request,
+                                                      const HttpExchange& exchange,
                                                       const ForwardedContext& context,
                                                       const ForwardSettings& settings) {
-  return std::make_unique<BufferedExchange>(request, responder, context, settings);
+  return std::make_unique<StreamedExchange>(request, exchange, context, settings);
 }
 
 }  // namespace redge

@@ -5,19 +5,24 @@
 // as the forwarder carries it; the service asks it for one try at a time
 // and reads back how the try went.
 //
-// This file has the BUFFERED forwarder: the request body was read whole by
-// the listener (up to gateway.max_body_bytes), each try sends it whole with
-// HttpClientPool::send, and the member's answer is read whole (up to
-// gateway.max_response_bytes) before it is passed on. When streamed
-// exchanges exist (HttpServer::streamAll, a streaming client), a streamed
-// ForwardExchange takes this one's place behind the same interface; the
-// rest of the gateway does not change.
+// The forwarder streams (HttpServer::streamAll on the client's side,
+// HttpClientPool::stream on the member's): the request head goes out as soon
+// as a member is chosen, the body follows piece by piece, the answer comes
+// back piece by piece, each side with backpressure (a side that cannot keep
+// up pauses the other), so a body of any size passes in bounded memory.
+// Interim answers (100, 103) are passed on; a 101 turns the exchange into a
+// tunnel both ways (WebSocket).
 //
-// Lifetimes. The exchange holds no pointer into the listener: it answers
-// through an HttpResponder (a dead client is a no-op). A try's callback
-// runs exactly once (HttpClientPool's promise), possibly after the gateway
-// closed (then with Closed); the service keeps the exchange alive until it
-// has.
+// A try that failed before any byte of an answer came back can be tried
+// again on another member only while the forwarder still holds the whole
+// request body: it keeps the first kReplayBytes of it; a larger body is
+// never tried twice (retryable() says so).
+//
+// Lifetimes. The exchange is owned by the service's request state. It holds
+// the client's side through an HttpExchange handle (a dead client is a
+// no-op) and its member side as an HttpClientStream. A try's callback runs
+// exactly once: when the answer has been passed on whole, when the try
+// failed, or when the client went away or the gateway closed (Closed).
 
 #include <cstdint>
 #include <functional>
@@ -26,7 +31,7 @@
 #include <string_view>
 
 #include "net/http/http_client.hpp"
-#include "net/http/http_server.hpp"
+#include "net/http/http_exchange.hpp"
 #include "services/gateway/forward_headers.hpp"
 
 namespace redge {
@@ -35,8 +40,11 @@ namespace redge {
 struct TryOutcome {
   HttpClientError error = HttpClientError::None;  // None: the member answered
   int status = 0;                                 // its status, when it answered
-  // Part of an answer already went to the client: the try can be neither
-  // retried nor answered with an error of the gateway's. (Never, buffered.)
+  // Some byte of an answer (an interim one included) came from the member:
+  // it may have acted on the request, so it is not sent elsewhere.
+  bool response_started = false;
+  // Part of the answer already went to the client: the try can be neither
+  // retried nor answered with an error of the gateway's.
   bool client_answered_partly = false;
 };
 
@@ -44,12 +52,14 @@ class ForwardExchange {
  public:
   virtual ~ForwardExchange() = default;
 
-  // Sends one try to `member` through its `client`; `done` runs once. With
-  // `last` no try follows, so the request may be given away rather than
-  // copied. A member's answer, of any status, goes to the client before
-  // `done` runs.
-  virtual void sendTry(HttpClientPool& client, std::string_view member, bool last,
+  // Sends one try to `member` through its `client`; `done` runs once (from
+  // inside this call when the try could not even start). A member's answer,
+  // of any status, goes to the client before `done` runs.
+  virtual void sendTry(HttpClientPool& client, std::string_view member,
                        std::function<void(const TryOutcome&)> done) = 0;
+  // A failed try may be followed by another: the whole request body is
+  // still here to send again.
+  virtual bool retryable() const = 0;
   // The gateway's own answer (no route, no member, a failed try): the
   // project's error body, log line and metric, with the pool named.
   virtual void sendError(int status, std::string_view code, std::string_view message,
@@ -58,15 +68,18 @@ class ForwardExchange {
 
 struct ForwardSettings {
   int64_t connect_timeout_ms = 1000;
-  int64_t timeout_ms = 30000;
-  std::string member_header;  // names the member that answered; empty: none
+  int64_t timeout_ms = 30000;  // first response byte, and each gap between reads after
+  std::string member_header;   // names the member that answered; empty: none
 };
 
-// A buffered exchange for a request the listener has read whole. It takes
-// the request's body (moved out) and what it needs of the head now: the
-// request is valid only while the handler runs.
-std::unique_ptr<ForwardExchange> makeBufferedExchange(HttpRequest& request,
-                                                      const HttpResponder& responder,
+// How much of a request body is kept to send again on a retry.
+inline constexpr size_t kReplayBytes = 64 << 10;
+
+// A streamed exchange for a request whose head the listener has parsed; it
+// attaches to `exchange` and copies what it needs of the head now (the
+// request is valid only while the stream entry runs).
+std::unique_ptr<ForwardExchange> makeStreamedExchange(HttpRequest& request,
+                                                      const HttpExchange& exchange,
                                                       const ForwardedContext& context,
                                                       const ForwardSettings& settings);
 

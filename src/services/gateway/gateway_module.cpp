@@ -50,9 +50,7 @@ void declareKeys(ConfigSchema& schema) {
       .intKey(REDGE_FIELD(GatewayOptions, max_connections), 1, kMaxCount,
               "open client connections to the gateway; more are refused")
       .intKey(REDGE_FIELD(GatewayOptions, max_body_bytes), 0, kMaxBytes,
-              "largest request body forwarded (413 above it)")
-      .intKey(REDGE_FIELD(GatewayOptions, max_response_bytes), 1, kMaxBytes,
-              "largest member answer passed on (502 bad_upstream_response above it)")
+              "largest request body forwarded (413 above it); 0: no limit, bodies stream")
       .stringKey(REDGE_FIELD(GatewayOptions, member_header),
                  "a response header naming the member that answered, e.g. X-Upstream-Member "
                  "(empty: none)",

@@ -49,7 +49,6 @@ struct GatewayService::Pool final : public PoolTransport {
     c.authority = m.name;
     c.max_idle = static_cast<size_t>(o.upstream_max_idle);
     c.idle_timeout_ms = o.upstream_idle_timeout_ms;
-    c.max_response_bytes = o.max_response_bytes;
     auto mc = std::make_unique<MemberClient>();
     mc->client = std::make_unique<HttpClientPool>(gateway.context_.runtime().loop,
                                                   gateway.context_.runtime().metrics, std::move(c));
@@ -193,11 +192,11 @@ GatewayService::GatewayService(ModuleContext& context, const GatewayOptions& opt
 
   HttpServerOptions o = context.httpServerOptions("gateway", options_.bind, options_.port);
   o.max_connections = options_.max_connections;
-  o.max_body_bytes = options_.max_body_bytes;
   HttpServer& server = context.addHttpServer(std::move(o));
-  server.routeAll([this](HttpRequest& request,
-                         const HttpResponder& responder) { onRequest(request, responder); },
-                  options_.max_body_bytes);
+  server.streamAll(
+      "gateway",
+      [this](HttpRequest& request, const HttpExchange& exchange) { onRequest(request, exchange); },
+      options_.max_body_bytes > 0 ? options_.max_body_bytes : -1);
 }
 
 GatewayService::~GatewayService() = default;
@@ -207,7 +206,7 @@ void GatewayService::start() {
   REDGE_LOG(Info, "gateway_started")
       .kv("routes", static_cast<uint64_t>(routes_.size()))
       .kv("pools", static_cast<uint64_t>(pools_.size()))
-      .kv("forwarding", "buffered");
+      .kv("forwarding", "streamed");
 }
 
 void GatewayService::close(std::function<void()> done) {
@@ -224,10 +223,10 @@ void GatewayService::close(std::function<void()> done) {
 
 // ---------------------------------------------------------------- requests
 
-void GatewayService::onRequest(HttpRequest& request, const HttpResponder& responder) {
+void GatewayService::onRequest(HttpRequest& request, const HttpExchange& exchange) {
   const GatewayRoute* route = routes_.match(request.header("Host"), request.path());
   if (route == nullptr) {
-    responder.sendError(404, "no_route",
+    exchange.sendError(404, "no_route",
                         "No gateway route matches this host and path; check the URL, or add a "
                         "route to gateway.routes.");
     return;
@@ -236,7 +235,7 @@ void GatewayService::onRequest(HttpRequest& request, const HttpResponder& respon
   p.pool->stats().requests_total.inc();
   auto r = std::make_shared<Request>();
   r->pool = &p;
-  std::string_view client = responder.peerAddress();
+  std::string_view client = exchange.peerAddress();
   if (p.pool->policy() == BalancePolicy::Hash) {
     r->hash_key = gatewayHashKey(p.pool->hashBy(), request, client);
   }
@@ -245,7 +244,7 @@ void GatewayService::onRequest(HttpRequest& request, const HttpResponder& respon
   fc.client_address = client;
   fc.version_major = request.version_major;
   fc.version_minor = request.version_minor;
-  r->exchange = makeBufferedExchange(request, responder, fc, forward_);
+  r->exchange = makeStreamedExchange(request, exchange, fc, forward_);
   p.pool->retryBudget().onRequestStarted();
   ++inflight_;
   choose(r);
@@ -300,9 +299,8 @@ void GatewayService::sendTo(const std::shared_ptr<Request>& r, std::optional<uin
   ++mc.inflight;
   r->tried.push_back(*member);
   ++r->tries;
-  bool last = r->tries > options_.retries;
   MemberClient* client = &mc;
-  r->exchange->sendTry(*mc.client, pool.member(*member)->name, last,
+  r->exchange->sendTry(*mc.client, pool.member(*member)->name,
                        [this, r, ticket, was_retry, client, &p](const TryOutcome& outcome) {
                          if (--client->inflight == 0 && client->retired) p.closeClient(*client);
                          onTryDone(r, ticket, was_retry, outcome);
@@ -329,9 +327,10 @@ void GatewayService::onTryDone(const std::shared_ptr<Request>& r, MemberTicket t
   // for any request: a connection that never opened. A reset may come after
   // the member acted on the request, so only a request that may be repeated
   // is tried again then.
-  bool retryable = outcome.error == HttpClientError::Connect ||
-                   outcome.error == HttpClientError::ConnectTimeout ||
-                   (outcome.error == HttpClientError::Reset && r->retry_reset);
+  bool retryable = !outcome.response_started && r->exchange->retryable() &&
+                   (outcome.error == HttpClientError::Connect ||
+                    outcome.error == HttpClientError::ConnectTimeout ||
+                    (outcome.error == HttpClientError::Reset && r->retry_reset));
   if (retryable && r->tries <= options_.retries) {
     if (pool.retryBudget().tryStartRetry()) {
       r->retrying = true;
@@ -372,13 +371,7 @@ void GatewayService::answerFailure(Request& r, const TryOutcome& outcome) {
                                 "carried out.",
                             0, pool);
       return;
-    case HttpClientError::TooLarge:
-      r.exchange->sendError(502, "bad_upstream_response",
-                            "A member of pool '" + pool + "' answered with more than " +
-                                std::to_string(options_.max_response_bytes) +
-                                " bytes (gateway.max_response_bytes).",
-                            0, pool);
-      return;
+    case HttpClientError::TooLarge:  // a limit of buffered answers only
     case HttpClientError::BadResponse:
       r.exchange->sendError(502, "bad_upstream_response",
                             "A member of pool '" + pool +

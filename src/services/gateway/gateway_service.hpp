@@ -2,7 +2,7 @@
 // The gateway: a reverse proxy and load balancer on its own listener
 // (gateway.port). Every request, whatever its method and path, is routed
 // (RouteTable) to a pool (GatewayPool), whose balancer picks a member; the
-// request is forwarded there (ForwardExchange: buffered for now) and the
+// request is forwarded there (ForwardExchange, streamed both ways) and the
 // member's answer, of any status, goes back untouched but for hop-by-hop
 // headers. A connect failure, or a reset of an idempotent request (or one
 // with an Idempotency-Key), is tried once more on a different member
@@ -12,7 +12,7 @@
 //   404 no_route                 no route matches the host and path
 //   502 upstream_connect_failed  no connection to the member (refused, unreachable, too slow)
 //   502 upstream_reset           the connection died before the answer was complete
-//   502 bad_upstream_response    not HTTP/1.1, or larger than gateway.max_response_bytes
+//   502 bad_upstream_response    not a valid HTTP/1.1 answer
 //   503 no_healthy_upstream      no member may take traffic now (Retry-After)
 //   504 upstream_timeout         no answer within gateway.timeout_ms
 //
@@ -62,7 +62,7 @@ class GatewayService final : public Service {
   struct Pool;
   struct Request;
 
-  void onRequest(HttpRequest& request, const HttpResponder& responder);
+  void onRequest(HttpRequest& request, const HttpExchange& exchange);
   void choose(const std::shared_ptr<Request>& r);
   void sendTo(const std::shared_ptr<Request>& r, std::optional<uint32_t> member);
   void onTryDone(const std::shared_ptr<Request>& r, MemberTicket ticket, bool was_retry,
