@@ -14,8 +14,9 @@
 # Knobs (environment):
 #   BENCH_SECONDS      length of each measured wrk run (10)
 #   BENCH_WARMUP       seconds of unmeasured wrk before each run (1; 0 = none)
-#   BENCH_CASES        cases to run, in order ("hello hello-pipelined get idle-rss");
-#                      also available: gateway (redge gateway vs HAProxy)
+#   BENCH_CASES        cases to run, in order (see the default below); also
+#                      available: gateway (redge's gateway vs HAProxy and nginx
+#                      as reverse proxies), gateway-idle-rss
 #   BENCH_CONNECTIONS  wrk connections (50)
 #   PIPELINE_DEPTH     requests per write in the pipelined cases (16)
 #   IDLE_CONNS         idle connections opened by the idle-rss case (10000)
@@ -39,7 +40,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 BENCH_SECONDS=${BENCH_SECONDS:-10}
 BENCH_WARMUP=${BENCH_WARMUP:-1}
-BENCH_CASES=${BENCH_CASES:-"hello hello-pipelined get idle-rss cache-hits cache-misses resp-hits resp-hits-pipelined relay-post relay-delivery"}
+BENCH_CASES=${BENCH_CASES:-"hello hello-pipelined get idle-rss cache-hits cache-misses resp-hits resp-hits-pipelined relay-post relay-delivery gateway gateway-idle-rss"}
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-50}
 PIPELINE_DEPTH=${PIPELINE_DEPTH:-16}
 export PIPELINE_DEPTH # read by bench/pipeline.lua inside wrk
@@ -273,6 +274,18 @@ start_nginx() {
     "USER=$(id -un)" "NOFILE=$NOFILE" "MAXCONN=$MAXCONN"
   start_server nginx "http://127.0.0.1:$NGINX_PORT/" \
     nginx -p "$TMP" -c "$TMP/nginx.conf" -e "$TMP/nginx-error.log"
+}
+
+NGINX_PROXY_PORT=""
+start_nginx_proxy() { # start_nginx_proxy BACKEND_PORT
+  command -v nginx >/dev/null || { log "nginx is missing"; return 1; }
+  NGINX_PROXY_PORT=$(free_ports 1)
+  mkdir -p "$TMP/nginx-proxy-prefix"
+  fill "$BENCH_DIR/peers/nginx-proxy.conf.in" "$TMP/nginx-proxy.conf" "TMP=$TMP" \
+    "PORT=$NGINX_PROXY_PORT" "BACKEND_PORT=$1" "USER=$(id -un)" "NOFILE=$NOFILE" \
+    "MAXCONN=$(((NOFILE - 200) / 2))" # two descriptors per proxied connection
+  start_server nginx-proxy "http://127.0.0.1:$NGINX_PROXY_PORT/" \
+    nginx -p "$TMP" -c "$TMP/nginx-proxy.conf" -e "$TMP/nginx-proxy-error.log"
 }
 
 WEBDIS_PORT=""
@@ -547,9 +560,13 @@ case_idle_rss() {
   else
     missing nginx "did not start"
   fi
+  print_idle_table "one GET / answered on each"
+}
 
+# print_idle_table WHAT: the table of idle_server's rows for this case.
+print_idle_table() {
   out ""
-  out "### $CASE — RSS idle, then with $IDLE_CONNS idle keep-alive connections (one GET / answered on each)"
+  out "### $CASE — RSS idle, then with $IDLE_CONNS idle keep-alive connections ($1)"
   out ""
   out "| server | idle RSS MiB | RSS with idle conns MiB | increase MiB | KiB per conn | conns open |"
   out "|---|---:|---:|---:|---:|---:|"
@@ -567,12 +584,50 @@ case_idle_rss() {
   out "RSS is VmRSS of the server's process tree (nginx: master + worker)."
 }
 
+# The gateway holding IDLE_CONNS idle client connections, each of which had
+# one GET / forwarded to the backend, beside HAProxy doing the same.
+case_gateway_idle_rss() {
+  if ! start_redge; then
+    missing redge "no backend started"
+    print_idle_table "one GET / forwarded on each"
+    return 0
+  fi
+  local backend_pid=$STARTED_PID backend_port=$REDGE_PORT gw_port admin args
+  read -r gw_port admin <<<"$(free_ports 2)"
+  args=${REDGE_GATEWAY_ARGS//@PORT@/$gw_port}
+  args=${args//@BACKEND_PORT@/$backend_port}
+  # shellcheck disable=SC2086 # the knob is a word list on purpose
+  if start_server redge-gateway "http://127.0.0.1:$gw_port/" "$REDGE_BIN" \
+    --redis "redis://127.0.0.1:$REDIS_PORT/0" --set app.enabled=false \
+    --set "admin.port=$admin" --set gateway.max_connections=20000 "${REDGE_EXTRA[@]}" $args; then
+    idle_server redge-gateway "$STARTED_PID" "$gw_port"
+    stop_pid "$STARTED_PID"
+  else
+    missing redge-gateway "redge gateway did not start"
+  fi
+  if start_haproxy "$backend_port"; then
+    idle_server haproxy "$STARTED_PID" "$HAPROXY_PORT"
+    stop_pid "$STARTED_PID"
+  else
+    missing haproxy "did not start"
+  fi
+  if start_nginx_proxy "$backend_port"; then
+    idle_server nginx "$STARTED_PID" "$NGINX_PROXY_PORT"
+    stop_pid "$STARTED_PID"
+  else
+    missing nginx "did not start"
+  fi
+  stop_pid "$backend_pid"
+  print_idle_table "one GET / forwarded on each"
+}
+
 # redge's gateway: one route to one pool of one member, no active health
 # checks (HAProxy's peer config has none either). Override with
 # REDGE_GATEWAY_ARGS, where @PORT@ and @BACKEND_PORT@ are filled in; it is
 # split on spaces, so its JSON has none.
 REDGE_GATEWAY_ARGS=${REDGE_GATEWAY_ARGS:-'--set gateway.enabled=true --set gateway.port=@PORT@ --set gateway.routes=[{"prefix":"/","pool":"app"}] --set gateway.pools={"app":{"members":[{"address":"127.0.0.1:@BACKEND_PORT@"}],"health":{"enabled":false}}}'}
 
+GATEWAY_REUSE=""
 case_gateway() {
   # The backend is a redge app (baseline_server if redge does not start),
   # pinned to the same CPU as the proxy under test.
@@ -601,6 +656,12 @@ case_gateway() {
       --redis "redis://127.0.0.1:$REDIS_PORT/0" --set app.enabled=false \
       --set "admin.port=$admin" "${REDGE_EXTRA[@]}" $args; then
       AUX_PIDS=$backend_pid measure redge "$STARTED_PID" "http://127.0.0.1:$gw_port/"
+      # Requests to the member on a kept-alive connection, of all it got.
+      GATEWAY_REUSE=$(curl -s --max-time 2 "http://127.0.0.1:$admin/metrics" | awk '
+        /^redge_http_client_connection_reuse_total\{client="gateway\// {
+          if ($0 ~ /connection="reused"/) r += $NF; else n += $NF }
+        END { if (r + n > 0) printf "%.2f", 100 * r / (r + n) }')
+      log "gateway: ${GATEWAY_REUSE:-?}% of member requests on a kept-alive connection"
       stop_pid "$STARTED_PID"
     else
       missing redge "redge gateway did not start"
@@ -616,9 +677,15 @@ case_gateway() {
   else
     missing haproxy "did not start"
   fi
+  if start_nginx_proxy "$backend_port"; then
+    AUX_PIDS=$backend_pid measure nginx "$STARTED_PID" "http://127.0.0.1:$NGINX_PROXY_PORT/"
+    stop_pid "$STARTED_PID"
+  else
+    missing nginx "did not start"
+  fi
   stop_pid "$backend_pid"
   print_table "reverse proxy in front of one $backend_name backend (GET /)" "backend µs/req" \
-    "Proxy and backend share SERVER_CPU; \"direct\" is the backend alone. server CPU is the proxy's, backend µs/req the backend's."
+    "Proxy and backend share SERVER_CPU; \"direct\" is the backend alone. server CPU is the proxy's, backend µs/req the backend's. redge sent ${GATEWAY_REUSE:-?}% of its requests to the backend on a kept-alive connection."
 }
 
 # start_cacheproxy [--set k=v ...]: redge with the cache proxy on; sets
@@ -906,6 +973,19 @@ target_checks() {
         ;;
       relay-post)
         check "relay-post: redge req/s ≥ 0.4× redis LPUSH" "${R_RPS[relay-post/redge]:-}" ">=" 0.4 "${R_RPS[relay-post/redis-lpush]:-}"
+        ;;
+      gateway)
+        check "gateway: redge CPU µs/req ≤ 0.9× HAProxy" "${R_CPU[gateway/redge]:-}" "<=" 0.9 "${R_CPU[gateway/haproxy]:-}"
+        check "gateway: redge req/s ≥ 1.1× HAProxy" "${R_RPS[gateway/redge]:-}" ">=" 1.1 "${R_RPS[gateway/haproxy]:-}"
+        # A proxy reads and writes on two sockets where a server has one.
+        check "gateway: redge CPU µs/req ≤ 2.0× the one-core ceiling (hello: baseline)" "${R_CPU[gateway/redge]:-}" "<=" 2.0 "${R_CPU[hello/baseline]:-}"
+        check "gateway: member requests on a kept-alive connection % ≥ 99" "$GATEWAY_REUSE" ">=" 99
+        ;;
+      gateway-idle-rss)
+        local ginc=""
+        [ -n "${R_LOADED[gateway-idle-rss/redge-gateway]:-}" ] &&
+          ginc=$(awk -v a="${R_LOADED[gateway-idle-rss/redge-gateway]}" -v b="${R_IDLE[gateway-idle-rss/redge-gateway]}" 'BEGIN { printf "%.1f", a - b }')
+        check "gateway-idle-rss: $IDLE_CONNS idle client conns add MiB ≤ 40" "$ginc" "<=" 40
         ;;
       idle-rss)
         check "idle-rss: redge idle RSS MiB ≤ 5" "${R_IDLE[idle-rss/redge]:-}" "<=" 5

@@ -425,10 +425,10 @@ TEST_CASE("gateway: 502 bad_upstream_response for an answer that is not HTTP", "
   TempDir dir;
   RedisServer redis(dir);
   ResettingMember garbage("SSH-2.0-OpenSSH_9.2\r\n\r\n");
-  RedgeProcess gw(dir, redis,
-                  gatewaySettings(R"([{"prefix": "/", "pool": "web"}])",
-                                  "{\"web\": " +
-                                      pool1("127.0.0.1:" + std::to_string(garbage.port())) + "}"));
+  RedgeProcess gw(
+      dir, redis,
+      gatewaySettings(R"([{"prefix": "/", "pool": "web"}])",
+                      "{\"web\": " + pool1("127.0.0.1:" + std::to_string(garbage.port())) + "}"));
   HttpReply r = httpGet(gw.gatewayUrl("/"));
   CHECK(r.status == 502);
   CHECK(errorCode(r.body) == "bad_upstream_response");

@@ -96,6 +96,12 @@ struct HttpClientStreamRequest {
   // when absent; the framing (Content-Length, Transfer-Encoding) is the
   // pool's, from content_length, and must not be among them.
   std::vector<std::pair<std::string_view, std::string_view>> headers;
+  // More header lines, already in wire form ("Name: value\r\n" each),
+  // written after `headers`: a forwarder that built its head once passes it
+  // whole. The same rules hold (no framing); `header_block_has_host` says
+  // whether Host is among them.
+  std::string_view header_block;
+  bool header_block_has_host = false;
   // Body bytes that will follow: 0 none, -1 unknown (sent chunked).
   int64_t content_length = 0;
   int64_t connect_timeout_ms = 1000;

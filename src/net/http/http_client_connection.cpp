@@ -77,14 +77,15 @@ const llhttp_settings_t& HttpClientConnection::parserSettings() {
 void HttpClientConnection::serializeHead(std::string& out, const HttpClientStreamRequest& r,
                                          std::string_view authority) {
   out.append(r.method).append(" ").append(r.target).append(" HTTP/1.1\r\n");
-  bool has_host = false;
+  bool has_host = r.header_block_has_host;
   for (const auto& [name, value] : r.headers) {
     if (methodIs(name, "Host")) has_host = true;
   }
   if (!has_host) out.append("Host: ").append(authority).append("\r\n");
   for (const auto& [name, value] : r.headers) {
-    out.append(name).append(": ").append(value).append("\r\n");
+    out.append(name).append(": ", 2).append(value).append("\r\n", 2);
   }
+  out.append(r.header_block);
   if (r.content_length < 0) {
     out.append("Transfer-Encoding: chunked\r\n");
   } else if (r.content_length > 0 || methodIs(r.method, "POST") || methodIs(r.method, "PUT") ||

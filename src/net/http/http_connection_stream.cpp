@@ -156,7 +156,7 @@ bool HttpConnection::streamWriteHead(const HttpStreamHead& head) {
   out.push_back(' ');
   out.append(head.reason.empty() ? httpStatusText(head.status) : head.reason).append("\r\n");
   for (const auto& [name, value] : head.headers) {
-    out.append(name).append(": ").append(value).append("\r\n");
+    out.append(name).append(": ", 2).append(value).append("\r\n", 2);
   }
   if (upgrade || head.status == 204) {
     // RFC 9110 8.6: never a Content-Length on these.

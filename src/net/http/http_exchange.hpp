@@ -135,8 +135,8 @@ class HttpExchange {
   // respond() with redge's JSON error body, counted and logged as every
   // error answer is; a positive retry_after_s adds Retry-After, `extra`
   // adds fields to the body (the pool a gateway error is about).
-  void sendError(int status, std::string_view code, std::string_view message,
-                 int retry_after_s = 0, std::initializer_list<ErrorField> extra = {}) const;
+  void sendError(int status, std::string_view code, std::string_view message, int retry_after_s = 0,
+                 std::initializer_list<ErrorField> extra = {}) const;
   // The client's address ("127.0.0.1"), empty once the exchange is over.
   std::string_view peerAddress() const;
   // Something failed mid-answer: the client connection is closed at once,

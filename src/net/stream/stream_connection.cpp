@@ -9,9 +9,14 @@
 // Writing: everything answered in one read callback, or for late answers in
 // one loop iteration (the server's after-poll flush), leaves in one write.
 //
-// Timer: one uv_timer_t, re-armed per phase: Request and Body (the codec's
-// deadlines), Idle (between requests), WriteStall (output the client does
-// not take), Linger (after our FIN).
+// Timer: one deadline at a time: Request and Body (the codec's deadlines),
+// Idle (between requests), WriteStall (output the client does not take),
+// Linger (after our FIN), on one uv_timer_t that moves only when a deadline
+// comes EARLIER than the time it is armed for. A deadline pushed later, or
+// cleared, leaves it armed: when it fires it finds the deadline still ahead
+// (and re-arms for it) or gone (and stops). So a keep-alive request, which
+// sets and clears deadlines several times, touches the timer heap about
+// once per header_timeout_ms instead of a few times per request.
 //
 // Closing: close() is the one path; it detaches from the server at once and
 // frees in the last close callback. Error answers and final answers end with
@@ -325,11 +330,15 @@ void StreamConnection::closeWhenIdle() {
 void StreamConnection::setDeadline(Deadline which, int64_t ms) {
   if (closing_) return;
   deadline_ = which;
-  if (which == Deadline::None) {
-    uv_timer_stop(&timer_);
-  } else {
-    uv_timer_start(&timer_, &onTimerCb, static_cast<uint64_t>(ms < 0 ? 0 : ms), 0);
-  }
+  if (which == Deadline::None) return;  // an armed timer fires and finds nothing
+  uint64_t now = uv_now(server_.loop());
+  deadline_at_ms_ = now + static_cast<uint64_t>(ms < 0 ? 0 : ms);
+  if (deadline_at_ms_ < timer_at_ms_) armTimer(now);
+}
+
+void StreamConnection::armTimer(uint64_t now) {
+  timer_at_ms_ = deadline_at_ms_;
+  uv_timer_start(&timer_, &onTimerCb, deadline_at_ms_ > now ? deadline_at_ms_ - now : 0, 0);
 }
 
 void StreamConnection::onTimerCb(uv_timer_t* t) noexcept {
@@ -339,7 +348,13 @@ void StreamConnection::onTimerCb(uv_timer_t* t) noexcept {
 }
 
 void StreamConnection::onTimer() {
-  if (closing_) return;
+  timer_at_ms_ = UINT64_MAX;
+  if (closing_ || deadline_ == Deadline::None) return;
+  uint64_t now = uv_now(server_.loop());
+  if (now < deadline_at_ms_) {
+    armTimer(now);  // the deadline moved later since the timer was armed
+    return;
+  }
   Deadline which = deadline_;
   deadline_ = Deadline::None;
   switch (which) {

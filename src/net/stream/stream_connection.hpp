@@ -151,6 +151,7 @@ class StreamConnection : public StreamWriterOwner {
   static void onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept;
   static void onShutdownCb(uv_shutdown_t* req, int status) noexcept;
   static void onTimerCb(uv_timer_t* t) noexcept;
+  void armTimer(uint64_t now);
   static void onCloseCb(uv_handle_t* h) noexcept;
   void onRead(ssize_t nread, const uv_buf_t* buf);
   void onWritten(int status) override;
@@ -173,7 +174,9 @@ class StreamConnection : public StreamWriterOwner {
   uv_shutdown_t shutdown_req_;
   int handles_open_ = 0;
   Deadline deadline_ = Deadline::None;
-  size_t unsent_at_check_ = 0;  // kernelUnsent() when OutputCheck was armed
+  uint64_t deadline_at_ms_ = 0;        // loop time deadline_ falls due
+  uint64_t timer_at_ms_ = UINT64_MAX;  // loop time timer_ is armed for; MAX: not armed
+  size_t unsent_at_check_ = 0;         // kernelUnsent() when OutputCheck was armed
   StreamWriter writer_;
   OrderedReplies replies_;
 

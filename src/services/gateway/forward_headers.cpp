@@ -4,8 +4,7 @@
 
 #include "services/gateway/forward_headers.hpp"
 
-#include <strings.h>
-
+#include "core/ascii.hpp"
 
 namespace redge {
 namespace {
@@ -51,8 +50,7 @@ bool dropped(std::string_view name, const std::vector<std::string_view>& named) 
 }  // namespace
 
 bool headerNameIs(std::string_view name, std::string_view expected) {
-  return name.size() == expected.size() &&
-         strncasecmp(name.data(), expected.data(), name.size()) == 0;
+  return equalsIgnoreCase(name, expected);
 }
 
 bool isHopByHopHeader(std::string_view name) {
@@ -66,9 +64,10 @@ std::vector<std::pair<std::string, std::string>> upstreamRequestHeaders(
     std::span<const HttpHeaderField> request, const ForwardedContext& context) {
   std::vector<std::pair<std::string, std::string>> out;
   out.reserve(request.size() + 4);
-  forEachUpstreamRequestHeader(request, context, [&out](std::string_view name, std::string_view value) {
-    out.emplace_back(std::string(name), std::string(value));
-  });
+  forEachUpstreamRequestHeader(request, context,
+                               [&out](std::string_view name, std::string_view value) {
+                                 out.emplace_back(std::string(name), std::string(value));
+                               });
   return out;
 }
 
@@ -124,18 +123,23 @@ void forEachUpstreamRequestHeader(
 }
 
 std::vector<HttpHeaderField> clientResponseHeaders(std::span<const HttpHeaderField> response) {
-  std::vector<std::string_view> named = connectionOptions(response);
   std::vector<HttpHeaderField> out;
   out.reserve(response.size());
+  forEachClientResponseHeader(response, [&out](const HttpHeaderField& f) { out.push_back(f); });
+  return out;
+}
+
+void forEachClientResponseHeader(std::span<const HttpHeaderField> response,
+                                 const std::function<void(const HttpHeaderField&)>& emit) {
+  std::vector<std::string_view> named = connectionOptions(response);
   for (const HttpHeaderField& f : response) {
     if (dropped(f.name, named)) continue;
     if (headerNameIs(f.name, "Content-Length") || headerNameIs(f.name, "Date") ||
         headerNameIs(f.name, "Server")) {
       continue;
     }
-    out.push_back(f);
+    emit(f);
   }
-  return out;
 }
 
 std::optional<std::string_view> cookieValue(std::string_view cookie_header, std::string_view name) {

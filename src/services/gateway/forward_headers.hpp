@@ -57,8 +57,10 @@ void forEachUpstreamRequestHeader(
 std::vector<std::pair<std::string, std::string>> upstreamRequestHeaders(
     std::span<const HttpHeaderField> request, const ForwardedContext& context);
 
-// The upstream's response fields that go on to the client, as views into
-// `response`.
+// The upstream's response fields that go on to the client: each passed to
+// `emit` (views into `response`), or collected.
+void forEachClientResponseHeader(std::span<const HttpHeaderField> response,
+                                 const std::function<void(const HttpHeaderField&)>& emit);
 std::vector<HttpHeaderField> clientResponseHeaders(std::span<const HttpHeaderField> response);
 
 // The value of cookie `name` in one Cookie header ("a=1; b=2"), or nothing.

@@ -3,9 +3,10 @@
 // the chosen member, one try at a time.
 //
 // The request head is copied once, at the start, into one string (method,
-// target and the upstream's header fields, built by forward_headers.cpp), so
-// a later try (after an LMOVE, or a retry) needs nothing of the listener's
-// request. Body bytes go to the member as they arrive; the first
+// target and the upstream's header lines in wire form, built by
+// forward_headers.cpp), so a later try (after an LMOVE, or a retry) needs
+// nothing of the listener's request, and each try writes the lines as one
+// block. Body bytes go to the member as they arrive; the first
 // kReplayBytes are also kept for a retry. Bytes that arrive while no try is
 // running (the member is being chosen, or a retry is on its way) are held,
 // and past kReplayBytes the client is paused until a try takes them.
@@ -27,14 +28,23 @@ namespace {
 
 using HeaderViews = std::vector<std::pair<std::string_view, std::string_view>>;
 
+// A head's fields as views, in a vector kept from call to call (the loop is
+// single-threaded; each use ends before the next begins): no allocation
+// per request once it has grown.
+std::vector<HttpHeaderField>& fieldScratch() {
+  thread_local std::vector<HttpHeaderField> fields;
+  fields.clear();
+  return fields;
+}
+
 // The member's answer fields that go on to the client (views into `head`).
 void clientFields(const HttpClientResponseHead& head, HeaderViews& out) {
-  std::vector<HttpHeaderField> fields;
-  fields.reserve(head.headerCount());
+  std::vector<HttpHeaderField>& fields = fieldScratch();
   for (size_t i = 0; i < head.headerCount(); ++i) {
     fields.push_back({head.headerName(i), head.headerValue(i)});
   }
-  for (const HttpHeaderField& f : clientResponseHeaders(fields)) out.emplace_back(f.name, f.value);
+  forEachClientResponseHeader(
+      fields, [&out](const HttpHeaderField& f) { out.emplace_back(f.name, f.value); });
 }
 
 class StreamedExchange final : public ForwardExchange,
@@ -47,26 +57,31 @@ class StreamedExchange final : public ForwardExchange,
     client_.attach(this);
     body_length_ = client_.requestBodyLength();
     upgrade_ = client_.upgradeRequested();
+    std::vector<HttpHeaderField>& fields = fieldScratch();
+    size_t size = request.method_text.size() + request.target().size() + 160;
+    for (size_t i = 0; i < request.headerCount(); ++i) {
+      fields.push_back({request.headerName(i), request.headerValue(i)});
+      size += fields.back().name.size() + fields.back().value.size() + 4;
+    }
+    head_.reserve(size);  // one allocation for the whole head, forwarded fields included
     append(request.method_text, method_);
     if (request.target().starts_with('/')) {
       append(request.target(), target_);
     } else {
       append(upstreamTarget(request), target_);
     }
-    std::vector<HttpHeaderField> fields;
-    fields.reserve(request.headerCount());
-    for (size_t i = 0; i < request.headerCount(); ++i) {
-      fields.push_back({request.headerName(i), request.headerValue(i)});
-    }
-    forEachUpstreamRequestHeader(fields, context, [this](std::string_view name,
-                                                         std::string_view value) {
-      if (headerNameIs(name, "Content-Length") || headerNameIs(name, "Expect")) return;
-      addField(name, value);
-    });
+    block_.offset = static_cast<uint32_t>(head_.size());
+    forEachUpstreamRequestHeader(
+        fields, context, [this](std::string_view name, std::string_view value) {
+          if (headerNameIs(name, "Content-Length") || headerNameIs(name, "Expect")) return;
+          if (headerNameIs(name, "Host")) has_host_ = true;
+          addField(name, value);
+        });
     if (upgrade_) {
       addField("Connection", "Upgrade");
       addField("Upgrade", request.header("Upgrade"));
     }
+    block_.length = static_cast<uint32_t>(head_.size()) - block_.offset;
   }
 
   ~StreamedExchange() override {
@@ -88,8 +103,8 @@ class StreamedExchange final : public ForwardExchange,
     HttpClientStreamRequest r;
     r.method = view(method_);
     r.target = view(target_);
-    r.headers.reserve(fields_.size());
-    for (const Field& f : fields_) r.headers.emplace_back(view(f.name), view(f.value));
+    r.header_block = view(block_);
+    r.header_block_has_host = has_host_;
     r.content_length = body_length_;
     r.connect_timeout_ms = settings_.connect_timeout_ms;
     r.response_timeout_ms = settings_.timeout_ms;
@@ -174,7 +189,8 @@ class StreamedExchange final : public ForwardExchange,
     out.reason = head.reason();
     out.headers.reserve(head.headerCount() + 3);
     clientFields(head, out.headers);
-    if (!settings_.member_header.empty()) out.headers.emplace_back(settings_.member_header, member_);
+    if (!settings_.member_header.empty())
+      out.headers.emplace_back(settings_.member_header, member_);
     if (head.status == 101) {
       out.headers.emplace_back("Connection", "Upgrade");
       out.headers.emplace_back("Upgrade", head.header("Upgrade"));
@@ -207,8 +223,8 @@ class StreamedExchange final : public ForwardExchange,
 
   void onError(const HttpClientFailure& failure) override {
     if (head_written_) client_.abort();  // a cut answer, not a wrong one
-    finishTry({failure.error, status_, failure.response_started || response_started_,
-               head_written_});
+    finishTry(
+        {failure.error, status_, failure.response_started || response_started_, head_written_});
   }
 
  private:
@@ -216,25 +232,17 @@ class StreamedExchange final : public ForwardExchange,
     uint32_t offset = 0;
     uint32_t length = 0;
   };
-  struct Field {
-    Span name;
-    Span value;
-  };
 
   void append(std::string_view s, Span& at) {
     at.offset = static_cast<uint32_t>(head_.size());
     at.length = static_cast<uint32_t>(s.size());
     head_.append(s);
   }
+  // One header line, in the form it goes out.
   void addField(std::string_view name, std::string_view value) {
-    Field f;
-    append(name, f.name);
-    append(value, f.value);
-    fields_.push_back(f);
+    head_.append(name).append(": ", 2).append(value).append("\r\n", 2);
   }
-  std::string_view view(Span s) const {
-    return std::string_view(head_).substr(s.offset, s.length);
-  }
+  std::string_view view(Span s) const { return std::string_view(head_).substr(s.offset, s.length); }
 
   void pauseClient() {
     if (client_paused_) return;
@@ -254,10 +262,11 @@ class StreamedExchange final : public ForwardExchange,
   HttpClientStream upstream_;
   const ForwardSettings& settings_;  // the service's, which outlives its exchanges
   std::function<void(const TryOutcome&)> done_;
-  std::string head_;  // method, target and the upstream's header fields
+  std::string head_;  // method, target, then the upstream's header lines as they go out
   Span method_;
   Span target_;
-  std::vector<Field> fields_;
+  Span block_;  // the header lines
+  bool has_host_ = false;
   std::string body_;         // the body so far (body_whole_), or bytes no try has taken yet
   bool body_whole_ = true;   // body_ holds every body byte received
   int64_t body_length_ = 0;  // the request's framing: 0 none, -1 chunked

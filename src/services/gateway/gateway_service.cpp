@@ -227,8 +227,8 @@ void GatewayService::onRequest(HttpRequest& request, const HttpExchange& exchang
   const GatewayRoute* route = routes_.match(request.header("Host"), request.path());
   if (route == nullptr) {
     exchange.sendError(404, "no_route",
-                        "No gateway route matches this host and path; check the URL, or add a "
-                        "route to gateway.routes.");
+                       "No gateway route matches this host and path; check the URL, or add a "
+                       "route to gateway.routes.");
     return;
   }
   Pool& p = *pools_[route->pool];
