@@ -9,11 +9,15 @@
 #                 it takes" is FUZZ_RUNS=10000000 with a generous FUZZ_SECONDS.
 #   FUZZ_JOBS     targets run at the same time (default 1; each is one process
 #                 on one core)
+#   FUZZ_TIMEOUT  seconds one input may run before it counts as a hang
+#                 (default 25). libFuzzer measures wall time: a campaign that
+#                 is paused (SIGSTOP while a benchmark runs) needs more than
+#                 the pause, or every target reports a false timeout.
 #
 # Each target starts from its committed seed corpus, tests/fuzz/corpus/<target>/,
 # copied into a working corpus BUILD_DIR/corpus/<target>/ that keeps growing
 # from run to run; the committed seeds are never written to. A crash, a
-# timeout (an input running 25 s), a leak, running out of memory or any
+# timeout (an input running FUZZ_TIMEOUT s), a leak, running out of memory or any
 # undefined behaviour (UBSan halts on the first report, but for the ones
 # tests/fuzz/ubsan.supp explains) is saved under BUILD_DIR/artifacts/<target>/,
 # its report is printed at the end, and the run exits with status 1 after the
@@ -26,6 +30,7 @@ set -uo pipefail
 build=${1:?usage: tools/fuzz.sh BUILD_DIR}
 seconds=${FUZZ_SECONDS:-60}
 max_jobs=${FUZZ_JOBS:-1}
+timeout_s=${FUZZ_TIMEOUT:-25}
 runs_limit=()
 [ -n "${FUZZ_RUNS:-}" ] && runs_limit=(-runs="$FUZZ_RUNS")
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -63,7 +68,7 @@ run_target() {
     "$seed_count committed seeds, $start_count inputs to start (log: $log)"
 
   started=$SECONDS
-  "$bin" -max_total_time="$seconds" "${runs_limit[@]}" -max_len=8192 -timeout=25 \
+  "$bin" -max_total_time="$seconds" "${runs_limit[@]}" -max_len=8192 -timeout="$timeout_s" \
     -print_final_stats=1 -artifact_prefix="$artifacts/" "$work" >"$log" 2>&1
   rc=$?
   took=$((SECONDS - started))
