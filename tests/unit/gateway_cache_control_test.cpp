@@ -3,12 +3,11 @@
 // arguments, qualified no-cache and private, invalid, duplicate and huge
 // values, and junk that must not be mistaken for a directive.
 
-#include "services/gateway/cache/cache_control.hpp"
-
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
+#include "services/gateway/cache/cache_control.hpp"
 #include "services/gateway/cache/field_values.hpp"
 
 namespace redge {
@@ -31,9 +30,10 @@ TEST_CASE("cache-control: no field, no directives", "[gateway_cache]") {
 }
 
 TEST_CASE("cache-control: every response directive", "[gateway_cache]") {
-  CacheControl cc = parse({"public, max-age=60, s-maxage=120, must-revalidate, proxy-revalidate,"
-                           " must-understand, no-transform, immutable, no-store,"
-                           " stale-while-revalidate=30, stale-if-error=600"});
+  CacheControl cc =
+      parse({"public, max-age=60, s-maxage=120, must-revalidate, proxy-revalidate,"
+             " must-understand, no-transform, immutable, no-store,"
+             " stale-while-revalidate=30, stale-if-error=600"});
   CHECK(cc.present);
   CHECK(cc.is_public);
   CHECK(cc.max_age == 60);
@@ -159,8 +159,9 @@ TEST_CASE("cache-control: a conflicting duplicate makes the response stale; an e
 }
 
 TEST_CASE("cache-control: huge delta-seconds clamp to 2^31", "[gateway_cache]") {
-  CacheControl cc = parse({"max-age=99999999999999999999999999999999, stale-if-error=2147483649,"
-                           " min-fresh=2147483648"});
+  CacheControl cc =
+      parse({"max-age=99999999999999999999999999999999, stale-if-error=2147483649,"
+             " min-fresh=2147483648"});
   CHECK(cc.max_age == kDeltaSecondsMax);
   CHECK(cc.stale_if_error == kDeltaSecondsMax);
   CHECK(cc.min_fresh == kDeltaSecondsMax);

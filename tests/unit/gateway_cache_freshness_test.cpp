@@ -3,8 +3,6 @@
 // 4.2.2, 5.3), age (4.2.3, 5.1), and the decision for a stored response
 // (4.2.4, 5.2.1, 5.2.2, RFC 5861), with time passed in by hand.
 
-#include "services/gateway/cache/freshness.hpp"
-
 #include <catch2/catch.hpp>
 #include <string>
 #include <utility>
@@ -12,6 +10,7 @@
 
 #include "net/http/http_date.hpp"
 #include "services/gateway/cache/field_values.hpp"
+#include "services/gateway/cache/freshness.hpp"
 
 namespace redge {
 namespace {
@@ -23,7 +22,9 @@ using Fields = std::vector<std::pair<std::string, std::string>>;
 constexpr int64_t kT0 = 1795935600000;
 constexpr int64_t kSecond = 1000;
 
-std::string dateAt(int64_t ms) { return formatHttpDate(ms / 1000); }
+std::string dateAt(int64_t ms) {
+  return formatHttpDate(ms / 1000);
+}
 
 std::vector<HttpHeaderField> views(const Fields& fields) {
   std::vector<HttpHeaderField> out;
@@ -48,7 +49,9 @@ CacheResponseFacts responseFacts(int status, Fields fields, int64_t request_ms =
   return cacheResponseFacts(status, views(kept), request_ms, response_ms);
 }
 
-CacheResponseFacts responseFacts(Fields fields) { return responseFacts(200, std::move(fields)); }
+CacheResponseFacts responseFacts(Fields fields) {
+  return responseFacts(200, std::move(fields));
+}
 
 CacheRequestFacts requestFacts(Fields fields = {}, HttpMethod method = HttpMethod::Get) {
   return cacheRequestFacts(method, views(fields));
@@ -56,7 +59,8 @@ CacheRequestFacts requestFacts(Fields fields = {}, HttpMethod method = HttpMetho
 
 const CachePolicy kNoDefaults{};
 
-StoreDecision store(const CacheResponseFacts& response, const CacheRequestFacts& request = requestFacts(),
+StoreDecision store(const CacheResponseFacts& response,
+                    const CacheRequestFacts& request = requestFacts(),
                     const CachePolicy& policy = kNoDefaults) {
   return decideStore(request, response, policy);
 }
@@ -90,9 +94,9 @@ TEST_CASE("cache freshness: s-maxage wins over max-age, max-age over Expires", "
 TEST_CASE("cache freshness: Expires is measured from Date, not from arrival", "[gateway_cache]") {
   // The origin's clock is 1000 s behind: Date and Expires 100 s apart still
   // mean 100 s of freshness.
-  FreshnessLifetime l = freshnessLifetime(
-      responseFacts({{"Date", dateAt(kT0 - 1000 * kSecond)}, {"Expires", dateAt(kT0 - 900 * kSecond)}}),
-      kNoDefaults);
+  FreshnessLifetime l = freshnessLifetime(responseFacts({{"Date", dateAt(kT0 - 1000 * kSecond)},
+                                                         {"Expires", dateAt(kT0 - 900 * kSecond)}}),
+                                          kNoDefaults);
   CHECK(l.ms == 100 * kSecond);
   // No Date: the arrival time stands in.
   l = freshnessLifetime(responseFacts({{"Date", ""}, {"Expires", dateAt(kT0 + 30 * kSecond)}}),
@@ -106,7 +110,8 @@ TEST_CASE("cache freshness: Expires is measured from Date, not from arrival", "[
 TEST_CASE("cache freshness: an invalid Expires means already expired", "[gateway_cache]") {
   for (const char* bad : {"0", "-1", "never", "", "Sun, 06 Nov 1994 08:49:37"}) {
     INFO(bad);
-    CacheResponseFacts r = responseFacts({{"Expires", bad}, {"Last-Modified", dateAt(kT0 - 86400000)}});
+    CacheResponseFacts r =
+        responseFacts({{"Expires", bad}, {"Last-Modified", dateAt(kT0 - 86400000)}});
     CHECK(r.expires_present);
     FreshnessLifetime l = freshnessLifetime(r, CachePolicy{.default_ttl_ms = 60000});
     CHECK(l.ms == 0);
@@ -379,8 +384,9 @@ TEST_CASE("cache reuse: no-cache on either side revalidates even when fresh", "[
   CHECK(d.action == ReuseAction::Revalidate);
   CHECK(d.reason == ReuseReason::ResponseNoCache);
   // Qualified no-cache: its fields were not stored, the rest is served.
-  CHECK(reuse(responseFacts({{"Cache-Control", "no-cache=\"X-Secret\", max-age=600"}}), kT0)
-            .action == ReuseAction::ServeFresh);
+  CHECK(
+      reuse(responseFacts({{"Cache-Control", "no-cache=\"X-Secret\", max-age=600"}}), kT0).action ==
+      ReuseAction::ServeFresh);
 }
 
 TEST_CASE("cache reuse: Pragma: no-cache counts only without Cache-Control", "[gateway_cache]") {
@@ -432,8 +438,8 @@ TEST_CASE("cache reuse: must-revalidate, proxy-revalidate and s-maxage forbid st
           "[gateway_cache]") {
   const CacheRequestFacts lenient =
       requestFacts({{"Cache-Control", "max-stale, stale-if-error=9999"}});
-  for (const char* cc : {"max-age=60, must-revalidate", "max-age=60, proxy-revalidate",
-                         "s-maxage=60"}) {
+  for (const char* cc :
+       {"max-age=60, must-revalidate", "max-age=60, proxy-revalidate", "s-maxage=60"}) {
     INFO(cc);
     const CacheResponseFacts r =
         responseFacts({{"Cache-Control", std::string(cc) + ", stale-while-revalidate=600"}});

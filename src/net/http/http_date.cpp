@@ -69,8 +69,8 @@ class DateCursor {
   // Letters up to the next non-letter.
   std::string_view word() {
     size_t start = pos_;
-    while (pos_ < text_.size() &&
-           ((text_[pos_] >= 'a' && text_[pos_] <= 'z') || (text_[pos_] >= 'A' && text_[pos_] <= 'Z')))
+    while (pos_ < text_.size() && ((text_[pos_] >= 'a' && text_[pos_] <= 'z') ||
+                                   (text_[pos_] >= 'A' && text_[pos_] <= 'Z')))
       ++pos_;
     return text_.substr(start, pos_ - start);
   }
@@ -101,7 +101,9 @@ bool isDayName(std::string_view w, const std::array<std::string_view, 7>& names)
   return false;
 }
 
-bool isLeapYear(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool isLeapYear(int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 int daysInMonth(int64_t year, int month) {
   static constexpr int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -170,8 +172,7 @@ std::optional<int64_t> parseRfc850Date(std::string_view text, int64_t now_second
 std::optional<int64_t> parseAsctimeDate(std::string_view text) {
   DateCursor c(text);
   int day, month, year, h, m, s;
-  if (!isDayName(c.word(), kDateShortDays) || !c.literal(' ') || !c.month(month) ||
-      !c.literal(' '))
+  if (!isDayName(c.word(), kDateShortDays) || !c.literal(' ') || !c.month(month) || !c.literal(' '))
     return std::nullopt;
   // The day is padded with a space ("Nov  6"); a sender that drops the
   // padding ("Nov 6") is read too.

@@ -43,14 +43,22 @@ void appendDetail(std::string& out, std::string_view detail) {
 
 std::string_view cacheForwardReasonToken(CacheForwardReason reason) {
   switch (reason) {
-    case CacheForwardReason::Bypass: return "bypass";
-    case CacheForwardReason::Method: return "method";
-    case CacheForwardReason::UriMiss: return "uri-miss";
-    case CacheForwardReason::VaryMiss: return "vary-miss";
-    case CacheForwardReason::Miss: return "miss";
-    case CacheForwardReason::Request: return "request";
-    case CacheForwardReason::Stale: return "stale";
-    case CacheForwardReason::Partial: return "partial";
+    case CacheForwardReason::Bypass:
+      return "bypass";
+    case CacheForwardReason::Method:
+      return "method";
+    case CacheForwardReason::UriMiss:
+      return "uri-miss";
+    case CacheForwardReason::VaryMiss:
+      return "vary-miss";
+    case CacheForwardReason::Miss:
+      return "miss";
+    case CacheForwardReason::Request:
+      return "request";
+    case CacheForwardReason::Stale:
+      return "stale";
+    case CacheForwardReason::Partial:
+      return "partial";
   }
   return "miss";
 }
@@ -70,8 +78,8 @@ std::string cacheStatusValue(const CacheStatus& status) {
   if (status.ttl_s) {
     out += "; ttl=";
     // sf-integer has at most 15 digits.
-    out += std::to_string(std::clamp<int64_t>(*status.ttl_s, -999'999'999'999'999,
-                                              999'999'999'999'999));
+    out += std::to_string(
+        std::clamp<int64_t>(*status.ttl_s, -999'999'999'999'999, 999'999'999'999'999));
   }
   if (status.stored) out += "; stored";
   if (status.collapsed) out += "; collapsed";

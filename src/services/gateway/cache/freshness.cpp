@@ -32,9 +32,8 @@ constexpr std::array<int, 34> kUnderstoodStatuses = {
     406, 409, 410, 411, 412, 413, 414, 415, 416, 421, 422, 426, 500, 501, 502, 503, 504};
 
 bool isUnderstoodStatus(int status) {
-  return status == 206 ||
-         std::find(kUnderstoodStatuses.begin(), kUnderstoodStatuses.end(), status) !=
-             kUnderstoodStatuses.end();
+  return status == 206 || std::find(kUnderstoodStatuses.begin(), kUnderstoodStatuses.end(),
+                                    status) != kUnderstoodStatuses.end();
 }
 
 bool containsFieldName(const std::vector<std::string>& names, std::string_view name) {
@@ -44,7 +43,9 @@ bool containsFieldName(const std::vector<std::string>& names, std::string_view n
   return false;
 }
 
-int64_t secondsToMs(int64_t s) { return s * kMsPerSecond; }  // s <= 2^31: no overflow
+int64_t secondsToMs(int64_t s) {
+  return s * kMsPerSecond;
+}  // s <= 2^31: no overflow
 
 // Floor division for the Age and ttl values (ages are never negative, ttl may be).
 int64_t msToSecondsFloor(int64_t ms) {
@@ -127,8 +128,18 @@ CacheResponseFacts cacheResponseFacts(int status, std::span<const HttpHeaderFiel
 
 bool isHeuristicallyCacheableStatus(int status) {
   switch (status) {
-    case 200: case 203: case 204: case 206: case 300: case 301: case 308:
-    case 404: case 405: case 410: case 414: case 501:
+    case 200:
+    case 203:
+    case 204:
+    case 206:
+    case 300:
+    case 301:
+    case 308:
+    case 404:
+    case 405:
+    case 410:
+    case 414:
+    case 501:
       return true;
     default:
       return false;
@@ -148,8 +159,8 @@ FreshnessLifetime freshnessLifetime(const CacheResponseFacts& response, const Ca
     // Without a Date, the time the response arrived is its date (RFC 9110 6.6.1).
     const int64_t date_ms =
         response.date_s ? secondsToMs(*response.date_s) : response.response_time_ms;
-    const int64_t expires_ms = secondsToMs(std::clamp<int64_t>(*response.expires_s, -kDeltaSecondsMax * 64,
-                                                               kDeltaSecondsMax * 64));
+    const int64_t expires_ms = secondsToMs(
+        std::clamp<int64_t>(*response.expires_s, -kDeltaSecondsMax * 64, kDeltaSecondsMax * 64));
     return {std::max<int64_t>(0, expires_ms - date_ms), FreshnessSource::Expires};
   }
   // Heuristics only for statuses that allow them or an explicit public (4.2.2).
@@ -186,16 +197,26 @@ int64_t currentAgeMs(const CacheResponseFacts& response, int64_t now_ms) {
 
 std::string_view storeRefusalCode(StoreRefusal refusal) {
   switch (refusal) {
-    case StoreRefusal::None: return "stored";
-    case StoreRefusal::Method: return "method";
-    case StoreRefusal::Status: return "status";
-    case StoreRefusal::PartialContent: return "partial_content";
-    case StoreRefusal::NoStore: return "no_store";
-    case StoreRefusal::Private: return "private";
-    case StoreRefusal::Authorization: return "authorization";
-    case StoreRefusal::SetCookie: return "set_cookie";
-    case StoreRefusal::VaryAny: return "vary_any";
-    case StoreRefusal::NoFreshness: return "no_freshness";
+    case StoreRefusal::None:
+      return "stored";
+    case StoreRefusal::Method:
+      return "method";
+    case StoreRefusal::Status:
+      return "status";
+    case StoreRefusal::PartialContent:
+      return "partial_content";
+    case StoreRefusal::NoStore:
+      return "no_store";
+    case StoreRefusal::Private:
+      return "private";
+    case StoreRefusal::Authorization:
+      return "authorization";
+    case StoreRefusal::SetCookie:
+      return "set_cookie";
+    case StoreRefusal::VaryAny:
+      return "vary_any";
+    case StoreRefusal::NoFreshness:
+      return "no_freshness";
   }
   return "unknown";
 }
@@ -233,9 +254,9 @@ StoreDecision decideStore(const CacheRequestFacts& request, const CacheResponseF
   if (response.vary_any) return refuse(StoreRefusal::VaryAny);
 
   d.lifetime = freshnessLifetime(response, policy);
-  const bool explicit_freshness =
-      d.lifetime.source == FreshnessSource::SMaxAge || d.lifetime.source == FreshnessSource::MaxAge ||
-      d.lifetime.source == FreshnessSource::Expires;
+  const bool explicit_freshness = d.lifetime.source == FreshnessSource::SMaxAge ||
+                                  d.lifetime.source == FreshnessSource::MaxAge ||
+                                  d.lifetime.source == FreshnessSource::Expires;
   // RFC 9111 3: one of public, an explicit lifetime, or a heuristically
   // cacheable status.
   if (!explicit_freshness && !cc.is_public && !isHeuristicallyCacheableStatus(response.status)) {
@@ -243,8 +264,7 @@ StoreDecision decideStore(const CacheRequestFacts& request, const CacheResponseF
   }
   const bool validator = response.has_etag || response.last_modified_s.has_value();
   const bool stale_use = !staleForbidden(cc) && (cc.stale_while_revalidate || cc.stale_if_error);
-  const bool fresh_on_arrival =
-      d.lifetime.ms > currentAgeMs(response, response.response_time_ms);
+  const bool fresh_on_arrival = d.lifetime.ms > currentAgeMs(response, response.response_time_ms);
   if (!fresh_on_arrival && !validator && !stale_use) return refuse(StoreRefusal::NoFreshness);
   d.store = true;
   d.refusal = StoreRefusal::None;
@@ -253,16 +273,26 @@ StoreDecision decideStore(const CacheRequestFacts& request, const CacheResponseF
 
 std::string_view reuseReasonCode(ReuseReason reason) {
   switch (reason) {
-    case ReuseReason::Fresh: return "fresh";
-    case ReuseReason::Stale: return "stale";
-    case ReuseReason::RequestNoCache: return "request_no_cache";
-    case ReuseReason::ResponseNoCache: return "response_no_cache";
-    case ReuseReason::RequestMaxAge: return "request_max_age";
-    case ReuseReason::MinFresh: return "min_fresh";
-    case ReuseReason::MustRevalidate: return "must_revalidate";
-    case ReuseReason::MaxStale: return "max_stale";
-    case ReuseReason::StaleWhileRevalidate: return "stale_while_revalidate";
-    case ReuseReason::Authorization: return "authorization";
+    case ReuseReason::Fresh:
+      return "fresh";
+    case ReuseReason::Stale:
+      return "stale";
+    case ReuseReason::RequestNoCache:
+      return "request_no_cache";
+    case ReuseReason::ResponseNoCache:
+      return "response_no_cache";
+    case ReuseReason::RequestMaxAge:
+      return "request_max_age";
+    case ReuseReason::MinFresh:
+      return "min_fresh";
+    case ReuseReason::MustRevalidate:
+      return "must_revalidate";
+    case ReuseReason::MaxStale:
+      return "max_stale";
+    case ReuseReason::StaleWhileRevalidate:
+      return "stale_while_revalidate";
+    case ReuseReason::Authorization:
+      return "authorization";
   }
   return "unknown";
 }

@@ -58,7 +58,7 @@ struct CacheResponseFacts {
   int64_t age_s = 0;
   bool has_etag = false;
   bool has_set_cookie = false;
-  bool vary_any = false;  // Vary: * (never matches a later request)
+  bool vary_any = false;         // Vary: * (never matches a later request)
   int64_t request_time_ms = 0;   // when the request that fetched it was sent
   int64_t response_time_ms = 0;  // when its header section arrived
 };
@@ -136,7 +136,7 @@ enum class ReuseReason {
   MustRevalidate,   // stale, and must-revalidate, proxy-revalidate or s-maxage forbid serving it
   MaxStale,         // served stale within the request's max-stale
   StaleWhileRevalidate,
-  Authorization,    // the request has Authorization and the response did not allow sharing
+  Authorization,  // the request has Authorization and the response did not allow sharing
 };
 
 std::string_view reuseReasonCode(ReuseReason reason);

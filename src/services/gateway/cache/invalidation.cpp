@@ -125,8 +125,9 @@ std::optional<std::string> resolveSameOriginTarget(std::string_view reference,
     // A relative path: merged with the base path's directory (5.2.3).
     const std::string_view base_path = pathOf(base_target);
     const size_t last_slash = base_path.rfind('/');
-    std::string merged =
-        last_slash == std::string_view::npos ? "/" : std::string(base_path.substr(0, last_slash + 1));
+    std::string merged = last_slash == std::string_view::npos
+                             ? "/"
+                             : std::string(base_path.substr(0, last_slash + 1));
     merged += reference;
     path_and_query = merged;
   }
@@ -146,11 +147,9 @@ std::optional<std::string> parentCollectionPath(std::string_view path_and_query)
   return std::string(path.substr(0, slash));
 }
 
-std::vector<InvalidationTarget> invalidationTargets(HttpMethod method, int status,
-                                                    std::string_view request_target,
-                                                    const RequestOrigin& origin,
-                                                    std::span<const HttpHeaderField> response_headers,
-                                                    bool invalidate_parent) {
+std::vector<InvalidationTarget> invalidationTargets(
+    HttpMethod method, int status, std::string_view request_target, const RequestOrigin& origin,
+    std::span<const HttpHeaderField> response_headers, bool invalidate_parent) {
   std::vector<InvalidationTarget> out;
   if (!invalidatesOnWrite(method, status)) return out;
   const std::string target = request_target.empty() ? "/" : std::string(request_target);

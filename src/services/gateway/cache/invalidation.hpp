@@ -19,8 +19,8 @@ namespace redge {
 // One URI to remove, in origin form (path and query) on the request's origin.
 struct InvalidationTarget {
   enum class Scope {
-    Exact,       // this path and query exactly
-    AnyQuery,    // this path with any query, or none (a collection)
+    Exact,     // this path and query exactly
+    AnyQuery,  // this path with any query, or none (a collection)
   };
   std::string path_and_query;
   Scope scope = Scope::Exact;
@@ -44,11 +44,9 @@ bool invalidatesOnWrite(HttpMethod method, int status);
 // with `invalidate_parent`, the target's path and its parent collection
 // with all their query variants ("/courses/7" -> "/courses/7?*",
 // "/courses?*"). No duplicates.
-std::vector<InvalidationTarget> invalidationTargets(HttpMethod method, int status,
-                                                    std::string_view request_target,
-                                                    const RequestOrigin& origin,
-                                                    std::span<const HttpHeaderField> response_headers,
-                                                    bool invalidate_parent);
+std::vector<InvalidationTarget> invalidationTargets(
+    HttpMethod method, int status, std::string_view request_target, const RequestOrigin& origin,
+    std::span<const HttpHeaderField> response_headers, bool invalidate_parent);
 
 // `reference` (absolute, network-path, absolute-path or relative) resolved
 // against `base_target` (an origin-form target), in origin form without its

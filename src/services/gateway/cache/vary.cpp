@@ -76,10 +76,10 @@ std::string secondaryCacheKey(const VarySpec& spec,
         continue;
       }
       if (c == '"') quoted = true;
-      if ((c == ' ' || c == '\t') && ((!compact.empty() && compact.back() == ';') ||
-                                      (i + 1 < value.size() && (value[i + 1] == ';' ||
-                                                                value[i + 1] == ' ' ||
-                                                                value[i + 1] == '\t')))) {
+      if ((c == ' ' || c == '\t') &&
+          ((!compact.empty() && compact.back() == ';') ||
+           (i + 1 < value.size() &&
+            (value[i + 1] == ';' || value[i + 1] == ' ' || value[i + 1] == '\t')))) {
         continue;
       }
       compact += c;

@@ -34,7 +34,8 @@ VarySpec parseVary(std::span<const HttpHeaderField> response_headers);
 // whitespace, empty members dropped, and, for fields whose values are
 // case-insensitive (Accept-Encoding, Accept-Charset, Accept-Language), lower
 // case. Empty for an empty spec.
-std::string secondaryCacheKey(const VarySpec& spec, std::span<const HttpHeaderField> request_headers);
+std::string secondaryCacheKey(const VarySpec& spec,
+                              std::span<const HttpHeaderField> request_headers);
 
 // Whether a request selects the stored response whose fetching request had
 // `stored_key`: never for Vary: *.
