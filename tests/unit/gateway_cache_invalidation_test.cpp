@@ -160,7 +160,11 @@ TEST_CASE("cache tags: Cache-Tag and Surrogate-Key, commas or spaces, deduplicat
 
 TEST_CASE("cache tags: bounded in count and length", "[gateway_cache]") {
   std::string many;
-  for (int i = 0; i < 1000; ++i) many += "t" + std::to_string(i) + " ";
+  for (int i = 0; i < 1000; ++i) {
+    many += 't';
+    many += std::to_string(i);
+    many += ' ';
+  }
   std::vector<std::string> tags = cacheTags(views({{"Cache-Tag", many}}));
   CHECK(tags.size() == kMaxCacheTags);
   CHECK(tags.front() == "t0");
