@@ -463,6 +463,9 @@ TEST_CASE("cache reuse: stale-while-revalidate serves and refreshes within its w
   // A client asking for min-fresh does not get a stale answer.
   CHECK(reuse(r, kT0 + 75 * kSecond, requestFacts({{"Cache-Control", "min-fresh=1"}})).action ==
         ReuseAction::Revalidate);
+  // Nor one whose max-age says it wants no stale answer, even one within it.
+  CHECK(reuse(r, kT0 + 75 * kSecond, requestFacts({{"Cache-Control", "max-age=3600"}})).action ==
+        ReuseAction::Revalidate);
   // Nor one asking for no-cache.
   CHECK(reuse(r, kT0 + 75 * kSecond, requestFacts({{"Cache-Control", "no-cache"}})).action ==
         ReuseAction::Revalidate);

@@ -350,8 +350,10 @@ ReuseDecision decideReuse(const CacheRequestFacts& request, const CacheResponseF
       (!req.max_stale_seconds || staleness_ms <= secondsToMs(*req.max_stale_seconds))) {
     return decide(ReuseAction::ServeStale, ReuseReason::MaxStale);
   }
-  // RFC 5861 3; a request's min-fresh asks for freshness a stale answer lacks.
-  if (res.stale_while_revalidate && !req.min_fresh &&
+  // RFC 5861 3. A request's min-fresh asks for freshness a stale answer
+  // lacks, and a max-age without max-stale says the client wants no stale
+  // answer (RFC 9111 5.2.1.1).
+  if (res.stale_while_revalidate && !req.min_fresh && !req.max_age &&
       staleness_ms <= secondsToMs(*res.stale_while_revalidate)) {
     return decide(ReuseAction::ServeStaleAndRefresh, ReuseReason::StaleWhileRevalidate);
   }
