@@ -65,7 +65,8 @@ bool notModifiedSelects(std::span<const HttpHeaderField> stored_headers,
 
 // The stored fields a 304 from the cache repeats (RFC 9110 15.4.5):
 // Cache-Control, Content-Location, ETag, Expires, Vary, and Last-Modified
-// when there is no ETag. Date and Age are the caller's to add.
+// when there is no ETag. Date and Age are the caller's to add. The fields
+// are views of the same strings `stored_headers` views.
 std::vector<HttpHeaderField> notModifiedResponseFields(
     std::span<const HttpHeaderField> stored_headers);
 
