@@ -62,6 +62,14 @@ UPLOAD = form(b"AaB03x", [
      b"Content-Type: image/png\r\n", PNG),
 ])
 
+def cache(status=0, method=0, parent=False, later=0, request=b"", response=b""):
+    """fuzz_cache_fields: byte 0 = status index (bits 0-3) | method index (bits 4-6) |
+    invalidate_parent (bit 7); bytes 1-2 = seconds after the response / 16
+    (little-endian); then the request's fields, NUL, the response's fields."""
+    head = bytes([status | method << 4 | (128 if parent else 0), later & 255, later >> 8])
+    return head + request + b"\0" + response
+
+
 SEEDS = {
     "fuzz_http_request": {
         "get_root": http(wire=b"GET / HTTP/1.1\r\nHost: 127.0.0.1:3000\r\nAccept: */*\r\n\r\n"),
@@ -196,6 +204,28 @@ SEEDS = {
         "small_limits_bulk": resp(limits=1, stream=b"*1\r\n$17\r\n" + b"x" * 17 + b"\r\n"),
         "tiny_limits_inline": resp(limits=2, stream=b"GET\r\nGET k\r\n"),
         "inline_limit_16": resp(limits=3, stream=b"GET 0123456789abc\r\n*1\r\n$1\r\na\r\n"),
+    },
+    "fuzz_cache_fields": {
+        "fresh_max_age": cache(later=2, request=b"Host:shop.example\nAccept:*/*",
+                               response=b"Cache-Control:max-age=60\nDate:Sun, 29 Nov 2026 07:00:00 GMT"),
+        "every_directive": cache(request=b"Cache-Control:max-age=0, max-stale, min-fresh=5, only-if-cached, no-cache",
+                                 response=b"Cache-Control:public, s-maxage=5, must-revalidate, proxy-revalidate, "
+                                          b"must-understand, no-transform, immutable, no-store, "
+                                          b"stale-while-revalidate=30, stale-if-error=600, "
+                                          b"private=\"X-A, X-B\", no-cache=\"Set-Cookie\""),
+        "quoted_and_huge": cache(response=b"Cache-Control:max-age=\"99999999999999999999\", max-age=1\nAge:5, 7"),
+        "expires_and_heuristic": cache(later=100, response=b"Expires:Sunday, 06-Nov-94 08:49:37 GMT\n"
+                                                           b"Last-Modified:Sun Nov  6 08:49:37 1994\nExpires:0"),
+        "vary": cache(request=b"Accept-Encoding:gzip ; q=1,  br\naccept-encoding:deflate\nAccept-Language:EN",
+                      response=b"Vary:Accept-Encoding, accept-language\nVary:*\nCache-Control:max-age=9"),
+        "conditional": cache(request=b"If-None-Match:W/\"1\", \"2\"\nIf-Modified-Since:Sun, 06 Nov 1994 08:49:37 GMT\n"
+                                     b"If-Match:*\nETag:\"1\"\nDate:junk",
+                             response=b"ETag:W/\"1\"\nLast-Modified:Sun, 06 Nov 1994 08:49:37 GMT\nConnection:x-a\nx-a:1"),
+        "write_invalidates": cache(status=0, method=2, parent=True, request=b"Host:shop.example:80",
+                                   response=b"Location:../x/./y?z#f\nContent-Location://shop.example/p/../q\n"
+                                            b"Cache-Tag:a, b c\nSurrogate-Key:d"),
+        "authorization_cookie": cache(request=b"Authorization:Bearer t\nPragma:no-cache",
+                                      response=b"Set-Cookie:a=b\nCache-Control:max-age=60, private=set-cookie"),
     },
     "fuzz_json": {
         "message": json('{"destination":"sms:+15550100","body":"hello"}'),
