@@ -5,9 +5,15 @@
 // chunked uploads, the WebSocket-style tunnel with backpressure, interim
 // answers, retries that resend the kept body (and bodies too large to keep,
 // tried once), keep-alive reuse of member connections, a member that stalls
-// mid-answer, a client that vanishes mid-upload, and HEAD. Every wait is
-// bounded; every test ends with redge stopping cleanly (RedgeProcess checks
-// exit 0 with no handle left open).
+// mid-answer or mid-upload, a client that vanishes or reads slowly, 413
+// midway, pipelining and HEAD. Every wait is bounded; every test ends with
+// redge stopping cleanly (RedgeProcess checks exit 0 with no handle left
+// open).
+//
+// The cases tagged [!mayfail] show two faults of the streamed path as first
+// written (each described above its case): a client connection kept for
+// ever after an error answered while its body was paused, and a false 504
+// for a member that reads the body slowly but steadily.
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -571,7 +577,7 @@ TEST_CASE("gateway stream: 200 GETs ride kept-alive member connections (reuse >=
 TEST_CASE("gateway stream: a member that stalls mid-answer gives the client a cut answer in time",
           "[gateway]") {
   GatewayStack s({"gateway.timeout_ms=300"});
-  // A slow writer: 16 KiB or so, then a 10 s silence, far over timeout_ms.
+  // A slow writer: one 64 KiB piece, then a 10 s silence, far over timeout_ms.
   RawConnection c(s.gw.gatewayPort());
   auto start = std::chrono::steady_clock::now();
   REQUIRE(c.send("GET /bytes/100000?pause_ms=10000&every=10000 HTTP/1.1\r\nHost: x\r\n\r\n"));
