@@ -27,7 +27,9 @@
 
 #include "net/http/http_client_connection.hpp"
 
+#include <linux/sockios.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 
 #include <charconv>
 
@@ -159,6 +161,7 @@ void HttpClientConnection::start(const HttpClientPool::ExchangeState& exchange) 
   request_ended_ms_ = t;
   last_write_ms_ = t;
   last_read_ms_ = t;
+  unsent_at_check_ = SIZE_MAX;
 }
 
 // ---------------------------------------------------------------- writing
@@ -596,6 +599,32 @@ void HttpClientConnection::onCloseCb(uv_handle_t* h) noexcept {
 
 // ---------------------------------------------------------------- timer
 
+// Whether the upstream took request bytes since the last check: the bytes
+// queued in libuv plus those the kernel holds unsent (SIOCOUTQ) went down.
+// A queued write completes only once the kernel has room for all of it,
+// which an upstream reading slowly but steadily may take longer than the
+// deadline to make: it is a slow reader, not a silent one. Looked at only
+// when the deadline fires, so a fast exchange pays no system call.
+bool HttpClientConnection::requestStillMoving() {
+  size_t unsent = writer_.queuedBytes();
+  uv_os_fd_t fd;
+  int in_kernel = 0;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) == 0 &&
+      ioctl(fd, SIOCOUTQ, &in_kernel) == 0 && in_kernel > 0) {
+    unsent += static_cast<size_t>(in_kernel);
+  }
+  bool moving = unsent > 0 && unsent < unsent_at_check_;
+  unsent_at_check_ = unsent;
+  if (moving) {
+    // The deadline counts again from now: the first response byte is due
+    // once the upstream has the whole request.
+    uint64_t t = now();
+    last_write_ms_ = t;
+    if (exchange_.request_ended) request_ended_ms_ = t;
+  }
+  return moving;
+}
+
 HttpClientConnection::Wait HttpClientConnection::nextWait(uint64_t& at) const {
   if (deferred_error_ != HttpClientError::None || resume_pending_) {
     at = now();
@@ -692,8 +721,14 @@ void HttpClientConnection::onTimer() {
     case Wait::Connect:
       fail(HttpClientError::ConnectTimeout);
       break;
-    case Wait::Total:
     case Wait::Response:
+      if (!response_started_ && requestStillMoving()) {
+        rearm();
+        break;
+      }
+      fail(HttpClientError::Timeout);
+      break;
+    case Wait::Total:
       fail(HttpClientError::Timeout);
       break;
     case Wait::Idle:

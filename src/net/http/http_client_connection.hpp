@@ -98,6 +98,7 @@ class HttpClientConnection final : public StreamWriterOwner {
   Wait nextWait(uint64_t& at) const;
   void rearm();
   uint64_t now() const { return uv_now(pool_.loop()); }
+  bool requestStillMoving();
 
   HttpClientPool& pool_;
   uv_tcp_t tcp_;
@@ -134,6 +135,8 @@ class HttpClientConnection final : public StreamWriterOwner {
   uint64_t last_read_ms_ = 0;
   uint64_t idle_since_ms_ = 0;
   uint64_t timer_at_ms_ = UINT64_MAX;  // when the timer fires; UINT64_MAX: stopped
+  // Request bytes the upstream had not taken at the last deadline check.
+  size_t unsent_at_check_ = SIZE_MAX;
 };
 
 }  // namespace redge

@@ -59,7 +59,15 @@ void HttpConnection::endStream(bool close_after) {
   stream_.active = false;
   stream_.handler = nullptr;
   if (deadline() == Deadline::Stream) setDeadline(Deadline::None, 0);
-  if (close_after) finishAfterOutput();
+  if (close_after) {
+    // A request whose body is unread (an error answered mid-upload, with
+    // reading paused) is over too: nothing more of it is parsed, and the
+    // lingering close after the answer discards the rest. Left "in a
+    // request", the connection would wait for it for ever.
+    in_request_ = false;
+    in_body_ = false;
+    finishAfterOutput();
+  }
   // The flush writes the end of the answer and, for a kept connection,
   // takes up the next request.
   scheduleFlush();
