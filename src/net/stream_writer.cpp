@@ -27,6 +27,10 @@ int StreamWriter::flush() {
   spare_ = nullptr;
   w->writer = this;
   w->req.data = w;
+  // The kernel did not take it all: this buffer waits, maybe long (a client
+  // that does not read). Appends grew it by doubling, so up to half of it
+  // can be empty; a connection's bound counts bytes, and memory should too.
+  if (out_.capacity() - out_.size() > (64u << 10)) out_.shrink_to_fit();
   w->data.swap(out_);  // out_ takes the request's old (empty) buffer and its capacity
   uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
   int rc = uv_write(&w->req, stream_, &buf, 1, &onWriteCb);
