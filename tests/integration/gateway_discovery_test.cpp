@@ -151,7 +151,7 @@ TEST_CASE("gateway discovery: with Redis down the gateway routes on what it last
   CHECK(httpGet(gw.gatewayUrl("/")).status == 200);
 }
 
-TEST_CASE("gateway config: --check-config and --help show it; mistakes exit 2 naming the key",
+TEST_CASE("gateway config: --check-config and --help show it, mistakes exit 2 naming the key",
           "[gateway]") {
   TempDir dir;
   RedgeRun shown = runRedge(

@@ -120,7 +120,7 @@ std::string pool1(const std::string& address, const std::string& more = "") {
 
 }  // namespace
 
-TEST_CASE("gateway: routes by host and longest prefix; no match is 404 no_route", "[gateway]") {
+TEST_CASE("gateway: routes by host and longest prefix, no match is 404 no_route", "[gateway]") {
   TempDir dir;
   RedisServer redis(dir);
   FakeUpstreamProcess api(dir, {"--name", "api"});
@@ -436,6 +436,37 @@ TEST_CASE("gateway: 502 bad_upstream_response for an answer that is not HTTP", "
   CHECK(gw.waitForLog("error=bad_upstream_response", 2000ms));
   CHECK(errorsOf(gw, "bad_upstream_response") == 1);
   CHECK(garbage.accepted() == 1);  // not an error a retry could mend
+}
+
+TEST_CASE("gateway: the member's Date and Server pass, and an answer without a Date gets one",
+          "[gateway]") {
+  TempDir dir;
+  RedisServer redis(dir);
+  ResettingMember plain("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nServer: plain/1\r\n\r\nok");
+  FakeUpstreamProcess up(dir, {"--name", "up"});
+  RedgeProcess gw(
+      dir, redis,
+      gatewaySettings(R"([{"prefix": "/plain", "pool": "plain"}, {"prefix": "/", "pool": "web"}])",
+                      "{\"plain\": " + pool1("127.0.0.1:" + std::to_string(plain.port())) +
+                          ", \"web\": " + pool1(memberAddress(up)) + "}"));
+  RawConnection c(gw.gatewayPort());
+  REQUIRE(c.send("GET /plain HTTP/1.1\r\nHost: h\r\n\r\n"));
+  auto r = c.readResponse();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body == "ok");
+  CHECK(r->header("Server") == "plain/1");
+  CHECK(r->header("Date").size() == 29);  // "Sun, 29 Nov 2026 07:59:00 GMT"
+  CHECK(r->header("Date").ends_with(" GMT"));
+  // A member that sends its own: it is the one the client sees, once.
+  RawConnection d(gw.gatewayPort());
+  REQUIRE(d.send("GET /a HTTP/1.1\r\nHost: h\r\n\r\n"));
+  auto e = d.readResponse();
+  REQUIRE(e);
+  CHECK(e->status == 200);
+  CHECK(e->header("Server") == "redge");  // fake_upstream answers with redge's HTTP server
+  CHECK(std::count_if(e->headers.begin(), e->headers.end(),
+                      [](const auto& h) { return equalsIgnoreCase(h.first, "Date"); }) == 1);
 }
 
 TEST_CASE("gateway: hash pools send a header's or a cookie's value to one member", "[gateway]") {

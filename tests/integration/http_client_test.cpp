@@ -129,7 +129,7 @@ TEST_CASE("http client: GET with keep-alive reuses one connection", "[http_clien
   CHECK(f.closeAll() == 0);
 }
 
-TEST_CASE("http client: POST body and headers reach the upstream; a 500 is a response",
+TEST_CASE("http client: POST body and headers reach the upstream, a 500 is a response",
           "[http_client]") {
   LoopFixture f;
   f.server().route(HttpMethod::Post, "/echo", [](HttpRequest& q, const HttpResponder& r) {

@@ -146,7 +146,7 @@ TEST_CASE("cache-control: an invalid max-age or s-maxage makes the response stal
   CHECK(cc.s_maxage == 0);
 }
 
-TEST_CASE("cache-control: a conflicting duplicate makes the response stale; an equal one does not",
+TEST_CASE("cache-control: a conflicting duplicate makes the response stale, an equal one does not",
           "[gateway_cache]") {
   CacheControl cc = parse({"max-age=60", "max-age=3600"});
   CHECK(cc.freshness_invalid);

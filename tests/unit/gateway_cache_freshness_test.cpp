@@ -217,7 +217,7 @@ TEST_CASE("cache age: resident time, apparent age, Age and the response delay", 
   CHECK(currentAgeMs(r, kT0 + kSecond) == kSecond);
 }
 
-TEST_CASE("cache age: the first member of Age; an invalid Age is ignored", "[gateway_cache]") {
+TEST_CASE("cache age: the first member of Age, an invalid Age is ignored", "[gateway_cache]") {
   CHECK(responseFacts({{"Age", "20, 40"}}).age_s == 20);
   CHECK(responseFacts({{"Age", "20"}, {"Age", "40"}}).age_s == 20);
   for (const char* bad : {"-5", "abc", "1.5", "", "0x10"}) {
@@ -288,7 +288,7 @@ TEST_CASE("cache store: must-understand overrides no-store for an understood sta
             .refusal == StoreRefusal::Status);
 }
 
-TEST_CASE("cache store: private keeps a response out; qualified private does not",
+TEST_CASE("cache store: private keeps a response out, qualified private does not",
           "[gateway_cache]") {
   CHECK(store(responseFacts({{"Cache-Control", "private, max-age=60"}})).refusal ==
         StoreRefusal::Private);

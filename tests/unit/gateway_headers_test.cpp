@@ -138,8 +138,12 @@ TEST_CASE("gateway headers: the response keeps the member's fields", "[gateway]"
                      {"Keep-Alive", "timeout=5"},
                      {"Set-Cookie", "b=2"},
                      {"Cache-Control", "no-store"}});
+  // Date and Server are the member's: an intermediary keeps the origin's
+  // Date (RFC 9110 6.6.1; caches downstream compute ages from it).
   CHECK(out == Fields{{"Content-Type", "application/json"},
                       {"Set-Cookie", "a=1"},
+                      {"Date", "Mon, 01 Jan 2024 00:00:00 GMT"},
+                      {"Server", "gunicorn"},
                       {"Set-Cookie", "b=2"},
                       {"Cache-Control", "no-store"}});
 }

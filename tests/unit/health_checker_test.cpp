@@ -196,7 +196,7 @@ TEST_CASE("health checker: a probe that never answers fails at its timeout", "[h
   CHECK(f.take().empty());  // one pass of the two needed
 }
 
-TEST_CASE("health checker: errors and unexpected statuses fail; the range is configurable",
+TEST_CASE("health checker: errors and unexpected statuses fail, the range is configurable",
           "[health_checker]") {
   HealthCheckerOptions o;
   o.expected_status_min = 200;

@@ -95,7 +95,7 @@ TEST_CASE("least request: a tie goes to the heavier weight, then to the first dr
   CHECK(*lb.pick({}) == 1);
 }
 
-TEST_CASE("least request: the second draw is another member; unavailable draws are redrawn",
+TEST_CASE("least request: the second draw is another member, unavailable draws are redrawn",
           "[load_balancer][least_request]") {
   auto table = members(4);
   table[0].active_requests = 9;
@@ -115,7 +115,7 @@ TEST_CASE("least request: the second draw is another member; unavailable draws a
   CHECK(r.left() == 0);
 }
 
-TEST_CASE("least request: one available member is the answer; none is nothing",
+TEST_CASE("least request: one available member is the answer, none is nothing",
           "[load_balancer][least_request]") {
   auto table = members(3);
   table[0].eligible = false;

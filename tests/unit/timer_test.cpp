@@ -70,7 +70,7 @@ TEST_CASE("manual timers: disabled or destroyed timers never fire", "[timer]") {
   CHECK(dropped == nullptr);
 }
 
-TEST_CASE("manual timers: enable(0) is due now; runDue fires it without moving time", "[timer]") {
+TEST_CASE("manual timers: enable(0) is due now, runDue fires it without moving time", "[timer]") {
   ManualClock clock(500);
   ManualTimerFactory timers(clock);
   int fires = 0;

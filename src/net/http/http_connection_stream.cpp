@@ -22,6 +22,7 @@
 
 #include <charconv>
 
+#include "core/ascii.hpp"
 #include "core/log.hpp"
 #include "net/http/http_connection.hpp"
 #include "net/http/http_server.hpp"
@@ -163,9 +164,14 @@ bool HttpConnection::streamWriteHead(const HttpStreamHead& head) {
   out.append(num, std::to_chars(num, num + sizeof num, head.status).ptr);
   out.push_back(' ');
   out.append(head.reason.empty() ? httpStatusText(head.status) : head.reason).append("\r\n");
+  bool has_date = false;
   for (const auto& [name, value] : head.headers) {
     out.append(name).append(": ", 2).append(value).append("\r\n", 2);
+    has_date = has_date || equalsIgnoreCase(name, "Date");
   }
+  // RFC 9110 6.6.1: a recipient with a clock forwards a Date when the
+  // answer came without one.
+  if (!has_date) out.append("Date: ", 6).append(http().date()).append("\r\n", 2);
   if (upgrade || head.status == 204) {
     // RFC 9110 8.6: never a Content-Length on these.
   } else if (head.content_length >= 0) {

@@ -134,10 +134,7 @@ void forEachClientResponseHeader(std::span<const HttpHeaderField> response,
   std::vector<std::string_view> named = connectionOptions(response);
   for (const HttpHeaderField& f : response) {
     if (dropped(f.name, named)) continue;
-    if (headerNameIs(f.name, "Content-Length") || headerNameIs(f.name, "Date") ||
-        headerNameIs(f.name, "Server")) {
-      continue;
-    }
+    if (headerNameIs(f.name, "Content-Length")) continue;
     emit(f);
   }
 }

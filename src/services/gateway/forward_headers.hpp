@@ -16,9 +16,11 @@
 // - Via: "1.1 redge" (the client's HTTP version) is appended to any Via;
 // - Host and every other field are kept as they came, in their order.
 //
-// Response, upstream -> client: hop-by-hop fields removed likewise; Date
-// and Server are left to redge's own (as nginx does), and Content-Length to
-// the framing of the answer (the length the client parser read).
+// Response, upstream -> client: hop-by-hop fields removed likewise, and
+// Content-Length left to the framing of the answer (the length the client
+// parser read). Date and Server stay the member's: an intermediary keeps
+// the origin's Date (RFC 9110 6.6.1), which caches downstream compute ages
+// from; the listener adds a Date only to an answer that has none.
 // Everything else passes untouched, repeated fields (Set-Cookie) included.
 //
 // Pure: views in, fields out; no I/O.
