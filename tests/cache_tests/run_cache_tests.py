@@ -396,6 +396,10 @@ def main():
                    default=os.environ.get("CACHE_TESTS_STRICT", "") not in ("", "0"),
                    help="exit 1 when a required test fails")
     args = p.parse_args()
+    # The servers run in sessions of their own (a Ctrl-C reaches them through
+    # this script, which stops them in order); a SIGTERM (a timeout of make's
+    # caller) must stop them too, through the same `finally`.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     work = os.path.abspath(args.work)
     results_dir = os.path.join(work, "results")
     os.makedirs(results_dir, exist_ok=True)
