@@ -6,6 +6,7 @@
 #   make fuzz       every libFuzzer target from its seed corpus, FUZZ_SECONDS each
 #   make bench      wrk / redis-benchmark against redge and its peers
 #   make chaos      the fault-injection suite (tests/chaos), not part of make test
+#   make cache-tests the public HTTP cache test suite through the gateway, not part of make test
 
 BUILD      ?= build
 FUZZ_SECONDS ?= 60
@@ -23,7 +24,7 @@ DEPS       := cmake g++ make pkg-config libuv1-dev libhiredis-dev rapidjson-dev 
               libclang-rt-dev libsystemd-dev python3-redis python3-websockets nodejs
 BENCH_DEPS := wrk nginx-light webdis haproxy redis-tools procps util-linux
 
-.PHONY: all deps bench-deps build build-all run test docs-check test-asan chaos fuzz bench clean format
+.PHONY: all deps bench-deps build build-all run test docs-check test-asan chaos cache-tests fuzz bench clean format
 
 all: build
 
@@ -82,6 +83,18 @@ test-asan: deps
 # both cores on its own. Every case has its own ctest TIMEOUT as well.
 chaos: build-all
 	cd $(BUILD) && ctest -L chaos --output-on-failure -j 1
+
+# The public HTTP cache test suite (npm http-cache-tests, pinned in
+# tests/cache_tests/node/package.json, installed into $(BUILD)/cache-tests)
+# through the gateway, and its results beside the ones the package ships, as
+# Markdown; see tests/cache_tests/README.md. Knobs (environment or make
+# variables): CACHE_TESTS_ROUTE_JSON (the route object), CACHE_TESTS_SET (a
+# redge setting, or a JSON array of them), CACHE_TESTS_ID (one test, dumped),
+# CACHE_TESTS_STRICT=1 (fail when a required test fails). Exit 77: skipped,
+# npm's registry could not be reached.
+cache-tests: build
+	/usr/bin/python3 tests/cache_tests/run_cache_tests.py --redge $(BUILD)/redge \
+	  --redis-server $$(command -v redis-server || echo /usr/bin/redis-server) --work $(BUILD)/cache-tests
 
 # Each target from its committed seeds (tests/fuzz/corpus/<target>/) for
 # FUZZ_SECONDS (default 60) seconds, or until FUZZ_RUNS inputs when that is
