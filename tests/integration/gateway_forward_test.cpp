@@ -21,6 +21,7 @@
 
 #include "support/gateway_echo.hpp"
 #include "support/json_fields.hpp"
+#include "support/loopback_peers.hpp"
 #include "support/metrics_text.hpp"
 #include "support/raw_connection.hpp"
 #include "support/redge_process.hpp"
@@ -97,19 +98,6 @@ class ResettingMember {
   std::atomic<int> accepted_{0};
   std::thread thread_;
 };
-
-// A loopback port nothing listens on (bound, then closed).
-int closedPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 std::string pool1(const std::string& address, const std::string& more = "") {
   std::string json =

@@ -24,6 +24,7 @@
 #include "support/gateway_echo.hpp"
 #include "support/http_client.hpp"
 #include "support/json_fields.hpp"
+#include "support/loopback_peers.hpp"
 #include "support/metrics_text.hpp"
 #include "support/process_stats.hpp"
 #include "support/raw_connection.hpp"
@@ -50,56 +51,6 @@ constexpr bool kRssMeaningful = false;
 #else
 constexpr bool kRssMeaningful = true;
 #endif
-
-std::string patternString(int64_t offset, size_t n) {
-  std::string s(n, '\0');
-  for (size_t i = 0; i < n; ++i) s[i] = patternByte(static_cast<uint64_t>(offset) + i);
-  return s;
-}
-
-// A loopback port nothing listens on (bound, then closed): connects to it
-// are refused at once.
-int closedPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-// A listener whose accept queue is full: the kernel drops further SYNs, so
-// a connect to it neither succeeds nor fails until the connector gives up.
-class BlackholeListener {
- public:
-  BlackholeListener() {
-    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(listener_, 0) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    // Backlog 0 holds one completed connection; it is never accepted.
-    filler_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(::connect(filler_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  }
-  ~BlackholeListener() {
-    ::close(filler_);
-    ::close(listener_);
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-
- private:
-  int listener_ = -1;
-  int filler_ = -1;
-  int port_ = 0;
-};
 
 std::string streamMember(const FakeUpstreamProcess& upstream) {
   return "127.0.0.1:" + std::to_string(upstream.streamPort());

@@ -20,6 +20,7 @@
 #include "net/http/http_client.hpp"
 #include "net/http/http_server.hpp"
 #include "support/loop_fixture.hpp"
+#include "support/loopback_peers.hpp"
 #include "support/stream_pattern.hpp"
 
 using namespace redge;
@@ -179,30 +180,6 @@ class StreamFixture {
   bool closed_ = false;
 };
 
-// A listener whose accept queue is full: connects to it hang.
-struct Blackhole {
-  Blackhole() {
-    fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(listen(fd, 0) == 0);
-    socklen_t len = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-    filler = socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(connect(filler, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  }
-  ~Blackhole() {
-    ::close(filler);
-    ::close(fd);
-  }
-  int fd = -1;
-  int filler = -1;
-  int port = 0;
-};
-
 void answer(ServerSide& s, int status, std::string_view body) {
   s.exchange.respond(HttpResponse(status, "text/plain", body));
 }
@@ -212,8 +189,8 @@ void answer(ServerSide& s, int status, std::string_view body) {
 TEST_CASE("stream client: a connect that hangs is ConnectTimeout, with no response byte",
           "[http_stream]") {
   StreamFixture f;
-  Blackhole hole;
-  HttpClientPool& pool = f.pool(hole.port);
+  redge_test::BlackholeListener hole;
+  HttpClientPool& pool = f.pool(hole.port());
   ClientSide c;
   HttpClientStreamRequest r;
   r.connect_timeout_ms = 200;

@@ -3,8 +3,6 @@
 
 #include "net/http/http_exchange.hpp"
 
-#include <charconv>
-
 #include "net/http/http_connection.hpp"
 #include "net/http/http_server.hpp"
 
@@ -70,14 +68,8 @@ void HttpExchange::sendError(int status, std::string_view code, std::string_view
   HttpConnection* c = connection();
   if (c == nullptr) return;
   server_->recordError(status, code, message);
-  std::string body = errorBody(code, message, extra);
-  HttpResponse r(status, "application/json", body);
-  char num[16];
-  if (retry_after_s > 0) {
-    auto res = std::to_chars(num, num + sizeof num, retry_after_s);
-    r.header("Retry-After", std::string_view(num, static_cast<size_t>(res.ptr - num)));
-  }
-  c->streamRespond(r);
+  deliverErrorResponse(status, code, message, retry_after_s, extra,
+                       [c](const HttpResponse& r) { c->streamRespond(r); });
 }
 
 std::string_view HttpExchange::peerAddress() const {

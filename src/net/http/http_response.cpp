@@ -173,8 +173,9 @@ void serializeResponse(std::string& out, const HttpResponse& r, std::string_view
   // Content-Length: the body's size, a number stated for an answer passed
   // on (a HEAD or 304 from an upstream), or none at all (a 204).
   const bool has_length = r.content_length != HttpResponse::kNoContentLength;
-  const std::string_view length = decimalText(
-      length_digits, r.content_length >= 0 ? static_cast<uint64_t>(r.content_length) : r.body.size());
+  const std::string_view length =
+      decimalText(length_digits,
+                  r.content_length >= 0 ? static_cast<uint64_t>(r.content_length) : r.body.size());
   std::string_view connection;
   if (!framing.keep_alive || r.close) {
     connection = "\r\nConnection: close"sv;
@@ -252,6 +253,19 @@ std::string errorBody(std::string_view code, std::string_view message,
   }
   body.append("}");
   return body;
+}
+
+void deliverErrorResponse(int status, std::string_view code, std::string_view message,
+                          int retry_after_s, std::initializer_list<ErrorField> extra,
+                          const std::function<void(const HttpResponse&)>& deliver) {
+  std::string body = errorBody(code, message, extra);
+  HttpResponse r(status, "application/json", body);
+  char num[16];
+  if (retry_after_s > 0) {
+    auto res = std::to_chars(num, num + sizeof num, retry_after_s);
+    r.header("Retry-After", std::string_view(num, static_cast<size_t>(res.ptr - num)));
+  }
+  deliver(r);
 }
 
 }  // namespace redge

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -84,5 +85,11 @@ struct ErrorField {
 // then the `extra` members in their order.
 std::string errorBody(std::string_view code, std::string_view message,
                       std::initializer_list<ErrorField> extra = {});
+
+// Hands `deliver` the whole error answer: status, errorBody, and
+// Retry-After when retry_after_s > 0. The response is valid during the call.
+void deliverErrorResponse(int status, std::string_view code, std::string_view message,
+                          int retry_after_s, std::initializer_list<ErrorField> extra,
+                          const std::function<void(const HttpResponse&)>& deliver);
 
 }  // namespace redge

@@ -5,7 +5,6 @@
 #include "net/http/http_server.hpp"
 
 #include <cassert>
-#include <charconv>
 #include <ctime>
 
 #include "core/log.hpp"
@@ -25,14 +24,8 @@ void HttpResponder::sendError(int status, std::string_view code, std::string_vie
                               int retry_after_s, std::initializer_list<ErrorField> extra) const {
   if (server_ == nullptr) return;
   server_->recordError(status, code, message);
-  std::string body = errorBody(code, message, extra);
-  HttpResponse r(status, "application/json", body);
-  char num[16];
-  if (retry_after_s > 0) {
-    auto res = std::to_chars(num, num + sizeof num, retry_after_s);
-    r.header("Retry-After", std::string_view(num, static_cast<size_t>(res.ptr - num)));
-  }
-  send(r);
+  deliverErrorResponse(status, code, message, retry_after_s, extra,
+                       [this](const HttpResponse& r) { send(r); });
 }
 
 bool HttpResponder::alive() const {
