@@ -251,12 +251,27 @@ TEST_CASE("gateway cache: a write clears its target, and with invalidate_parent 
   CHECK(status("/tree/c/7" + q).find("fwd=uri-miss") != std::string::npos);
   CHECK(status("/tree/c" + q).find("fwd=uri-miss") != std::string::npos);
   CHECK(status("/tree/d" + q).rfind("redge; hit", 0) == 0);
+  // A same-origin Location in a write's answer is cleared too; another
+  // origin's is not.
+  REQUIRE(status("/plain/c" + q).rfind("redge; hit", 0) == 0);
+  REQUIRE(status("/plain/e" + q).find("stored") != std::string::npos);
+  REQUIRE(httpPost(gw.gatewayUrl(
+                       "/plain/new?location=%2Fplain%2Fc%3Fcc%3Dmax-age%253D60%26nocookie%3D1"),
+                   "{}")
+              .status == 200);
+  CHECK(status("/plain/c" + q).find("fwd=uri-miss") != std::string::npos);
+  REQUIRE(httpPost(gw.gatewayUrl("/plain/"
+                                 "new?location=http%3A%2F%2Felsewhere.test%2Fplain%2Fe%3Fcc%3Dmax-"
+                                 "age%253D60%26nocookie%3D1"),
+                   "{}")
+              .status == 200);
+  CHECK(status("/plain/e" + q).rfind("redge; hit", 0) == 0);
   // An error answer clears nothing.
   REQUIRE(httpPost(gw.gatewayUrl("/tree/d?status=500"), "{}").status == 500);
   CHECK(status("/tree/d" + q).rfind("redge; hit", 0) == 0);
   CHECK(gw.waitForLog("event=gateway_cache_invalidated", 2000ms));
   CHECK(scrapeMetric(gw, "redge_gateway_cache_invalidations_total{route=\"/tree/\"}") == 2);
-  CHECK(scrapeMetric(gw, "redge_gateway_cache_invalidations_total{route=\"/plain/\"}") == 1);
+  CHECK(scrapeMetric(gw, "redge_gateway_cache_invalidations_total{route=\"/plain/\"}") == 2);
 }
 
 TEST_CASE("gateway cache: a route without cache answers as before, with no Cache-Status",

@@ -324,6 +324,7 @@ void FakeUpstream::onEcho(HttpRequest& request, const HttpResponder& responder) 
   bool hop = param("hop") == 1;
   // The caching fields, percent-decoded: cc=<Cache-Control>, etag=<tag>
   // (answered 304 without a body when If-None-Match names it), vary=<Vary>,
+  // location=<Location> (what a write's answer may name),
   // nocookie=1 (no Set-Cookie, which would keep a shared cache from storing).
   auto text = [&](std::string_view name) -> std::string {
     std::string needle = std::string(name) + "=";
@@ -341,6 +342,7 @@ void FakeUpstream::onEcho(HttpRequest& request, const HttpResponder& responder) 
   EchoHeaders echo_headers;
   echo_headers.cache_control = text("cc");
   echo_headers.vary = text("vary");
+  echo_headers.location = text("location");
   echo_headers.cookies = param("nocookie") != 1;
   if (std::string tag = text("etag"); !tag.empty()) {
     echo_headers.etag = "\"" + tag + "\"";
@@ -408,6 +410,7 @@ void FakeUpstream::sendEcho(const HttpResponder& responder, int status, const st
   if (!headers.cache_control.empty()) r.header("Cache-Control", headers.cache_control);
   if (!headers.etag.empty()) r.header("ETag", headers.etag);
   if (!headers.vary.empty()) r.header("Vary", headers.vary);
+  if (!headers.location.empty()) r.header("Location", headers.location);
   if (hop) {
     r.header("Keep-Alive", "timeout=5");
     r.header("Connection", "X-Upstream-Hop");

@@ -72,11 +72,12 @@ class FakeUpstream {
   enum class Outcome { Delivered, Failed, Refused, Echo };
 
   // What an echo's query asks of its answer's caching fields (cc=, etag=,
-  // vary=, nocookie=1).
+  // vary=, location=, nocookie=1).
   struct EchoHeaders {
     std::string cache_control;
     std::string etag;  // with its quotes
     std::string vary;
+    std::string location;
     bool cookies = true;
   };
 
