@@ -6,10 +6,13 @@
 // not seeing the request. Fresh hits, Age and Cache-Status, max-age expiry
 // and 304 revalidation, the client's own conditional request, Vary, what
 // is never stored (no-store, private, Authorization, too large), HEAD from
-// a stored GET, only-if-cached, and invalidation by writes.
+// a stored GET, only-if-cached, invalidation by writes, and concurrent
+// misses for one URI coalesced into one member request.
 
 #include <catch2/catch.hpp>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "support/gateway_echo.hpp"
 #include "support/metrics_text.hpp"
@@ -285,4 +288,50 @@ TEST_CASE("gateway cache: a route without cache answers as before, with no Cache
   HttpReply again = httpGet(url);
   CHECK_FALSE(again.hasHeader("Cache-Status"));
   CHECK(up.stats().echoed == 2);
+}
+
+TEST_CASE("gateway cache: concurrent misses for one URI make one member request",
+          "[gateway][cache]") {
+  TempDir dir;
+  RedisServer redis(dir);
+  FakeUpstreamProcess up(dir, {"--name", "up"});
+  RedgeProcess gw(dir, redis, gatewaySettings(cachedRoute(R"({"enabled": true})"), pool1(up)));
+  // The member takes 600 ms, so every client asks while the first fetch is
+  // under way.
+  auto together = [&](const std::string& target, int n) {
+    std::vector<HttpReply> replies(static_cast<size_t>(n));
+    std::vector<std::thread> clients;
+    for (int i = 0; i < n; ++i) {
+      clients.emplace_back(
+          [&, i] { replies[static_cast<size_t>(i)] = httpGet(gw.gatewayUrl(target)); });
+    }
+    for (auto& t : clients) t.join();
+    return replies;
+  };
+
+  std::vector<HttpReply> replies = together("/slow?cc=max-age%3D60&nocookie=1&delay_ms=600", 8);
+  CHECK(up.stats().echoed == 1);
+  int stored = 0;
+  int collapsed = 0;
+  for (const HttpReply& r : replies) {
+    CHECK(r.status == 200);
+    CHECK(r.body == replies[0].body);
+    std::string cs = r.header("Cache-Status");
+    if (cs == "redge; fwd=uri-miss; stored") ++stored;
+    if (cs.rfind("redge; hit; ttl=", 0) == 0 && cs.find("; collapsed") != std::string::npos) {
+      ++collapsed;
+    }
+  }
+  CHECK(stored == 1);
+  CHECK(collapsed == 7);
+  CHECK(cacheMetric(gw, "coalesced_total") == 7);
+
+  // An answer that may not be stored leaves the waiters to ask for
+  // themselves: each gets its own answer.
+  replies = together("/slow?cc=no-store&nocookie=1&delay_ms=600", 4);
+  CHECK(up.stats().echoed == 1 + 4);
+  for (const HttpReply& r : replies) {
+    CHECK(r.status == 200);
+    CHECK(r.header("Cache-Status").find("detail=no_store") != std::string::npos);
+  }
 }

@@ -150,6 +150,10 @@ RouteCacheStats bindStats(MetricsRegistry& m, const std::string& route) {
       m.counter("redge_gateway_cache_hits_total", "Requests answered from the route's cache", l),
       m.counter("redge_gateway_cache_misses_total",
                 "GET and HEAD requests with nothing usable stored (forwarded)", l),
+      m.counter("redge_gateway_cache_coalesced_total",
+                "Requests that waited for another's fetch of the same URI and were answered "
+                "from what it stored",
+                l),
       m.counter("redge_gateway_cache_stale_served_total",
                 "Stale entries served because the request accepted them (max-stale)", l),
       revalidations("not_modified"),
@@ -279,6 +283,28 @@ void RouteCache::serveNotModified(const HttpExchange& exchange, const EntryView&
   exchange.respond(r);
 }
 
+void RouteCache::answerFromEntry(const HttpExchange& exchange, HttpMethod method,
+                                 std::span<const HttpHeaderField> request_fields,
+                                 const EntryView& entry, int64_t age_s,
+                                 std::string_view cache_status) {
+  if (hasClientConditional(request_fields)) {
+    switch (
+        evaluateConditionalRequest(method, request_fields, *entry.fields, entry.response_time_ms)) {
+      case ConditionalResult::NotModified:
+        serveNotModified(exchange, entry, age_s, cache_status);
+        return;
+      case ConditionalResult::PreconditionFailed:
+        exchange.sendError(412, "precondition_failed",
+                           "The stored answer does not meet the request's If-Match or "
+                           "If-Unmodified-Since; fetch it again before changing it.");
+        return;
+      case ConditionalResult::Full:
+        break;
+    }
+  }
+  serve(exchange, entry, age_s, cache_status);
+}
+
 RouteCache::Start RouteCache::begin(HttpRequest& request, const HttpExchange& exchange,
                                     std::unique_ptr<CacheFlow>& flow) {
   const HttpMethod method = request.method;
@@ -338,6 +364,12 @@ RouteCache::Start RouteCache::begin(HttpRequest& request, const HttpExchange& ex
     if (onlyIfCached(facts)) return notCached();
     startFlow(CacheFlow::Kind::Miss);
     flow->fwd_ = fwd;
+    if (!is_get) return Start::Forward;
+    // One GET per key goes to a member at a time; the others wait for its
+    // answer to be stored (or not) and look again.
+    auto [fill, first] = fills_.try_emplace(key_scratch_);
+    if (!first) return Start::Wait;
+    flow->filling_ = true;
     return Start::Forward;
   }
 
@@ -354,23 +386,7 @@ RouteCache::Start RouteCache::begin(HttpRequest& request, const HttpExchange& ex
         stats_.stale_served.inc();
       }
       char status[64];
-      std::string_view cache_status = hitStatus(status, d.ttl_s);
-      if (hasClientConditional(request_fields)) {
-        switch (evaluateConditionalRequest(method, request_fields, entry_fields,
-                                           entry.response_time_ms)) {
-          case ConditionalResult::NotModified:
-            serveNotModified(exchange, entry, d.age_s, cache_status);
-            return Start::Answered;
-          case ConditionalResult::PreconditionFailed:
-            exchange.sendError(412, "precondition_failed",
-                               "The stored answer does not meet the request's If-Match or "
-                               "If-Unmodified-Since; fetch it again before changing it.");
-            return Start::Answered;
-          case ConditionalResult::Full:
-            break;
-        }
-      }
-      serve(exchange, entry, d.age_s, cache_status);
+      answerFromEntry(exchange, method, request_fields, entry, d.age_s, hitStatus(status, d.ttl_s));
       return Start::Answered;
     }
     case ReuseAction::GatewayTimeout:
@@ -401,6 +417,49 @@ RouteCache::Start RouteCache::begin(HttpRequest& request, const HttpExchange& ex
       return Start::Forward;
   }
   return Start::Forward;
+}
+
+void RouteCache::wait(const CacheFlow& flow, std::function<void()> wake) {
+  auto it = fills_.find(flow.key_);
+  if (it == fills_.end()) {
+    wake();  // the fill ended in between (cannot happen on one loop, but harmless)
+    return;
+  }
+  it->second.push_back(std::move(wake));
+}
+
+void RouteCache::endFill(const std::string& key) {
+  auto it = fills_.find(key);
+  if (it == fills_.end()) return;
+  std::vector<std::function<void()>> waiters = std::move(it->second);
+  fills_.erase(it);
+  for (auto& wake : waiters) wake();
+}
+
+void RouteCache::wakeAll() {
+  while (!fills_.empty()) endFill(fills_.begin()->first);
+}
+
+bool RouteCache::answerWaiter(CacheFlow& flow, const HttpExchange& exchange) {
+  std::vector<HttpHeaderField> request_fields = headerFieldViews(flow.request_fields_);
+  thread_local std::vector<HttpHeaderField> entry_fields;
+  EntryView entry;
+  entry.fields = &entry_fields;
+  LruCache::Hit hit;
+  if (!store_.get(flow.key_, hit) || !decode(hit.value, entry)) return false;
+  if (!varyMatches(parseVary(entry_fields), entry.vary_key, request_fields)) return false;
+  CacheResponseFacts stored =
+      cacheResponseFacts(entry.status, entry_fields, entry.request_time_ms, entry.response_time_ms);
+  ReuseDecision d = decideReuse(flow.facts_, stored, wallClockMs(), policy_);
+  if (d.action != ReuseAction::ServeFresh && d.action != ReuseAction::ServeStale) return false;
+  stats_.coalesced.inc();
+  CacheStatus cs;
+  cs.hit = true;
+  cs.ttl_s = d.ttl_s;
+  cs.collapsed = true;
+  std::string cache_status = cacheStatusValue(cs);
+  answerFromEntry(exchange, flow.method_, request_fields, entry, d.age_s, cache_status);
+  return true;
 }
 
 void RouteCache::invalidate(HttpMethod method, int status, std::string_view target,
@@ -504,6 +563,12 @@ void CacheFlow::onTapBody(std::string_view data) {
     return;
   }
   body_.append(data);
+}
+
+void CacheFlow::endFill() {
+  if (!filling_) return;
+  filling_ = false;
+  cache_.endFill(key_);
 }
 
 void CacheFlow::onAnswered(const HttpExchange& exchange) {

@@ -24,18 +24,24 @@
 //
 // Metrics (labels route="<host><prefix>"):
 //   redge_gateway_cache_hits_total, _misses_total, _stale_served_total,
-//   _revalidations_total{result=not_modified|replaced|other},
+//   _coalesced_total, _revalidations_total{result=not_modified|replaced|other},
 //   _stores_total, _store_refusals_total{reason}, _invalidations_total,
 //   _evictions_total, _entries, _bytes.
 //
+// Coalescing: while a GET miss for a URI is being fetched, later GET misses
+// for it wait (RouteCache::wait) and, when the fetch ends, are answered from
+// what it stored ("redge; hit; ttl=N; collapsed") or, when it stored
+// nothing they may use, forwarded each on its own.
+//
 // Lifetimes: the service owns its RouteCaches; a CacheFlow belongs to its
 // request's state and points at its RouteCache, which outlives requests.
-// Not coalesced yet: concurrent misses for one URI each go to a member.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -57,6 +63,7 @@ class CacheFlow;
 struct RouteCacheStats {
   Counter& hits;
   Counter& misses;
+  Counter& coalesced;
   Counter& stale_served;
   Counter& revalidated_not_modified;
   Counter& revalidated_replaced;
@@ -78,8 +85,17 @@ class RouteCache {
   enum class Start {
     Answered,  // from the store (or 504): nothing to forward
     Forward,   // forward it; `flow` may be set (a tap, and maybe a rewrite)
+    Wait,      // a miss while another request fetches the same URI: wait(), then look again
   };
   Start begin(HttpRequest& request, const HttpExchange& exchange, std::unique_ptr<CacheFlow>& flow);
+
+  // Coalescing. A waiting request's `wake` runs once, when the fetch it
+  // waits for has ended (stored or not), or at wakeAll() (the gateway
+  // closing). Woken, answerWaiter() answers it from the store when what was
+  // stored may answer it; else it is forwarded as the miss it was.
+  void wait(const CacheFlow& flow, std::function<void()> wake);
+  bool answerWaiter(CacheFlow& flow, const HttpExchange& exchange);
+  void wakeAll();
 
   const std::string& label() const { return label_; }
   const GatewayCacheOptions& options() const { return options_; }
@@ -113,6 +129,10 @@ class RouteCache {
   // A 304 from the entry for the client's own conditional request.
   void serveNotModified(const HttpExchange& exchange, const EntryView& entry, int64_t age_s,
                         std::string_view cache_status);
+  void answerFromEntry(const HttpExchange& exchange, HttpMethod method,
+                       std::span<const HttpHeaderField> request_fields, const EntryView& entry,
+                       int64_t age_s, std::string_view cache_status);
+  void endFill(const std::string& key);
   void refuse(size_t reason);
   void syncGauges();
   void keyOf(std::string_view host, std::string_view target, std::string& out) const;
@@ -125,6 +145,8 @@ class RouteCache {
   uint64_t evictions_seen_ = 0;
   std::string key_scratch_;
   std::vector<HttpHeaderField> fields_scratch_;
+  // The URIs a GET is being fetched for, with the requests waiting on each.
+  std::unordered_map<std::string, std::vector<std::function<void()>>> fills_;
 };
 
 class CacheFlow final : public ResponseTap {
@@ -142,6 +164,9 @@ class CacheFlow final : public ResponseTap {
   // The try ended with the member's answer passed on (or absorbed) whole:
   // stores what was captured, answers the client after an absorbed 304.
   void onAnswered(const HttpExchange& exchange);
+  // The request is over (answered, failed or dropped): a fetch it made for
+  // others ends, and they are woken.
+  void endFill();
 
  private:
   friend class RouteCache;
@@ -162,6 +187,7 @@ class CacheFlow final : public ResponseTap {
   std::vector<std::pair<std::string, std::string>> validators_;
   RequestRewrite rewrite_;
   bool head_request_ = false;
+  bool filling_ = false;  // the fetch other misses for key_ wait for
   bool client_conditional_ = false;
   int64_t request_time_ms_ = 0;
   // The answer being captured.

@@ -227,6 +227,7 @@ void GatewayService::close(std::function<void()> done) {
       registry_->setTrafficProvider(nullptr);
     }
     for (auto& p : pools_) p->close();
+    for (auto& c : caches_) c->wakeAll();  // waiters are dropped, not forwarded
   }
   if (done) done();
 }
@@ -244,9 +245,10 @@ void GatewayService::onRequest(HttpRequest& request, const HttpExchange& exchang
   Pool& p = *pools_[route->pool];
   p.pool->stats().requests_total.inc();
   std::unique_ptr<CacheFlow> flow;
-  if (route->cache != GatewayRoute::kNoCache &&
-      caches_[route->cache]->begin(request, exchange, flow) == RouteCache::Start::Answered) {
-    return;
+  RouteCache::Start start = RouteCache::Start::Forward;
+  if (route->cache != GatewayRoute::kNoCache) {
+    start = caches_[route->cache]->begin(request, exchange, flow);
+    if (start == RouteCache::Start::Answered) return;
   }
   auto r = std::make_shared<Request>();
   r->pool = &p;
@@ -269,6 +271,17 @@ void GatewayService::onRequest(HttpRequest& request, const HttpExchange& exchang
   }
   p.pool->retryBudget().onRequestStarted();
   ++inflight_;
+  if (start == RouteCache::Start::Wait) {
+    RouteCache& cache = *caches_[route->cache];
+    cache.wait(*r->cache_flow, [this, r, &cache] {
+      if (closed_ || cache.answerWaiter(*r->cache_flow, r->client)) {
+        finish(*r);
+        return;
+      }
+      choose(r);
+    });
+    return;
+  }
   choose(r);
 }
 
@@ -410,6 +423,8 @@ void GatewayService::answerFailure(Request& r, const TryOutcome& outcome) {
 void GatewayService::finish(Request& r) {
   r.pool->pool->retryBudget().onRequestFinished();
   --inflight_;
+  // Last: the waiters it wakes may start tries of their own.
+  if (r.cache_flow) r.cache_flow->endFill();
 }
 
 // ---------------------------------------------------------------- registry
