@@ -146,6 +146,7 @@ UpstreamStats FakeUpstreamProcess::stats() const {
   s.pending = intMember(doc, "pending");
   s.parked = intMember(doc, "parked");
   s.echoed = intMember(doc, "echoed");
+  s.not_modified = intMember(doc, "not_modified");
   s.health_checks = intMember(doc, "health_checks");
   s.deliveries = countMap(doc, "deliveries");
   s.attempts = countMap(doc, "attempts");

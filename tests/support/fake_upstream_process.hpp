@@ -29,6 +29,7 @@ struct UpstreamStats {
   int64_t pending = 0;
   int64_t parked = 0;
   int64_t echoed = 0;         // echo answers asked for (any other path)
+  int64_t not_modified = 0;   // echo requests answered 304 (etag= and If-None-Match)
   int64_t health_checks = 0;  // GET /healthz requests
   // 2xx answers per Idempotency-Key; keys never answered 2xx are absent.
   std::map<std::string, int64_t> deliveries;

@@ -166,7 +166,12 @@ TEST_CASE("gateway config: a port shared with another listener is refused", "[ga
 TEST_CASE("gateway config: --help lists the keys of routes and pools", "[gateway][config]") {
   std::string help = configSchema().keysHelp();
   for (const char* line :
-       {"  gateway.routes (list of {host, prefix, pool}, JSON, default [])",
+       {"  gateway.routes (list of {host, prefix, pool, cache}, JSON, default [])",
+        "  gateway.routes[].cache.enabled (bool, default false)",
+        "  gateway.routes[].cache.max_bytes (integer 1024..1073741824, default 67108864)",
+        "  gateway.routes[].cache.max_object_bytes (integer 0..1073741824, default 1048576)",
+        "  gateway.routes[].cache.default_ttl_ms (integer 0..86400000, default 0)",
+        "  gateway.routes[].cache.invalidate_parent (bool, default false)",
         "  gateway.routes[].prefix (string, default \"/\")",
         "  gateway.pools.<name>.members[].address (string, default \"\")",
         "  gateway.pools.<name>.balance (round_robin|least_request|hash|redis_rotation, default "
@@ -176,6 +181,41 @@ TEST_CASE("gateway config: --help lists the keys of routes and pools", "[gateway
     INFO(line);
     CHECK(help.find(line) != std::string::npos);
   }
+}
+
+TEST_CASE("gateway config: a route's cache is read, and its bad values name the key",
+          "[gateway][config][cache]") {
+  Config config = configSchema().defaults();
+  REQUIRE_FALSE(configSchema().applyJson(R"({"gateway": {"routes": [{"pool": "web", "cache":
+      {"enabled": true, "max_entries": 50, "default_ttl_ms": 1500, "invalidate_parent": true}}],
+      "pools": {"web": {"members": [{"address": "10.0.0.1:80"}]}}}})",
+                                         config));
+  REQUIRE_FALSE(configSchema().validate(config));
+  const GatewayCacheOptions& c = config.module<GatewayOptions>().routes.at(0).cache;
+  CHECK(c.enabled);
+  CHECK(c.max_entries == 50);
+  CHECK(c.max_bytes == int64_t{64} << 20);
+  CHECK(c.max_object_bytes == int64_t{1} << 20);
+  CHECK(c.default_ttl_ms == 1500);
+  CHECK(c.invalidate_parent);
+
+  auto route = [](const std::string& cache) {
+    return R"({"gateway": {"routes": [{"pool": "web"}, {"pool": "web", "cache": )" + cache +
+           R"(}], "pools": {"web": {"members": [{"address": "10.0.0.1:80"}]}}}})";
+  };
+  auto e = errorOf(route(R"({"max_entries": 0})"));
+  REQUIRE(e);
+  CHECK(e->path == "gateway.routes[1].cache.max_entries");
+  e = errorOf(route(R"({"max_bytes": 4096, "max_object_bytes": 8192})"));
+  REQUIRE(e);
+  CHECK(e->path == "gateway.routes[1].cache.max_object_bytes");
+  CHECK_THAT(e->reason, Contains("gateway.routes[1].cache.max_bytes (4096)"));
+  e = errorOf(route(R"({"enabled": "yes"})"));
+  REQUIRE(e);
+  CHECK(e->path == "gateway.routes[1].cache.enabled");
+  e = errorOf(route(R"({"ttl": 5})"));
+  REQUIRE(e);
+  CHECK(e->path == "gateway.routes[1].cache.ttl");
 }
 
 TEST_CASE("gateway config: hash_by parses its three forms", "[gateway][config]") {

@@ -191,3 +191,37 @@ TEST_CASE("lru: matches a simple model under random churn", "[lru]") {
     REQUIRE(c.size() <= capacity);
   }
 }
+
+TEST_CASE("lru: a bytes bound evicts the least recently read until the new entry fits", "[lru]") {
+  ManualClock clock;
+  LruCache c(clock, 100, 1000, 10);  // 10 key + value bytes
+  REQUIRE(c.put("a", "1234"));       // 5 bytes
+  REQUIRE(c.put("b", "1234"));       // 10
+  LruCache::Hit hit;
+  REQUIRE(c.get("a", hit));  // b is now the least recently read
+  REQUIRE(c.put("c", "12"));
+  CHECK(valueOf(c, "b") == "<miss>");
+  CHECK(valueOf(c, "a") == "1234");
+  CHECK(valueOf(c, "c") == "12");
+  CHECK(c.bytes() == 8);
+  CHECK(c.stats().evictions == 1);
+  // Larger than the bound on its own: not stored, and nothing evicted for it.
+  CHECK_FALSE(c.put("d", "1234567890"));
+  CHECK(c.size() == 2);
+  CHECK(c.stats().evictions == 1);
+}
+
+TEST_CASE("lru: eraseIf removes exactly the keys it accepts", "[lru]") {
+  ManualClock clock;
+  LruCache c(clock, 10, 1000);
+  c.put("/a", "1");
+  c.put("/a?x=1", "2");
+  c.put("/ab", "3");
+  c.put("/b", "4");
+  size_t n = c.eraseIf([](std::string_view k) { return k == "/a" || k.starts_with("/a?"); });
+  CHECK(n == 2);
+  CHECK(c.size() == 2);
+  CHECK(valueOf(c, "/ab") == "3");
+  CHECK(valueOf(c, "/b") == "4");
+  CHECK(c.stats().invalidations == 2);
+}

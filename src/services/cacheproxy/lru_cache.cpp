@@ -32,8 +32,11 @@ namespace {
 constexpr size_t kNpos = static_cast<size_t>(-1);
 }
 
-LruCache::LruCache(const Clock& clock, size_t capacity, int64_t ttl_ms)
-    : clock_(clock), capacity_(capacity == 0 ? 1 : capacity), ttl_ms_(ttl_ms) {
+LruCache::LruCache(const Clock& clock, size_t capacity, int64_t ttl_ms, size_t max_bytes)
+    : clock_(clock),
+      capacity_(capacity == 0 ? 1 : capacity),
+      ttl_ms_(ttl_ms),
+      max_bytes_(max_bytes) {
   size_t n = 8;
   while (n < capacity_ * 2) n <<= 1;  // load factor <= 0.5 keeps probes short
   table_.assign(n, nullptr);
@@ -55,6 +58,14 @@ uint64_t LruCache::hashKey(std::string_view key) {
   h *= 0xff51afd7ed558ccdull;
   h ^= h >> 33;
   return h;
+}
+
+LruCache::Entry* LruCache::nextOf(Entry* e) {
+  return e->next;
+}
+
+std::string_view LruCache::keyOf(const Entry* e) {
+  return e->key();
 }
 
 size_t LruCache::findSlot(std::string_view key, uint64_t hash) const {
@@ -136,19 +147,22 @@ bool LruCache::get(std::string_view key, Hit& out) {
   return true;
 }
 
-void LruCache::put(std::string_view key, std::string_view value) {
-  if (ttl_ms_ <= 0) return;
-  if (key.size() > UINT32_MAX || value.size() > UINT32_MAX) return;
+bool LruCache::put(std::string_view key, std::string_view value) {
+  if (ttl_ms_ <= 0) return false;
+  if (key.size() > UINT32_MAX || value.size() > UINT32_MAX) return false;
+  const size_t need = key.size() + value.size();
   uint64_t h = hashKey(key);
   size_t slot = findSlot(key, h);
   if (slot != kNpos) removeEntry(slot);
-  if (size_ >= capacity_ && tail_) {
+  if (max_bytes_ != 0 && need > max_bytes_) return false;
+  // The bytes bound is one compare when unset (the cache proxy's case).
+  while (tail_ && (size_ >= capacity_ || (max_bytes_ != 0 && bytes_ + need > max_bytes_))) {
     size_t victim = findSlot(tail_->key(), tail_->hash);
     removeEntry(victim);
     ++stats_.evictions;
   }
-  void* mem = std::malloc(sizeof(Entry) + key.size() + value.size());
-  if (mem == nullptr) return;  // under memory pressure the cache simply does not store
+  void* mem = std::malloc(sizeof(Entry) + need);
+  if (mem == nullptr) return false;  // under memory pressure the cache simply does not store
   Entry* e = new (mem) Entry{nullptr,
                              nullptr,
                              h,
@@ -162,7 +176,8 @@ void LruCache::put(std::string_view key, std::string_view value) {
   table_[i] = e;
   pushFront(e);
   ++size_;
-  bytes_ += key.size() + value.size();
+  bytes_ += need;
+  return true;
 }
 
 bool LruCache::erase(std::string_view key) {

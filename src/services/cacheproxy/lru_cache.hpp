@@ -1,7 +1,10 @@
 #pragma once
-// The cache proxy's local store: at most `capacity` keys, least recently read
-// evicted first, and every entry forgotten `ttl_ms` after it was stored.
-// Pure logic: time comes from the injected Clock.
+// The cache proxy's local store: at most `capacity` keys (and, when
+// `max_bytes` is set, at most that many key + value bytes), least recently
+// read evicted first, and every entry forgotten `ttl_ms` after it was
+// stored. The gateway's response cache uses it too (gateway_cache.hpp),
+// with the bytes bound and a ttl that only bounds how long a stale entry is
+// kept for revalidation. Pure logic: time comes from the injected Clock.
 //
 // Memory: each entry is ONE allocation holding its list links, timestamps,
 // key and value bytes; the index is an open-addressing table of pointers
@@ -28,7 +31,8 @@ class LruCache {
     uint64_t invalidations = 0;  // erased on request (keyspace events, flush)
   };
 
-  LruCache(const Clock& clock, size_t capacity, int64_t ttl_ms);
+  // max_bytes 0: bounded by entries only.
+  LruCache(const Clock& clock, size_t capacity, int64_t ttl_ms, size_t max_bytes = 0);
   ~LruCache();
   LruCache(const LruCache&) = delete;
   LruCache& operator=(const LruCache&) = delete;
@@ -41,14 +45,28 @@ class LruCache {
   // its ttl is dropped and reported as a miss.
   bool get(std::string_view key, Hit& out);
   // Stores (or replaces) `key`; evicts the least recently read entry when full.
-  // With ttl 0 nothing is stored: every get is a miss.
-  void put(std::string_view key, std::string_view value);
+  // With ttl 0 nothing is stored: every get is a miss. An entry larger than
+  // max_bytes on its own is not stored (false), nor is one malloc refuses.
+  bool put(std::string_view key, std::string_view value);
   bool erase(std::string_view key);
+  // Erases every entry whose key `match` accepts (a walk over all entries:
+  // for rare, broad invalidations); returns how many.
+  template <typename Match>
+  size_t eraseIf(const Match& match) {
+    size_t erased = 0;
+    for (Entry* e = head_; e != nullptr;) {
+      Entry* next = nextOf(e);
+      if (match(keyOf(e)) && erase(keyOf(e))) ++erased;
+      e = next;
+    }
+    return erased;
+  }
   void clear();
 
   size_t size() const { return size_; }
   size_t capacity() const { return capacity_; }
   size_t bytes() const { return bytes_; }  // key + value bytes held
+  size_t maxBytes() const { return max_bytes_; }
   const Stats& stats() const { return stats_; }
 
   // For tests: keys from most to least recently read.
@@ -57,6 +75,8 @@ class LruCache {
  private:
   struct Entry;
   static uint64_t hashKey(std::string_view key);
+  static Entry* nextOf(Entry* e);
+  static std::string_view keyOf(const Entry* e);
   size_t findSlot(std::string_view key, uint64_t hash) const;  // slot index or npos
   void unlinkFromList(Entry* e);
   void pushFront(Entry* e);
@@ -66,6 +86,7 @@ class LruCache {
   const Clock& clock_;
   size_t capacity_;
   int64_t ttl_ms_;
+  size_t max_bytes_;
   std::vector<Entry*> table_;  // power of two, at least 2x capacity
   size_t mask_;
   size_t size_ = 0;

@@ -48,10 +48,23 @@ struct GatewayPoolOptions {
   GatewayPassiveOptions passive;
 };
 
+// A route's response cache (gateway_cache.hpp): an in-memory LRU of the
+// GET answers the member allows to be stored (RFC 9111), invalidated by the
+// route's writes.
+struct GatewayCacheOptions {
+  bool enabled = false;
+  int64_t max_entries = 10000;
+  int64_t max_bytes = int64_t{64} << 20;        // keys, headers and bodies held
+  int64_t max_object_bytes = int64_t{1} << 20;  // a larger body streams through, not stored
+  int64_t default_ttl_ms = 0;      // for answers that state no lifetime; 0: only what they say
+  bool invalidate_parent = false;  // a write to /a/7 also clears /a and /a?*
+};
+
 struct GatewayRouteOptions {
   std::string host;  // empty: any host
   std::string prefix = "/";
   std::string pool;
+  GatewayCacheOptions cache;
 };
 
 struct GatewayOptions {

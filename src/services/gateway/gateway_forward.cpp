@@ -52,7 +52,8 @@ class StreamedExchange final : public ForwardExchange,
                                public HttpClientStreamHandler {
  public:
   StreamedExchange(HttpRequest& request, const HttpExchange& exchange,
-                   const ForwardedContext& context, const ForwardSettings& settings)
+                   const ForwardedContext& context, const ForwardSettings& settings,
+                   const RequestRewrite* rewrite)
       : client_(exchange), upstream_(*this), settings_(settings) {
     client_.attach(this);
     body_length_ = client_.requestBodyLength();
@@ -71,12 +72,17 @@ class StreamedExchange final : public ForwardExchange,
       append(upstreamTarget(request), target_);
     }
     block_.offset = static_cast<uint32_t>(head_.size());
+    const bool drop_conditionals = rewrite != nullptr && rewrite->drop_conditionals;
     forEachUpstreamRequestHeader(
-        fields, context, [this](std::string_view name, std::string_view value) {
+        fields, context, [this, drop_conditionals](std::string_view name, std::string_view value) {
           if (headerNameIs(name, "Content-Length") || headerNameIs(name, "Expect")) return;
           if (headerNameIs(name, "Host")) has_host_ = true;
+          if (drop_conditionals && isPreconditionField(name)) return;
           addField(name, value);
         });
+    if (rewrite != nullptr) {
+      for (const auto& [name, value] : rewrite->extra_fields) addField(name, value);
+    }
     if (upgrade_) {
       addField("Connection", "Upgrade");
       addField("Upgrade", request.header("Upgrade"));
@@ -129,6 +135,8 @@ class StreamedExchange final : public ForwardExchange,
   }
 
   bool retryable() const override { return body_whole_; }
+
+  void setTap(ResponseTap* tap) override { tap_ = tap; }
 
   void sendError(int status, std::string_view code, std::string_view message, int retry_after_s,
                  std::string_view pool) override {
@@ -195,6 +203,9 @@ class StreamedExchange final : public ForwardExchange,
       out.headers.emplace_back("Connection", "Upgrade");
       out.headers.emplace_back("Upgrade", head.header("Upgrade"));
       tunnel_ = true;
+    } else if (tap_ != nullptr) {
+      tap_mode_ = tap_->onTapHead(head, out.headers);
+      if (tap_mode_ == TapMode::Absorb) return;  // the cache answers after the try
     }
     out.content_length = head.content_length;
     head_written_ = true;
@@ -208,6 +219,10 @@ class StreamedExchange final : public ForwardExchange,
   }
 
   void onResponseData(std::string_view data) override {
+    if (tap_mode_ != TapMode::Pass) {
+      tap_->onTapBody(data);
+      if (tap_mode_ == TapMode::Absorb) return;
+    }
     if (!client_.writeBody(data)) {
       upstream_.abort();
       finishTry({HttpClientError::Closed, status_, true, true});
@@ -217,6 +232,10 @@ class StreamedExchange final : public ForwardExchange,
   }
 
   void onResponseEnd() override {
+    if (tap_mode_ == TapMode::Absorb) {
+      finishTry({HttpClientError::None, status_, true, false});
+      return;
+    }
     client_.end();
     finishTry({HttpClientError::None, status_, true, true});
   }
@@ -271,6 +290,8 @@ class StreamedExchange final : public ForwardExchange,
   bool body_whole_ = true;   // body_ holds every body byte received
   int64_t body_length_ = 0;  // the request's framing: 0 none, -1 chunked
   std::string member_;       // the member of the try in progress, for member_header
+  ResponseTap* tap_ = nullptr;
+  TapMode tap_mode_ = TapMode::Pass;
   int status_ = 0;
   bool upgrade_ = false;
   bool request_ended_ = false;
@@ -282,6 +303,14 @@ class StreamedExchange final : public ForwardExchange,
 };
 
 }  // namespace
+
+bool isPreconditionField(std::string_view name) {
+  return name.size() >= 3 && (name[0] == 'I' || name[0] == 'i') &&
+         (name[1] == 'F' || name[1] == 'f') && name[2] == '-' &&
+         (headerNameIs(name, "If-None-Match") || headerNameIs(name, "If-Modified-Since") ||
+          headerNameIs(name, "If-Match") || headerNameIs(name, "If-Unmodified-Since") ||
+          headerNameIs(name, "If-Range"));
+}
 
 std::string upstreamTarget(const HttpRequest& request) {
   const std::string& target = request.target();
@@ -296,8 +325,9 @@ std::string upstreamTarget(const HttpRequest& request) {
 std::unique_ptr<ForwardExchange> makeStreamedExchange(HttpRequest& request,
                                                       const HttpExchange& exchange,
                                                       const ForwardedContext& context,
-                                                      const ForwardSettings& settings) {
-  return std::make_unique<StreamedExchange>(request, exchange, context, settings);
+                                                      const ForwardSettings& settings,
+                                                      const RequestRewrite* rewrite) {
+  return std::make_unique<StreamedExchange>(request, exchange, context, settings, rewrite);
 }
 
 }  // namespace redge

@@ -27,8 +27,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "net/http/http_client.hpp"
 #include "net/http/http_exchange.hpp"
@@ -48,6 +51,8 @@ struct TryOutcome {
   bool client_answered_partly = false;
 };
 
+class ResponseTap;
+
 class ForwardExchange {
  public:
   virtual ~ForwardExchange() = default;
@@ -64,6 +69,38 @@ class ForwardExchange {
   // project's error body, log line and metric, with the pool named.
   virtual void sendError(int status, std::string_view code, std::string_view message,
                          int retry_after_s, std::string_view pool) = 0;
+  // The tap of a cached route's request (null: none, the default); it
+  // outlives the exchange's tries.
+  virtual void setTap(ResponseTap* tap) = 0;
+};
+
+// What a cached route (gateway_cache.hpp) does with a member's answer.
+enum class TapMode {
+  Pass,     // to the client, as any answer
+  Capture,  // to the client, and each body piece to the tap as well
+  Absorb,   // not to the client: the cache answers it once the try has ended
+};
+
+// A cached route's view of a try's answer; set on the exchange before the
+// try. Called from the exchange's member callbacks, never after the try's
+// `done`.
+class ResponseTap {
+ public:
+  virtual ~ResponseTap() = default;
+  // The member's final head (not 1xx, not 101). Fields appended to `extra`
+  // go to the client after the member's (their bytes must live until the
+  // try ends).
+  virtual TapMode onTapHead(const HttpClientResponseHead& head,
+                            std::vector<std::pair<std::string_view, std::string_view>>& extra) = 0;
+  // A body piece of a Capture or Absorb answer; valid during the call.
+  virtual void onTapBody(std::string_view data) = 0;
+};
+
+// How a cached route changes the request it forwards: a revalidation
+// replaces the client's preconditions by the entry's validators.
+struct RequestRewrite {
+  bool drop_conditionals = false;  // If-Match, If-None-Match, If-Modified-Since, ...
+  std::span<const std::pair<std::string, std::string>> extra_fields;
 };
 
 struct ForwardSettings {
@@ -81,7 +118,11 @@ inline constexpr size_t kReplayBytes = 64 << 10;
 std::unique_ptr<ForwardExchange> makeStreamedExchange(HttpRequest& request,
                                                       const HttpExchange& exchange,
                                                       const ForwardedContext& context,
-                                                      const ForwardSettings& settings);
+                                                      const ForwardSettings& settings,
+                                                      const RequestRewrite* rewrite = nullptr);
+
+// RFC 9110 13.1's precondition fields, without case.
+bool isPreconditionField(std::string_view name);
 
 // The request target the member gets: the origin form ("/p?q"), also when
 // the client sent the absolute form.

@@ -56,15 +56,32 @@ void declareKeys(ConfigSchema& schema) {
                  "(empty: none)",
                  checkHeaderName);
 
-  gateway
-      .listKey(REDGE_FIELD(GatewayOptions, routes),
-               "routes, in order: a request goes to the pool of the longest prefix that "
-               "starts its path, routes naming its Host first")
+  auto route =
+      gateway.listKey(REDGE_FIELD(GatewayOptions, routes),
+                      "routes, in order: a request goes to the pool of the longest prefix that "
+                      "starts its path, routes naming its Host first");
+  route
       .stringKey(REDGE_FIELD(GatewayRouteOptions, host),
                  "Host the route is for, without port (empty: any)", checkRouteHost)
       .stringKey(REDGE_FIELD(GatewayRouteOptions, prefix), "path prefix the route takes",
                  checkRoutePrefix)
       .stringKey(REDGE_FIELD(GatewayRouteOptions, pool), "the pool it forwards to");
+  route.group(REDGE_FIELD(GatewayRouteOptions, cache))
+      .boolKey(REDGE_FIELD(GatewayCacheOptions, enabled),
+               "cache the route's GET answers in memory, as RFC 9111 allows a shared cache, and "
+               "clear them on the route's writes")
+      .intKey(REDGE_FIELD(GatewayCacheOptions, max_entries), 1, kMaxCount,
+              "answers the route's cache holds at most (least recently used evicted)")
+      .intKey(REDGE_FIELD(GatewayCacheOptions, max_bytes), 1024, kMaxBytes,
+              "bytes (keys, headers, bodies) the route's cache holds at most")
+      .intKey(REDGE_FIELD(GatewayCacheOptions, max_object_bytes), 0, kMaxBytes,
+              "largest body stored; a larger answer passes through uncached")
+      .intKey(REDGE_FIELD(GatewayCacheOptions, default_ttl_ms), 0, kMaxDurationMs,
+              "how long an answer that states no lifetime (no max-age, s-maxage or Expires) "
+              "stays fresh; 0: such answers are only stored when they can be revalidated")
+      .boolKey(REDGE_FIELD(GatewayCacheOptions, invalidate_parent),
+               "a write (POST, PUT, PATCH, DELETE) also clears the collection above its "
+               "target, with every query (/courses/7 clears /courses and /courses?...)");
 
   auto pool = gateway.mapKey(REDGE_FIELD(GatewayOptions, pools), "upstream pools by name");
   pool.listKey(REDGE_FIELD(GatewayPoolOptions, members), "members from the configuration")
@@ -138,6 +155,11 @@ void declareKeys(ConfigSchema& schema) {
         return ConfigError{routes_path + "[" + std::to_string(i) + "].pool",
                            r.pool.empty() ? "is missing: name one of gateway.pools"
                                           : "no pool named '" + r.pool + "' in gateway.pools"};
+      }
+      if (r.cache.max_object_bytes > r.cache.max_bytes) {
+        const std::string at = routes_path + "[" + std::to_string(i) + "].cache";
+        return ConfigError{at + ".max_object_bytes", "must be at most " + at + ".max_bytes (" +
+                                                         std::to_string(r.cache.max_bytes) + ")"};
       }
     }
     if (g.enabled && g.routes.empty()) {

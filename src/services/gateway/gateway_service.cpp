@@ -101,6 +101,10 @@ struct GatewayService::Pool final : public PoolTransport {
 
 struct GatewayService::Request {
   Pool* pool = nullptr;
+  // A cached route's tap, declared before the exchange that points at it so
+  // that it is destroyed after.
+  std::unique_ptr<CacheFlow> cache_flow;
+  HttpExchange client;  // for the cache's own answer after an absorbed 304
   std::unique_ptr<ForwardExchange> exchange;
   std::string hash_key;
   bool retry_reset = false;  // a reset may be retried (idempotent, or an Idempotency-Key)
@@ -166,7 +170,13 @@ GatewayService::GatewayService(ModuleContext& context, const GatewayOptions& opt
     pools_.push_back(std::move(p));
   }
   for (const GatewayRouteOptions& r : options_.routes) {
-    routes_.add(r.host, r.prefix, pool_index.at(r.pool));
+    uint32_t cache = GatewayRoute::kNoCache;
+    if (r.cache.enabled) {
+      cache = static_cast<uint32_t>(caches_.size());
+      caches_.push_back(std::make_unique<RouteCache>(
+          context.runtime().clock, context.runtime().metrics, r.host + r.prefix, r.cache));
+    }
+    routes_.add(r.host, r.prefix, pool_index.at(r.pool), cache);
   }
 
   registry_ = context.find<ServiceRegistry>();
@@ -217,6 +227,7 @@ void GatewayService::close(std::function<void()> done) {
       registry_->setTrafficProvider(nullptr);
     }
     for (auto& p : pools_) p->close();
+    for (auto& c : caches_) c->wakeAll();  // waiters are dropped, not forwarded
   }
   if (done) done();
 }
@@ -233,6 +244,12 @@ void GatewayService::onRequest(HttpRequest& request, const HttpExchange& exchang
   }
   Pool& p = *pools_[route->pool];
   p.pool->stats().requests_total.inc();
+  std::unique_ptr<CacheFlow> flow;
+  RouteCache::Start start = RouteCache::Start::Forward;
+  if (route->cache != GatewayRoute::kNoCache) {
+    start = caches_[route->cache]->begin(request, exchange, flow);
+    if (start == RouteCache::Start::Answered) return;
+  }
   auto r = std::make_shared<Request>();
   r->pool = &p;
   std::string_view client = exchange.peerAddress();
@@ -244,9 +261,27 @@ void GatewayService::onRequest(HttpRequest& request, const HttpExchange& exchang
   fc.client_address = client;
   fc.version_major = request.version_major;
   fc.version_minor = request.version_minor;
-  r->exchange = makeStreamedExchange(request, exchange, fc, forward_);
+  if (flow) {
+    r->exchange = makeStreamedExchange(request, exchange, fc, forward_, flow->rewrite());
+    r->exchange->setTap(flow.get());
+    r->cache_flow = std::move(flow);
+    r->client = exchange;
+  } else {
+    r->exchange = makeStreamedExchange(request, exchange, fc, forward_);
+  }
   p.pool->retryBudget().onRequestStarted();
   ++inflight_;
+  if (start == RouteCache::Start::Wait) {
+    RouteCache& cache = *caches_[route->cache];
+    cache.wait(*r->cache_flow, [this, r, &cache] {
+      if (closed_ || cache.answerWaiter(*r->cache_flow, r->client)) {
+        finish(*r);
+        return;
+      }
+      choose(r);
+    });
+    return;
+  }
   choose(r);
 }
 
@@ -319,6 +354,7 @@ void GatewayService::onTryDone(const std::shared_ptr<Request>& r, MemberTicket t
   bool answered = outcome.error == HttpClientError::None;
   pool.endTry(ticket, answered && outcome.status < 500 ? TryResult::Success : TryResult::Failure);
   if (answered || outcome.client_answered_partly) {
+    if (answered && r->cache_flow) r->cache_flow->onAnswered(r->client);
     finish(*r);
     return;
   }
@@ -387,6 +423,8 @@ void GatewayService::answerFailure(Request& r, const TryOutcome& outcome) {
 void GatewayService::finish(Request& r) {
   r.pool->pool->retryBudget().onRequestFinished();
   --inflight_;
+  // Last: the waiters it wakes may start tries of their own.
+  if (r.cache_flow) r.cache_flow->endFill();
 }
 
 // ---------------------------------------------------------------- registry

@@ -16,6 +16,11 @@
 //   503 no_healthy_upstream      no member may take traffic now (Retry-After)
 //   504 upstream_timeout         no answer within gateway.timeout_ms
 //
+// A route with `cache.enabled` answers GET and HEAD from its RouteCache
+// when it can, and lets its CacheFlow tee, absorb or invalidate on the
+// forwarded answer otherwise (gateway_cache.hpp); other routes never touch
+// the cache.
+//
 // Pools with `discover` follow the service registry (ServiceRegistry, from
 // the discovery module) live; the gateway installs the registry's traffic
 // provider, so GET /listservers shows each instance's health, in-flight and
@@ -35,6 +40,7 @@
 
 #include "redis/redis_script.hpp"
 #include "services/discovery/service_registry.hpp"
+#include "services/gateway/gateway_cache.hpp"
 #include "services/gateway/gateway_config.hpp"
 #include "services/gateway/gateway_forward.hpp"
 #include "services/gateway/gateway_pool.hpp"
@@ -79,6 +85,7 @@ class GatewayService final : public Service {
   SplitMixRandom random_;
   std::unique_ptr<RedisScript> rotation_script_;
   std::vector<std::unique_ptr<Pool>> pools_;
+  std::vector<std::unique_ptr<RouteCache>> caches_;  // the cached routes'
   ServiceRegistry* registry_ = nullptr;
   ServiceRegistry::WatchId watch_ = 0;
   int64_t inflight_ = 0;

@@ -15,6 +15,7 @@
 #include <charconv>
 
 #include "core/log.hpp"
+#include "core/uri.hpp"
 #include "net/http/http_response.hpp"
 
 namespace redge_test {
@@ -321,6 +322,36 @@ void FakeUpstream::onEcho(HttpRequest& request, const HttpResponder& responder) 
   int64_t delay = param("delay_ms");
   if (delay < 0 || delay > 3600000) delay = settings_.echo_delay_ms;
   bool hop = param("hop") == 1;
+  // The caching fields, percent-decoded: cc=<Cache-Control>, etag=<tag>
+  // (answered 304 without a body when If-None-Match names it), vary=<Vary>,
+  // location=<Location> (what a write's answer may name),
+  // nocookie=1 (no Set-Cookie, which would keep a shared cache from storing).
+  auto text = [&](std::string_view name) -> std::string {
+    std::string needle = std::string(name) + "=";
+    size_t at = query.find(needle);
+    while (at != std::string_view::npos && at > 0 && query[at - 1] != '&') {
+      at = query.find(needle, at + 1);
+    }
+    if (at == std::string_view::npos) return {};
+    std::string_view raw = query.substr(at + needle.size());
+    raw = raw.substr(0, raw.find('&'));
+    std::string out;
+    if (!redge::percentDecode(raw, out)) return {};
+    return out;
+  };
+  EchoHeaders echo_headers;
+  echo_headers.cache_control = text("cc");
+  echo_headers.vary = text("vary");
+  echo_headers.location = text("location");
+  echo_headers.cookies = param("nocookie") != 1;
+  if (std::string tag = text("etag"); !tag.empty()) {
+    echo_headers.etag = "\"" + tag + "\"";
+    if (request.header("If-None-Match").find(echo_headers.etag) != std::string_view::npos) {
+      ++not_modified_;
+      sendEcho(responder, 304, {}, echo_headers, false);
+      return;
+    }
+  }
 
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
@@ -352,12 +383,12 @@ void FakeUpstream::onEcho(HttpRequest& request, const HttpResponder& responder) 
   w.EndObject();
   std::string body(buf.GetString(), buf.GetSize());
   if (delay <= 0) {
-    sendEcho(responder, static_cast<int>(status), body, hop);
+    sendEcho(responder, static_cast<int>(status), body, echo_headers, hop);
     return;
   }
-  auto* a =
-      new PendingAnswer{{}, this,   responder,       {}, Outcome::Echo, static_cast<int>(status),
-                        0,  epoch_, std::move(body), hop};
+  auto* a = new PendingAnswer{
+      {}, this,   responder,       {},  Outcome::Echo,          static_cast<int>(status),
+      0,  epoch_, std::move(body), hop, std::move(echo_headers)};
   uv_timer_init(loop_, &a->timer);
   a->timer.data = a;
   uv_timer_start(&a->timer, &onAnswerTimerCb, static_cast<uint64_t>(delay), 0);
@@ -365,11 +396,21 @@ void FakeUpstream::onEcho(HttpRequest& request, const HttpResponder& responder) 
 }
 
 void FakeUpstream::sendEcho(const HttpResponder& responder, int status, const std::string& body,
-                            bool hop) {
+                            const EchoHeaders& headers, bool hop) {
   HttpResponse r(status, kJson, body);
+  if (status == 304) {
+    r.content_type = {};
+    r.content_length = HttpResponse::kNoContentLength;
+  }
   r.header("X-Upstream", options_.name);
-  r.header("Set-Cookie", "first=1");
-  r.header("Set-Cookie", "second=2");
+  if (headers.cookies) {
+    r.header("Set-Cookie", "first=1");
+    r.header("Set-Cookie", "second=2");
+  }
+  if (!headers.cache_control.empty()) r.header("Cache-Control", headers.cache_control);
+  if (!headers.etag.empty()) r.header("ETag", headers.etag);
+  if (!headers.vary.empty()) r.header("Vary", headers.vary);
+  if (!headers.location.empty()) r.header("Location", headers.location);
   if (hop) {
     r.header("Keep-Alive", "timeout=5");
     r.header("Connection", "X-Upstream-Hop");
@@ -387,7 +428,7 @@ void FakeUpstream::onAnswerTimerCb(uv_timer_t* timer) noexcept {
 void FakeUpstream::onAnswerTimer(PendingAnswer* a) {
   pending_.erase(a);
   if (a->outcome == Outcome::Echo) {
-    sendEcho(a->responder, a->status, a->body, a->hop);
+    sendEcho(a->responder, a->status, a->body, a->echo_headers, a->hop);
   } else {
     sendAnswer(a->responder, a->key, a->outcome, a->status, a->retry_after_s, a->epoch);
   }
@@ -522,6 +563,8 @@ void FakeUpstream::onStats(const HttpResponder& responder) {
   w.Uint64(parked_.size());
   w.Key("echoed");
   w.Uint64(echoed_);
+  w.Key("not_modified");
+  w.Uint64(not_modified_);
   w.Key("health_checks");
   w.Uint64(health_checks_);
   w.EndObject();
@@ -535,6 +578,7 @@ void FakeUpstream::onReset(const HttpResponder& responder) {
   ledger_.reset();
   ordinal_ = 0;
   echoed_ = 0;
+  not_modified_ = 0;
   health_checks_ = 0;
   ++epoch_;
   rng_.seed(options_.seed);

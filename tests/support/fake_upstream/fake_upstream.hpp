@@ -44,10 +44,10 @@ namespace redge_test {
 
 struct FakeUpstreamOptions {
   std::string bind = "127.0.0.1";
-  int port = 0;                        // main listener; 0: any free port
-  int control_port = 0;                // control listener; 0: any free port
-  int stream_port = -1;                // streaming listener (stream_service.hpp); 0: any free port, -1: none
-  uint32_t seed = 1;                   // std::mt19937 seed for the error_ratio draws
+  int port = 0;          // main listener; 0: any free port
+  int control_port = 0;  // control listener; 0: any free port
+  int stream_port = -1;  // streaming listener (stream_service.hpp); 0: any free port, -1: none
+  uint32_t seed = 1;     // std::mt19937 seed for the error_ratio draws
   std::string name = "fake_upstream";  // who answers, in echo answers (X-Upstream)
   UpstreamSettings settings;
 };
@@ -71,6 +71,16 @@ class FakeUpstream {
  private:
   enum class Outcome { Delivered, Failed, Refused, Echo };
 
+  // What an echo's query asks of its answer's caching fields (cc=, etag=,
+  // vary=, location=, nocookie=1).
+  struct EchoHeaders {
+    std::string cache_control;
+    std::string etag;  // with its quotes
+    std::string vary;
+    std::string location;
+    bool cookies = true;
+  };
+
   // One delayed answer. Freed in its timer's close callback.
   struct PendingAnswer {
     uv_timer_t timer;
@@ -83,6 +93,7 @@ class FakeUpstream {
     uint64_t epoch;    // answers to requests from before a /reset are not counted
     std::string body;  // Echo: the answer
     bool hop = false;  // Echo: with hop-by-hop headers
+    EchoHeaders echo_headers{};
   };
 
   std::unique_ptr<redge::HttpServer> makeMainServer(int port);
@@ -96,7 +107,7 @@ class FakeUpstream {
   void onHealth(const redge::HttpResponder& responder);
   void onEcho(redge::HttpRequest& request, const redge::HttpResponder& responder);
   void sendEcho(const redge::HttpResponder& responder, int status, const std::string& body,
-                bool hop);
+                const EchoHeaders& headers, bool hop);
 
   void scheduleAnswer(const redge::HttpResponder& responder, std::string_view key, Outcome outcome,
                       int status, int64_t delay_ms);
@@ -129,9 +140,10 @@ class FakeUpstream {
   FakeUpstreamOptions options_;
   UpstreamSettings settings_;
   std::mt19937 rng_;
-  uint64_t ordinal_ = 0;  // POST /message requests since start or /reset; 1-based
-  uint64_t epoch_ = 0;    // bumped by /reset
-  uint64_t echoed_ = 0;   // echo requests since start or /reset
+  uint64_t ordinal_ = 0;       // POST /message requests since start or /reset; 1-based
+  uint64_t epoch_ = 0;         // bumped by /reset
+  uint64_t echoed_ = 0;        // echo requests since start or /reset
+  uint64_t not_modified_ = 0;  // echo requests answered 304 (etag=)
   uint64_t health_checks_ = 0;
   DeliveryLedger ledger_;
   // The port the main listener got first, reused whenever it opens again.

@@ -1,0 +1,205 @@
+#pragma once
+// A gateway route's response cache (issue 11, first slice: local memory
+// only). The policy is the pure code of cache/ (RFC 9111, 9110's
+// conditionals, 9211's Cache-Status); this file holds the store and joins
+// the policy to a request:
+//
+// - RouteCache: one per cached route. Its store is the cache proxy's
+//   LruCache (one allocation per entry, bounded by entries and by bytes),
+//   keyed by the method-independent URI "http://<host><target>" (host in
+//   lower case; a HEAD reads what a GET stored). An entry's value is the
+//   stored answer in one block: status, times, the stored fields, the
+//   secondary (Vary) key of the request that fetched it, the fields in the
+//   wire form a hit writes, and the body. One variant per URI: an answer
+//   for another Vary selection replaces it.
+// - begin(): what the route does with a request at its head: answer it from
+//   the store (fresh hit, the client's 304 or 412, 504 only-if-cached), or
+//   forward it with a CacheFlow attached (a miss, a revalidation, a write).
+// - CacheFlow: the ResponseTap of one forwarded request. On a miss it tees
+//   the streamed answer into a buffer (up to max_object_bytes) and stores it
+//   when the try ends whole and decideStore allowed it; on a revalidation a
+//   304 is absorbed, merged into the entry, and the client gets the entry;
+//   on a write (POST, PUT, PATCH, DELETE) a non-error answer removes what
+//   invalidationTargets() names.
+//
+// Metrics (labels route="<host><prefix>"):
+//   redge_gateway_cache_hits_total, _misses_total, _stale_served_total,
+//   _coalesced_total, _revalidations_total{result=not_modified|replaced|other},
+//   _stores_total, _store_refusals_total{reason}, _invalidations_total,
+//   _evictions_total, _entries, _bytes.
+//
+// Coalescing: while a GET miss for a URI is being fetched, later GET misses
+// for it wait (RouteCache::wait) and, when the fetch ends, are answered from
+// what it stored ("redge; hit; ttl=N; collapsed") or, when it stored
+// nothing they may use, forwarded each on its own.
+//
+// Lifetimes: the service owns its RouteCaches; a CacheFlow belongs to its
+// request's state and points at its RouteCache, which outlives requests.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/metrics.hpp"
+#include "net/http/http_exchange.hpp"
+#include "net/http/http_request.hpp"
+#include "services/cacheproxy/lru_cache.hpp"
+#include "services/gateway/cache/cache_status.hpp"
+#include "services/gateway/cache/freshness.hpp"
+#include "services/gateway/cache/stored_fields.hpp"
+#include "services/gateway/gateway_config.hpp"
+#include "services/gateway/gateway_forward.hpp"
+
+namespace redge {
+
+class CacheFlow;
+
+struct RouteCacheStats {
+  Counter& hits;
+  Counter& misses;
+  Counter& coalesced;
+  Counter& stale_served;
+  Counter& revalidated_not_modified;
+  Counter& revalidated_replaced;
+  Counter& revalidated_other;
+  Counter& stores;
+  Counter& invalidations;
+  Counter& evictions;
+  Gauge& entries;
+  Gauge& bytes;
+  std::vector<Counter*> refusals;  // by StoreRefusal, then kRefusalTooLarge
+};
+
+class RouteCache {
+ public:
+  RouteCache(const Clock& clock, MetricsRegistry& metrics, std::string label,
+             const GatewayCacheOptions& options);
+
+  // What begin() did with a request.
+  enum class Start {
+    Answered,  // from the store (or 504): nothing to forward
+    Forward,   // forward it; `flow` may be set (a tap, and maybe a rewrite)
+    Wait,      // a miss while another request fetches the same URI: wait(), then look again
+  };
+  Start begin(HttpRequest& request, const HttpExchange& exchange, std::unique_ptr<CacheFlow>& flow);
+
+  // Coalescing. A waiting request's `wake` runs once, when the fetch it
+  // waits for has ended (stored or not), or at wakeAll() (the gateway
+  // closing). Woken, answerWaiter() answers it from the store when what was
+  // stored may answer it; else it is forwarded as the miss it was.
+  void wait(const CacheFlow& flow, std::function<void()> wake);
+  bool answerWaiter(CacheFlow& flow, const HttpExchange& exchange);
+  void wakeAll();
+
+  const std::string& label() const { return label_; }
+  const GatewayCacheOptions& options() const { return options_; }
+  const CachePolicy& policy() const { return policy_; }
+  size_t entries() const { return store_.size(); }
+
+ private:
+  friend class CacheFlow;
+
+  // The stored answer, decoded in place (views into the store's value, or
+  // into a flow's copy of it); `fields` is the cache's scratch vector.
+  struct EntryView {
+    int status = 200;
+    int64_t request_time_ms = 0;
+    int64_t response_time_ms = 0;
+    std::vector<HttpHeaderField>* fields = nullptr;
+    std::string_view vary_key;
+    std::string_view wire;  // "\r\nName: value" lines a hit writes
+    std::string_view body;
+  };
+
+  bool decode(std::string_view value, EntryView& out);
+  bool store(std::string_view key, int status, const StoredHeaderFields& fields,
+             std::string_view vary_key, std::string_view body, int64_t request_time_ms,
+             int64_t response_time_ms);
+  void invalidate(HttpMethod method, int status, std::string_view target, std::string_view host,
+                  std::span<const HttpHeaderField> response_fields);
+  // Writes the entry to the client as a whole answer (a HEAD gets its head).
+  void serve(const HttpExchange& exchange, const EntryView& entry, int64_t age_s,
+             std::string_view cache_status);
+  // A 304 from the entry for the client's own conditional request.
+  void serveNotModified(const HttpExchange& exchange, const EntryView& entry, int64_t age_s,
+                        std::string_view cache_status);
+  void answerFromEntry(const HttpExchange& exchange, HttpMethod method,
+                       std::span<const HttpHeaderField> request_fields, const EntryView& entry,
+                       int64_t age_s, std::string_view cache_status);
+  void endFill(const std::string& key);
+  void refuse(size_t reason);
+  void syncGauges();
+  void keyOf(std::string_view host, std::string_view target, std::string& out) const;
+
+  const GatewayCacheOptions options_;
+  const std::string label_;
+  CachePolicy policy_;
+  LruCache store_;
+  RouteCacheStats stats_;
+  uint64_t evictions_seen_ = 0;
+  std::string key_scratch_;
+  std::vector<HttpHeaderField> fields_scratch_;
+  // The URIs a GET is being fetched for, with the requests waiting on each.
+  std::unordered_map<std::string, std::vector<std::function<void()>>> fills_;
+};
+
+class CacheFlow final : public ResponseTap {
+ public:
+  enum class Kind { Miss, Revalidate, Write, Pass };
+
+  CacheFlow(RouteCache& cache, Kind kind) : cache_(cache), kind_(kind) {}
+
+  // The rewrite of the forwarded request (a revalidation's), or null.
+  const RequestRewrite* rewrite() const { return kind_ == Kind::Revalidate ? &rewrite_ : nullptr; }
+
+  TapMode onTapHead(const HttpClientResponseHead& head,
+                    std::vector<std::pair<std::string_view, std::string_view>>& extra) override;
+  void onTapBody(std::string_view data) override;
+  // The try ended with the member's answer passed on (or absorbed) whole:
+  // stores what was captured, answers the client after an absorbed 304.
+  void onAnswered(const HttpExchange& exchange);
+  // The request is over (answered, failed or dropped): a fetch it made for
+  // others ends, and they are woken.
+  void endFill();
+
+ private:
+  friend class RouteCache;
+
+  TapMode onMissHead(const HttpClientResponseHead& head, std::span<const HttpHeaderField> fields,
+                     std::vector<std::pair<std::string_view, std::string_view>>& extra);
+
+  RouteCache& cache_;
+  Kind kind_;
+  std::string key_;
+  std::string host_;    // a write's, for its invalidation targets
+  std::string target_;  // likewise
+  HttpMethod method_ = HttpMethod::Get;
+  CacheForwardReason fwd_ = CacheForwardReason::Miss;
+  CacheRequestFacts facts_;
+  StoredHeaderFields request_fields_;  // for the secondary key of what is stored
+  std::string entry_;                  // the entry being revalidated (its encoded value)
+  std::vector<std::pair<std::string, std::string>> validators_;
+  RequestRewrite rewrite_;
+  bool head_request_ = false;
+  bool filling_ = false;  // the fetch other misses for key_ wait for
+  bool client_conditional_ = false;
+  int64_t request_time_ms_ = 0;
+  // The answer being captured.
+  bool capturing_ = false;
+  bool absorbing_ = false;
+  bool too_large_ = false;
+  int status_ = 0;
+  int64_t response_time_ms_ = 0;
+  StoredHeaderFields response_fields_;
+  std::string vary_key_;
+  std::string body_;
+  std::string cache_status_;
+};
+
+}  // namespace redge
