@@ -136,7 +136,7 @@ TEST_CASE("gateway cache: only what RFC 9111 lets a shared cache store is stored
   CHECK(cacheMetric(gw, "store_refusals_total", ",reason=\"too_large\"") == 2);
 }
 
-TEST_CASE("gateway cache: a stale entry is revalidated; a 304 refreshes it", "[gateway][cache]") {
+TEST_CASE("gateway cache: a stale entry is revalidated, a 304 refreshes it", "[gateway][cache]") {
   TempDir dir;
   RedisServer redis(dir);
   FakeUpstreamProcess up(dir, {"--name", "up"});
@@ -199,7 +199,7 @@ TEST_CASE("gateway cache: a stale entry is revalidated; a 304 refreshes it", "[g
   CHECK(cacheMetric(gw, "revalidations_total", ",result=\"replaced\"") == 1);
 }
 
-TEST_CASE("gateway cache: Vary selects the stored answer; only-if-cached misses are 504",
+TEST_CASE("gateway cache: Vary selects the stored answer, only-if-cached misses are 504",
           "[gateway][cache]") {
   TempDir dir;
   RedisServer redis(dir);
