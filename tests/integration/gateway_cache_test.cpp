@@ -16,6 +16,7 @@
 
 #include "support/gateway_echo.hpp"
 #include "support/metrics_text.hpp"
+#include "support/raw_connection.hpp"
 #include "support/redge_process.hpp"
 #include "support/redis_server.hpp"
 #include "support/wait_until.hpp"
@@ -75,6 +76,20 @@ TEST_CASE("gateway cache: a fresh hit is served from memory with Age and Cache-S
   CHECK(second.header("Cache-Control") == "max-age=60");
   CHECK(second.header("Content-Type") == first.header("Content-Type"));
   CHECK(second.header("X-Upstream") == "up");
+  // The stored answer keeps the origin's Date (RFC 9111 4: a cache does not
+  // update it), once; Age says how old it is.
+  RawConnection raw(gw.gatewayPort());
+  REQUIRE(raw.send("GET /items?cc=max-age%3D60&nocookie=1 HTTP/1.1\r\nHost: 127.0.0.1:" +
+                   std::to_string(gw.gatewayPort()) + "\r\n\r\n"));
+  auto third = raw.readResponse();
+  REQUIRE(third);
+  int dates = 0;
+  for (const auto& [name, value] : third->headers) {
+    if (equalsIgnoreCase(name, "Date")) ++dates;
+  }
+  CHECK(dates == 1);
+  CHECK(third->header("Date") == first.header("Date"));
+  CHECK(third->header("Cache-Status").rfind("redge; hit", 0) == 0);
 
   // HEAD is answered from the stored GET: same head, no body, no member.
   HttpReply head = httpHead(url);
@@ -88,7 +103,7 @@ TEST_CASE("gateway cache: a fresh hit is served from memory with Age and Cache-S
   CHECK(httpGet(gw.gatewayUrl("/items?cc=max-age%3D60&nocookie=1&x=2")).status == 200);
   CHECK(up.stats().echoed == 2);
 
-  CHECK(cacheMetric(gw, "hits_total") == 2);
+  CHECK(cacheMetric(gw, "hits_total") == 3);  // two GETs and a HEAD
   CHECK(cacheMetric(gw, "misses_total") == 2);
   CHECK(cacheMetric(gw, "stores_total") == 2);
   CHECK(cacheMetric(gw, "entries") == 2);

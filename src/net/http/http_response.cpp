@@ -183,7 +183,9 @@ void serializeResponse(std::string& out, const HttpResponse& r, std::string_view
     connection = "\r\nConnection: keep-alive"sv;
   }
 
-  size_t size = kStatusPrefix.size() + status.size() + 1 + reason.size() + kServerDate.size() +
+  if (!r.own_server_date) date = {};
+  const std::string_view server_date = r.own_server_date ? kServerDate : std::string_view();
+  size_t size = kStatusPrefix.size() + status.size() + 1 + reason.size() + server_date.size() +
                 date.size() + connection.size() + r.header_lines.size() + kHeaderEnd.size();
   if (has_length) size += kContentLength.size() + length.size();
   if (!r.content_type.empty()) size += kContentType.size() + r.content_type.size();
@@ -198,7 +200,7 @@ void serializeResponse(std::string& out, const HttpResponse& r, std::string_view
   w.put(status);
   w.put(' ');
   w.put(reason);
-  w.put(kServerDate);
+  w.put(server_date);
   w.put(date);
   if (!r.content_type.empty()) {
     w.put(kContentType);

@@ -36,6 +36,10 @@ struct HttpResponse {
   static constexpr int64_t kBodyLength = -1;
   static constexpr int64_t kNoContentLength = -2;
   int64_t content_length = kBodyLength;
+  // false: no "Server: redge" and no Date of this moment; header_lines
+  // carries the answer's own (a cache serving a stored answer keeps the
+  // origin's Date, RFC 9111 4).
+  bool own_server_date = true;
 
   HttpResponse() = default;
   HttpResponse(int s, std::string_view type, std::string_view b)

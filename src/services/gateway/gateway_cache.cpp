@@ -50,7 +50,8 @@ struct EntryHeader {
 };
 
 // Stored fields a client never gets from the entry as they are: redge
-// writes its own Date, Server and framing, and its own Age and Cache-Status.
+// writes its own framing, Age and Cache-Status. Date and Server are the
+// origin's (fieldsToStore adds a Date when the origin sent none).
 bool servedFromEntry(std::string_view name) {
   return !headerNameIs(name, "Age") && !headerNameIs(name, "Cache-Status");
 }
@@ -259,6 +260,7 @@ void RouteCache::serve(const HttpExchange& exchange, const EntryView& entry, int
   r.content_type = {};  // the stored Content-Type is among the wire lines
   r.body = entry.body;
   r.header_lines = entry.wire;
+  r.own_server_date = false;  // the stored Date (and Server) are the origin's
   if (entry.status == 204 || entry.status == 304) r.content_length = HttpResponse::kNoContentLength;
   char age[24];
   r.header("Age", decimal(age, age_s));
