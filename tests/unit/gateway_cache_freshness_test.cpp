@@ -217,14 +217,22 @@ TEST_CASE("cache age: resident time, apparent age, Age and the response delay", 
   CHECK(currentAgeMs(r, kT0 + kSecond) == kSecond);
 }
 
-TEST_CASE("cache age: the first member of Age, an invalid Age is ignored", "[gateway_cache]") {
-  CHECK(responseFacts({{"Age", "20, 40"}}).age_s == 20);
-  CHECK(responseFacts({{"Age", "20"}, {"Age", "40"}}).age_s == 20);
-  for (const char* bad : {"-5", "abc", "1.5", "", "0x10"}) {
+TEST_CASE("cache age: one delta-seconds is the Age, anything else is as old as can be",
+          "[gateway_cache]") {
+  CHECK(responseFacts({{"Age", "20"}}).age_s == 20);
+  CHECK(responseFacts({{"Age", " 20 "}}).age_s == 20);
+  CHECK(responseFacts({}).age_s == 0);
+  CHECK(responseFacts({{"Age", "20, 40"}}).age_s == kDeltaSecondsMax);
+  CHECK(responseFacts({{"Age", "0, 7200"}}).age_s == kDeltaSecondsMax);
+  CHECK(responseFacts({{"Age", "20"}, {"Age", "40"}}).age_s == kDeltaSecondsMax);
+  for (const char* bad : {"-5", "abc", "1.5", "", "0x10", "7200;foo=1"}) {
     INFO(bad);
-    CHECK(responseFacts({{"Age", bad}}).age_s == 0);
+    CHECK(responseFacts({{"Age", bad}}).age_s == kDeltaSecondsMax);
   }
   CHECK(responseFacts({{"Age", "999999999999999999999"}}).age_s == kDeltaSecondsMax);
+  // So a response whose Age cannot be read is stale on arrival.
+  CacheResponseFacts r = responseFacts({{"Cache-Control", "max-age=3600"}, {"Age", "abc"}});
+  CHECK_FALSE(reuse(r, kT0).fresh);
 }
 
 TEST_CASE("cache age: an Age at least the lifetime makes a response stale on arrival",

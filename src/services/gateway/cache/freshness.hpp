@@ -54,7 +54,8 @@ struct CacheResponseFacts {
   bool expires_present = false;
   std::optional<int64_t> expires_s;
   std::optional<int64_t> last_modified_s;
-  // Age: the first member of the first line; invalid is ignored (5.1).
+  // Age (5.1): its delta-seconds; kDeltaSecondsMax when it is not exactly
+  // one valid delta-seconds (stale on arrival: see cacheResponseFacts).
   int64_t age_s = 0;
   bool has_etag = false;
   bool has_set_cookie = false;
