@@ -226,10 +226,13 @@ TEST_CASE("cache stored fields: a response without a valid Date gets the time re
   CHECK(stored == StoredHeaderFields{{"ETag", "\"1\""}, {"Date", "Sun, 29 Nov 2026 07:00:00 GMT"}});
 }
 
-TEST_CASE("cache stored fields: a 304 replaces the fields it carries, not Content-Length",
+TEST_CASE("cache stored fields: a 304 replaces the fields it carries, not the body's description",
           "[gateway_cache]") {
   const Fields stored = {{"Content-Type", "text/plain"},
                          {"Content-Length", "5"},
+                         {"Content-Encoding", "gzip"},
+                         {"Content-MD5", "old"},
+                         {"Content-Range", "bytes 0-4/5"},
                          {"Cache-Control", "max-age=60"},
                          {"ETag", "\"v1\""},
                          {"X-Multi", "a"},
@@ -240,12 +243,19 @@ TEST_CASE("cache stored fields: a 304 replaces the fields it carries, not Conten
                                {"ETag", "\"v1\""},
                                {"x-multi", "c"},
                                {"Content-Length", "0"},
+                               {"Content-Encoding", "br"},
+                               {"Content-MD5", "new"},
+                               {"Content-Range", "bytes 0-0/1"},
                                {"Connection", "close"},
                                {"Date", "Sun, 29 Nov 2026 07:00:00 GMT"},
                                {"X-New", "1"}};
   StoredHeaderFields merged = mergeNotModified(views(stored), views(not_modified), kT0);
+  // The body's own description stays: coding, digest and range with it.
   CHECK(merged == StoredHeaderFields{{"Content-Type", "text/plain"},
                                      {"Content-Length", "5"},
+                                     {"Content-Encoding", "gzip"},
+                                     {"Content-MD5", "old"},
+                                     {"Content-Range", "bytes 0-4/5"},
                                      {"Cache-Control", "max-age=120"},
                                      {"ETag", "\"v1\""},
                                      {"x-multi", "c"},
