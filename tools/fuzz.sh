@@ -21,7 +21,9 @@
 # undefined behaviour (UBSan halts on the first report, but for the ones
 # tests/fuzz/ubsan.supp explains) is saved under BUILD_DIR/artifacts/<target>/,
 # its report is printed at the end, and the run exits with status 1 after the
-# other targets ran.
+# other targets ran. An interrupt (SIGINT to the targets, or Ctrl-C) ends a
+# long campaign early: each target reports its figures so far, and that is
+# not counted as a finding.
 #
 # usage: tools/fuzz.sh BUILD_DIR
 
@@ -48,6 +50,18 @@ fi
 mkdir -p "$build/logs"
 
 count_files() { find "$1" -maxdepth 1 -type f | wc -l; }
+
+# libFuzzer's exit status when SIGINT stopped it (-interrupted_exitcode):
+# a campaign ended by hand, not a finding.
+kInterrupted=72
+
+outcomeSuffix() {
+  case $1 in
+    0) ;;
+    "$kInterrupted") echo ", stopped by an interrupt" ;;
+    *) echo ", FAILED (exit $1)" ;;
+  esac
+}
 
 # Runs one target; leaves its figures in logs/<target>.result.
 run_target() {
@@ -81,7 +95,7 @@ run_target() {
   echo "$rc $took ${runs:-?} ${rate:-?} ${cov:-?} ${added:-0} $start_count $(count_files "$work")" \
     >"$build/logs/$name.result"
   echo "   $name: ${runs:-?} executions in $took s, ${rate:-?} exec/s," \
-    "corpus $start_count -> $(count_files "$work")$([ $rc -ne 0 ] && echo ", FAILED (exit $rc)")"
+    "corpus $start_count -> $(count_files "$work")$(outcomeSuffix "$rc")"
 }
 
 for bin in "${targets[@]}"; do
@@ -104,7 +118,9 @@ for bin in "${targets[@]}"; do
   fi
   read -r rc took runs rate cov added start_count end_count <"$result"
   outcome="nothing found"
-  if [ "$rc" -ne 0 ]; then
+  if [ "$rc" -eq "$kInterrupted" ]; then
+    outcome="nothing found (stopped by an interrupt)"
+  elif [ "$rc" -ne 0 ]; then
     failed+=("$name")
     outcome="FAILED (exit $rc), see $build/logs/$name.log"
   fi
