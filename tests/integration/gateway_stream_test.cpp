@@ -33,6 +33,7 @@
 #include "support/stream_pattern.hpp"
 #include "support/stream_transfer.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tunnel_client.hpp"
 #include "support/wait_until.hpp"
 
 using namespace redge_test;
@@ -204,10 +205,7 @@ TEST_CASE("gateway stream: a chunked upload arrives chunked and whole at the mem
 TEST_CASE("gateway stream: an upgrade becomes a tunnel both ways, with backpressure", "[gateway]") {
   GatewayStack s;
   RawConnection c(s.gw.gatewayPort());
-  REQUIRE(
-      c.send("GET /upgrade HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
-             "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n"));
-  auto head = c.readResponse(5s);
+  auto head = requestUpgrade(c, "/upgrade", "Sec-WebSocket-Version: 13\r\n");
   REQUIRE(head);
   CHECK(head->status == 101);
   CHECK(head->header("Upgrade") == "websocket");
@@ -224,19 +222,10 @@ TEST_CASE("gateway stream: an upgrade becomes a tunnel both ways, with backpress
   // socket, gateway, member socket, member), so both directions stop and go.
   std::string big = patternString(0, static_cast<size_t>(8 * kMiB));
   RawConnection d(s.gw.gatewayPort());
-  REQUIRE(
-      d.send("GET /upgrade HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
-             "Upgrade: websocket\r\n\r\n"));
-  auto dhead = d.readResponse(5s);
+  auto dhead = requestUpgrade(d);
   REQUIRE(dhead);
   REQUIRE(dhead->status == 101);
-  REQUIRE(d.send(big, 30s));
-  REQUIRE(waitUntil(
-      [&] {
-        d.readFor(50ms);
-        return d.pending().size() >= big.size() || d.peerClosed();
-      },
-      30s, 1ms));
+  REQUIRE(sendThroughTunnel(d, big));
   CHECK(d.pending().size() == big.size());
   CHECK(d.pending() == big);
 
@@ -635,10 +624,7 @@ TEST_CASE(
     CHECK(c.pending().empty());  // no second 100, nothing else
 
     RawConnection t(s.gw.gatewayPort());
-    REQUIRE(
-        t.send("GET /upgrade HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
-               "Upgrade: websocket\r\n\r\n"));
-    auto head = t.readResponse(5s);
+    auto head = requestUpgrade(t);
     REQUIRE(head);
     CHECK(head->status == 101);
     REQUIRE(t.send("echo me"));

@@ -25,6 +25,7 @@
 #include "support/stream_pattern.hpp"
 #include "support/stream_transfer.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tunnel_client.hpp"
 #include "support/wait_until.hpp"
 
 using namespace redge_test;
@@ -191,10 +192,7 @@ TEST_CASE("stream proxy: an upgrade becomes a tunnel both ways, with backpressur
           "[stream_proxy]") {
   ProxyStack s;
   RawConnection c(s.forwarder.port());
-  REQUIRE(
-      c.send("GET /upgrade HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
-             "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n"));
-  auto head = c.readResponse(5s);
+  auto head = requestUpgrade(c, "/upgrade", "Sec-WebSocket-Version: 13\r\n");
   REQUIRE(head);
   CHECK(head->status == 101);
   CHECK(head->header("Upgrade") == "websocket");
@@ -208,17 +206,8 @@ TEST_CASE("stream proxy: an upgrade becomes a tunnel both ways, with backpressur
   // directions have to stop and go.
   std::string big = patternString(0, static_cast<size_t>(8 * kMiB));
   RawConnection d(s.forwarder.port());
-  REQUIRE(
-      d.send("GET /upgrade HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
-             "Upgrade: websocket\r\n\r\n"));
-  REQUIRE(d.readResponse(5s));
-  REQUIRE(d.send(big, 30s));
-  REQUIRE(waitUntil(
-      [&] {
-        d.readFor(50ms);
-        return d.pending().size() >= big.size() || d.peerClosed();
-      },
-      30s, 1ms));
+  REQUIRE(requestUpgrade(d));
+  REQUIRE(sendThroughTunnel(d, big));
   CHECK(d.pending().size() == big.size());
   CHECK(d.pending() == big);
 
