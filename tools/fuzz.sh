@@ -13,6 +13,8 @@
 #                 (default 25). libFuzzer measures wall time: a campaign that
 #                 is paused (SIGSTOP while a benchmark runs) needs more than
 #                 the pause, or every target reports a false timeout.
+#   FUZZ_TARGETS  only these targets (names separated by spaces, e.g.
+#                 "fuzz_json fuzz_resp_parser"); default every fuzz_* built
 #
 # Each target starts from its committed seed corpus, tests/fuzz/corpus/<target>/,
 # copied into a working corpus BUILD_DIR/corpus/<target>/ that keeps growing
@@ -41,10 +43,14 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:print_sta
 shopt -s nullglob
 targets=()
 for bin in "$build"/fuzz_*; do
-  [ -f "$bin" ] && [ -x "$bin" ] && targets+=("$bin")
+  [ -f "$bin" ] && [ -x "$bin" ] || continue
+  if [ -n "${FUZZ_TARGETS:-}" ] && [[ " $FUZZ_TARGETS " != *" $(basename "$bin") "* ]]; then
+    continue
+  fi
+  targets+=("$bin")
 done
 if [ ${#targets[@]} -eq 0 ]; then
-  echo "fuzz: no fuzz_* targets in $build" >&2
+  echo "fuzz: no fuzz_* targets${FUZZ_TARGETS:+ named \"$FUZZ_TARGETS\"} in $build" >&2
   exit 2
 fi
 mkdir -p "$build/logs"
