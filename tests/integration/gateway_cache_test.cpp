@@ -288,8 +288,10 @@ TEST_CASE("gateway cache: a write clears its target, and with invalidate_parent 
   REQUIRE(httpPost(gw.gatewayUrl("/tree/d?status=500"), "{}").status == 500);
   CHECK(status("/tree/d" + q).rfind("redge; hit", 0) == 0);
   CHECK(gw.waitForLog("event=gateway_cache_invalidated", 2000ms));
-  CHECK(scrapeMetric(gw, "redge_gateway_cache_invalidations_total{route=\"/tree/\"}") == 2);
-  CHECK(scrapeMetric(gw, "redge_gateway_cache_invalidations_total{route=\"/plain/\"}") == 2);
+  CHECK(scrapeMetric(
+            gw, "redge_gateway_cache_invalidations_total{route=\"/tree/\",cause=\"write\"}") == 2);
+  CHECK(scrapeMetric(
+            gw, "redge_gateway_cache_invalidations_total{route=\"/plain/\",cause=\"write\"}") == 2);
 }
 
 TEST_CASE("gateway cache: a route without cache answers as before, with no Cache-Status",

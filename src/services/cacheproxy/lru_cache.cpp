@@ -68,6 +68,10 @@ std::string_view LruCache::keyOf(const Entry* e) {
   return e->key();
 }
 
+std::string_view LruCache::valueOf(const Entry* e) {
+  return e->value();
+}
+
 size_t LruCache::findSlot(std::string_view key, uint64_t hash) const {
   for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
     const Entry* e = table_[i];

@@ -61,6 +61,17 @@ class LruCache {
     }
     return erased;
   }
+  // The same, when the decision needs the value: match(key, value).
+  template <typename Match>
+  size_t eraseIfValue(const Match& match) {
+    size_t erased = 0;
+    for (Entry* e = head_; e != nullptr;) {
+      Entry* next = nextOf(e);
+      if (match(keyOf(e), valueOf(e)) && erase(keyOf(e))) ++erased;
+      e = next;
+    }
+    return erased;
+  }
   void clear();
 
   size_t size() const { return size_; }
@@ -77,6 +88,7 @@ class LruCache {
   static uint64_t hashKey(std::string_view key);
   static Entry* nextOf(Entry* e);
   static std::string_view keyOf(const Entry* e);
+  static std::string_view valueOf(const Entry* e);
   size_t findSlot(std::string_view key, uint64_t hash) const;  // slot index or npos
   void unlinkFromList(Entry* e);
   void pushFront(Entry* e);

@@ -19,10 +19,13 @@
 #include <cstring>
 #include <limits>
 
+#include "core/ascii.hpp"
 #include "core/log.hpp"
 #include "services/gateway/cache/cache_status.hpp"
 #include "services/gateway/cache/conditional.hpp"
 #include "services/gateway/cache/invalidation.hpp"
+#include "services/gateway/cache/purge_request.hpp"
+#include "services/gateway/cache/retention.hpp"
 #include "services/gateway/cache/vary.hpp"
 #include "services/gateway/forward_headers.hpp"
 
@@ -147,6 +150,13 @@ RouteCacheStats bindStats(MetricsRegistry& m, const std::string& route) {
                      "Stale entries the route's cache revalidated with the member, by result",
                      {{"route", route}, {"result", result}});
   };
+  auto invalidations = [&](const char* cause) -> Counter& {
+    return m.counter("redge_gateway_cache_invalidations_total",
+                     "Entries removed from the route's cache in memory, by cause (write: a "
+                     "write through this gateway; purge: an operator's purge; peer: a write "
+                     "through another gateway)",
+                     {{"route", route}, {"cause", cause}});
+  };
   RouteCacheStats s{
       m.counter("redge_gateway_cache_hits_total", "Requests answered from the route's cache", l),
       m.counter("redge_gateway_cache_misses_total",
@@ -161,8 +171,14 @@ RouteCacheStats bindStats(MetricsRegistry& m, const std::string& route) {
       revalidations("replaced"),
       revalidations("other"),
       m.counter("redge_gateway_cache_stores_total", "Answers stored in the route's cache", l),
-      m.counter("redge_gateway_cache_invalidations_total",
-                "Entries removed from the route's cache by writes", l),
+      invalidations("write"),
+      invalidations("purge"),
+      invalidations("peer"),
+      m.counter("redge_gateway_cache_shared_hits_total",
+                "Misses in memory answered from an entry in Redis (another gateway fetched it)", l),
+      m.counter("redge_gateway_cache_shared_stores_total", "Entries put in Redis for the fleet", l),
+      m.counter("redge_gateway_cache_fill_waits_total",
+                "Misses that waited for another gateway's fetch of the same URI", l),
       m.counter("redge_gateway_cache_evictions_total",
                 "Entries evicted from the route's cache to make room", l),
       m.gauge("redge_gateway_cache_entries", "Entries in the route's cache", l),
@@ -181,23 +197,35 @@ RouteCacheStats bindStats(MetricsRegistry& m, const std::string& route) {
 
 }  // namespace
 
-RouteCache::RouteCache(const Clock& clock, MetricsRegistry& metrics, std::string label,
-                       const GatewayCacheOptions& options)
+RouteCache::RouteCache(const Clock& clock, TimerFactory& timers, MetricsRegistry& metrics,
+                       std::string label, const GatewayCacheOptions& options, CacheFleet* fleet)
     : options_(options),
       label_(std::move(label)),
+      clock_(clock),
       store_(clock, static_cast<size_t>(options.max_entries), kKeepForeverMs,
              static_cast<size_t>(options.max_bytes)),
-      stats_(bindStats(metrics, label_)) {
+      stats_(bindStats(metrics, label_)),
+      fleet_(fleet) {
   policy_.default_ttl_ms = options.default_ttl_ms;
+  if (fleet_ != nullptr) {
+    fleet_->join(*this);
+    peer_timer_ = timers.createTimer([this] { onPeerDeadline(); });
+  }
 }
+
+RouteCache::~RouteCache() = default;
 
 void RouteCache::keyOf(std::string_view host, std::string_view target, std::string& out) const {
   out.assign("http://");
-  for (char c : host) out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
+  out.append(cacheKeyHost(host));
+  size_t at = out.size() - cacheKeyHost(host).size();
+  for (size_t i = at; i < out.size(); ++i) out[i] = asciiLower(out[i]);
   out.append(target);
 }
 
 bool RouteCache::decode(std::string_view value, EntryView& out) {
+  // Values come back from Redis too, where anything may have written them:
+  // every length is checked against what is there.
   EntryHeader h;
   if (value.size() < sizeof h) return false;
   std::memcpy(&h, value.data(), sizeof h);
@@ -207,12 +235,16 @@ bool RouteCache::decode(std::string_view value, EntryView& out) {
   for (uint32_t i = 0; i < h.field_count; ++i) {
     uint32_t name_len;
     uint32_t value_len;
+    if (value.size() - at < 8) return false;
     std::memcpy(&name_len, value.data() + at, 4);
     std::memcpy(&value_len, value.data() + at + 4, 4);
     at += 8;
+    if (value.size() - at < static_cast<uint64_t>(name_len) + value_len) return false;
     out.fields->push_back({value.substr(at, name_len), value.substr(at + name_len, value_len)});
     at += name_len + value_len;
   }
+  const uint64_t rest = static_cast<uint64_t>(h.vary_key_len) + h.wire_len + h.body_len;
+  if (h.body_len > value.size() || value.size() - at != rest) return false;
   out.status = h.status;
   out.request_time_ms = h.request_time_ms;
   out.response_time_ms = h.response_time_ms;
@@ -232,11 +264,27 @@ bool RouteCache::store(std::string_view key, int status, const StoredHeaderField
   bool stored = store_.put(key, value);
   if (stored) {
     stats_.stores.inc();
+    shareStored(std::string(key), value);
   } else {
     refuse(kRefusalTooLarge);
   }
   syncGauges();
   return stored;
+}
+
+void RouteCache::shareStored(const std::string& key, std::string_view value) {
+  if (fleet_ == nullptr) return;
+  thread_local std::vector<HttpHeaderField> fields;
+  EntryView entry;
+  entry.fields = &fields;
+  if (!decode(value, entry)) return;
+  CacheResponseFacts facts =
+      cacheResponseFacts(entry.status, fields, entry.request_time_ms, entry.response_time_ms);
+  int64_t keep_ms = retentionMs(facts, policy_, wallClockMs());
+  if (keep_ms <= 0) return;
+  std::vector<std::string> tags = cacheTags(fields);
+  fleet_->put(label_, key, value, keep_ms, tags);
+  stats_.shared_stores.inc();
 }
 
 void RouteCache::refuse(size_t reason) {
@@ -371,6 +419,11 @@ RouteCache::Start RouteCache::begin(HttpRequest& request, const HttpExchange& ex
     // answer to be stored (or not) and look again.
     auto [fill, first] = fills_.try_emplace(key_scratch_);
     if (!first) return Start::Wait;
+    if (fleet_ != nullptr) {
+      // The first miss waits too: for a look in Redis (wait() sends it).
+      fill->second.phase = Fill::Phase::Lookup;
+      return Start::Wait;
+    }
     flow->filling_ = true;
     return Start::Forward;
   }
@@ -427,22 +480,130 @@ void RouteCache::wait(const CacheFlow& flow, std::function<void()> wake) {
     wake();  // the fill ended in between (cannot happen on one loop, but harmless)
     return;
   }
-  it->second.push_back(std::move(wake));
+  Fill& fill = it->second;
+  fill.waiters.push_back({const_cast<CacheFlow*>(&flow), std::move(wake)});
+  if (fill.phase == Fill::Phase::PeerFetches) stats_.fill_waits.inc();
+  if (fill.phase == Fill::Phase::Lookup && !fill.looking) {
+    fill.looking = true;
+    lookupShared(flow.key_);  // may answer at once (Redis down): last
+  }
 }
 
-void RouteCache::endFill(const std::string& key) {
+void RouteCache::lookupShared(const std::string& key) {
+  fleet_->get(label_, key, [this, key](bool ok, std::optional<std::string_view> value) {
+    auto it = fills_.find(key);
+    if (it == fills_.end() || it->second.phase != Fill::Phase::Lookup) return;
+    if (value && acceptShared(key, *value)) {
+      wakeWaiters(key, true);
+      return;
+    }
+    if (!ok) {
+      fetchFor(key);  // Redis is failing: this gateway alone, as a local route
+      return;
+    }
+    fleet_->lock(label_, key, options_.fill_lock_ms, [this, key](bool ok, bool acquired) {
+      auto it = fills_.find(key);
+      if (it == fills_.end() || it->second.phase != Fill::Phase::Lookup) return;
+      if (!ok || acquired) {
+        fetchFor(key);
+        return;
+      }
+      // Another gateway fetches it: wait for its fill event, or its lock's
+      // time, whichever comes first.
+      it->second.phase = Fill::Phase::PeerFetches;
+      stats_.fill_waits.inc(it->second.waiters.size());
+      peer_deadlines_.emplace_back(clock_.nowMs() + options_.fill_lock_ms, key);
+      if (!peer_timer_->enabled()) peer_timer_->enable(options_.fill_lock_ms);
+    });
+  });
+}
+
+bool RouteCache::acceptShared(const std::string& key, std::string_view value) {
+  thread_local std::vector<HttpHeaderField> fields;
+  EntryView entry;
+  entry.fields = &fields;
+  if (!decode(value, entry)) return false;
+  if (!store_.put(key, value)) return false;
+  syncGauges();
+  CacheResponseFacts facts =
+      cacheResponseFacts(entry.status, fields, entry.request_time_ms, entry.response_time_ms);
+  ReuseDecision d = decideReuse(CacheRequestFacts{}, facts, wallClockMs(), policy_);
+  return d.action == ReuseAction::ServeFresh;
+}
+
+void RouteCache::fetchFor(const std::string& key) {
   auto it = fills_.find(key);
   if (it == fills_.end()) return;
-  std::vector<std::function<void()>> waiters = std::move(it->second);
+  Fill& fill = it->second;
+  fill.phase = Fill::Phase::Fetching;
+  if (fill.waiters.empty()) {
+    fills_.erase(it);
+    return;
+  }
+  Fill::Waiter first = std::move(fill.waiters.front());
+  fill.waiters.erase(fill.waiters.begin());
+  first.flow->filling_ = true;
+  first.wake();  // answerWaiter() lets a filling flow go to a member
+}
+
+void RouteCache::wakeWaiters(const std::string& key, bool from_shared) {
+  auto it = fills_.find(key);
+  if (it == fills_.end()) return;
+  std::vector<Fill::Waiter> waiters = std::move(it->second.waiters);
   fills_.erase(it);
-  for (auto& wake : waiters) wake();
+  for (Fill::Waiter& w : waiters) {
+    w.flow->shared_hit_ = from_shared;
+    w.wake();
+  }
+}
+
+void RouteCache::onPeerDeadline() {
+  const int64_t now = clock_.nowMs();
+  size_t due = 0;
+  while (due < peer_deadlines_.size() && peer_deadlines_[due].first <= now) ++due;
+  std::vector<std::string> keys;
+  for (size_t i = 0; i < due; ++i) keys.push_back(std::move(peer_deadlines_[i].second));
+  peer_deadlines_.erase(peer_deadlines_.begin(), peer_deadlines_.begin() + due);
+  if (!peer_deadlines_.empty()) peer_timer_->enable(peer_deadlines_.front().first - now);
+  for (const std::string& key : keys) {
+    auto it = fills_.find(key);
+    // The other gateway's fill never came (it died, or its event was lost):
+    // this one fetches.
+    if (it != fills_.end() && it->second.phase == Fill::Phase::PeerFetches) fetchFor(key);
+  }
+}
+
+void RouteCache::onPeerFilled(const std::string& key) {
+  auto it = fills_.find(key);
+  if (it == fills_.end() || it->second.phase != Fill::Phase::PeerFetches) return;
+  it->second.phase = Fill::Phase::Lookup;  // one read of what it put
+  fleet_->get(label_, key, [this, key](bool, std::optional<std::string_view> value) {
+    auto it = fills_.find(key);
+    if (it == fills_.end() || it->second.phase != Fill::Phase::Lookup) return;
+    // Stored: everyone is answered from it. Not stored (the answer could not
+    // be, or Redis failed): each goes on by itself, as after a local fetch
+    // that stored nothing.
+    bool shared = value && acceptShared(key, *value);
+    wakeWaiters(key, shared);
+  });
+}
+
+void RouteCache::endFill(const std::string& key, bool stored) {
+  auto it = fills_.find(key);
+  if (it == fills_.end()) return;
+  // Stored: the store script released the lock and told the fleet.
+  if (fleet_ != nullptr && !stored) fleet_->giveUp(label_, key);
+  wakeWaiters(key, false);
 }
 
 void RouteCache::wakeAll() {
-  while (!fills_.empty()) endFill(fills_.begin()->first);
+  if (peer_timer_) peer_timer_->disable();
+  peer_deadlines_.clear();
+  while (!fills_.empty()) wakeWaiters(fills_.begin()->first, false);
 }
 
 bool RouteCache::answerWaiter(CacheFlow& flow, const HttpExchange& exchange) {
+  if (flow.filling_) return false;  // chosen to fetch for the others
   std::vector<HttpHeaderField> request_fields = headerFieldViews(flow.request_fields_);
   thread_local std::vector<HttpHeaderField> entry_fields;
   EntryView entry;
@@ -454,14 +615,32 @@ bool RouteCache::answerWaiter(CacheFlow& flow, const HttpExchange& exchange) {
       cacheResponseFacts(entry.status, entry_fields, entry.request_time_ms, entry.response_time_ms);
   ReuseDecision d = decideReuse(flow.facts_, stored, wallClockMs(), policy_);
   if (d.action != ReuseAction::ServeFresh && d.action != ReuseAction::ServeStale) return false;
-  stats_.coalesced.inc();
   CacheStatus cs;
   cs.hit = true;
   cs.ttl_s = d.ttl_s;
-  cs.collapsed = true;
+  if (flow.shared_hit_) {
+    stats_.shared_hits.inc();
+    cs.detail = "shared";
+  } else {
+    stats_.coalesced.inc();
+    cs.collapsed = true;
+  }
   std::string cache_status = cacheStatusValue(cs);
   answerFromEntry(exchange, flow.method_, request_fields, entry, d.age_s, cache_status);
   return true;
+}
+
+size_t RouteCache::removeUri(const std::string& key) {
+  return store_.erase(key) ? 1 : 0;
+}
+
+size_t RouteCache::removeCollection(const std::string& key) {
+  // The path with any query (or none), and with a trailing slash.
+  return store_.eraseIf([&key](std::string_view k) {
+    if (!k.starts_with(key)) return false;
+    std::string_view rest = k.substr(key.size());
+    return rest.empty() || rest.front() == '?' || rest == "/" || rest.starts_with("/?");
+  });
 }
 
 void RouteCache::invalidate(HttpMethod method, int status, std::string_view target,
@@ -477,17 +656,14 @@ void RouteCache::invalidate(HttpMethod method, int status, std::string_view targ
   for (const InvalidationTarget& t : targets) {
     keyOf(host, t.path_and_query, key);
     if (t.scope == InvalidationTarget::Scope::Exact) {
-      removed += store_.erase(key) ? 1 : 0;
-      continue;
+      removed += removeUri(key);
+      if (fleet_ != nullptr) fleet_->removeUri(label_, key);
+    } else {
+      removed += removeCollection(key);
+      if (fleet_ != nullptr) fleet_->removeCollection(label_, key);
     }
-    // The path with any query (or none), and with a trailing slash.
-    removed += store_.eraseIf([&key](std::string_view k) {
-      if (!k.starts_with(key)) return false;
-      std::string_view rest = k.substr(key.size());
-      return rest.empty() || rest.front() == '?' || rest == "/" || rest.starts_with("/?");
-    });
   }
-  if (removed > 0) stats_.invalidations.inc(removed);
+  if (removed > 0) stats_.invalidated_by_write.inc(removed);
   syncGauges();
   REDGE_LOG(Debug, "gateway_cache_invalidated")
       .kv("route", label_)
@@ -496,6 +672,73 @@ void RouteCache::invalidate(HttpMethod method, int status, std::string_view targ
       .kv("status", static_cast<int64_t>(status))
       .kv("targets", static_cast<uint64_t>(targets.size()))
       .kv("removed", static_cast<uint64_t>(removed));
+}
+
+size_t RouteCache::purge(const PurgeRequest& request) {
+  size_t removed = 0;
+  if (request.target) {
+    removed += store_.eraseIf([&request](std::string_view k) {
+      return purgeUrlMatches(k, request.host, *request.target);
+    });
+  }
+  if (request.prefix) {
+    removed += store_.eraseIf([&request](std::string_view k) {
+      return purgePrefixMatches(k, request.host, *request.prefix);
+    });
+  }
+  if (!request.tags.empty()) {
+    std::vector<HttpHeaderField> fields;
+    removed +=
+        store_.eraseIfValue([this, &request, &fields](std::string_view, std::string_view value) {
+          EntryView entry;
+          entry.fields = &fields;
+          if (!decode(value, entry)) return false;
+          for (const std::string& tag : cacheTags(fields)) {
+            for (const std::string& wanted : request.tags) {
+              if (tag == wanted) return true;
+            }
+          }
+          return false;
+        });
+  }
+  if (removed > 0) stats_.invalidated_by_purge.inc(removed);
+  syncGauges();
+  return removed;
+}
+
+void RouteCache::onFleetEvent(const FleetEvent& event) {
+  size_t removed = 0;
+  switch (event.kind) {
+    case FleetEvent::Kind::Filled:
+      onPeerFilled(event.a);
+      return;
+    case FleetEvent::Kind::Uri:
+      removed = removeUri(event.a);
+      break;
+    case FleetEvent::Kind::Collection:
+      removed = removeCollection(event.a);
+      break;
+    case FleetEvent::Kind::PurgeUrl:
+    case FleetEvent::Kind::PurgePrefix:
+    case FleetEvent::Kind::PurgeTag: {
+      PurgeRequest r;
+      if (event.kind == FleetEvent::Kind::PurgeTag) {
+        r.tags.push_back(event.a);
+      } else {
+        r.host = event.a;
+        (event.kind == FleetEvent::Kind::PurgeUrl ? r.target : r.prefix) = event.b;
+      }
+      purge(r);
+      return;
+    }
+  }
+  if (removed > 0) stats_.invalidated_by_peer.inc(removed);
+  syncGauges();
+}
+
+void RouteCache::onFleetResubscribed() {
+  store_.clear();
+  syncGauges();
 }
 
 // ---------------------------------------------------------------- CacheFlow
@@ -570,14 +813,14 @@ void CacheFlow::onTapBody(std::string_view data) {
 void CacheFlow::endFill() {
   if (!filling_) return;
   filling_ = false;
-  cache_.endFill(key_);
+  cache_.endFill(key_, stored_);
 }
 
 void CacheFlow::onAnswered(const HttpExchange& exchange) {
   if (capturing_) {
     capturing_ = false;
-    cache_.store(key_, status_, response_fields_, vary_key_, body_, request_time_ms_,
-                 response_time_ms_);
+    stored_ = cache_.store(key_, status_, response_fields_, vary_key_, body_, request_time_ms_,
+                           response_time_ms_);
     return;
   }
   if (!absorbing_) return;
@@ -596,6 +839,7 @@ void CacheFlow::onAnswered(const HttpExchange& exchange) {
                         response_time_ms_);
     if (cache_.store_.put(key_, value)) {
       cache_.stats_.stores.inc();
+      cache_.shareStored(key_, value);
     }
     cache_.syncGauges();
     served = value;
@@ -603,7 +847,7 @@ void CacheFlow::onAnswered(const HttpExchange& exchange) {
     // The 304 is about another answer than the one stored: serve the stored
     // one this time, and fetch afresh next time.
     cache_.stats_.revalidated_other.inc();
-    cache_.store_.erase(key_);
+    cache_.removeUri(key_);
     cache_.syncGauges();
   }
   std::vector<HttpHeaderField> entry_fields;

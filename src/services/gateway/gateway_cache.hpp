@@ -26,12 +26,23 @@
 //   redge_gateway_cache_hits_total, _misses_total, _stale_served_total,
 //   _coalesced_total, _revalidations_total{result=not_modified|replaced|other},
 //   _stores_total, _store_refusals_total{reason}, _invalidations_total,
-//   _evictions_total, _entries, _bytes.
+//   _evictions_total, _entries, _bytes, _invalidations_total{cause=write|purge|peer};
+//   shared routes: _shared_hits_total, _shared_stores_total, _fill_waits_total.
 //
 // Coalescing: while a GET miss for a URI is being fetched, later GET misses
 // for it wait (RouteCache::wait) and, when the fetch ends, are answered from
 // what it stored ("redge; hit; ttl=N; collapsed") or, when it stored
 // nothing they may use, forwarded each on its own.
+//
+// Shared routes (`shared: true`, cache_fleet.hpp): what is stored is also
+// put in Redis with its retention (retention.hpp); a miss in memory waits
+// for a look in Redis ("redge; hit; ttl=N; detail=shared" when it is
+// there); when Redis has nothing, the first miss takes the fleet's fill
+// lock and fetches, and when another gateway holds the lock the misses wait
+// for its fill event (at most fill_lock_ms) and are answered from Redis.
+// Writes and purges remove entries in Redis and, through the events
+// channel, in every gateway's memory. When Redis fails, a shared route goes
+// on as a local one.
 //
 // Lifetimes: the service owns its RouteCaches; a CacheFlow belongs to its
 // request's state and points at its RouteCache, which outlives requests.
@@ -47,12 +58,15 @@
 
 #include "core/clock.hpp"
 #include "core/metrics.hpp"
+#include "core/timer.hpp"
 #include "net/http/http_exchange.hpp"
 #include "net/http/http_request.hpp"
 #include "services/cacheproxy/lru_cache.hpp"
 #include "services/gateway/cache/cache_status.hpp"
 #include "services/gateway/cache/freshness.hpp"
+#include "services/gateway/cache/purge_request.hpp"
 #include "services/gateway/cache/stored_fields.hpp"
+#include "services/gateway/cache_fleet.hpp"
 #include "services/gateway/gateway_config.hpp"
 #include "services/gateway/gateway_forward.hpp"
 
@@ -69,17 +83,25 @@ struct RouteCacheStats {
   Counter& revalidated_replaced;
   Counter& revalidated_other;
   Counter& stores;
-  Counter& invalidations;
+  Counter& invalidated_by_write;
+  Counter& invalidated_by_purge;
+  Counter& invalidated_by_peer;
+  Counter& shared_hits;
+  Counter& shared_stores;
+  Counter& fill_waits;
   Counter& evictions;
   Gauge& entries;
   Gauge& bytes;
   std::vector<Counter*> refusals;  // by StoreRefusal, then kRefusalTooLarge
 };
 
-class RouteCache {
+class RouteCache final : public CacheFleet::Member {
  public:
-  RouteCache(const Clock& clock, MetricsRegistry& metrics, std::string label,
-             const GatewayCacheOptions& options);
+  // `fleet`: the gateway's shared cache in Redis, for a route with
+  // `shared: true` (else null).
+  RouteCache(const Clock& clock, TimerFactory& timers, MetricsRegistry& metrics, std::string label,
+             const GatewayCacheOptions& options, CacheFleet* fleet);
+  ~RouteCache() override;
 
   // What begin() did with a request.
   enum class Start {
@@ -97,7 +119,15 @@ class RouteCache {
   bool answerWaiter(CacheFlow& flow, const HttpExchange& exchange);
   void wakeAll();
 
-  const std::string& label() const { return label_; }
+  // An operator's purge of this route's memory; how many entries went.
+  size_t purge(const PurgeRequest& request);
+
+  // CacheFleet::Member
+  const std::string& label() const override { return label_; }
+  void onFleetEvent(const FleetEvent& event) override;
+  void onFleetResubscribed() override;
+  bool shared() const { return fleet_ != nullptr; }
+
   const GatewayCacheOptions& options() const { return options_; }
   const CachePolicy& policy() const { return policy_; }
   size_t entries() const { return store_.size(); }
@@ -132,21 +162,55 @@ class RouteCache {
   void answerFromEntry(const HttpExchange& exchange, HttpMethod method,
                        std::span<const HttpHeaderField> request_fields, const EntryView& entry,
                        int64_t age_s, std::string_view cache_status);
-  void endFill(const std::string& key);
+  // A fetch some requests wait for, or a look in Redis they wait on.
+  struct Fill {
+    enum class Phase {
+      Lookup,       // shared: GET (then maybe the lock) in Redis under way
+      Fetching,     // a request of this gateway fetches from a member
+      PeerFetches,  // another gateway holds the fill lock: wait for its event
+    };
+    struct Waiter {
+      CacheFlow* flow;
+      std::function<void()> wake;
+    };
+    Phase phase = Phase::Fetching;
+    bool looking = false;  // the Redis lookup has been sent
+    std::vector<Waiter> waiters;
+  };
+
+  void endFill(const std::string& key, bool stored);
+  void lookupShared(const std::string& key);
+  // Keeps an entry read from Redis in memory; true when it may answer a
+  // plain request now (fresh), which is what waiters need.
+  bool acceptShared(const std::string& key, std::string_view value);
+  void fetchFor(const std::string& key);  // the first waiter fetches, the rest wait on
+  void wakeWaiters(const std::string& key, bool from_shared);
+  void onPeerDeadline();
+  void onPeerFilled(const std::string& key);
+  void shareStored(const std::string& key, std::string_view value);
+  size_t removeUri(const std::string& key);
+  size_t removeCollection(const std::string& key);
   void refuse(size_t reason);
   void syncGauges();
   void keyOf(std::string_view host, std::string_view target, std::string& out) const;
 
   const GatewayCacheOptions options_;
   const std::string label_;
+  const Clock& clock_;
   CachePolicy policy_;
   LruCache store_;
   RouteCacheStats stats_;
   uint64_t evictions_seen_ = 0;
   std::string key_scratch_;
   std::vector<HttpHeaderField> fields_scratch_;
-  // The URIs a GET is being fetched for, with the requests waiting on each.
-  std::unordered_map<std::string, std::vector<std::function<void()>>> fills_;
+  // The URIs a GET is being fetched (or looked up in Redis) for, with the
+  // requests waiting on each.
+  std::unordered_map<std::string, Fill> fills_;
+  CacheFleet* fleet_;
+  // Keys whose misses wait for another gateway's fill, by deadline (all
+  // deadlines are now + fill_lock_ms, so in order); one timer for all.
+  std::vector<std::pair<int64_t, std::string>> peer_deadlines_;
+  TimerPtr peer_timer_;
 };
 
 class CacheFlow final : public ResponseTap {
@@ -187,7 +251,9 @@ class CacheFlow final : public ResponseTap {
   std::vector<std::pair<std::string, std::string>> validators_;
   RequestRewrite rewrite_;
   bool head_request_ = false;
-  bool filling_ = false;  // the fetch other misses for key_ wait for
+  bool filling_ = false;     // the fetch other misses for key_ wait for
+  bool stored_ = false;      // what it fetched was stored
+  bool shared_hit_ = false;  // woken by an entry another gateway put in Redis
   bool client_conditional_ = false;
   int64_t request_time_ms_ = 0;
   // The answer being captured.

@@ -58,6 +58,10 @@ struct GatewayCacheOptions {
   int64_t max_object_bytes = int64_t{1} << 20;  // a larger body streams through, not stored
   int64_t default_ttl_ms = 0;      // for answers that state no lifetime; 0: only what they say
   bool invalidate_parent = false;  // a write to /a/7 also clears /a and /a?*
+  // Entries also kept in Redis, shared with every gateway on it; writes and
+  // purges reach all of them (cache_fleet.hpp).
+  bool shared = false;
+  int64_t fill_lock_ms = 5000;  // how long the fleet waits on one gateway's fetch
 };
 
 struct GatewayRouteOptions {

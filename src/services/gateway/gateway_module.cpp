@@ -81,7 +81,13 @@ void declareKeys(ConfigSchema& schema) {
               "stays fresh; 0: such answers are only stored when they can be revalidated")
       .boolKey(REDGE_FIELD(GatewayCacheOptions, invalidate_parent),
                "a write (POST, PUT, PATCH, DELETE) also clears the collection above its "
-               "target, with every query (/courses/7 clears /courses and /courses?...)");
+               "target, with every query (/courses/7 clears /courses and /courses?...)")
+      .boolKey(REDGE_FIELD(GatewayCacheOptions, shared),
+               "also keep the answers in Redis, shared by every gateway on it: one fetches a "
+               "missing URI for all, and writes and purges clear every gateway's copy")
+      .intKey(REDGE_FIELD(GatewayCacheOptions, fill_lock_ms), 1, kMaxDurationMs,
+              "shared: how long other gateways wait for the one fetching a missing URI before "
+              "they fetch it themselves");
 
   auto pool = gateway.mapKey(REDGE_FIELD(GatewayOptions, pools), "upstream pools by name");
   pool.listKey(REDGE_FIELD(GatewayPoolOptions, members), "members from the configuration")

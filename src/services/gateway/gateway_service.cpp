@@ -169,12 +169,18 @@ GatewayService::GatewayService(ModuleContext& context, const GatewayOptions& opt
     pool_index[name] = static_cast<uint32_t>(pools_.size());
     pools_.push_back(std::move(p));
   }
+  Runtime& rt = context.runtime();
   for (const GatewayRouteOptions& r : options_.routes) {
     uint32_t cache = GatewayRoute::kNoCache;
     if (r.cache.enabled) {
+      if (r.cache.shared && !fleet_) {
+        fleet_ = std::make_unique<CacheFleet>(rt, context.redis(), context.redisOptions(),
+                                              context.config().redis.key_prefix);
+      }
       cache = static_cast<uint32_t>(caches_.size());
-      caches_.push_back(std::make_unique<RouteCache>(
-          context.runtime().clock, context.runtime().metrics, r.host + r.prefix, r.cache));
+      caches_.push_back(std::make_unique<RouteCache>(rt.clock, rt.timers, rt.metrics,
+                                                     r.host + r.prefix, r.cache,
+                                                     r.cache.shared ? fleet_.get() : nullptr));
     }
     routes_.add(r.host, r.prefix, pool_index.at(r.pool), cache);
   }
@@ -207,12 +213,22 @@ GatewayService::GatewayService(ModuleContext& context, const GatewayOptions& opt
       "gateway",
       [this](HttpRequest& request, const HttpExchange& exchange) { onRequest(request, exchange); },
       options_.max_body_bytes > 0 ? options_.max_body_bytes : -1);
+
+  if (!caches_.empty()) {
+    if (HttpServer* admin = context.findHttpServer("admin")) {
+      admin->route(HttpMethod::Post, "/cache/purge",
+                   [this](HttpRequest& request, const HttpResponder& responder) {
+                     onPurge(request, responder);
+                   });
+    }
+  }
 }
 
 GatewayService::~GatewayService() = default;
 
 void GatewayService::start() {
   for (auto& p : pools_) p->pool->start();
+  if (fleet_) fleet_->start();
   REDGE_LOG(Info, "gateway_started")
       .kv("routes", static_cast<uint64_t>(routes_.size()))
       .kv("pools", static_cast<uint64_t>(pools_.size()))
@@ -228,6 +244,7 @@ void GatewayService::close(std::function<void()> done) {
     }
     for (auto& p : pools_) p->close();
     for (auto& c : caches_) c->wakeAll();  // waiters are dropped, not forwarded
+    if (fleet_) fleet_->close();
   }
   if (done) done();
 }
@@ -425,6 +442,41 @@ void GatewayService::finish(Request& r) {
   --inflight_;
   // Last: the waiters it wakes may start tries of their own.
   if (r.cache_flow) r.cache_flow->endFill();
+}
+
+// ---------------------------------------------------------------- purge
+
+void GatewayService::onPurge(HttpRequest& request, const HttpResponder& responder) {
+  PurgeParse parsed = parsePurgeRequest(request.body());
+  if (!parsed.request) {
+    responder.sendError(400, parsed.error, parsed.message);
+    return;
+  }
+  const PurgeRequest& purge = *parsed.request;
+  size_t removed = 0;
+  std::vector<std::string> shared;
+  for (auto& c : caches_) {
+    removed += c->purge(purge);
+    if (c->shared()) shared.push_back(c->label());
+  }
+  auto answer = [responder, removed, tags = purge.tags.size()](int64_t removed_shared) {
+    REDGE_LOG(Info, "gateway_cache_purged")
+        .kv("removed", static_cast<uint64_t>(removed))
+        .kv("removed_shared", removed_shared)
+        .kv("tags", static_cast<uint64_t>(tags));
+    responder.send(HttpResponse(200, "application/json",
+                                "{\"purged\":" + std::to_string(removed) +
+                                    ",\"shared\":" + std::to_string(removed_shared) + "}"));
+  };
+  if (!fleet_) {
+    answer(0);
+    return;
+  }
+  // Removed from Redis, then told to every gateway (the others drop it from
+  // memory), then answered.
+  fleet_->purge(purge, shared, [this, answer](int64_t removed_shared) {
+    if (!closed_) answer(removed_shared);
+  });
 }
 
 // ---------------------------------------------------------------- registry

@@ -21,6 +21,11 @@
 // forwarded answer otherwise (gateway_cache.hpp); other routes never touch
 // the cache.
 //
+// Routes with `cache.shared` share their entries through Redis (one
+// CacheFleet for the gateway). With the admin listener on, `POST
+// /cache/purge` there removes entries by URL, path prefix or tag from every
+// cached route, and through Redis from every gateway's.
+//
 // Pools with `discover` follow the service registry (ServiceRegistry, from
 // the discovery module) live; the gateway installs the registry's traffic
 // provider, so GET /listservers shows each instance's health, in-flight and
@@ -76,6 +81,7 @@ class GatewayService final : public Service {
   void answerFailure(Request& r, const TryOutcome& outcome);
   void finish(Request& r);
   void onRegistryChange(const RegistryChange& change);
+  void onPurge(HttpRequest& request, const HttpResponder& responder);
   std::optional<InstanceTraffic> trafficOf(const InstanceRecord& instance) const;
 
   ModuleContext& context_;
@@ -85,6 +91,7 @@ class GatewayService final : public Service {
   SplitMixRandom random_;
   std::unique_ptr<RedisScript> rotation_script_;
   std::vector<std::unique_ptr<Pool>> pools_;
+  std::unique_ptr<CacheFleet> fleet_;                // when a route's cache is shared
   std::vector<std::unique_ptr<RouteCache>> caches_;  // the cached routes'
   ServiceRegistry* registry_ = nullptr;
   ServiceRegistry::WatchId watch_ = 0;
