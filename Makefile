@@ -23,7 +23,7 @@ LAUNCHER   := $(shell command -v ccache >/dev/null 2>&1 && echo -DCMAKE_CXX_COMP
 DEPS       := cmake g++ make pkg-config libuv1-dev libhiredis-dev rapidjson-dev catch2 \
               node-llhttp redis-server redis-tools libcurl4-openssl-dev clang \
               libclang-rt-dev libsystemd-dev python3-redis python3-websockets nodejs
-BENCH_DEPS := wrk nginx-light webdis haproxy redis-tools procps util-linux
+BENCH_DEPS := wrk nginx-light webdis haproxy varnish redis-tools procps util-linux
 
 .PHONY: all deps bench-deps build build-all run test docs-check test-asan chaos cache-tests fuzz bench clean format
 

@@ -14,9 +14,15 @@
 # Knobs (environment):
 #   BENCH_SECONDS      length of each measured wrk run (10)
 #   BENCH_WARMUP       seconds of unmeasured wrk before each run (1; 0 = none)
-#   BENCH_CASES        cases to run, in order (see the default below); also
-#                      available: gateway (redge's gateway vs HAProxy and nginx
-#                      as reverse proxies), gateway-idle-rss
+#   BENCH_CASES        cases to run, in order (see the default below), e.g.
+#                      gateway (redge's gateway vs HAProxy and nginx as reverse
+#                      proxies), gateway-cache-hit (its response cache vs
+#                      Varnish and nginx proxy_cache)
+#   CACHE_OBJECT_BYTES body size of the gateway-cache cases' object (1024)
+#   CACHE_MISS_ENTRIES max_entries of gateway-cache-miss's route (10000)
+#   CACHE_FILL_OBJECTS objects stored by gateway-cache-rss (100000), within
+#   CACHE_FILL_SECONDS (60)
+#   VARNISH_ARGS       more varnishd arguments for the Varnish peer
 #   BENCH_CONNECTIONS  wrk connections (50)
 #   PIPELINE_DEPTH     requests per write in the pipelined cases (16)
 #   IDLE_CONNS         idle connections opened by the idle-rss case (10000)
@@ -40,7 +46,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 BENCH_SECONDS=${BENCH_SECONDS:-10}
 BENCH_WARMUP=${BENCH_WARMUP:-1}
-BENCH_CASES=${BENCH_CASES:-"hello hello-pipelined get idle-rss cache-hits cache-misses resp-hits resp-hits-pipelined relay-post relay-delivery gateway gateway-idle-rss"}
+BENCH_CASES=${BENCH_CASES:-"hello hello-pipelined get idle-rss cache-hits cache-misses resp-hits resp-hits-pipelined relay-post relay-delivery gateway gateway-idle-rss gateway-cache-hit gateway-cache-miss gateway-cache-rss"}
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-50}
 PIPELINE_DEPTH=${PIPELINE_DEPTH:-16}
 export PIPELINE_DEPTH # read by bench/pipeline.lua inside wrk
@@ -166,12 +172,13 @@ wait_http() {
 
 # start_server NAME READY_URL CMD...: runs CMD pinned to SERVER_CPU, output to
 # $TMP/NAME.log, and waits for READY_URL. Sets STARTED_PID; returns 1 (and
-# prints the log's tail) if the server did not come up.
+# prints the log's tail) if the server did not come up. With BENCH_PEERS=0
+# only redge* and backend* names start (a backend is not a peer).
 STARTED_PID=""
 start_server() {
   local name=$1 ready=$2
   shift 2
-  if [ "$BENCH_PEERS" = 0 ] && [ "${name%%-*}" != redge ]; then
+  if [ "$BENCH_PEERS" = 0 ] && [ "${name%%-*}" != redge ] && [ "${name%%-*}" != backend ]; then
     STARTED_PID=""
     return 1
   fi
@@ -257,13 +264,14 @@ start_redge() {
 }
 
 BASELINE_PORT=""
-start_baseline() {
+start_baseline() { # start_baseline [NAME OBJECT_BYTES]: the object answer (see baseline_server.cpp)
   if [ ! -x "$BASELINE_BIN" ]; then
     log "no baseline_server in $BUILD_DIR; building it"
     cmake --build "$BUILD_DIR" --target baseline_server >&2 || return 1
   fi
   BASELINE_PORT=$(free_ports 1)
-  start_server baseline "http://127.0.0.1:$BASELINE_PORT/" "$BASELINE_BIN" "$BASELINE_PORT"
+  start_server "${1:-baseline}" "http://127.0.0.1:$BASELINE_PORT/" "$BASELINE_BIN" \
+    "$BASELINE_PORT" ${2:+"$2"}
 }
 
 NGINX_PORT=""
@@ -307,6 +315,73 @@ start_haproxy() { # start_haproxy BACKEND_PORT [MAXCONN]
   fill "$BENCH_DIR/peers/haproxy.cfg.in" "$TMP/haproxy.cfg" "TMP=$TMP" "PORT=$HAPROXY_PORT" \
     "BACKEND_PORT=$1" "MAXCONN=${2:-$(((NOFILE - 200) / 2))}"
   start_server haproxy "http://127.0.0.1:$HAPROXY_PORT/" haproxy -db -f "$TMP/haproxy.cfg"
+}
+
+NGINX_CACHE_PORT=""
+start_nginx_cache() { # start_nginx_cache BACKEND_PORT
+  command -v nginx >/dev/null || { log "nginx is missing"; return 1; }
+  NGINX_CACHE_PORT=$(free_ports 1)
+  rm -rf "$TMP/nginx-cache"
+  fill "$BENCH_DIR/peers/nginx-cache.conf.in" "$TMP/nginx-cache.conf" "TMP=$TMP" \
+    "PORT=$NGINX_CACHE_PORT" "BACKEND_PORT=$1" "USER=$(id -un)" "NOFILE=$NOFILE" \
+    "MAXCONN=$(((NOFILE - 200) / 2))"
+  start_server nginx-cache "http://127.0.0.1:$NGINX_CACHE_PORT/" \
+    nginx -p "$TMP" -c "$TMP/nginx-cache.conf" -e "$TMP/nginx-cache-error.log"
+}
+
+# Varnish as a caching-proxy peer, in the foreground: its built-in VCL with
+# BACKEND_PORT as the one backend (-b), 256 MiB of malloc storage, one thread
+# pool (the box has 2 cores, and the server gets one of them), a working
+# directory in the run's temporary directory. -j none: no privilege drop to
+# the varnish users, who could not enter that directory (mode 0700).
+# VARNISH_ARGS: more varnishd arguments (split on spaces), e.g. "-p
+# thread_pool_min=10", to try a setting without editing this file.
+VARNISH_ARGS=${VARNISH_ARGS:-}
+VARNISH_PORT=""
+VARNISH_DIR=""
+start_varnish() { # start_varnish BACKEND_PORT
+  command -v varnishd >/dev/null || { log "varnishd is missing (make bench-deps)"; return 1; }
+  VARNISH_PORT=$(free_ports 1)
+  VARNISH_DIR=$TMP/varnish-$VARNISH_PORT
+  # Varnish compiles its VCL with cc at start-up: the ready wait covers it.
+  # shellcheck disable=SC2086 # VARNISH_ARGS is a word list on purpose
+  start_server varnish "http://127.0.0.1:$VARNISH_PORT/ready" varnishd -F -j none \
+    -a "127.0.0.1:$VARNISH_PORT" -b "127.0.0.1:$1" -s malloc,256m -n "$VARNISH_DIR" \
+    -p thread_pools=1 $VARNISH_ARGS
+}
+
+# redge with its gateway alone (app off): one route "/" to one pool whose one
+# member is BACKEND_PORT, no active health checks, the route's "cache" object
+# CACHE_JSON (none if empty; no spaces in it).
+# start_cache_gateway NAME BACKEND_PORT CACHE_JSON: sets GW_PORT, GW_ADMIN_PORT
+# and STARTED_PID.
+GW_PORT=""
+GW_ADMIN_PORT=""
+start_cache_gateway() {
+  local name=$1 backend=$2 cache=$3 route
+  [ -x "$REDGE_BIN" ] || { log "no redge binary at $REDGE_BIN"; return 1; }
+  read -r GW_PORT GW_ADMIN_PORT <<<"$(free_ports 2)"
+  route='{"prefix":"/","pool":"app"'${cache:+',"cache":'$cache}'}'
+  start_server "$name" "http://127.0.0.1:$GW_PORT/ready" "$REDGE_BIN" \
+    --redis "redis://127.0.0.1:$REDIS_PORT/0" --set app.enabled=false \
+    --set "admin.port=$GW_ADMIN_PORT" "${REDGE_EXTRA[@]}" --set gateway.enabled=true \
+    --set "gateway.port=$GW_PORT" --set "gateway.routes=[$route]" \
+    --set 'gateway.pools={"app":{"members":[{"address":"127.0.0.1:'"$backend"'"}],"health":{"enabled":false}}}'
+}
+
+# gw_metric NAME: the sum of redge's metric NAME (every label set) on the
+# admin port GW_ADMIN_PORT; empty if it cannot be read.
+gw_metric() {
+  curl -s --max-time 2 "http://127.0.0.1:$GW_ADMIN_PORT/metrics" |
+    awk -v m="$1" '$1 == m || index($1, m "{") == 1 { v += $NF; seen = 1 } END { if (seen) printf "%.0f", v }'
+}
+
+# answers_hit URL REGEX: asks for URL twice; true if the second answer's
+# headers match REGEX (grep -Ei): what says "served from the cache" differs
+# per server.
+answers_hit() {
+  curl -s -o /dev/null --max-time 2 "$1" || true
+  curl -s -o /dev/null -D - --max-time 2 "$1" | tr -d '\r' | grep -Eiq "$2"
 }
 
 # ------------------------------------------------------------- measurement
@@ -695,6 +770,223 @@ case_gateway() {
     "Proxy and backend share SERVER_CPU; \"direct\" is the backend alone. server CPU is the proxy's, backend µs/req the backend's. redge sent ${GATEWAY_REUSE:-?}% of its requests to the backend on a kept-alive connection."
 }
 
+# ------------------------------------------------- gateway response cache
+
+# The object behind the caching proxies: baseline_server's object answer,
+# CACHE_OBJECT_BYTES (1024) of body with Cache-Control: max-age=3600, the
+# same for every path.
+CACHE_OBJECT_BYTES=${CACHE_OBJECT_BYTES:-1024}
+# gateway-cache-rss: the distinct objects stored, and the fill's deadline.
+CACHE_FILL_OBJECTS=${CACHE_FILL_OBJECTS:-100000}
+CACHE_FILL_SECONDS=${CACHE_FILL_SECONDS:-60}
+
+# One object asked for over and over: redge's cached route, Varnish and nginx
+# (proxy_cache) serving it from their caches, beside the one-core ceiling
+# (baseline_server answering the same object itself). Each cache is asked
+# twice before it is measured, and measured only if the second answer says
+# it came from the cache; the backend's CPU per request in the extra column
+# shows that the measured run stayed in the cache too.
+case_gateway_cache_hit() {
+  local path=/obj/hit backend_pid backend_port hits0 hits1 notes=()
+  if ! start_baseline backend-object "$CACHE_OBJECT_BYTES"; then
+    missing redge "the backend (baseline_server) did not start"
+    print_table "one cached 1 KB object" "backend µs/req"
+    return 0
+  fi
+  backend_pid=$STARTED_PID backend_port=$BASELINE_PORT
+
+  if [ "$BENCH_PEERS" != 0 ]; then
+    measure baseline "$backend_pid" "http://127.0.0.1:$backend_port$path"
+  else
+    missing baseline ""
+  fi
+
+  if start_cache_gateway redge "$backend_port" '{"enabled":true,"max_entries":1000,"max_bytes":67108864}'; then
+    if answers_hit "http://127.0.0.1:$GW_PORT$path" '^Cache-Status: redge; hit'; then
+      hits0=$(gw_metric redge_gateway_cache_hits_total)
+      AUX_PIDS=$backend_pid measure redge "$STARTED_PID" "http://127.0.0.1:$GW_PORT$path"
+      hits1=$(gw_metric redge_gateway_cache_hits_total)
+      [ -n "$hits0" ] && [ -n "$hits1" ] &&
+        notes+=("redge counted $((hits1 - hits0)) cache hits (redge_gateway_cache_hits_total) over the warm-up and measured runs.")
+    else
+      missing redge "its second answer was not a cache hit (no Cache-Status: redge; hit)"
+    fi
+    stop_pid "$STARTED_PID"
+  else
+    missing redge "redge gateway did not start"
+  fi
+
+  if start_varnish "$backend_port"; then
+    # A hit names two transactions in X-Varnish: this one and the one that
+    # stored the object.
+    if answers_hit "http://127.0.0.1:$VARNISH_PORT$path" '^X-Varnish: [0-9]+ [0-9]+$'; then
+      AUX_PIDS=$backend_pid measure varnish "$STARTED_PID" "http://127.0.0.1:$VARNISH_PORT$path"
+    else
+      missing varnish "its second answer was not a cache hit (X-Varnish with one id)"
+    fi
+    stop_pid "$STARTED_PID"
+  else
+    missing varnish "did not start"
+  fi
+
+  if start_nginx_cache "$backend_port"; then
+    if answers_hit "http://127.0.0.1:$NGINX_CACHE_PORT$path" '^X-Cache-Status: HIT'; then
+      AUX_PIDS=$backend_pid measure nginx "$STARTED_PID" "http://127.0.0.1:$NGINX_CACHE_PORT$path"
+    else
+      missing nginx "its second answer was not a cache hit (X-Cache-Status)"
+    fi
+    stop_pid "$STARTED_PID"
+  else
+    missing nginx "did not start"
+  fi
+  stop_pid "$backend_pid"
+
+  # A server within 10 % of the ceiling's req/s is held back by the client
+  # side, not by itself: by wrk (one thread saturates near 80k req/s on this
+  # box) when the ceiling is near that, by a busy machine when it is not.
+  local capped="" label cap=${R_RPS[$CASE/baseline]:-}
+  if [ -n "$cap" ]; then
+    for label in redge varnish nginx; do
+      [ -n "${R_RPS[$CASE/$label]:-}" ] &&
+        awk -v r="${R_RPS[$CASE/$label]}" -v c="$cap" 'BEGIN { exit !(r >= 0.9 * c) }' &&
+        capped+="${capped:+, }$label"
+    done
+  fi
+  if [ -n "$capped" ] && [ "$cap" -ge 60000 ]; then
+    notes+=("Within 10 % of the ceiling's $cap req/s, so capped by wrk (one thread, ~80k req/s on this box), not by the server: $capped. Compare CPU µs/req there, not req/s.")
+  elif [ -n "$capped" ]; then
+    notes+=("Within 10 % of the ceiling's $cap req/s: $capped. The ceiling itself was held well below wrk's ~80k req/s, so the machine was busy and these req/s measure the client side; compare CPU µs/req, and re-run on a quiet machine for req/s.")
+  fi
+  print_table "one ${CACHE_OBJECT_BYTES}-byte object (Cache-Control: max-age=3600) served from the cache: redge gateway route with cache vs Varnish and nginx proxy_cache; baseline = the backend answering it itself (the one-core ceiling)" \
+    "backend µs/req" \
+    "Every server alone on SERVER_CPU, the backend beside it (idle while the caches answer: its µs/req is what still reached it). Varnish: built-in VCL, -s malloc,256m, -p thread_pools=1; nginx: proxy_cache with its defaults (a hit reads the cached file)." \
+    "${notes[@]}"
+}
+
+# Every request a URL never asked before, through redge's gateway: a route
+# whose answers are stored (and evicted: at most CACHE_MISS_ENTRIES entries)
+# against the same route without a cache, and the backend alone ("direct").
+CACHE_MISS_ENTRIES=${CACHE_MISS_ENTRIES:-10000}
+case_gateway_cache_miss() {
+  local script=$BENCH_DIR/unique_paths.lua backend_pid backend_port notes=()
+  if ! start_baseline backend-object "$CACHE_OBJECT_BYTES"; then
+    missing redge "the backend (baseline_server) did not start"
+    print_table "every request a miss" "backend µs/req"
+    return 0
+  fi
+  backend_pid=$STARTED_PID backend_port=$BASELINE_PORT
+  measure direct "$backend_pid" "http://127.0.0.1:$backend_port/" -s "$script"
+
+  if start_cache_gateway redge "$backend_port" \
+    "{\"enabled\":true,\"max_entries\":$CACHE_MISS_ENTRIES,\"max_bytes\":67108864}"; then
+    local m0 s0 e0 h0 m1 s1 e1 h1
+    m0=$(gw_metric redge_gateway_cache_misses_total) s0=$(gw_metric redge_gateway_cache_stores_total)
+    e0=$(gw_metric redge_gateway_cache_evictions_total) h0=$(gw_metric redge_gateway_cache_hits_total)
+    AUX_PIDS=$backend_pid measure redge "$STARTED_PID" "http://127.0.0.1:$GW_PORT/" -s "$script"
+    m1=$(gw_metric redge_gateway_cache_misses_total) s1=$(gw_metric redge_gateway_cache_stores_total)
+    e1=$(gw_metric redge_gateway_cache_evictions_total) h1=$(gw_metric redge_gateway_cache_hits_total)
+    if [ -n "$m0" ] && [ -n "$m1" ]; then
+      notes+=("redge's cached route over the warm-up and measured runs: $((m1 - m0)) misses, $((s1 - s0)) stores, $((e1 - e0)) evictions, $((${h1:-0} - ${h0:-0})) hits; $(gw_metric redge_gateway_cache_entries) entries held at the end.")
+    fi
+    stop_pid "$STARTED_PID"
+  else
+    missing redge "redge gateway did not start"
+  fi
+
+  if start_cache_gateway redge-uncached "$backend_port" ""; then
+    AUX_PIDS=$backend_pid measure redge-uncached "$STARTED_PID" "http://127.0.0.1:$GW_PORT/" -s "$script"
+    stop_pid "$STARTED_PID"
+  else
+    missing redge-uncached "redge gateway did not start"
+  fi
+  stop_pid "$backend_pid"
+  print_table "every request a new URL (/obj/<run>-<n>, wrk -s unique_paths.lua): redge, route with cache (each answer stored, LRU at $CACHE_MISS_ENTRIES entries) vs redge-uncached, the same route without cache; direct = the backend alone" \
+    "backend µs/req" \
+    "The backend answers every path with the same ${CACHE_OBJECT_BYTES}-byte object, Cache-Control: max-age=3600, so every answer may be stored. Proxy and backend share SERVER_CPU; the ratio columns compare the cached route with the others (the target: with redge-uncached)." \
+    "${notes[@]}"
+}
+
+# fill_server LABEL PID PORT [ENTRIES_CMD]: RSS before and after
+# fill_objects.py stored CACHE_FILL_OBJECTS distinct objects through PORT.
+# ENTRIES_CMD prints how many objects the server holds afterwards.
+declare -A R_FILLED=() R_FILL_S=() R_ENTRIES=() R_HWM=() R_CACHE_MIB=()
+fill_server() {
+  local label=$1 pid=$2 port=$3 entries_cmd=${4:-} key=$CASE/$1 line ok failed secs
+  add_row "$label"
+  sleep 1
+  R_IDLE[$key]=$(mib "$(tree_kb VmRSS "$pid")")
+  log "$CASE: $label: storing $CACHE_FILL_OBJECTS objects"
+  run_waiting "$TMP/fill-$label.txt" timeout $((CACHE_FILL_SECONDS + 30)) taskset -c "$CLIENT_CPU" \
+    python3 "$BENCH_DIR/fill_objects.py" "$port" "$CACHE_FILL_OBJECTS" 4 "$CACHE_FILL_SECONDS" || true
+  line=$(grep -E '^[0-9]+ [0-9]+ [0-9.]+$' "$TMP/fill-$label.txt" | tail -n 1)
+  if ! alive "$pid"; then
+    R_NOTE[$key]="exited while being filled"
+    return 0
+  fi
+  if [ -z "$line" ]; then
+    R_NOTE[$key]="the fill did not finish: $(tail -n 1 "$TMP/fill-$label.txt")"
+    return 0
+  fi
+  read -r ok failed secs <<<"$line"
+  R_FILLED[$key]=$ok
+  [ "$failed" != 0 ] && R_FILLED[$key]="$ok ($failed failed)"
+  R_FILL_S[$key]=$secs
+  R_LOADED[$key]=$(mib "$(tree_kb VmRSS "$pid")")
+  R_HWM[$key]=$(mib "$(tree_kb VmHWM "$pid")")
+  [ -n "$entries_cmd" ] && R_ENTRIES[$key]=$($entries_cmd)
+  return 0
+}
+
+redge_cache_entries() { gw_metric redge_gateway_cache_entries; }
+varnish_objects() { varnishstat -n "$VARNISH_DIR" -1 -f MAIN.n_object 2>/dev/null | awk '{ print $2 }'; }
+
+# redge's cached route filled with CACHE_FILL_OBJECTS distinct objects (its
+# store large enough for all of them), then its RSS; Varnish the same.
+case_gateway_cache_rss() {
+  local backend_pid backend_port
+  if ! start_baseline backend-object "$CACHE_OBJECT_BYTES"; then
+    missing redge "the backend (baseline_server) did not start"
+  else
+    backend_pid=$STARTED_PID backend_port=$BASELINE_PORT
+    local max_entries=$((CACHE_FILL_OBJECTS + 1000))
+    if start_cache_gateway redge "$backend_port" \
+      "{\"enabled\":true,\"max_entries\":$max_entries,\"max_bytes\":268435456}"; then
+      fill_server redge "$STARTED_PID" "$GW_PORT" redge_cache_entries
+      local bytes
+      bytes=$(gw_metric redge_gateway_cache_bytes)
+      [ -n "$bytes" ] && R_CACHE_MIB[$CASE/redge]=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1048576 }')
+      stop_pid "$STARTED_PID"
+    else
+      missing redge "redge gateway did not start"
+    fi
+    if start_varnish "$backend_port"; then
+      fill_server varnish "$STARTED_PID" "$VARNISH_PORT" varnish_objects
+      stop_pid "$STARTED_PID"
+    else
+      missing varnish "did not start"
+    fi
+    stop_pid "$backend_pid"
+  fi
+
+  out ""
+  out "### $CASE — RSS with $CACHE_FILL_OBJECTS distinct ${CACHE_OBJECT_BYTES}-byte objects stored"
+  out ""
+  out "| server | RSS before MiB | VmRSS after MiB | VmHWM MiB | objects stored | cache's own count MiB | KiB per object (RSS increase) | fill s | errors |"
+  out "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  local label key n
+  for label in ${ROWS[$CASE]:-}; do
+    key=$CASE/$label
+    if [ -n "${R_NOTE[$key]:-}" ]; then
+      out "| $label | ${R_NOTE[$key]} | | | | | | | |"
+      continue
+    fi
+    n=${R_ENTRIES[$key]:-}
+    out "| $label | ${R_IDLE[$key]} | ${R_LOADED[$key]} | ${R_HWM[$key]} | ${n:-?} | ${R_CACHE_MIB[$key]:-—} | $(awk -v a="${R_LOADED[$key]}" -v b="${R_IDLE[$key]}" -v n="${n:-0}" 'BEGIN { if (n > 0) printf "%.2f", (a - b) * 1024 / n; else print "—" }') | ${R_FILL_S[$key]} | $((CACHE_FILL_OBJECTS - ${R_FILLED[$key]%% *})) |"
+  done
+  out ""
+  out "bench/fill_objects.py asks for /fill/0 … /fill/$((CACHE_FILL_OBJECTS - 1)) once each (4 keep-alive connections, 32 requests per write); the backend answers each with the same ${CACHE_OBJECT_BYTES}-byte body and Cache-Control: max-age=3600. redge's route: max_entries $((CACHE_FILL_OBJECTS + 1000)), max_bytes 256 MiB. objects stored: redge_gateway_cache_entries (the start-up probe's /ready is one of them) and Varnish's MAIN.n_object; cache's own count: redge_gateway_cache_bytes (keys, headers and bodies). RSS is the process tree's (Varnish: manager + child, whose 80 MiB shared-memory log is resident from the start; its malloc storage counts as it fills)."
+}
+
 # start_cacheproxy [--set k=v ...]: redge with the cache proxy on; sets
 # CACHE_PORT (HTTP), CACHE_RESP_PORT and STARTED_PID.
 CACHE_PORT=""
@@ -987,6 +1279,18 @@ target_checks() {
         # A proxy reads and writes on two sockets where a server has one.
         check "gateway: redge CPU µs/req ≤ 2.0× the one-core ceiling (hello: baseline)" "${R_CPU[gateway/redge]:-}" "<=" 2.0 "${R_CPU[hello/baseline]:-}"
         check "gateway: member requests on a kept-alive connection % ≥ 99" "$GATEWAY_REUSE" ">=" 99
+        ;;
+      gateway-cache-hit)
+        check "gateway-cache-hit: redge CPU µs/req ≤ 1.2× the one-core ceiling (baseline, same object)" "${R_CPU[gateway-cache-hit/redge]:-}" "<=" 1.2 "${R_CPU[gateway-cache-hit/baseline]:-}"
+        check "gateway-cache-hit: redge req/s ≥ 2.0× Varnish" "${R_RPS[gateway-cache-hit/redge]:-}" ">=" 2.0 "${R_RPS[gateway-cache-hit/varnish]:-}"
+        ;;
+      gateway-cache-miss)
+        check "gateway-cache-miss: redge cached-route miss CPU µs/req ≤ 1.1× uncached forward" "${R_CPU[gateway-cache-miss/redge]:-}" "<=" 1.1 "${R_CPU[gateway-cache-miss/redge-uncached]:-}"
+        ;;
+      gateway-cache-rss)
+        local stored=""
+        [ "${R_FILLED[gateway-cache-rss/redge]:-}" = "$CACHE_FILL_OBJECTS" ] && stored=${R_HWM[gateway-cache-rss/redge]:-}
+        check "gateway-cache-rss: redge VmHWM MiB with $CACHE_FILL_OBJECTS objects stored ≤ 150" "$stored" "<=" 150
         ;;
       gateway-idle-rss)
         local ginc=""

@@ -18,7 +18,14 @@
 // `Connection: close` (or HTTP/1.0 without keep-alive) is answered, then the
 // connection is closed when that write completes; bytes after it are ignored.
 //
-// Usage: baseline_server PORT   (binds 127.0.0.1; stop it with SIGTERM/SIGINT)
+// With a second argument, OBJECT_BYTES, every request is answered instead with
+// a body of that many bytes and `Cache-Control: max-age=3600`: the object the
+// gateway-cache bench cases put behind a caching proxy (and the one-core
+// ceiling of serving it). The answer is built once at start, so both modes
+// cost the same per request apart from the bytes written.
+//
+// Usage: baseline_server PORT [OBJECT_BYTES]
+//        (binds 127.0.0.1; stop it with SIGTERM/SIGINT)
 
 #include <llhttp.h>
 #include <uv.h>
@@ -28,16 +35,29 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace {
 
-constexpr std::string_view kResponse =
+constexpr std::string_view kHelloResponse =
     "HTTP/1.1 200 OK\r\n"
     "Content-Length: 11\r\n"
     "Content-Type: text/plain\r\n"
     "\r\n"
     "hello world";
+
+// The cacheable object's answer: OBJECT_BYTES of 'x', fresh for an hour.
+std::string objectResponse(size_t bytes) {
+  std::string r =
+      "HTTP/1.1 200 OK\r\n"
+      "Content-Type: application/octet-stream\r\n"
+      "Cache-Control: max-age=3600\r\n"
+      "Content-Length: " +
+      std::to_string(bytes) + "\r\n\r\n";
+  r.append(bytes, 'x');
+  return r;
+}
 
 // Big enough for a deep pipeline of small requests in one read; libuv reads
 // at most this much per callback and calls again for the rest.
@@ -95,7 +115,7 @@ class Connection {
 
 class Server {
  public:
-  explicit Server(uv_loop_t* loop) : loop_(loop) {
+  Server(uv_loop_t* loop, std::string response) : loop_(loop), response_(std::move(response)) {
     llhttp_settings_init(&settings_);
     settings_.on_message_complete = Connection::onMessageCompleteCb;
   }
@@ -114,6 +134,7 @@ class Server {
   }
 
   uv_loop_t* loop() { return loop_; }
+  std::string_view response() const { return response_; }
   const llhttp_settings_t* settings() const { return &settings_; }
 
   // The shared read buffer: see the file comment for why one is enough.
@@ -159,6 +180,8 @@ class Server {
   }
 
   uv_loop_t* loop_;
+  // The answer to every request (see the file comment).
+  const std::string response_;
   uv_tcp_t listener_{};
   llhttp_settings_t settings_{};
   std::vector<std::unique_ptr<WriteRequest>> writePool_;
@@ -217,7 +240,7 @@ int Connection::onMessageCompleteCb(llhttp_t* parser) noexcept {
 
 void Connection::onMessageComplete() {
   if (!pending_) pending_ = server_.takeWrite();
-  pending_->bytes.append(kResponse);
+  pending_->bytes.append(server_.response());
   if (!llhttp_should_keep_alive(&parser_)) closeAfterWrite_ = true;
 }
 
@@ -256,8 +279,8 @@ void onSignalCb(uv_signal_t* signal, int) noexcept {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s PORT\n", argv[0]);
+  if (argc != 2 && argc != 3) {
+    std::fprintf(stderr, "usage: %s PORT [OBJECT_BYTES]\n", argv[0]);
     return 2;
   }
   char* end = nullptr;
@@ -267,8 +290,18 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  std::string response(kHelloResponse);
+  if (argc == 3) {
+    const long bytes = std::strtol(argv[2], &end, 10);
+    if (*argv[2] == '\0' || *end != '\0' || bytes < 0 || bytes > (64L << 20)) {
+      std::fprintf(stderr, "baseline_server: bad OBJECT_BYTES '%s'\n", argv[2]);
+      return 2;
+    }
+    response = objectResponse(static_cast<size_t>(bytes));
+  }
+
   uv_loop_t* loop = uv_default_loop();
-  Server server(loop);
+  Server server(loop, std::move(response));
   if (int rc = server.listen(static_cast<int>(port)); rc != 0) {
     std::fprintf(stderr, "baseline_server: listen 127.0.0.1:%ld: %s\n", port, uv_strerror(rc));
     return 1;
