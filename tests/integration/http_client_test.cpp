@@ -129,6 +129,39 @@ TEST_CASE("http client: GET with keep-alive reuses one connection", "[http_clien
   CHECK(f.closeAll() == 0);
 }
 
+TEST_CASE("http client: a 304 or 204 has no body whatever its Content-Length says",
+          "[http_client]") {
+  // A 304's Content-Length describes the representation it validates
+  // (RFC 9112 6.3): waiting for those bytes would hang the exchange.
+  LoopFixture f;
+  for (int status : {304, 204}) {
+    f.server().route(HttpMethod::Get, "/s" + std::to_string(status),
+                     [status](HttpRequest&, const HttpResponder& r) {
+                       HttpResponse resp;
+                       resp.status = status;
+                       resp.content_type = {};
+                       resp.content_length = HttpResponse::kNoContentLength;
+                       resp.header("Content-Length", "10");
+                       r.send(resp);
+                     });
+  }
+  f.server().route(HttpMethod::Get, "/hello", [](HttpRequest&, const HttpResponder& r) {
+    r.send(HttpResponse(200, "text/plain", "hi"));
+  });
+  REQUIRE(f.listen() == 0);
+  HttpClientPool& pool = f.pool();
+  for (const char* target : {"/s304", "/s204", "/hello"}) {
+    INFO(target);
+    HttpClientRequest req;
+    req.target = target;
+    Result r = f.call(pool, req);
+    CHECK(r.error == HttpClientError::None);
+    CHECK(r.body == (std::string(target) == "/hello" ? "hi" : ""));
+  }
+  CHECK(pool.openConnections() == 1);  // the connection stayed in step
+  CHECK(f.closeAll() == 0);
+}
+
 TEST_CASE("http client: POST body and headers reach the upstream, a 500 is a response",
           "[http_client]") {
   LoopFixture f;

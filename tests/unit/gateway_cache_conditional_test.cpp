@@ -250,17 +250,28 @@ TEST_CASE("cache stored fields: a 304 replaces the fields it carries, not the bo
                                {"Date", "Sun, 29 Nov 2026 07:00:00 GMT"},
                                {"X-New", "1"}};
   StoredHeaderFields merged = mergeNotModified(views(stored), views(not_modified), kT0);
-  // The body's own description stays: coding, digest and range with it.
+  // The body's own description stays: coding, digest, range and
+  // entity-tag with it (even a 304 naming another tag does not retag it).
   CHECK(merged == StoredHeaderFields{{"Content-Type", "text/plain"},
                                      {"Content-Length", "5"},
                                      {"Content-Encoding", "gzip"},
                                      {"Content-MD5", "old"},
                                      {"Content-Range", "bytes 0-4/5"},
-                                     {"Cache-Control", "max-age=120"},
                                      {"ETag", "\"v1\""},
+                                     {"Cache-Control", "max-age=120"},
                                      {"x-multi", "c"},
                                      {"Date", "Sun, 29 Nov 2026 07:00:00 GMT"},
                                      {"X-New", "1"}});
+}
+
+TEST_CASE("cache stored fields: a 304 naming another entity-tag freshens, the tag stays",
+          "[gateway_cache]") {
+  const Fields stored = {{"ETag", "\"abcdef\""}, {"Cache-Control", "max-age=2"}};
+  StoredHeaderFields merged = mergeNotModified(
+      views(stored), views({{"ETag", "\"ghijkl\""}, {"Cache-Control", "max-age=5"}}), kT0);
+  CHECK(merged == StoredHeaderFields{{"ETag", "\"abcdef\""},
+                                     {"Cache-Control", "max-age=5"},
+                                     {"Date", "Sun, 29 Nov 2026 07:00:00 GMT"}});
 }
 
 TEST_CASE("cache stored fields: a 304 without Date or Age restarts the entry's age",

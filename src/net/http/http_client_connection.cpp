@@ -455,8 +455,10 @@ int HttpClientConnection::onHeadersComplete() {
   stream_->handler_.onResponseHead(head_);
   if (closing_ || stream_ == nullptr) return -1;
   if (switching_) return 2;
-  // A response to HEAD has no body whatever its headers say.
-  if (exchange_.head_request) return 1;
+  // A response to HEAD, a 204 and a 304 have no body whatever their
+  // headers say (RFC 9112 6.3): a 304's Content-Length describes the
+  // representation it validates.
+  if (exchange_.head_request || status == 204 || status == 304) return 1;
   return response_paused_ ? HPE_PAUSED : 0;
 }
 

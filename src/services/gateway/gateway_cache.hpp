@@ -219,8 +219,13 @@ class CacheFlow final : public ResponseTap {
 
   CacheFlow(RouteCache& cache, Kind kind) : cache_(cache), kind_(kind) {}
 
-  // The rewrite of the forwarded request (a revalidation's), or null.
-  const RequestRewrite* rewrite() const { return kind_ == Kind::Revalidate ? &rewrite_ : nullptr; }
+  // The rewrite of the forwarded request: a miss's and a revalidation's
+  // announce the gateway as a surrogate (Surrogate-Capability), and a
+  // revalidation's carry the entry's validators instead of the client's
+  // preconditions. Null for others.
+  const RequestRewrite* rewrite() const {
+    return kind_ == Kind::Revalidate || kind_ == Kind::Miss ? &rewrite_ : nullptr;
+  }
 
   TapMode onTapHead(const HttpClientResponseHead& head,
                     std::vector<std::pair<std::string_view, std::string_view>>& extra) override;

@@ -85,6 +85,7 @@ CacheResponseFacts cacheResponseFacts(int status, std::span<const HttpHeaderFiel
   facts.request_time_ms = request_time_ms;
   facts.response_time_ms = response_time_ms;
   facts.cache_control = parseCacheControl(headers);
+  facts.surrogate = parseSurrogateControl(headers);
   const int64_t now_s = response_time_ms / kMsPerSecond;
 
   if (std::optional<std::string_view> date = firstFieldLine(headers, "date")) {
@@ -157,6 +158,9 @@ bool isHeuristicallyCacheableStatus(int status) {
 
 FreshnessLifetime freshnessLifetime(const CacheResponseFacts& response, const CachePolicy& policy) {
   const CacheControl& cc = response.cache_control;
+  if (response.surrogate.max_age) {
+    return {secondsToMs(*response.surrogate.max_age), FreshnessSource::SurrogateMaxAge};
+  }
   if (cc.s_maxage) {
     return {cc.freshness_invalid ? 0 : secondsToMs(*cc.s_maxage), FreshnessSource::SMaxAge};
   }
@@ -246,10 +250,16 @@ StoreDecision decideStore(const CacheRequestFacts& request, const CacheResponseF
   const bool understood = isUnderstoodStatus(response.status);
   if (!understood) return refuse(StoreRefusal::Status);
   if (request.cache_control.no_store) return refuse(StoreRefusal::NoStore);
+  if (response.surrogate.no_store) return refuse(StoreRefusal::NoStore);
+  // A lifetime in Surrogate-Control is the origin telling its own surrogate
+  // to keep the answer, whatever Cache-Control tells other caches.
+  const bool surrogate_keeps = response.surrogate.max_age.has_value();
   // 5.2.2.3: a cache that understands the status ignores no-store beside
   // must-understand (the status is understood here, else refused above).
-  if (cc.no_store && !cc.must_understand) return refuse(StoreRefusal::NoStore);
-  if (cc.private_unqualified) return refuse(StoreRefusal::Private);
+  if (cc.no_store && !cc.must_understand && !surrogate_keeps) {
+    return refuse(StoreRefusal::NoStore);
+  }
+  if (cc.private_unqualified && !surrogate_keeps) return refuse(StoreRefusal::Private);
   if (request.has_authorization && !cc.is_public && !cc.s_maxage && !cc.must_revalidate) {
     return refuse(StoreRefusal::Authorization);
   }
@@ -263,7 +273,8 @@ StoreDecision decideStore(const CacheRequestFacts& request, const CacheResponseF
   if (response.vary_any) return refuse(StoreRefusal::VaryAny);
 
   d.lifetime = freshnessLifetime(response, policy);
-  const bool explicit_freshness = d.lifetime.source == FreshnessSource::SMaxAge ||
+  const bool explicit_freshness = d.lifetime.source == FreshnessSource::SurrogateMaxAge ||
+                                  d.lifetime.source == FreshnessSource::SMaxAge ||
                                   d.lifetime.source == FreshnessSource::MaxAge ||
                                   d.lifetime.source == FreshnessSource::Expires;
   // RFC 9111 3: one of public, an explicit lifetime, or a heuristically

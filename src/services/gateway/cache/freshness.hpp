@@ -16,6 +16,7 @@
 #include "net/http/http_request.hpp"
 #include "net/http/http_response.hpp"
 #include "services/gateway/cache/cache_control.hpp"
+#include "services/gateway/cache/surrogate_control.hpp"
 
 namespace redge {
 
@@ -47,6 +48,8 @@ CacheRequestFacts cacheRequestFacts(HttpMethod method, std::span<const HttpHeade
 struct CacheResponseFacts {
   int status = 200;
   CacheControl cache_control;
+  // The directives for the gateway; when they speak, they come first.
+  SurrogateControl surrogate;
   // Date, or nothing when absent or invalid (the response time stands in).
   std::optional<int64_t> date_s;
   // Expires: present, and its time; present but invalid ("0") or given twice
@@ -68,16 +71,24 @@ CacheResponseFacts cacheResponseFacts(int status, std::span<const HttpHeaderFiel
                                       int64_t request_time_ms, int64_t response_time_ms);
 
 // Whose word set the freshness lifetime.
-enum class FreshnessSource { SMaxAge, MaxAge, Expires, RouteDefault, Heuristic, None };
+enum class FreshnessSource {
+  SurrogateMaxAge,
+  SMaxAge,
+  MaxAge,
+  Expires,
+  RouteDefault,
+  Heuristic,
+  None
+};
 
 struct FreshnessLifetime {
   int64_t ms = 0;
   FreshnessSource source = FreshnessSource::None;
 };
 
-// RFC 9111 4.2.1: s-maxage, else max-age, else Expires - Date; else, for a
-// heuristically cacheable status or a public response, the route default or
-// 10% of Date - Last-Modified (4.2.2); else 0.
+// Surrogate-Control's max-age for the gateway, else RFC 9111 4.2.1: s-maxage, else max-age, else
+// Expires - Date; else, for a heuristically cacheable status or a public response, the route
+// default or 10% of Date - Last-Modified (4.2.2); else 0.
 FreshnessLifetime freshnessLifetime(const CacheResponseFacts& response, const CachePolicy& policy);
 
 // RFC 9111 4.2.3: the current age of a stored response at `now_ms`.

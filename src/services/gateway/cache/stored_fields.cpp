@@ -80,12 +80,12 @@ StoredHeaderFields mergeNotModified(std::span<const HttpHeaderField> stored_head
                                     int64_t response_time_ms) {
   const UnstoredFieldNames unstored(not_modified_headers);
   // Content-Length, and the fields that describe the stored body's bytes
-  // (its coding, digest, range), stay the stored ones: the body is not
-  // replaced by a 304, so neither is what says what it is.
+  // (its coding, digest, range, entity-tag), stay the stored ones: the body
+  // is not replaced by a 304, so neither is what says what it is.
   auto updates = [&](std::string_view name) {
     return !unstored.contains(name) && !equalsIgnoreCase(name, "content-length") &&
-           !equalsIgnoreCase(name, "content-encoding") && !equalsIgnoreCase(name, "content-md5") &&
-           !equalsIgnoreCase(name, "content-range");
+           !equalsIgnoreCase(name, "etag") && !equalsIgnoreCase(name, "content-encoding") &&
+           !equalsIgnoreCase(name, "content-md5") && !equalsIgnoreCase(name, "content-range");
   };
   auto replaced = [&](std::string_view name) {
     if (equalsIgnoreCase(name, "age") || equalsIgnoreCase(name, "date")) return true;
