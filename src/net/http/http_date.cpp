@@ -8,6 +8,7 @@
 #include "net/http/http_date.hpp"
 
 #include <array>
+#include <cstdint>
 
 #include "core/ascii.hpp"
 
@@ -24,12 +25,19 @@ std::string_view HttpDate::get(time_t now) {
 }
 
 std::string formatHttpDate(int64_t epoch_seconds) {
+  // One loop thread asks for the same second many times (every stored
+  // answer without a Date): strftime once per second.
+  thread_local int64_t last_seconds = INT64_MIN;
+  thread_local std::string last_text;
+  if (epoch_seconds == last_seconds) return last_text;
   time_t t = static_cast<time_t>(epoch_seconds);
   struct tm tm;
   if (gmtime_r(&t, &tm) == nullptr) return {};
   char text[64];
   size_t len = strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return std::string(text, len);
+  last_seconds = epoch_seconds;
+  last_text.assign(text, len);
+  return last_text;
 }
 
 namespace {

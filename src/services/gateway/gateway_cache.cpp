@@ -88,14 +88,16 @@ bool hasClientConditional(std::span<const HttpHeaderField> fields) {
 
 std::string encodeEntry(int status, const StoredHeaderFields& fields, std::string_view vary_key,
                         std::string_view body, int64_t request_time_ms, int64_t response_time_ms) {
-  std::string wire;
-  std::vector<HttpHeaderField> views = headerFieldViews(fields);
-  forEachClientResponseHeader(views, [&wire](const HttpHeaderField& f) {
-    if (!servedFromEntry(f.name)) return;
-    wire.append("\r\n").append(f.name).append(": ").append(f.value);
-  });
+  // The stored fields are already free of hop-by-hop ones (fieldsToStore,
+  // mergeNotModified); a hit writes its own framing.
   size_t fields_len = 0;
   for (const auto& [name, value] : fields) fields_len += 8 + name.size() + value.size();
+  std::string wire;
+  wire.reserve(fields_len);
+  for (const auto& [name, value] : fields) {
+    if (!servedFromEntry(name) || headerNameIs(name, "Content-Length")) continue;
+    wire.append("\r\n").append(name).append(": ").append(value);
+  }
   EntryHeader h{kEntryMagic,
                 status,
                 request_time_ms,
@@ -790,7 +792,7 @@ TapMode CacheFlow::onMissHead(const HttpClientResponseHead& head,
       refusal = "too_large";
     } else if (d.store) {
       capturing_ = true;
-      response_fields_ = fieldsToStore(fields, response_time_ms_);
+      response_fields_ = fieldsToStore(fields, rf.cache_control, response_time_ms_);
       std::vector<HttpHeaderField> request_views = headerFieldViews(request_fields_);
       vary_key_ = secondaryCacheKey(parseVary(fields), request_views);
       if (head.content_length > 0) body_.reserve(static_cast<size_t>(head.content_length));

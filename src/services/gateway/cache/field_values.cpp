@@ -14,40 +14,6 @@ std::string_view trimFieldOws(std::string_view s) {
   return s;
 }
 
-void forEachListMember(std::string_view value,
-                       const std::function<void(std::string_view)>& member) {
-  size_t start = 0;
-  bool quoted = false;
-  for (size_t i = 0; i <= value.size(); ++i) {
-    if (i < value.size()) {
-      char c = value[i];
-      if (quoted) {
-        if (c == '\\') {
-          ++i;  // the escaped character cannot end the string
-        } else if (c == '"') {
-          quoted = false;
-        }
-        continue;
-      }
-      if (c == '"') {
-        quoted = true;
-        continue;
-      }
-      if (c != ',') continue;
-    }
-    std::string_view m = trimFieldOws(value.substr(start, std::min(i, value.size()) - start));
-    if (!m.empty()) member(m);
-    start = i + 1;
-  }
-}
-
-void forEachFieldLine(std::span<const HttpHeaderField> fields, std::string_view name,
-                      const std::function<void(std::string_view)>& value) {
-  for (const HttpHeaderField& f : fields) {
-    if (equalsIgnoreCase(f.name, name)) value(f.value);
-  }
-}
-
 std::optional<std::string_view> firstFieldLine(std::span<const HttpHeaderField> fields,
                                                std::string_view name) {
   for (const HttpHeaderField& f : fields) {

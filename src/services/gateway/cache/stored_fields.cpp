@@ -24,11 +24,12 @@ constexpr std::string_view kProxyOwnFields[] = {"proxy-authenticate", "proxy-aut
 // no-cache/private names.
 class UnstoredFieldNames {
  public:
-  explicit UnstoredFieldNames(std::span<const HttpHeaderField> headers) {
+  explicit UnstoredFieldNames(std::span<const HttpHeaderField> headers)
+      : UnstoredFieldNames(headers, parseCacheControl(headers)) {}
+  UnstoredFieldNames(std::span<const HttpHeaderField> headers, const CacheControl& cc) {
     forEachFieldLine(headers, "connection", [&](std::string_view value) {
       forEachListMember(value, [&](std::string_view name) { names_.push_back(lowerAscii(name)); });
     });
-    const CacheControl cc = parseCacheControl(headers);
     names_.insert(names_.end(), cc.no_cache_fields.begin(), cc.no_cache_fields.end());
     names_.insert(names_.end(), cc.private_fields.begin(), cc.private_fields.end());
   }
@@ -63,9 +64,15 @@ std::vector<HttpHeaderField> headerFieldViews(const StoredHeaderFields& fields) 
 
 StoredHeaderFields fieldsToStore(std::span<const HttpHeaderField> response_headers,
                                  int64_t response_time_ms) {
-  const UnstoredFieldNames unstored(response_headers);
+  return fieldsToStore(response_headers, parseCacheControl(response_headers), response_time_ms);
+}
+
+StoredHeaderFields fieldsToStore(std::span<const HttpHeaderField> response_headers,
+                                 const CacheControl& cache_control, int64_t response_time_ms) {
+  const UnstoredFieldNames unstored(response_headers, cache_control);
   const bool keep_date = hasValidDate(response_headers);
   StoredHeaderFields out;
+  out.reserve(response_headers.size() + 1);
   for (const HttpHeaderField& f : response_headers) {
     if (unstored.contains(f.name)) continue;
     if (!keep_date && equalsIgnoreCase(f.name, "date")) continue;

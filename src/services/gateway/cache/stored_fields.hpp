@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "net/http/http_response.hpp"
+#include "services/gateway/cache/cache_control.hpp"
 
 namespace redge {
 
@@ -26,6 +27,10 @@ std::vector<HttpHeaderField> headerFieldViews(const StoredHeaderFields& fields);
 // without a valid Date gets one: the time it arrived (RFC 9110 6.6.1).
 StoredHeaderFields fieldsToStore(std::span<const HttpHeaderField> response_headers,
                                  int64_t response_time_ms);
+// The same, with the response's Cache-Control already parsed (the store
+// decision did).
+StoredHeaderFields fieldsToStore(std::span<const HttpHeaderField> response_headers,
+                                 const CacheControl& cache_control, int64_t response_time_ms);
 
 // The stored fields after an upstream 304 that notModifiedSelects (3.2):
 // every field the 304 carries replaces all stored lines of that name, except
