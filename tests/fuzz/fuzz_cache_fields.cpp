@@ -22,7 +22,10 @@
 //     under Vary: *;
 //   - every invalidation target is an origin-form path without dot segments;
 //   - fieldsToStore and mergeNotModified keep exactly one valid Date;
-//   - Cache-Status values hold only visible ASCII and spaces.
+//   - Cache-Status values hold only visible ASCII and spaces;
+//   - a purge body read as a purge names something, paths start with '/',
+//     tags hold no space, comma or newline; a fleet message read back from
+//     its text is the same message.
 
 #include <cstddef>
 #include <cstdint>
@@ -34,9 +37,12 @@
 #include "services/gateway/cache/cache_control.hpp"
 #include "services/gateway/cache/cache_status.hpp"
 #include "services/gateway/cache/conditional.hpp"
+#include "services/gateway/cache/fleet_event.hpp"
 #include "services/gateway/cache/field_values.hpp"
 #include "services/gateway/cache/freshness.hpp"
 #include "services/gateway/cache/invalidation.hpp"
+#include "services/gateway/cache/purge_request.hpp"
+#include "services/gateway/cache/retention.hpp"
 #include "services/gateway/cache/stored_fields.hpp"
 #include "services/gateway/cache/vary.hpp"
 
@@ -174,6 +180,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)notModifiedSelects(stored_views, request);
   (void)notModifiedResponseFields(stored_views);
   (void)revalidationRequestFields(stored_views);
+
+  // The shared cache's inputs: a stored response's retention (UBSan
+  // watches its arithmetic), an operator's purge body and a fleet message.
+  (void)retentionMs(res, CachePolicy{}, kResponseTimeMs + later_ms);
+  const PurgeParse purge = parsePurgeRequest(text);
+  check(purge.request.has_value() == purge.error.empty());
+  if (purge.request) {
+    check(purge.request->target || purge.request->prefix || !purge.request->tags.empty());
+    if (purge.request->target) check(purge.request->target->starts_with('/'));
+    if (purge.request->prefix) check(purge.request->prefix->starts_with('/'));
+    for (const std::string& tag : purge.request->tags) {
+      check(!tag.empty() && tag.find_first_of(" ,\n") == std::string::npos);
+    }
+  }
+  if (const std::optional<FleetEvent> event = decodeFleetEvent(text)) {
+    const std::optional<FleetEvent> again = decodeFleetEvent(encodeFleetEvent(*event));
+    check(again.has_value() && *again == *event);
+  }
+  check(cacheKeyHost(text).size() <= text.size());
 
   CacheStatus cs;
   cs.forward = CacheForwardReason::Stale;
