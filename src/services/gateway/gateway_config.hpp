@@ -58,6 +58,12 @@ struct GatewayCacheOptions {
   int64_t max_object_bytes = int64_t{1} << 20;  // a larger body streams through, not stored
   int64_t default_ttl_ms = 0;      // for answers that state no lifetime; 0: only what they say
   bool invalidate_parent = false;  // a write to /a/7 also clears /a and /a?*
+  // RFC 5861 windows for answers that state none (0: only what they say):
+  // serve a stale answer at once and refresh it in the background, and
+  // serve a stale answer when the member fails.
+  int64_t stale_while_revalidate_ms = 0;
+  int64_t stale_if_error_ms = 0;
+  int64_t max_variants = 8;  // Vary variants kept per URI
 };
 
 struct GatewayRouteOptions {

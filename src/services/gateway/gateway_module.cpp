@@ -21,6 +21,7 @@ using namespace config_limits;
 constexpr int64_t kMaxRetries = 10;
 constexpr int64_t kMaxWeight = 1000;
 constexpr int64_t kMaxRiseFall = 100;
+constexpr int64_t kMaxVariants = 64;
 
 void declareKeys(ConfigSchema& schema) {
   auto gateway = schema.moduleSection<GatewayOptions>("gateway");
@@ -81,7 +82,16 @@ void declareKeys(ConfigSchema& schema) {
               "stays fresh; 0: such answers are only stored when they can be revalidated")
       .boolKey(REDGE_FIELD(GatewayCacheOptions, invalidate_parent),
                "a write (POST, PUT, PATCH, DELETE) also clears the collection above its "
-               "target, with every query (/courses/7 clears /courses and /courses?...)");
+               "target, with every query (/courses/7 clears /courses and /courses?...)")
+      .intKey(REDGE_FIELD(GatewayCacheOptions, stale_while_revalidate_ms), 0, kMaxDurationMs,
+              "how long past freshness an answer that states no stale-while-revalidate is "
+              "served at once while one background request refreshes it; 0: none")
+      .intKey(REDGE_FIELD(GatewayCacheOptions, stale_if_error_ms), 0, kMaxDurationMs,
+              "how long past freshness an answer that states no stale-if-error is served "
+              "instead of a member's failure (no connection, reset, timeout, 500, 502, 503, "
+              "504); 0: none")
+      .intKey(REDGE_FIELD(GatewayCacheOptions, max_variants), 1, kMaxVariants,
+              "answers kept per URI for different Vary selections (oldest dropped)");
 
   auto pool = gateway.mapKey(REDGE_FIELD(GatewayOptions, pools), "upstream pools by name");
   pool.listKey(REDGE_FIELD(GatewayPoolOptions, members), "members from the configuration")

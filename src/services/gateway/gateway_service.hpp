@@ -19,7 +19,10 @@
 // A route with `cache.enabled` answers GET and HEAD from its RouteCache
 // when it can, and lets its CacheFlow tee, absorb or invalidate on the
 // forwarded answer otherwise (gateway_cache.hpp); other routes never touch
-// the cache.
+// the cache. A cached route's CacheRefresher sends its background refreshes
+// (stale-while-revalidate) to a member of the route's pool (sendRefresh),
+// and a request whose try failed is answered from a stale entry where
+// stale-if-error allows it rather than with the errors above.
 //
 // Pools with `discover` follow the service registry (ServiceRegistry, from
 // the discovery module) live; the gateway installs the registry's traffic
@@ -31,7 +34,9 @@
 // connections (one HttpClientPool per member) and the rotations. close()
 // stops every timer and closes every connection while the loop runs;
 // callbacks that come later (Redis failing an LMOVE at shutdown) find the
-// service closed and drop their request, whose client has gone anyway.
+// service closed and drop their request, whose client has gone anyway. The
+// cache refreshers are closed before the connections, so the refreshes
+// the connections fail as they close reach no cache.
 
 #include <cstdint>
 #include <memory>
@@ -74,6 +79,9 @@ class GatewayService final : public Service {
   void onTryDone(const std::shared_ptr<Request>& r, MemberTicket ticket, bool was_retry,
                  const TryOutcome& outcome);
   void answerFailure(Request& r, const TryOutcome& outcome);
+  // stale-if-error: true when a stale entry answered instead of the error.
+  bool answerStale(Request& r, std::optional<int> status);
+  void sendRefresh(Pool& pool, HttpClientRequest request, HttpClientCallback done);
   void finish(Request& r);
   void onRegistryChange(const RegistryChange& change);
   std::optional<InstanceTraffic> trafficOf(const InstanceRecord& instance) const;
@@ -85,7 +93,8 @@ class GatewayService final : public Service {
   SplitMixRandom random_;
   std::unique_ptr<RedisScript> rotation_script_;
   std::vector<std::unique_ptr<Pool>> pools_;
-  std::vector<std::unique_ptr<RouteCache>> caches_;  // the cached routes'
+  std::vector<std::unique_ptr<RouteCache>> caches_;          // the cached routes'
+  std::vector<std::unique_ptr<CacheRefresher>> refreshers_;  // one per cache
   ServiceRegistry* registry_ = nullptr;
   ServiceRegistry::WatchId watch_ = 0;
   int64_t inflight_ = 0;
