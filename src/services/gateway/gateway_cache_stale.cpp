@@ -125,7 +125,8 @@ bool CacheFlow::staleOnErrorAllowed() const {
   std::vector<HttpHeaderField> fields;
   RouteCache::EntryView entry;
   entry.fields = &fields;
-  if (!cache_.decode(entry_, entry)) return false;
+  // A stored error is no better than the new one.
+  if (!cache_.decode(entry_, entry) || isStaleIfErrorStatus(entry.status)) return false;
   const CacheResponseFacts stored =
       cacheResponseFacts(entry.status, fields, entry.request_time_ms, entry.response_time_ms);
   return mayServeStaleOnError(facts_, stored, wallClockMs(), cache_.policy_);
