@@ -203,7 +203,7 @@ TEST_CASE("gateway cache stale-if-error: must-revalidate forbids it, the route w
       "?cc=max-age%3D0%2C%20must-revalidate%2C%20stale-if-error%3D60&etag=m1";
   const std::string silent = "?cc=max-age%3D0&etag=s1&nocookie=1";
   for (const std::string& t : {"/plain/m" + strict + "&nocookie=1", "/plain/s" + silent,
-                              "/grace/m" + strict + "&nocookie=1", "/grace/s" + silent}) {
+                               "/grace/m" + strict + "&nocookie=1", "/grace/s" + silent}) {
     INFO(t);
     REQUIRE(httpGet(gw.gatewayUrl(t)).header("Cache-Status") == "redge; fwd=uri-miss; stored");
   }
