@@ -133,7 +133,9 @@ TEST_CASE("gateway cache stale-if-error: a member's 503 is absorbed and the stal
   TempDir dir;
   RedisServer redis(dir);
   FakeUpstreamProcess up(dir, {"--name", "up"});
-  RedgeProcess gw(dir, redis, gatewaySettings(cachedRoute(R"({"enabled": true})"), pool1(up)));
+  RedgeProcess gw(
+      dir, redis,
+      gatewaySettings(cachedRoute(R"({"enabled": true})"), pool1(up), {"gateway.timeout_ms=1000"}));
   const std::string url = gw.gatewayUrl("/sie?cc=max-age%3D0%2C%20stale-if-error%3D60&nocookie=1");
 
   HttpReply first = httpGet(url);
@@ -147,6 +149,17 @@ TEST_CASE("gateway cache stale-if-error: a member's 503 is absorbed and the stal
   CHECK(up.stats().echoed == 2);  // the member was asked, and said 503
   CHECK(cacheMetric(gw, "stale_if_error_total") == 1);
 
+  // A member slower than gateway.timeout_ms: the timeout is an error too.
+  up.configure(R"({"echo_status": 200, "echo_delay_ms": 3000})");
+  std::chrono::milliseconds took{};
+  HttpReply slow = timedGet(url, took);
+  CHECK(slow.status == 200);
+  CHECK(slow.body == first.body);
+  CHECK(isStaleIfError(slow.header("Cache-Status"), 0));
+  CHECK(took < 2500ms);
+  CHECK(cacheMetric(gw, "stale_if_error_total") == 2);
+  up.configure(R"({"echo_delay_ms": 0})");
+
   // The client may ask for it too, for an entry that did not say so: its
   // own stale-if-error (RFC 5861 4).
   const std::string plain = gw.gatewayUrl("/plain?cc=max-age%3D0&etag=p1&nocookie=1");
@@ -159,7 +172,7 @@ TEST_CASE("gateway cache stale-if-error: a member's 503 is absorbed and the stal
   HttpReply asked = httpGet(plain, {"Cache-Control: stale-if-error=60"});
   CHECK(asked.status == 200);
   CHECK(isStaleIfError(asked.header("Cache-Status"), 0));
-  CHECK(cacheMetric(gw, "stale_if_error_total") == 2);
+  CHECK(cacheMetric(gw, "stale_if_error_total") == 3);
 }
 
 TEST_CASE("gateway cache stale-if-error: not past its window", "[gateway][cache][stale]") {
