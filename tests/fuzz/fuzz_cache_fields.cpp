@@ -25,7 +25,8 @@
 //   - Cache-Status values hold only visible ASCII and spaces;
 //   - a purge body read as a purge names something, paths start with '/',
 //     tags hold no space, comma or newline; a fleet message read back from
-//     its text is the same message.
+//     its text is the same message;
+//   - a Vary variant record decoded from any bytes encodes back to them.
 
 #include <cstddef>
 #include <cstdint>
@@ -37,13 +38,14 @@
 #include "services/gateway/cache/cache_control.hpp"
 #include "services/gateway/cache/cache_status.hpp"
 #include "services/gateway/cache/conditional.hpp"
-#include "services/gateway/cache/fleet_event.hpp"
 #include "services/gateway/cache/field_values.hpp"
+#include "services/gateway/cache/fleet_event.hpp"
 #include "services/gateway/cache/freshness.hpp"
 #include "services/gateway/cache/invalidation.hpp"
 #include "services/gateway/cache/purge_request.hpp"
 #include "services/gateway/cache/retention.hpp"
 #include "services/gateway/cache/stored_fields.hpp"
+#include "services/gateway/cache/variants.hpp"
 #include "services/gateway/cache/vary.hpp"
 
 namespace {
@@ -140,7 +142,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   checkDurations(res.cache_control);
   check(res.age_s >= 0 && res.age_s <= kDeltaSecondsMax);
 
-  for (const CachePolicy& policy : {CachePolicy{}, CachePolicy{.default_ttl_ms = 60000}}) {
+  for (const CachePolicy& policy :
+       {CachePolicy{}, CachePolicy{.default_ttl_ms = 60000},
+        CachePolicy{.stale_while_revalidate_ms = 30000, .stale_if_error_ms = 86'400'000}}) {
     const FreshnessLifetime lifetime = freshnessLifetime(res, policy);
     check(lifetime.ms >= 0);
     const int64_t now = kResponseTimeMs + later_ms;
@@ -205,5 +209,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cs.ttl_s = later_ms;
   cs.detail = text.substr(0, std::min<size_t>(text.size(), 64));
   check(isVisibleAscii(cacheStatusValue(cs)));
+
+  // The store's values may one day come from elsewhere (Redis): a record
+  // is read only when it is whole and exactly what its encoding gives.
+  VariantRecord record;
+  const std::string_view raw(reinterpret_cast<const char*>(data), size);
+  for (const std::string_view sample : {raw, text}) {
+    if (decodeVariantRecord(sample, record)) check(encodeVariantRecord(record) == sample);
+  }
   return 0;
 }

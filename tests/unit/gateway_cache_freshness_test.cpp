@@ -539,4 +539,58 @@ TEST_CASE("cache stale-if-error: the statuses that count as an origin error", "[
   for (int s : {200, 304, 404, 501, 429}) CHECK_FALSE(isStaleIfErrorStatus(s));
 }
 
+TEST_CASE("cache route windows: stale-while-revalidate for answers that state none",
+          "[gateway_cache]") {
+  const CachePolicy route{.stale_while_revalidate_ms = 30 * kSecond};
+  const CacheResponseFacts silent = responseFacts({{"Cache-Control", "max-age=60"}});
+  CHECK(reuse(silent, kT0 + 75 * kSecond).action == ReuseAction::Revalidate);
+  CHECK(reuse(silent, kT0 + 75 * kSecond, requestFacts(), route).action ==
+        ReuseAction::ServeStaleAndRefresh);
+  CHECK(reuse(silent, kT0 + 90 * kSecond, requestFacts(), route).action ==
+        ReuseAction::ServeStaleAndRefresh);
+  CHECK(reuse(silent, kT0 + 91 * kSecond, requestFacts(), route).action == ReuseAction::Revalidate);
+  // The response's own window, shorter or longer, is its word.
+  const CacheResponseFacts own =
+      responseFacts({{"Cache-Control", "max-age=60, stale-while-revalidate=5"}});
+  CHECK(reuse(own, kT0 + 66 * kSecond, requestFacts(), route).action == ReuseAction::Revalidate);
+  // must-revalidate still forbids it.
+  const CacheResponseFacts strict =
+      responseFacts({{"Cache-Control", "max-age=60, must-revalidate"}});
+  CHECK(reuse(strict, kT0 + 61 * kSecond, requestFacts(), route).reason ==
+        ReuseReason::MustRevalidate);
+  // And a client's min-fresh still gets no stale answer.
+  CHECK(reuse(silent, kT0 + 75 * kSecond, requestFacts({{"Cache-Control", "min-fresh=1"}}), route)
+            .action == ReuseAction::Revalidate);
+}
+
+TEST_CASE("cache route windows: stale-if-error for answers that state none", "[gateway_cache]") {
+  const CachePolicy route{.stale_if_error_ms = 100 * kSecond};
+  const CacheRequestFacts plain = requestFacts();
+  const CacheResponseFacts silent = responseFacts({{"Cache-Control", "max-age=60"}});
+  CHECK_FALSE(mayServeStaleOnError(plain, silent, kT0 + 61 * kSecond, kNoDefaults));
+  CHECK(mayServeStaleOnError(plain, silent, kT0 + 61 * kSecond, route));
+  CHECK(mayServeStaleOnError(plain, silent, kT0 + 160 * kSecond, route));
+  CHECK_FALSE(mayServeStaleOnError(plain, silent, kT0 + 161 * kSecond, route));
+  // The response's own window is its word, even a shorter one.
+  const CacheResponseFacts own =
+      responseFacts({{"Cache-Control", "max-age=60, stale-if-error=10"}});
+  CHECK(mayServeStaleOnError(plain, own, kT0 + 70 * kSecond, route));
+  CHECK_FALSE(mayServeStaleOnError(plain, own, kT0 + 71 * kSecond, route));
+  // The request may still widen it.
+  CHECK(mayServeStaleOnError(requestFacts({{"Cache-Control", "stale-if-error=300"}}), silent,
+                             kT0 + 300 * kSecond, route));
+  // Nothing serves past must-revalidate, proxy-revalidate, s-maxage or no-cache.
+  for (const char* cc :
+       {"max-age=60, must-revalidate", "max-age=60, proxy-revalidate", "s-maxage=60", "no-cache"}) {
+    INFO(cc);
+    CHECK_FALSE(mayServeStaleOnError(plain, responseFacts({{"Cache-Control", cc}}),
+                                     kT0 + 61 * kSecond, route));
+  }
+  // An answer stale on arrival without validators is kept for such use.
+  const CacheResponseFacts bare = responseFacts({{"Cache-Control", "max-age=0"}});
+  CHECK(store(bare).refusal == StoreRefusal::NoFreshness);
+  CHECK(store(bare, requestFacts(), route).store);
+  CHECK(store(bare, requestFacts(), CachePolicy{.stale_while_revalidate_ms = 1}).store);
+}
+
 }  // namespace redge

@@ -26,6 +26,7 @@
 #include "services/gateway/cache/invalidation.hpp"
 #include "services/gateway/cache/purge_request.hpp"
 #include "services/gateway/cache/retention.hpp"
+#include "services/gateway/cache/variants.hpp"
 #include "services/gateway/cache/vary.hpp"
 #include "services/gateway/forward_headers.hpp"
 
@@ -175,7 +176,9 @@ RouteCacheStats bindStats(MetricsRegistry& m, const std::string& route) {
                 "from what it stored",
                 l),
       m.counter("redge_gateway_cache_stale_served_total",
-                "Stale entries served because the request accepted them (max-stale)", l),
+                "Stale entries served because the request accepted them (max-stale) or "
+                "stale-while-revalidate allowed it",
+                l),
       revalidations("not_modified"),
       revalidations("replaced"),
       revalidations("other"),
@@ -192,6 +195,8 @@ RouteCacheStats bindStats(MetricsRegistry& m, const std::string& route) {
                 "Entries evicted from the route's cache to make room", l),
       m.gauge("redge_gateway_cache_entries", "Entries in the route's cache", l),
       m.gauge("redge_gateway_cache_bytes", "Bytes (keys, headers, bodies) in the route's cache", l),
+      m.counter("redge_gateway_cache_stale_if_error_total",
+                "Stale entries served instead of a member's failure (stale-if-error)", l),
       {}};
   for (size_t i = 0; i <= kRefusalTooLarge; ++i) {
     std::string_view reason = i == kRefusalTooLarge
@@ -220,6 +225,8 @@ RouteCache::RouteCache(const Clock& clock, TimerFactory& timers, MetricsRegistry
     fleet_->join(*this);
     peer_timer_ = timers.createTimer([this] { onPeerDeadline(); });
   }
+  policy_.stale_while_revalidate_ms = options.stale_while_revalidate_ms;
+  policy_.stale_if_error_ms = options.stale_if_error_ms;
 }
 
 RouteCache::~RouteCache() = default;
@@ -282,7 +289,9 @@ bool RouteCache::store(std::string_view key, int status, const StoredHeaderField
 }
 
 void RouteCache::shareStored(const std::string& key, std::string_view value) {
-  if (fleet_ == nullptr) return;
+  // Vary variants stay in this gateway's memory: their keys carry a
+  // generation of this process, which no other gateway looks up.
+  if (fleet_ == nullptr || key.find('\n') != std::string::npos) return;
   thread_local std::vector<HttpHeaderField> fields;
   EntryView entry;
   entry.fields = &fields;
@@ -395,12 +404,9 @@ RouteCache::Start RouteCache::begin(HttpRequest& request, const HttpExchange& ex
   EntryView entry;
   entry.fields = &entry_fields;
   LruCache::Hit hit;
-  bool found = store_.get(key_scratch_, hit) && decode(hit.value, entry);
+  std::string variant_key;  // set when the entry is one of several Vary variants
   CacheForwardReason fwd = CacheForwardReason::UriMiss;
-  if (found && !varyMatches(parseVary(entry_fields), entry.vary_key, request_fields)) {
-    found = false;
-    fwd = CacheForwardReason::VaryMiss;
-  }
+  const bool found = lookup(key_scratch_, request_fields, hit, entry, variant_key, fwd);
 
   auto startFlow = [&](CacheFlow::Kind kind) {
     flow = std::make_unique<CacheFlow>(*this, kind);
@@ -457,7 +463,16 @@ RouteCache::Start RouteCache::begin(HttpRequest& request, const HttpExchange& ex
     case ReuseAction::GatewayTimeout:
       stats_.misses.inc();
       return notCached();
-    case ReuseAction::ServeStaleAndRefresh:  // no background refresh yet: revalidate now
+    case ReuseAction::ServeStaleAndRefresh:
+      if (refresher_ != nullptr) {
+        serveStaleAndRefresh(
+            exchange, method, request_fields, entry,
+            variant_key.empty() ? std::string_view(key_scratch_) : std::string_view(variant_key),
+            host, request.target().starts_with('/') ? request.target() : upstreamTarget(request),
+            d);
+        return Start::Answered;
+      }
+      [[fallthrough]];  // no refresher: revalidate in line
     case ReuseAction::Revalidate:
       if (onlyIfCached(facts)) return notCached();
       stats_.misses.inc();
@@ -465,9 +480,11 @@ RouteCache::Start RouteCache::begin(HttpRequest& request, const HttpExchange& ex
         // A HEAD goes on as it came; its answer has no body to store.
         startFlow(CacheFlow::Kind::Miss);
         flow->fwd_ = forwardReasonOf(d.reason);
+        flow->entry_ = std::string(hit.value);  // for stale-if-error
         return Start::Forward;
       }
       startFlow(CacheFlow::Kind::Revalidate);
+      if (!variant_key.empty()) flow->key_ = variant_key;  // where a 304 merges
       flow->fwd_ = forwardReasonOf(d.reason);
       flow->entry_ = std::string(hit.value);
       flow->validators_ = revalidationRequestFields(entry_fields);
@@ -620,8 +637,9 @@ bool RouteCache::answerWaiter(CacheFlow& flow, const HttpExchange& exchange) {
   EntryView entry;
   entry.fields = &entry_fields;
   LruCache::Hit hit;
-  if (!store_.get(flow.key_, hit) || !decode(hit.value, entry)) return false;
-  if (!varyMatches(parseVary(entry_fields), entry.vary_key, request_fields)) return false;
+  std::string variant_key;
+  CacheForwardReason fwd;
+  if (!lookup(flow.key_, request_fields, hit, entry, variant_key, fwd)) return false;
   CacheResponseFacts stored =
       cacheResponseFacts(entry.status, entry_fields, entry.request_time_ms, entry.response_time_ms);
   ReuseDecision d = decideReuse(flow.facts_, stored, wallClockMs(), policy_);
@@ -642,12 +660,14 @@ bool RouteCache::answerWaiter(CacheFlow& flow, const HttpExchange& exchange) {
 }
 
 size_t RouteCache::removeUri(const std::string& key) {
-  return store_.erase(key) ? 1 : 0;
+  return eraseUri(key);
 }
 
 size_t RouteCache::removeCollection(const std::string& key) {
-  // The path with any query (or none), and with a trailing slash.
+  // The path with any query (or none), and with a trailing slash; a Vary
+  // variant goes with its URI.
   return store_.eraseIf([&key](std::string_view k) {
+    k = uriOfKey(k);
     if (!k.starts_with(key)) return false;
     std::string_view rest = k.substr(key.size());
     return rest.empty() || rest.front() == '?' || rest == "/" || rest.starts_with("/?");
@@ -667,7 +687,7 @@ void RouteCache::invalidate(HttpMethod method, int status, std::string_view targ
   for (const InvalidationTarget& t : targets) {
     keyOf(host, t.path_and_query, key);
     if (t.scope == InvalidationTarget::Scope::Exact) {
-      removed += removeUri(key);
+      removed += eraseUri(key);
       if (fleet_ != nullptr) fleet_->removeUri(label_, key);
     } else {
       removed += removeCollection(key);
@@ -761,6 +781,13 @@ TapMode CacheFlow::onTapHead(const HttpClientResponseHead& head,
     cache_.invalidate(method_, head.status, target_, host_, fields);
     return TapMode::Pass;
   }
+  // RFC 5861 4: the member's error is not passed on when a stale entry may
+  // answer instead (onAnswered, or the gateway's failure path, does).
+  if (!entry_.empty() && isStaleIfErrorStatus(head.status) && staleOnErrorAllowed()) {
+    stale_on_error_ = true;
+    status_ = head.status;
+    return TapMode::Absorb;
+  }
   if (kind_ == Kind::Revalidate) {
     if (head.status == 304) {
       absorbing_ = true;
@@ -828,9 +855,14 @@ void CacheFlow::endFill() {
 }
 
 void CacheFlow::onAnswered(const HttpExchange& exchange) {
+  if (stale_on_error_) {
+    answerStaleOnError(exchange, status_);
+    return;
+  }
   if (capturing_) {
     capturing_ = false;
-    stored_ = cache_.store(key_, status_, response_fields_, vary_key_, body_, request_time_ms_,
+    stored_ = cache_.store(cache_.placeVariant(key_, headerFieldViews(response_fields_), vary_key_),
+                           status_, response_fields_, vary_key_, body_, request_time_ms_,
                            response_time_ms_);
     return;
   }

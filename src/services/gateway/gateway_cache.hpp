@@ -10,8 +10,10 @@
 //   lower case; a HEAD reads what a GET stored). An entry's value is the
 //   stored answer in one block: status, times, the stored fields, the
 //   secondary (Vary) key of the request that fetched it, the fields in the
-//   wire form a hit writes, and the body. One variant per URI: an answer
-//   for another Vary selection replaces it.
+//   wire form a hit writes, and the body. An answer without Vary is stored
+//   under its URI (one lookup); answers with Vary are kept as up to
+//   max_variants variants, each under its own key, listed by a record under
+//   the URI (cache/variants.hpp, gateway_cache_variants.cpp).
 // - begin(): what the route does with a request at its head: answer it from
 //   the store (fresh hit, the client's 304 or 412, 504 only-if-cached), or
 //   forward it with a CacheFlow attached (a miss, a revalidation, a write).
@@ -21,12 +23,19 @@
 //   304 is absorbed, merged into the entry, and the client gets the entry;
 //   on a write (POST, PUT, PATCH, DELETE) a non-error answer removes what
 //   invalidationTargets() names.
+// - RFC 5861 (gateway_cache_stale.cpp): stale-while-revalidate answers from
+//   the stale entry at once and has the route's CacheRefresher refresh it
+//   in the background (cache_refresh.hpp); stale-if-error answers a
+//   forwarded request whose member failed (no answer, or 500/502/503/504,
+//   which the tap then absorbs) from the stale entry it had found:
+//   "redge; fwd=stale; fwd-status=503; ttl=-N; detail=stale-if-error".
 //
 // Metrics (labels route="<host><prefix>"):
 //   redge_gateway_cache_hits_total, _misses_total, _stale_served_total,
 //   _coalesced_total, _revalidations_total{result=not_modified|replaced|other},
 //   _stores_total, _store_refusals_total{reason}, _invalidations_total,
-//   _evictions_total, _entries, _bytes, _invalidations_total{cause=write|purge|peer};
+//   _evictions_total, _entries, _bytes, _invalidations_total{cause=write|purge|peer},
+//   _stale_if_error_total (and the refresher's _background_refreshes_total{result});
 //   shared routes: _shared_hits_total, _shared_stores_total, _fill_waits_total.
 //
 // Coalescing: while a GET miss for a URI is being fetched, later GET misses
@@ -50,6 +59,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -67,6 +78,7 @@
 #include "services/gateway/cache/purge_request.hpp"
 #include "services/gateway/cache/stored_fields.hpp"
 #include "services/gateway/cache_fleet.hpp"
+#include "services/gateway/cache_refresh.hpp"
 #include "services/gateway/gateway_config.hpp"
 #include "services/gateway/gateway_forward.hpp"
 
@@ -92,6 +104,7 @@ struct RouteCacheStats {
   Counter& evictions;
   Gauge& entries;
   Gauge& bytes;
+  Counter& stale_if_error;
   std::vector<Counter*> refusals;  // by StoreRefusal, then kRefusalTooLarge
 };
 
@@ -131,6 +144,16 @@ class RouteCache final : public CacheFleet::Member {
   const GatewayCacheOptions& options() const { return options_; }
   const CachePolicy& policy() const { return policy_; }
   size_t entries() const { return store_.size(); }
+
+  // Stale-while-revalidate's background refreshes; null (the default): such
+  // entries are revalidated in line. The refresher outlives its use here
+  // (the gateway closes it before its connections, and never calls begin()
+  // after).
+  void setRefresher(CacheRefresher* refresher) { refresher_ = refresher; }
+  // A background refresh's answer (`response` null: `error` says why none):
+  // updates the entry under job.key as a revalidation would.
+  RefreshResult applyRefresh(const RefreshJob& job, int64_t request_time_ms, HttpClientError error,
+                             const HttpClientResponse* response);
 
  private:
   friend class CacheFlow;
@@ -194,6 +217,30 @@ class RouteCache final : public CacheFleet::Member {
   void syncGauges();
   void keyOf(std::string_view host, std::string_view target, std::string& out) const;
 
+  // Vary variants (gateway_cache_variants.cpp). lookup(): the entry that
+  // `request_fields` select under `uri_key` (one get without Vary; the
+  // record, then the variant, with it); `variant_key` gets the variant's key
+  // when it was one, and `fwd` says uri-miss or vary-miss when none.
+  bool lookup(std::string_view uri_key, std::span<const HttpHeaderField> request_fields,
+              LruCache::Hit& hit, EntryView& entry, std::string& variant_key,
+              CacheForwardReason& fwd);
+  // Where an answer with `response_fields` fetched with `vary_key` goes
+  // under the URI of `key`: the URI itself without Vary (variants of it
+  // dropped), else a variant key, the URI's record updated (and the oldest
+  // variant dropped past max_variants).
+  std::string placeVariant(std::string_view key, std::span<const HttpHeaderField> response_fields,
+                           std::string_view vary_key);
+  // Removes the entry under a URI key and, when it is a record, its
+  // variants; how many answers went.
+  size_t eraseUri(std::string_view uri_key);
+
+  // RFC 5861 3 (gateway_cache_stale.cpp): answers from the stale entry and
+  // starts a refresh of `entry_key` unless one runs.
+  void serveStaleAndRefresh(const HttpExchange& exchange, HttpMethod method,
+                            std::span<const HttpHeaderField> request_fields, const EntryView& entry,
+                            std::string_view entry_key, std::string_view host, std::string target,
+                            const ReuseDecision& d);
+
   const GatewayCacheOptions options_;
   const std::string label_;
   const Clock& clock_;
@@ -211,6 +258,8 @@ class RouteCache final : public CacheFleet::Member {
   // deadlines are now + fill_lock_ms, so in order); one timer for all.
   std::vector<std::pair<int64_t, std::string>> peer_deadlines_;
   TimerPtr peer_timer_;
+  CacheRefresher* refresher_ = nullptr;
+  uint64_t variant_generation_ = 0;  // the last VariantRecord::generation given
 };
 
 class CacheFlow final : public ResponseTap {
@@ -236,12 +285,18 @@ class CacheFlow final : public ResponseTap {
   // The request is over (answered, failed or dropped): a fetch it made for
   // others ends, and they are woken.
   void endFill();
+  // RFC 5861 4: the try failed (no answer: `status` empty; or the member's
+  // 5xx, absorbed): when the request found a stale entry that may stand in
+  // for an error, answers the client from it and returns true.
+  bool answerStaleOnError(const HttpExchange& exchange, std::optional<int> status);
 
  private:
   friend class RouteCache;
 
   TapMode onMissHead(const HttpClientResponseHead& head, std::span<const HttpHeaderField> fields,
                      std::vector<std::pair<std::string_view, std::string_view>>& extra);
+  // Whether the stale entry found (entry_) may answer instead of an error now.
+  bool staleOnErrorAllowed() const;
 
   RouteCache& cache_;
   Kind kind_;
@@ -252,7 +307,7 @@ class CacheFlow final : public ResponseTap {
   CacheForwardReason fwd_ = CacheForwardReason::Miss;
   CacheRequestFacts facts_;
   StoredHeaderFields request_fields_;  // for the secondary key of what is stored
-  std::string entry_;                  // the entry being revalidated (its encoded value)
+  std::string entry_;  // the entry being revalidated (its encoded value), or a stale one forwarded
   std::vector<std::pair<std::string, std::string>> validators_;
   RequestRewrite rewrite_;
   bool head_request_ = false;
@@ -260,6 +315,7 @@ class CacheFlow final : public ResponseTap {
   bool stored_ = false;      // what it fetched was stored
   bool shared_hit_ = false;  // woken by an entry another gateway put in Redis
   bool client_conditional_ = false;
+  bool stale_on_error_ = false;  // a member's 5xx absorbed: the stale entry answers
   int64_t request_time_ms_ = 0;
   // The answer being captured.
   bool capturing_ = false;

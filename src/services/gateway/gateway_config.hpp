@@ -62,6 +62,12 @@ struct GatewayCacheOptions {
   // purges reach all of them (cache_fleet.hpp).
   bool shared = false;
   int64_t fill_lock_ms = 5000;  // how long the fleet waits on one gateway's fetch
+  // RFC 5861 windows for answers that state none (0: only what they say):
+  // serve a stale answer at once and refresh it in the background, and
+  // serve a stale answer when the member fails.
+  int64_t stale_while_revalidate_ms = 0;
+  int64_t stale_if_error_ms = 0;
+  int64_t max_variants = 8;  // Vary variants kept per URI
 };
 
 struct GatewayRouteOptions {

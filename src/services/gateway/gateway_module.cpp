@@ -21,6 +21,7 @@ using namespace config_limits;
 constexpr int64_t kMaxRetries = 10;
 constexpr int64_t kMaxWeight = 1000;
 constexpr int64_t kMaxRiseFall = 100;
+constexpr int64_t kMaxVariants = 64;
 
 void declareKeys(ConfigSchema& schema) {
   auto gateway = schema.moduleSection<GatewayOptions>("gateway");
@@ -87,7 +88,16 @@ void declareKeys(ConfigSchema& schema) {
                "missing URI for all, and writes and purges clear every gateway's copy")
       .intKey(REDGE_FIELD(GatewayCacheOptions, fill_lock_ms), 1, kMaxDurationMs,
               "shared: how long other gateways wait for the one fetching a missing URI before "
-              "they fetch it themselves");
+              "they fetch it themselves")
+      .intKey(REDGE_FIELD(GatewayCacheOptions, stale_while_revalidate_ms), 0, kMaxDurationMs,
+              "how long past freshness an answer that states no stale-while-revalidate is "
+              "served at once while one background request refreshes it; 0: none")
+      .intKey(REDGE_FIELD(GatewayCacheOptions, stale_if_error_ms), 0, kMaxDurationMs,
+              "how long past freshness an answer that states no stale-if-error is served "
+              "instead of a member's failure (no connection, reset, timeout, 500, 502, 503, "
+              "504); 0: none")
+      .intKey(REDGE_FIELD(GatewayCacheOptions, max_variants), 1, kMaxVariants,
+              "answers kept per URI for different Vary selections (oldest dropped)");
 
   auto pool = gateway.mapKey(REDGE_FIELD(GatewayOptions, pools), "upstream pools by name");
   pool.listKey(REDGE_FIELD(GatewayPoolOptions, members), "members from the configuration")

@@ -181,6 +181,13 @@ GatewayService::GatewayService(ModuleContext& context, const GatewayOptions& opt
       caches_.push_back(std::make_unique<RouteCache>(rt.clock, rt.timers, rt.metrics,
                                                      r.host + r.prefix, r.cache,
                                                      r.cache.shared ? fleet_.get() : nullptr));
+      Pool* p = pools_[pool_index.at(r.pool)].get();
+      refreshers_.push_back(std::make_unique<CacheRefresher>(
+          *caches_.back(), rt.metrics, r.host + r.prefix,
+          [this, p](HttpClientRequest request, HttpClientCallback done) {
+            sendRefresh(*p, std::move(request), std::move(done));
+          }));
+      caches_.back()->setRefresher(refreshers_.back().get());
     }
     routes_.add(r.host, r.prefix, pool_index.at(r.pool), cache);
   }
@@ -242,6 +249,9 @@ void GatewayService::close(std::function<void()> done) {
       if (watch_ != 0) registry_->unwatch(watch_);
       registry_->setTrafficProvider(nullptr);
     }
+    // Before the connections: the refreshes they fail as they close must
+    // find their refresher detached.
+    for (auto& f : refreshers_) f->close();
     for (auto& p : pools_) p->close();
     for (auto& c : caches_) c->wakeAll();  // waiters are dropped, not forwarded
     if (fleet_) fleet_->close();
@@ -335,7 +345,7 @@ void GatewayService::sendTo(const std::shared_ptr<Request>& r, std::optional<uin
       // No other member to retry on: the first failure is the answer.
       pool.retryBudget().onRetryFinished();
       answerFailure(*r, r->last);
-    } else {
+    } else if (!answerStale(*r, std::nullopt)) {
       r->exchange->sendError(503, "no_healthy_upstream",
                              "No member of pool '" + p.name +
                                  "' may take traffic now (none has passed its health checks, or "
@@ -396,7 +406,19 @@ void GatewayService::onTryDone(const std::shared_ptr<Request>& r, MemberTicket t
   finish(*r);
 }
 
+bool GatewayService::answerStale(Request& r, std::optional<int> status) {
+  return r.cache_flow && r.cache_flow->answerStaleOnError(r.client, status);
+}
+
 void GatewayService::answerFailure(Request& r, const TryOutcome& outcome) {
+  // A member's 5xx absorbed by the tap went on as an answer, not here; a
+  // failure after such a head (its body cut) still names its status.
+  if (outcome.error != HttpClientError::Closed &&
+      answerStale(r, outcome.response_started && outcome.status >= 500
+                         ? std::optional<int>(outcome.status)
+                         : std::nullopt)) {
+    return;
+  }
   const std::string& pool = r.pool->name;
   switch (outcome.error) {
     case HttpClientError::Connect:
@@ -476,6 +498,41 @@ void GatewayService::onPurge(HttpRequest& request, const HttpResponder& responde
   // memory), then answered.
   fleet_->purge(purge, shared, [this, answer](int64_t removed_shared) {
     if (!closed_) answer(removed_shared);
+  });
+}
+
+// ---------------------------------------------------------------- refreshes
+
+// A cached route's background refresh: a member of its pool, as a request's
+// first try would pick, with the gateway's deadlines; counted on the member
+// like a try (in flight, passive health).
+void GatewayService::sendRefresh(Pool& p, HttpClientRequest request, HttpClientCallback done) {
+  if (closed_) {
+    done(HttpClientError::Closed, nullptr);
+    return;
+  }
+  std::optional<uint32_t> member = p.pool->pick({}, {});
+  if (!member || *member >= p.clients.size() || !p.clients[*member]) {
+    done(HttpClientError::Connect, nullptr);
+    return;
+  }
+  MemberClient* client = p.clients[*member].get();
+  MemberTicket ticket = p.pool->beginTry(*member);
+  ++client->inflight;
+  request.connect_timeout_ms = options_.connect_timeout_ms;
+  request.timeout_ms = options_.timeout_ms;
+  client->client->send(std::move(request), [this, &p, client, ticket, done = std::move(done)](
+                                               HttpClientError error,
+                                               const HttpClientResponse* response) {
+    if (--client->inflight == 0 && client->retired) p.closeClient(*client);
+    TryResult result = TryResult::Failure;
+    if (closed_ || error == HttpClientError::Closed) {
+      result = TryResult::Abandoned;
+    } else if (error == HttpClientError::None && response != nullptr && response->status < 500) {
+      result = TryResult::Success;
+    }
+    p.pool->endTry(ticket, result);
+    done(error, response);
   });
 }
 

@@ -19,7 +19,10 @@
 // A route with `cache.enabled` answers GET and HEAD from its RouteCache
 // when it can, and lets its CacheFlow tee, absorb or invalidate on the
 // forwarded answer otherwise (gateway_cache.hpp); other routes never touch
-// the cache.
+// the cache. A cached route's CacheRefresher sends its background refreshes
+// (stale-while-revalidate) to a member of the route's pool (sendRefresh),
+// and a request whose try failed is answered from a stale entry where
+// stale-if-error allows it rather than with the errors above.
 //
 // Routes with `cache.shared` share their entries through Redis (one
 // CacheFleet for the gateway). With the admin listener on, `POST
@@ -36,7 +39,9 @@
 // connections (one HttpClientPool per member) and the rotations. close()
 // stops every timer and closes every connection while the loop runs;
 // callbacks that come later (Redis failing an LMOVE at shutdown) find the
-// service closed and drop their request, whose client has gone anyway.
+// service closed and drop their request, whose client has gone anyway. The
+// cache refreshers are closed before the connections, so the refreshes
+// the connections fail as they close reach no cache.
 
 #include <cstdint>
 #include <memory>
@@ -79,6 +84,9 @@ class GatewayService final : public Service {
   void onTryDone(const std::shared_ptr<Request>& r, MemberTicket ticket, bool was_retry,
                  const TryOutcome& outcome);
   void answerFailure(Request& r, const TryOutcome& outcome);
+  // stale-if-error: true when a stale entry answered instead of the error.
+  bool answerStale(Request& r, std::optional<int> status);
+  void sendRefresh(Pool& pool, HttpClientRequest request, HttpClientCallback done);
   void finish(Request& r);
   void onRegistryChange(const RegistryChange& change);
   void onPurge(HttpRequest& request, const HttpResponder& responder);
@@ -91,8 +99,9 @@ class GatewayService final : public Service {
   SplitMixRandom random_;
   std::unique_ptr<RedisScript> rotation_script_;
   std::vector<std::unique_ptr<Pool>> pools_;
-  std::unique_ptr<CacheFleet> fleet_;                // when a route's cache is shared
-  std::vector<std::unique_ptr<RouteCache>> caches_;  // the cached routes'
+  std::unique_ptr<CacheFleet> fleet_;                        // when a route's cache is shared
+  std::vector<std::unique_ptr<RouteCache>> caches_;          // the cached routes'
+  std::vector<std::unique_ptr<CacheRefresher>> refreshers_;  // one per cache
   ServiceRegistry* registry_ = nullptr;
   ServiceRegistry::WatchId watch_ = 0;
   int64_t inflight_ = 0;

@@ -283,7 +283,9 @@ StoreDecision decideStore(const CacheRequestFacts& request, const CacheResponseF
     return refuse(StoreRefusal::NoFreshness);
   }
   const bool validator = response.has_etag || response.last_modified_s.has_value();
-  const bool stale_use = !staleForbidden(cc) && (cc.stale_while_revalidate || cc.stale_if_error);
+  const bool stale_use =
+      !staleForbidden(cc) && (cc.stale_while_revalidate || cc.stale_if_error ||
+                              policy.stale_while_revalidate_ms > 0 || policy.stale_if_error_ms > 0);
   const bool fresh_on_arrival = d.lifetime.ms > currentAgeMs(response, response.response_time_ms);
   if (!fresh_on_arrival && !validator && !stale_use) return refuse(StoreRefusal::NoFreshness);
   d.store = true;
@@ -373,8 +375,10 @@ ReuseDecision decideReuse(const CacheRequestFacts& request, const CacheResponseF
   // RFC 5861 3. A request's min-fresh asks for freshness a stale answer
   // lacks, and a max-age without max-stale says the client wants no stale
   // answer (RFC 9111 5.2.1.1).
-  if (res.stale_while_revalidate && !req.min_fresh && !req.max_age &&
-      staleness_ms <= secondsToMs(*res.stale_while_revalidate)) {
+  // The route's window stands in for a response that states none.
+  const int64_t swr_ms = res.stale_while_revalidate ? secondsToMs(*res.stale_while_revalidate)
+                                                    : policy.stale_while_revalidate_ms;
+  if (swr_ms > 0 && !req.min_fresh && !req.max_age && staleness_ms <= swr_ms) {
     return decide(ReuseAction::ServeStaleAndRefresh, ReuseReason::StaleWhileRevalidate);
   }
   return decide(ReuseAction::Revalidate, ReuseReason::Stale);
@@ -394,12 +398,18 @@ bool mayServeStaleOnError(const CacheRequestFacts& request, const CacheResponseF
   const int64_t age_ms = currentAgeMs(stored, now_ms);
   const int64_t lifetime_ms = freshnessLifetime(stored, policy).ms;
   const int64_t staleness_ms = std::max<int64_t>(0, age_ms - lifetime_ms);
-  // Either side may grant it (RFC 5861 4); the larger grant applies.
-  std::optional<int64_t> grant = res.stale_if_error;
-  if (request.cache_control.stale_if_error) {
-    grant = std::max(grant.value_or(0), *request.cache_control.stale_if_error);
+  // Either side may grant it (RFC 5861 4); the larger grant applies. The
+  // route's window stands in for a response that states none.
+  std::optional<int64_t> grant_ms;
+  if (res.stale_if_error) {
+    grant_ms = secondsToMs(*res.stale_if_error);
+  } else if (policy.stale_if_error_ms > 0) {
+    grant_ms = policy.stale_if_error_ms;
   }
-  return grant && staleness_ms <= secondsToMs(*grant);
+  if (request.cache_control.stale_if_error) {
+    grant_ms = std::max(grant_ms.value_or(0), secondsToMs(*request.cache_control.stale_if_error));
+  }
+  return grant_ms && staleness_ms <= *grant_ms;
 }
 
 }  // namespace redge

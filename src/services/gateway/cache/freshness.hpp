@@ -29,6 +29,12 @@ struct CachePolicy {
   // The cap on the Last-Modified heuristic (10% of Date - Last-Modified);
   // 0 switches that heuristic off.
   int64_t heuristic_max_ms = 24 * 3600 * 1000;
+  // The route's own stale-while-revalidate and stale-if-error windows (RFC
+  // 5861 grants by configuration, as RFC 9111 4.2.4 allows), used when the
+  // response states none of its own; 0: none. must-revalidate,
+  // proxy-revalidate, s-maxage and no-cache still forbid stale answers.
+  int64_t stale_while_revalidate_ms = 0;
+  int64_t stale_if_error_ms = 0;
 };
 
 // What the cache reads from a request, once per request.
@@ -170,8 +176,10 @@ ReuseDecision decideReuse(const CacheRequestFacts& request, const CacheResponseF
 
 // RFC 5861 4: whether a stale stored response may answer `request` at
 // `now_ms` because the origin failed (no answer, or a status for which
-// isStaleIfErrorStatus holds). stale-if-error from the response or the
-// request; never past must-revalidate, proxy-revalidate, s-maxage or no-cache.
+// isStaleIfErrorStatus holds). stale-if-error from the response (or, when
+// it states none, the policy's stale_if_error_ms) or the request, the
+// larger window applying; never past must-revalidate, proxy-revalidate,
+// s-maxage or no-cache.
 bool mayServeStaleOnError(const CacheRequestFacts& request, const CacheResponseFacts& stored,
                           int64_t now_ms, const CachePolicy& policy);
 
