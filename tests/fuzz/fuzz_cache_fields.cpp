@@ -23,6 +23,7 @@
 //   - every invalidation target is an origin-form path without dot segments;
 //   - fieldsToStore and mergeNotModified keep exactly one valid Date;
 //   - Cache-Status values hold only visible ASCII and spaces;
+//   - packed response facts unpack to the parsed ones;
 //   - a purge body read as a purge names something, paths start with '/',
 //     tags hold no space, comma or newline; a fleet message read back from
 //     its text is the same message;
@@ -42,6 +43,7 @@
 #include "services/gateway/cache/fleet_event.hpp"
 #include "services/gateway/cache/freshness.hpp"
 #include "services/gateway/cache/invalidation.hpp"
+#include "services/gateway/cache/packed_facts.hpp"
 #include "services/gateway/cache/purge_request.hpp"
 #include "services/gateway/cache/retention.hpp"
 #include "services/gateway/cache/stored_fields.hpp"
@@ -184,6 +186,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)notModifiedSelects(stored_views, request);
   (void)notModifiedResponseFields(stored_views);
   (void)revalidationRequestFields(stored_views);
+
+  // Packed into an entry, the response's facts unpack to the parsed ones.
+  PackedResponseFacts packed;
+  if (packResponseFacts(res, packed)) {
+    check(unpackResponseFacts(packed, res.status, res.request_time_ms, res.response_time_ms) ==
+          res);
+  }
 
   // The shared cache's inputs: a stored response's retention (UBSan
   // watches its arithmetic), an operator's purge body and a fleet message.

@@ -16,6 +16,7 @@
 #include "services/gateway/gateway_cache.hpp"
 
 #include <charconv>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 
@@ -24,6 +25,7 @@
 #include "services/gateway/cache/cache_status.hpp"
 #include "services/gateway/cache/conditional.hpp"
 #include "services/gateway/cache/invalidation.hpp"
+#include "services/gateway/cache/packed_facts.hpp"
 #include "services/gateway/cache/purge_request.hpp"
 #include "services/gateway/cache/retention.hpp"
 #include "services/gateway/cache/variants.hpp"
@@ -33,7 +35,7 @@
 namespace redge {
 namespace {
 
-constexpr uint32_t kEntryMagic = 0x52474331;  // "RGC1"
+constexpr uint32_t kEntryMagic = 0x52474332;  // "RGC2"
 // The refusal counted when a body outgrows max_object_bytes, after the
 // StoreRefusal values.
 constexpr size_t kRefusalTooLarge = static_cast<size_t>(StoreRefusal::NoFreshness) + 1;
@@ -51,7 +53,13 @@ struct EntryHeader {
   uint32_t vary_key_len;
   uint32_t wire_len;
   uint64_t body_len;
+  // Filled in place at the entry's first use (flags 0 until then; see
+  // RouteCache::storedFacts).
+  PackedResponseFacts facts;
 };
+
+// The facts of a stored response that could not be packed: parsed on each use.
+constexpr uint32_t kFactsUnpackable = 1u << 31;
 
 // Stored fields a client never gets from the entry as they are: redge
 // writes its own framing, Age and Cache-Status. Date and Server are the
@@ -107,7 +115,8 @@ std::string encodeEntry(int status, const StoredHeaderFields& fields, std::strin
                 static_cast<uint32_t>(fields_len),
                 static_cast<uint32_t>(vary_key.size()),
                 static_cast<uint32_t>(wire.size()),
-                body.size()};
+                body.size(),
+                {}};
   std::string out;
   out.reserve(sizeof h + fields_len + vary_key.size() + wire.size() + body.size());
   out.append(reinterpret_cast<const char*>(&h), sizeof h);
@@ -232,10 +241,9 @@ RouteCache::RouteCache(const Clock& clock, TimerFactory& timers, MetricsRegistry
 RouteCache::~RouteCache() = default;
 
 void RouteCache::keyOf(std::string_view host, std::string_view target, std::string& out) const {
+  const std::string_view key_host = cacheKeyHost(host);
   out.assign("http://");
-  out.append(cacheKeyHost(host));
-  size_t at = out.size() - cacheKeyHost(host).size();
-  for (size_t i = at; i < out.size(); ++i) out[i] = asciiLower(out[i]);
+  for (char c : key_host) out.push_back(asciiLower(c));
   out.append(target);
 }
 
@@ -262,6 +270,7 @@ bool RouteCache::decode(std::string_view value, EntryView& out) {
   const uint64_t rest = static_cast<uint64_t>(h.vary_key_len) + h.wire_len + h.body_len;
   if (h.body_len > value.size() || value.size() - at != rest) return false;
   out.status = h.status;
+  out.facts = h.facts;
   out.request_time_ms = h.request_time_ms;
   out.response_time_ms = h.response_time_ms;
   out.vary_key = value.substr(at, h.vary_key_len);
@@ -270,6 +279,25 @@ bool RouteCache::decode(std::string_view value, EntryView& out) {
   at += h.wire_len;
   out.body = value.substr(at, h.body_len);
   return true;
+}
+
+CacheResponseFacts RouteCache::storedFacts(const EntryView& entry, std::string_view stored_value) {
+  if ((entry.facts.flags & kFactsUnpackable) == 0 && entry.facts.flags != 0) {
+    return unpackResponseFacts(entry.facts, entry.status, entry.request_time_ms,
+                               entry.response_time_ms);
+  }
+  CacheResponseFacts facts = cacheResponseFacts(entry.status, *entry.fields, entry.request_time_ms,
+                                                entry.response_time_ms);
+  if (entry.facts.flags == 0 && stored_value.size() >= sizeof(EntryHeader)) {
+    // First use of this entry: keep what was read in its header, so that
+    // later hits skip the parse. The bytes are the store's own (a Hit's
+    // value), rewritten in place at the same size.
+    PackedResponseFacts packed;
+    if (!packResponseFacts(facts, packed)) packed.flags = kFactsUnpackable;
+    std::memcpy(const_cast<char*>(stored_value.data()) + offsetof(EntryHeader, facts), &packed,
+                sizeof packed);
+  }
+  return facts;
 }
 
 bool RouteCache::store(std::string_view key, int status, const StoredHeaderFields& fields,
@@ -445,8 +473,7 @@ RouteCache::Start RouteCache::begin(HttpRequest& request, const HttpExchange& ex
   }
 
   const int64_t now = wallClockMs();
-  CacheResponseFacts stored =
-      cacheResponseFacts(entry.status, entry_fields, entry.request_time_ms, entry.response_time_ms);
+  CacheResponseFacts stored = storedFacts(entry, hit.value);
   ReuseDecision d = decideReuse(facts, stored, now, policy_);
   switch (d.action) {
     case ReuseAction::ServeFresh:
@@ -551,10 +578,15 @@ bool RouteCache::acceptShared(const std::string& key, std::string_view value) {
   EntryView entry;
   entry.fields = &fields;
   if (!decode(value, entry)) return false;
-  if (!store_.put(key, value)) return false;
+  // Packed facts are this gateway's to read from the fields: what came from
+  // Redis is packed again at its first use here, never trusted as it is.
+  std::string local(value);
+  const PackedResponseFacts unpacked;
+  std::memcpy(local.data() + offsetof(EntryHeader, facts), &unpacked, sizeof unpacked);
+  if (!store_.put(key, local)) return false;
   syncGauges();
-  CacheResponseFacts facts =
-      cacheResponseFacts(entry.status, fields, entry.request_time_ms, entry.response_time_ms);
+  entry.facts = unpacked;
+  CacheResponseFacts facts = storedFacts(entry, {});
   ReuseDecision d = decideReuse(CacheRequestFacts{}, facts, wallClockMs(), policy_);
   return d.action == ReuseAction::ServeFresh;
 }
@@ -640,8 +672,7 @@ bool RouteCache::answerWaiter(CacheFlow& flow, const HttpExchange& exchange) {
   std::string variant_key;
   CacheForwardReason fwd;
   if (!lookup(flow.key_, request_fields, hit, entry, variant_key, fwd)) return false;
-  CacheResponseFacts stored =
-      cacheResponseFacts(entry.status, entry_fields, entry.request_time_ms, entry.response_time_ms);
+  CacheResponseFacts stored = storedFacts(entry, hit.value);
   ReuseDecision d = decideReuse(flow.facts_, stored, wallClockMs(), policy_);
   if (d.action != ReuseAction::ServeFresh && d.action != ReuseAction::ServeStale) return false;
   CacheStatus cs;

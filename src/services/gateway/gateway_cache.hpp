@@ -75,6 +75,7 @@
 #include "services/cacheproxy/lru_cache.hpp"
 #include "services/gateway/cache/cache_status.hpp"
 #include "services/gateway/cache/freshness.hpp"
+#include "services/gateway/cache/packed_facts.hpp"
 #include "services/gateway/cache/purge_request.hpp"
 #include "services/gateway/cache/stored_fields.hpp"
 #include "services/gateway/cache_fleet.hpp"
@@ -162,6 +163,7 @@ class RouteCache final : public CacheFleet::Member {
   // into a flow's copy of it); `fields` is the cache's scratch vector.
   struct EntryView {
     int status = 200;
+    PackedResponseFacts facts;  // flags 0: not packed yet
     int64_t request_time_ms = 0;
     int64_t response_time_ms = 0;
     std::vector<HttpHeaderField>* fields = nullptr;
@@ -171,6 +173,11 @@ class RouteCache final : public CacheFleet::Member {
   };
 
   bool decode(std::string_view value, EntryView& out);
+  // The cache facts of a decoded entry: unpacked from its header when they
+  // were packed, else parsed from its fields. `stored_value`, the entry's
+  // bytes in the store (a Hit's value; empty for a copy), gets the packed
+  // facts at their first reading.
+  CacheResponseFacts storedFacts(const EntryView& entry, std::string_view stored_value);
   bool store(std::string_view key, int status, const StoredHeaderFields& fields,
              std::string_view vary_key, std::string_view body, int64_t request_time_ms,
              int64_t response_time_ms);

@@ -55,6 +55,8 @@ struct CacheControl {
   // different values: RFC 9111 4.2.1 lets a cache treat the response as
   // stale, and it is (its freshness lifetime is 0).
   bool freshness_invalid = false;
+
+  bool operator==(const CacheControl&) const = default;
 };
 
 // Parses one field line's value into `out` (directives accumulate).

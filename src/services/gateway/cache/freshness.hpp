@@ -71,6 +71,8 @@ struct CacheResponseFacts {
   bool vary_any = false;         // Vary: * (never matches a later request)
   int64_t request_time_ms = 0;   // when the request that fetched it was sent
   int64_t response_time_ms = 0;  // when its header section arrived
+
+  bool operator==(const CacheResponseFacts&) const = default;
 };
 
 CacheResponseFacts cacheResponseFacts(int status, std::span<const HttpHeaderField> headers,

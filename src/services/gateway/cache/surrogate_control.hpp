@@ -25,6 +25,8 @@ struct SurrogateControl {
   std::optional<int64_t> max_age;  // seconds; "max-age=30+60" is 30
   bool no_store = false;
   bool speaks() const { return max_age.has_value() || no_store; }
+
+  bool operator==(const SurrogateControl&) const = default;
 };
 
 // The directives of every Surrogate-Control line that are for `device`
