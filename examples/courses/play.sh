@@ -21,10 +21,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-# The name clients reach the fleet by: the cache key is http://<Host><path>,
-# so A and B share entries for requests that name the same host (as they do
-# behind one DNS name or load balancer; here curl says it with -H Host).
-host=courses.example
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/redge-courses-play.XXXXXX")
 pids=()
 
@@ -124,14 +120,14 @@ asked() { curl -s "$api/stats" | grep -o '"asked": [0-9]*' | grep -o '[0-9]*$'; 
 ask() { # method gateway_port path [curl args...]
   local method=$1 port=$2 path=$3
   shift 3
-  curl -s -i -X "$method" -H "Host: $host" "$@" "http://127.0.0.1:$port$path" \
+  curl -s -i -X "$method" "$@" "http://127.0.0.1:$port$path" \
     >"$workdir/answer" || die "curl $method :$port$path failed."
   tr -d '\r' <"$workdir/answer" >"$workdir/answer.txt"
   status=$(head -n 1 "$workdir/answer.txt" | cut -d' ' -f2)
   cache_status=$(grep -i '^Cache-Status:' "$workdir/answer.txt" | cut -d' ' -f2- || true)
   body=$(sed '1,/^$/d' "$workdir/answer.txt")
   grep -i -E '^(HTTP/|Cache-Status:|Age:|Location:)' "$workdir/answer.txt" | sed 's/^/   /'
-  echo "   (the API has been asked $(asked) times)"
+  echo "   (API asked so far: $(asked))"
 }
 
 expect() { # what_it_should_be actual description
@@ -210,4 +206,6 @@ counted() { # name admin_port
 }
 counted A "$admin_a"
 counted B "$admin_b"
+echo "== the API's own log: every request that reached it"
+sed 's/^/   /' "$workdir/api.log"
 echo "every step showed what it promised: the API was asked 4 times for 6 requests"
