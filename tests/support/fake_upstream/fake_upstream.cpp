@@ -324,7 +324,8 @@ void FakeUpstream::onEcho(HttpRequest& request, const HttpResponder& responder) 
   bool hop = param("hop") == 1;
   // The caching fields, percent-decoded: cc=<Cache-Control>, etag=<tag>
   // (answered 304 without a body when If-None-Match names it), vary=<Vary>,
-  // location=<Location> (what a write's answer may name),
+  // location=<Location> (what a write's answer may name), cache_tag=<Cache-Tag>
+  // and surrogate_key=<Surrogate-Key> (the tags a purge may name),
   // nocookie=1 (no Set-Cookie, which would keep a shared cache from storing).
   auto text = [&](std::string_view name) -> std::string {
     std::string needle = std::string(name) + "=";
@@ -343,6 +344,8 @@ void FakeUpstream::onEcho(HttpRequest& request, const HttpResponder& responder) 
   echo_headers.cache_control = text("cc");
   echo_headers.vary = text("vary");
   echo_headers.location = text("location");
+  echo_headers.cache_tag = text("cache_tag");
+  echo_headers.surrogate_key = text("surrogate_key");
   echo_headers.cookies = param("nocookie") != 1;
   if (std::string tag = text("etag"); !tag.empty()) {
     echo_headers.etag = "\"" + tag + "\"";
@@ -411,6 +414,8 @@ void FakeUpstream::sendEcho(const HttpResponder& responder, int status, const st
   if (!headers.etag.empty()) r.header("ETag", headers.etag);
   if (!headers.vary.empty()) r.header("Vary", headers.vary);
   if (!headers.location.empty()) r.header("Location", headers.location);
+  if (!headers.cache_tag.empty()) r.header("Cache-Tag", headers.cache_tag);
+  if (!headers.surrogate_key.empty()) r.header("Surrogate-Key", headers.surrogate_key);
   if (hop) {
     r.header("Keep-Alive", "timeout=5");
     r.header("Connection", "X-Upstream-Hop");

@@ -72,12 +72,14 @@ class FakeUpstream {
   enum class Outcome { Delivered, Failed, Refused, Echo };
 
   // What an echo's query asks of its answer's caching fields (cc=, etag=,
-  // vary=, location=, nocookie=1).
+  // vary=, location=, cache_tag=, surrogate_key=, nocookie=1).
   struct EchoHeaders {
     std::string cache_control;
     std::string etag;  // with its quotes
     std::string vary;
     std::string location;
+    std::string cache_tag;      // Cache-Tag: comma-separated tags
+    std::string surrogate_key;  // Surrogate-Key: space-separated tags
     bool cookies = true;
   };
 
