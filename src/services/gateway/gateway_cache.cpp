@@ -549,7 +549,7 @@ void RouteCache::lookupShared(const std::string& key) {
     auto it = fills_.find(key);
     if (it == fills_.end() || it->second.phase != Fill::Phase::Lookup) return;
     if (value && acceptShared(key, *value)) {
-      wakeWaiters(key, true);
+      wakeWaiters(key, WakeCause::SharedEntry);
       return;
     }
     if (!ok) {
@@ -568,7 +568,7 @@ void RouteCache::lookupShared(const std::string& key) {
       it->second.phase = Fill::Phase::PeerFetches;
       stats_.fill_waits.inc(it->second.waiters.size());
       peer_deadlines_.emplace_back(clock_.nowMs() + options_.fill_lock_ms, key);
-      if (!peer_timer_->enabled()) peer_timer_->enable(options_.fill_lock_ms);
+      if (peer_timer_ && !peer_timer_->enabled()) peer_timer_->enable(options_.fill_lock_ms);
     });
   });
 }
@@ -606,13 +606,14 @@ void RouteCache::fetchFor(const std::string& key) {
   first.wake();  // answerWaiter() lets a filling flow go to a member
 }
 
-void RouteCache::wakeWaiters(const std::string& key, bool from_shared) {
+void RouteCache::wakeWaiters(const std::string& key, WakeCause cause) {
   auto it = fills_.find(key);
   if (it == fills_.end()) return;
   std::vector<Fill::Waiter> waiters = std::move(it->second.waiters);
   fills_.erase(it);
   for (Fill::Waiter& w : waiters) {
-    w.flow->shared_hit_ = from_shared;
+    w.flow->shared_hit_ = cause != WakeCause::Fetched;
+    w.flow->collapsed_ = cause != WakeCause::SharedEntry;
     w.wake();
   }
 }
@@ -624,7 +625,9 @@ void RouteCache::onPeerDeadline() {
   std::vector<std::string> keys;
   for (size_t i = 0; i < due; ++i) keys.push_back(std::move(peer_deadlines_[i].second));
   peer_deadlines_.erase(peer_deadlines_.begin(), peer_deadlines_.begin() + due);
-  if (!peer_deadlines_.empty()) peer_timer_->enable(peer_deadlines_.front().first - now);
+  if (!peer_deadlines_.empty() && peer_timer_) {
+    peer_timer_->enable(peer_deadlines_.front().first - now);
+  }
   for (const std::string& key : keys) {
     auto it = fills_.find(key);
     // The other gateway's fill never came (it died, or its event was lost):
@@ -644,7 +647,7 @@ void RouteCache::onPeerFilled(const std::string& key) {
     // be, or Redis failed): each goes on by itself, as after a local fetch
     // that stored nothing.
     bool shared = value && acceptShared(key, *value);
-    wakeWaiters(key, shared);
+    wakeWaiters(key, shared ? WakeCause::PeerFetched : WakeCause::Fetched);
   });
 }
 
@@ -653,13 +656,14 @@ void RouteCache::endFill(const std::string& key, bool stored) {
   if (it == fills_.end()) return;
   // Stored: the store script released the lock and told the fleet.
   if (fleet_ != nullptr && !stored) fleet_->giveUp(label_, key);
-  wakeWaiters(key, false);
+  wakeWaiters(key, WakeCause::Fetched);
 }
 
 void RouteCache::wakeAll() {
-  if (peer_timer_) peer_timer_->disable();
+  // The gateway is closing: the timer goes while the loop still runs.
+  peer_timer_.reset();
   peer_deadlines_.clear();
-  while (!fills_.empty()) wakeWaiters(fills_.begin()->first, false);
+  while (!fills_.empty()) wakeWaiters(fills_.begin()->first, WakeCause::Fetched);
 }
 
 bool RouteCache::answerWaiter(CacheFlow& flow, const HttpExchange& exchange) {
@@ -678,12 +682,14 @@ bool RouteCache::answerWaiter(CacheFlow& flow, const HttpExchange& exchange) {
   CacheStatus cs;
   cs.hit = true;
   cs.ttl_s = d.ttl_s;
-  if (flow.shared_hit_) {
-    stats_.shared_hits.inc();
-    cs.detail = "shared";
-  } else {
+  // Waiting for a fetch (here or on another gateway) is collapsing; an
+  // entry read from Redis without waiting for one is a shared hit.
+  if (flow.shared_hit_) stats_.shared_hits.inc();
+  if (flow.collapsed_) {
     stats_.coalesced.inc();
     cs.collapsed = true;
+  } else {
+    cs.detail = "shared";
   }
   std::string cache_status = cacheStatusValue(cs);
   answerFromEntry(exchange, flow.method_, request_fields, entry, d.age_s, cache_status);

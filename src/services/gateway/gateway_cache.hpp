@@ -214,7 +214,10 @@ class RouteCache final : public CacheFleet::Member {
   // plain request now (fresh), which is what waiters need.
   bool acceptShared(const std::string& key, std::string_view value);
   void fetchFor(const std::string& key);  // the first waiter fetches, the rest wait on
-  void wakeWaiters(const std::string& key, bool from_shared);
+  // Why waiters are woken: a fetch ended (theirs to look again), an entry
+  // was found in Redis, or another gateway's fetch filled Redis.
+  enum class WakeCause { Fetched, SharedEntry, PeerFetched };
+  void wakeWaiters(const std::string& key, WakeCause cause);
   void onPeerDeadline();
   void onPeerFilled(const std::string& key);
   void shareStored(const std::string& key, std::string_view value);
@@ -321,6 +324,7 @@ class CacheFlow final : public ResponseTap {
   bool filling_ = false;     // the fetch other misses for key_ wait for
   bool stored_ = false;      // what it fetched was stored
   bool shared_hit_ = false;  // woken by an entry another gateway put in Redis
+  bool collapsed_ = false;   // woken after waiting for a fetch, here or elsewhere
   bool client_conditional_ = false;
   bool stale_on_error_ = false;  // a member's 5xx absorbed: the stale entry answers
   int64_t request_time_ms_ = 0;
