@@ -82,15 +82,6 @@ std::optional<double> metric(const RedgeProcess& gw, const std::string& name,
   return metricSum(r.body, name, labels);
 }
 
-std::string cachedRoute(const std::string& cache_json) {
-  return R"([{"prefix": "/", "pool": "web", "cache": )" + cache_json + "}]";
-}
-
-std::string pool1(const FakeUpstreamProcess& up) {
-  return "{\"web\": {\"members\": [{\"address\": \"" + memberAddress(up) +
-         "\"}], \"health\": {\"enabled\": false}}}";
-}
-
 bool isHit(const HttpReply& r) {
   return r.header("Cache-Status").rfind("redge; hit", 0) == 0;
 }
@@ -115,8 +106,8 @@ class Fleet {
   explicit Fleet(const std::string& cache_json, std::vector<std::string> extra = {})
       : redis(dir),
         up(dir, {"--name", "up"}),
-        a(dir, redis, gatewaySettings(cachedRoute(cache_json), pool1(up), extra)),
-        b(dir, redis, gatewaySettings(cachedRoute(cache_json), pool1(up), extra)) {
+        a(dir, redis, gatewaySettings(cachedRoute(cache_json), webPool(up), extra)),
+        b(dir, redis, gatewaySettings(cachedRoute(cache_json), webPool(up), extra)) {
     a.waitUntilReady();
     b.waitUntilReady();
     // redge's Redis client subscribes with PSUBSCRIBE (the channel's name
@@ -254,7 +245,7 @@ TEST_CASE("shared gateway cache: what one gateway fetched, the other serves from
   // A gateway on the same Redis under another key prefix is another fleet.
   RedgeProcess other(fleet.dir, fleet.redis,
                      gatewaySettings(cachedRoute(R"({"enabled": true, "shared": true})"),
-                                     pool1(fleet.up), {"redis.key_prefix=other:"}));
+                                     webPool(fleet.up), {"redis.key_prefix=other:"}));
   other.waitUntilReady();
   HttpReply elsewhere = fleet.getByAddress(other, target);
   CHECK(elsewhere.header("Cache-Status") == "redge; fwd=uri-miss; stored");

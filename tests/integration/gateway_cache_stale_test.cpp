@@ -27,15 +27,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string cachedRoute(const std::string& cache_json) {
-  return R"([{"prefix": "/", "pool": "web", "cache": )" + cache_json + "}]";
-}
-
-std::string pool1(const FakeUpstreamProcess& up) {
-  return "{\"web\": {\"members\": [{\"address\": \"" + memberAddress(up) +
-         "\"}], \"health\": {\"enabled\": false}}}";
-}
-
 double cacheMetric(const RedgeProcess& gw, const std::string& name, const std::string& route = "/",
                    const std::string& more_labels = "") {
   return scrapeMetric(
@@ -82,7 +73,7 @@ TEST_CASE("gateway cache stale-if-error: a member that refuses connections gets 
   FakeUpstreamProcess up(dir, {"--name", "up"});
   RedgeProcess gw(
       dir, redis,
-      gatewaySettings(cachedRoute(R"({"enabled": true})"), pool1(up), {"log.level=debug"}));
+      gatewaySettings(cachedRoute(R"({"enabled": true})"), webPool(up), {"log.level=debug"}));
   const std::string url = gw.gatewayUrl("/sie?cc=max-age%3D0%2C%20stale-if-error%3D60&nocookie=1");
 
   HttpReply first = httpGet(url);
@@ -133,9 +124,9 @@ TEST_CASE("gateway cache stale-if-error: a member's 503 is absorbed and the stal
   TempDir dir;
   RedisServer redis(dir);
   FakeUpstreamProcess up(dir, {"--name", "up"});
-  RedgeProcess gw(
-      dir, redis,
-      gatewaySettings(cachedRoute(R"({"enabled": true})"), pool1(up), {"gateway.timeout_ms=1000"}));
+  RedgeProcess gw(dir, redis,
+                  gatewaySettings(cachedRoute(R"({"enabled": true})"), webPool(up),
+                                  {"gateway.timeout_ms=1000"}));
   const std::string url = gw.gatewayUrl("/sie?cc=max-age%3D0%2C%20stale-if-error%3D60&nocookie=1");
 
   HttpReply first = httpGet(url);
@@ -179,7 +170,7 @@ TEST_CASE("gateway cache stale-if-error: not past its window", "[gateway][cache]
   TempDir dir;
   RedisServer redis(dir);
   FakeUpstreamProcess up(dir, {"--name", "up"});
-  RedgeProcess gw(dir, redis, gatewaySettings(cachedRoute(R"({"enabled": true})"), pool1(up)));
+  RedgeProcess gw(dir, redis, gatewaySettings(cachedRoute(R"({"enabled": true})"), webPool(up)));
   // Two seconds: the Date has whole seconds, so an answer may be up to one
   // second old on arrival.
   const std::string url = gw.gatewayUrl("/sie?cc=max-age%3D0%2C%20stale-if-error%3D2&nocookie=1");
@@ -210,7 +201,7 @@ TEST_CASE("gateway cache stale-if-error: must-revalidate forbids it, the route w
       gatewaySettings(R"([{"prefix": "/plain/", "pool": "web", "cache": {"enabled": true}},
                           {"prefix": "/grace/", "pool": "web",
                            "cache": {"enabled": true, "stale_if_error_ms": 60000}}])",
-                      pool1(up)));
+                      webPool(up)));
   // Each stored with an ETag (kept for revalidation), stale at once.
   const std::string strict =
       "?cc=max-age%3D0%2C%20must-revalidate%2C%20stale-if-error%3D60&etag=m1";
@@ -248,7 +239,7 @@ TEST_CASE("gateway cache stale-while-revalidate: the stale entry at once, one re
   FakeUpstreamProcess up(dir, {"--name", "up"});
   RedgeProcess gw(
       dir, redis,
-      gatewaySettings(cachedRoute(R"({"enabled": true})"), pool1(up), {"log.level=debug"}));
+      gatewaySettings(cachedRoute(R"({"enabled": true})"), webPool(up), {"log.level=debug"}));
   // The member takes 1.5 s for every answer: a client answered sooner was
   // answered from the store.
   const std::string url = gw.gatewayUrl(
@@ -341,7 +332,7 @@ TEST_CASE(
   RedgeProcess gw(
       dir, redis,
       gatewaySettings(cachedRoute(R"({"enabled": true, "stale_while_revalidate_ms": 60000})"),
-                      pool1(up)));
+                      webPool(up)));
   // The answer says nothing of stale-while-revalidate, and has no
   // validator: the route's window is what keeps it.
   const std::string url = gw.gatewayUrl("/slow?cc=max-age%3D0&nocookie=1");
@@ -368,7 +359,7 @@ TEST_CASE("gateway cache Vary: several variants per URI all hit, a write clears 
                   gatewaySettings(R"([{"prefix": "/", "pool": "web", "cache": {"enabled": true}},
                           {"prefix": "/two/", "pool": "web",
                            "cache": {"enabled": true, "max_variants": 2}}])",
-                                  pool1(up)));
+                                  webPool(up)));
   const std::string q = "?cc=max-age%3D60&vary=Accept-Encoding&nocookie=1";
   const std::string url = gw.gatewayUrl("/v" + q);
   auto get = [&](const std::string& u, const std::string& encoding) {

@@ -26,15 +26,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string cachedRoute(const std::string& cache_json) {
-  return R"([{"prefix": "/", "pool": "web", "cache": )" + cache_json + "}]";
-}
-
-std::string pool1(const FakeUpstreamProcess& up) {
-  return "{\"web\": {\"members\": [{\"address\": \"" + memberAddress(up) +
-         "\"}], \"health\": {\"enabled\": false}}}";
-}
-
 double cacheMetric(const RedgeProcess& gw, const std::string& name,
                    const std::string& more_labels = "") {
   return scrapeMetric(gw, "redge_gateway_cache_" + name + "{route=\"/\"" + more_labels + "}")
@@ -54,7 +45,7 @@ TEST_CASE("gateway cache: a fresh hit is served from memory with Age and Cache-S
   TempDir dir;
   RedisServer redis(dir);
   FakeUpstreamProcess up(dir, {"--name", "up"});
-  RedgeProcess gw(dir, redis, gatewaySettings(cachedRoute(R"({"enabled": true})"), pool1(up)));
+  RedgeProcess gw(dir, redis, gatewaySettings(cachedRoute(R"({"enabled": true})"), webPool(up)));
   const std::string url = gw.gatewayUrl("/items?cc=max-age%3D60&nocookie=1");
 
   HttpReply first = httpGet(url);
@@ -117,7 +108,7 @@ TEST_CASE("gateway cache: only what RFC 9111 lets a shared cache store is stored
   FakeUpstreamProcess up(dir, {"--name", "up"});
   RedgeProcess gw(
       dir, redis,
-      gatewaySettings(cachedRoute(R"({"enabled": true, "max_object_bytes": 2048})"), pool1(up)));
+      gatewaySettings(cachedRoute(R"({"enabled": true, "max_object_bytes": 2048})"), webPool(up)));
   // Each is asked twice; every request reaches the member.
   auto twice = [&](const std::string& target, HeaderList headers = {}) {
     int64_t before = up.stats().echoed;
@@ -155,7 +146,7 @@ TEST_CASE("gateway cache: a stale entry is revalidated, a 304 refreshes it", "[g
   TempDir dir;
   RedisServer redis(dir);
   FakeUpstreamProcess up(dir, {"--name", "up"});
-  RedgeProcess gw(dir, redis, gatewaySettings(cachedRoute(R"({"enabled": true})"), pool1(up)));
+  RedgeProcess gw(dir, redis, gatewaySettings(cachedRoute(R"({"enabled": true})"), webPool(up)));
   const std::string url = gw.gatewayUrl("/r?cc=max-age%3D1&etag=v1&nocookie=1");
 
   HttpReply first = httpGet(url);
@@ -219,7 +210,7 @@ TEST_CASE("gateway cache: Vary selects the stored answer, only-if-cached misses 
   TempDir dir;
   RedisServer redis(dir);
   FakeUpstreamProcess up(dir, {"--name", "up"});
-  RedgeProcess gw(dir, redis, gatewaySettings(cachedRoute(R"({"enabled": true})"), pool1(up)));
+  RedgeProcess gw(dir, redis, gatewaySettings(cachedRoute(R"({"enabled": true})"), webPool(up)));
   const std::string url = gw.gatewayUrl("/v?cc=max-age%3D60&vary=Accept-Language&nocookie=1");
 
   HttpReply en = httpGet(url, {"Accept-Language: en"});
@@ -251,7 +242,7 @@ TEST_CASE("gateway cache: a write clears its target, and with invalidate_parent 
       gatewaySettings(R"([{"prefix": "/plain/", "pool": "web", "cache": {"enabled": true}},
                           {"prefix": "/tree/", "pool": "web",
                            "cache": {"enabled": true, "invalidate_parent": true}}])",
-                      pool1(up), {"log.level=debug"}));
+                      webPool(up), {"log.level=debug"}));
   const std::string q = "?cc=max-age%3D60&nocookie=1";
   auto status = [&](const std::string& target) {
     return httpGet(gw.gatewayUrl(target)).header("Cache-Status");
@@ -299,7 +290,7 @@ TEST_CASE("gateway cache: a route without cache answers as before, with no Cache
   TempDir dir;
   RedisServer redis(dir);
   FakeUpstreamProcess up(dir, {"--name", "up"});
-  RedgeProcess gw(dir, redis, gatewaySettings(R"([{"prefix": "/", "pool": "web"}])", pool1(up)));
+  RedgeProcess gw(dir, redis, gatewaySettings(R"([{"prefix": "/", "pool": "web"}])", webPool(up)));
   const std::string url = gw.gatewayUrl("/x?cc=max-age%3D60&nocookie=1");
   CHECK(httpGet(url).status == 200);
   HttpReply again = httpGet(url);
@@ -312,7 +303,7 @@ TEST_CASE("gateway cache: concurrent misses for one URI make one member request"
   TempDir dir;
   RedisServer redis(dir);
   FakeUpstreamProcess up(dir, {"--name", "up"});
-  RedgeProcess gw(dir, redis, gatewaySettings(cachedRoute(R"({"enabled": true})"), pool1(up)));
+  RedgeProcess gw(dir, redis, gatewaySettings(cachedRoute(R"({"enabled": true})"), webPool(up)));
   // The member takes 600 ms, so every client asks while the first fetch is
   // under way.
   auto together = [&](const std::string& target, int n) {

@@ -74,4 +74,13 @@ std::string poolJson(const std::vector<const FakeUpstreamProcess*>& members, int
   return json + "}";
 }
 
+std::string cachedRoute(const std::string& cache_json) {
+  return R"([{"prefix": "/", "pool": "web", "cache": )" + cache_json + "}]";
+}
+
+std::string webPool(const FakeUpstreamProcess& upstream) {
+  return "{\"web\": {\"members\": [{\"address\": \"" + memberAddress(upstream) +
+         "\"}], \"health\": {\"enabled\": false}}}";
+}
+
 }  // namespace redge_test

@@ -42,4 +42,11 @@ std::vector<std::string> gatewaySettings(const std::string& routes, const std::s
 std::string poolJson(const std::vector<const FakeUpstreamProcess*>& members, int interval_ms,
                      const std::string& more = "");
 
+// The gateway.routes JSON of one route, prefix "/" to pool "web", with the
+// cache settings `cache_json` (e.g. R"({"enabled": true})").
+std::string cachedRoute(const std::string& cache_json);
+
+// The gateway.pools JSON of pool "web": the one fake upstream, no health checks.
+std::string webPool(const FakeUpstreamProcess& upstream);
+
 }  // namespace redge_test
