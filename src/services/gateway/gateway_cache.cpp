@@ -35,7 +35,7 @@
 namespace redge {
 namespace {
 
-constexpr uint32_t kEntryMagic = 0x52474332;  // "RGC2"
+constexpr uint32_t kEntryMagic = 0x52474333;  // "RGC3"
 // The refusal counted when a body outgrows max_object_bytes, after the
 // StoreRefusal values.
 constexpr size_t kRefusalTooLarge = static_cast<size_t>(StoreRefusal::NoFreshness) + 1;
@@ -49,7 +49,7 @@ struct EntryHeader {
   int64_t request_time_ms;
   int64_t response_time_ms;
   uint32_t field_count;
-  uint32_t fields_len;
+  uint32_t extra_len;  // the stored fields a hit does not write, as lines
   uint32_t vary_key_len;
   uint32_t wire_len;
   uint64_t body_len;
@@ -66,10 +66,6 @@ constexpr uint32_t kFactsUnpackable = 1u << 31;
 // origin's (fieldsToStore adds a Date when the origin sent none).
 bool servedFromEntry(std::string_view name) {
   return !headerNameIs(name, "Age") && !headerNameIs(name, "Cache-Status");
-}
-
-void appendU32(std::string& out, uint32_t v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof v);
 }
 
 std::vector<HttpHeaderField> responseFieldViews(const HttpClientResponseHead& head) {
@@ -98,35 +94,50 @@ bool hasClientConditional(std::span<const HttpHeaderField> fields) {
 std::string encodeEntry(int status, const StoredHeaderFields& fields, std::string_view vary_key,
                         std::string_view body, int64_t request_time_ms, int64_t response_time_ms) {
   // The stored fields are already free of hop-by-hop ones (fieldsToStore,
-  // mergeNotModified); a hit writes its own framing.
-  size_t fields_len = 0;
-  for (const auto& [name, value] : fields) fields_len += 8 + name.size() + value.size();
+  // mergeNotModified); a hit writes its own framing. Each field is kept
+  // once, as a line: those a hit writes among the wire lines, the others
+  // (Age, Cache-Status, Content-Length) apart.
+  size_t lines_len = 0;
+  for (const auto& [name, value] : fields) lines_len += 4 + name.size() + value.size();
+  std::string extra;
   std::string wire;
-  wire.reserve(fields_len);
+  wire.reserve(lines_len);
   for (const auto& [name, value] : fields) {
-    if (!servedFromEntry(name) || headerNameIs(name, "Content-Length")) continue;
-    wire.append("\r\n").append(name).append(": ").append(value);
+    std::string& lines =
+        servedFromEntry(name) && !headerNameIs(name, "Content-Length") ? wire : extra;
+    lines.append("\r\n").append(name).append(": ").append(value);
   }
   EntryHeader h{kEntryMagic,
                 status,
                 request_time_ms,
                 response_time_ms,
                 static_cast<uint32_t>(fields.size()),
-                static_cast<uint32_t>(fields_len),
+                static_cast<uint32_t>(extra.size()),
                 static_cast<uint32_t>(vary_key.size()),
                 static_cast<uint32_t>(wire.size()),
                 body.size(),
                 {}};
   std::string out;
-  out.reserve(sizeof h + fields_len + vary_key.size() + wire.size() + body.size());
+  out.reserve(sizeof h + lines_len + vary_key.size() + body.size());
   out.append(reinterpret_cast<const char*>(&h), sizeof h);
-  for (const auto& [name, value] : fields) {
-    appendU32(out, static_cast<uint32_t>(name.size()));
-    appendU32(out, static_cast<uint32_t>(value.size()));
-    out.append(name).append(value);
-  }
-  out.append(vary_key).append(wire).append(body);
+  out.append(extra).append(vary_key).append(wire).append(body);
   return out;
+}
+
+// Reads "\r\nName: value" lines into field views; false when `lines` is
+// not made of them.
+bool readFieldLines(std::string_view lines, std::vector<HttpHeaderField>& out) {
+  while (!lines.empty()) {
+    if (!lines.starts_with("\r\n")) return false;
+    lines.remove_prefix(2);
+    const size_t end = std::min(lines.find("\r\n"), lines.size());
+    const std::string_view line = lines.substr(0, end);
+    const size_t colon = line.find(": ");
+    if (colon == 0 || colon == std::string_view::npos) return false;
+    out.push_back({line.substr(0, colon), line.substr(colon + 2)});
+    lines.remove_prefix(end);
+  }
+  return true;
 }
 
 // The field a cached route's forwarded GET and HEAD carry.
@@ -254,30 +265,24 @@ bool RouteCache::decode(std::string_view value, EntryView& out) {
   if (value.size() < sizeof h) return false;
   std::memcpy(&h, value.data(), sizeof h);
   if (h.magic != kEntryMagic) return false;
-  size_t at = sizeof h;
-  out.fields->clear();
-  for (uint32_t i = 0; i < h.field_count; ++i) {
-    uint32_t name_len;
-    uint32_t value_len;
-    if (value.size() - at < 8) return false;
-    std::memcpy(&name_len, value.data() + at, 4);
-    std::memcpy(&value_len, value.data() + at + 4, 4);
-    at += 8;
-    if (value.size() - at < static_cast<uint64_t>(name_len) + value_len) return false;
-    out.fields->push_back({value.substr(at, name_len), value.substr(at + name_len, value_len)});
-    at += name_len + value_len;
+  const uint64_t rest = uint64_t{h.extra_len} + h.vary_key_len + h.wire_len;
+  if (h.body_len > value.size() - sizeof h || value.size() - sizeof h - h.body_len != rest) {
+    return false;
   }
-  const uint64_t rest = static_cast<uint64_t>(h.vary_key_len) + h.wire_len + h.body_len;
-  if (h.body_len > value.size() || value.size() - at != rest) return false;
-  out.status = h.status;
-  out.facts = h.facts;
-  out.request_time_ms = h.request_time_ms;
-  out.response_time_ms = h.response_time_ms;
+  size_t at = sizeof h;
+  const std::string_view extra = value.substr(at, h.extra_len);
+  at += h.extra_len;
   out.vary_key = value.substr(at, h.vary_key_len);
   at += h.vary_key_len;
   out.wire = value.substr(at, h.wire_len);
   at += h.wire_len;
   out.body = value.substr(at, h.body_len);
+  out.fields->clear();
+  if (!readFieldLines(extra, *out.fields) || !readFieldLines(out.wire, *out.fields)) return false;
+  out.status = h.status;
+  out.facts = h.facts;
+  out.request_time_ms = h.request_time_ms;
+  out.response_time_ms = h.response_time_ms;
   return true;
 }
 
