@@ -16,6 +16,7 @@
 // gateways are asked with one Host (kHost), as clients reach a fleet under
 // one name, except where a test shows that the port is left out.
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -200,7 +201,7 @@ class Fleet {
 
  private:
   std::string probe() { return "probe-" + std::to_string(++probes_); }
-  int probes_ = 0;
+  std::atomic<int> probes_{0};
 };
 
 const std::string kFresh = "cc=max-age%3D60&nocookie=1";
@@ -322,6 +323,34 @@ TEST_CASE("shared gateway cache: 100 concurrent misses on two gateways make one 
                  metric(fleet.b, "redge_gateway_cache_fill_waits_total").value_or(0);
   CHECK(waits >= 1);
   CHECK(waits <= kClients / 2);
+}
+
+TEST_CASE("shared gateway cache: a fetch whose answer stays in memory releases the fleet's waiters",
+          "[gateway][cache][shared]") {
+  // An answer with Vary is kept by the gateway that fetched it alone (its
+  // variants are not shared): the others must not sit out fill_lock_ms
+  // waiting for an entry that will never reach Redis, but go on as soon as
+  // the fetch ends.
+  Fleet fleet(R"({"enabled": true, "shared": true, "fill_lock_ms": 10000})");
+  const std::string target = "/varied?" + kFresh + "&vary=Accept-Encoding&delay_ms=500";
+  std::optional<HttpReply> from_a;
+  std::thread first([&] { from_a = fleet.get(fleet.a, target); });
+  // B's miss arrives while A holds the fill lock.
+  REQUIRE(waitUntil(
+      [&] {
+        return fleet.redis.command({"KEYS", "redge:gateway:cache:*:l:*"}).elements.size() == 1;
+      },
+      2000ms, 5ms));
+  auto start = std::chrono::steady_clock::now();
+  HttpReply from_b = fleet.get(fleet.b, target);
+  long long waited = msSince(start);
+  first.join();
+  REQUIRE(from_a.has_value());
+  CHECK(from_a->status == 200);
+  CHECK(from_b.status == 200);
+  INFO("B answered " << waited << " ms after its request");
+  CHECK(waited < 3000);                 // well before fill_lock_ms
+  CHECK(fleet.up.stats().echoed == 2);  // nothing in Redis for B: it fetched too
 }
 
 TEST_CASE("shared gateway cache: a write through one gateway clears the other's memory",

@@ -307,13 +307,14 @@ CacheResponseFacts RouteCache::storedFacts(const EntryView& entry, std::string_v
 
 bool RouteCache::store(std::string_view key, int status, const StoredHeaderFields& fields,
                        std::string_view vary_key, std::string_view body, int64_t request_time_ms,
-                       int64_t response_time_ms) {
+                       int64_t response_time_ms, bool* shared) {
   std::string value =
       encodeEntry(status, fields, vary_key, body, request_time_ms, response_time_ms);
   bool stored = store_.put(key, value);
   if (stored) {
     stats_.stores.inc();
-    shareStored(std::string(key), value);
+    const bool put = shareStored(std::string(key), value);
+    if (shared != nullptr) *shared = put;
   } else {
     refuse(kRefusalTooLarge);
   }
@@ -321,21 +322,22 @@ bool RouteCache::store(std::string_view key, int status, const StoredHeaderField
   return stored;
 }
 
-void RouteCache::shareStored(const std::string& key, std::string_view value) {
+bool RouteCache::shareStored(const std::string& key, std::string_view value) {
   // Vary variants stay in this gateway's memory: their keys carry a
   // generation of this process, which no other gateway looks up.
-  if (fleet_ == nullptr || key.find('\n') != std::string::npos) return;
+  if (fleet_ == nullptr || key.find('\n') != std::string::npos) return false;
   thread_local std::vector<HttpHeaderField> fields;
   EntryView entry;
   entry.fields = &fields;
-  if (!decode(value, entry)) return;
+  if (!decode(value, entry)) return false;
   CacheResponseFacts facts =
       cacheResponseFacts(entry.status, fields, entry.request_time_ms, entry.response_time_ms);
   int64_t keep_ms = retentionMs(facts, policy_, wallClockMs());
-  if (keep_ms <= 0) return;
+  if (keep_ms <= 0) return false;
   std::vector<std::string> tags = cacheTags(fields);
   fleet_->put(label_, key, value, keep_ms, tags);
   stats_.shared_stores.inc();
+  return true;
 }
 
 void RouteCache::refuse(size_t reason) {
@@ -656,11 +658,10 @@ void RouteCache::onPeerFilled(const std::string& key) {
   });
 }
 
-void RouteCache::endFill(const std::string& key, bool stored) {
+void RouteCache::endFill(const std::string& key, bool shared) {
   auto it = fills_.find(key);
   if (it == fills_.end()) return;
-  // Stored: the store script released the lock and told the fleet.
-  if (fleet_ != nullptr && !stored) fleet_->giveUp(label_, key);
+  if (fleet_ != nullptr && !shared) fleet_->giveUp(label_, key);
   wakeWaiters(key, WakeCause::Fetched);
 }
 
@@ -893,7 +894,7 @@ void CacheFlow::onTapBody(std::string_view data) {
 void CacheFlow::endFill() {
   if (!filling_) return;
   filling_ = false;
-  cache_.endFill(key_, stored_);
+  cache_.endFill(key_, shared_);
 }
 
 void CacheFlow::onAnswered(const HttpExchange& exchange) {
@@ -903,9 +904,8 @@ void CacheFlow::onAnswered(const HttpExchange& exchange) {
   }
   if (capturing_) {
     capturing_ = false;
-    stored_ = cache_.store(cache_.placeVariant(key_, headerFieldViews(response_fields_), vary_key_),
-                           status_, response_fields_, vary_key_, body_, request_time_ms_,
-                           response_time_ms_);
+    cache_.store(cache_.placeVariant(key_, headerFieldViews(response_fields_), vary_key_), status_,
+                 response_fields_, vary_key_, body_, request_time_ms_, response_time_ms_, &shared_);
     return;
   }
   if (!absorbing_) return;

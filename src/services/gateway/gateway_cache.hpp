@@ -180,7 +180,7 @@ class RouteCache final : public CacheFleet::Member {
   CacheResponseFacts storedFacts(const EntryView& entry, std::string_view stored_value);
   bool store(std::string_view key, int status, const StoredHeaderFields& fields,
              std::string_view vary_key, std::string_view body, int64_t request_time_ms,
-             int64_t response_time_ms);
+             int64_t response_time_ms, bool* shared = nullptr);
   void invalidate(HttpMethod method, int status, std::string_view target, std::string_view host,
                   std::span<const HttpHeaderField> response_fields);
   // Writes the entry to the client as a whole answer (a HEAD gets its head).
@@ -208,7 +208,9 @@ class RouteCache final : public CacheFleet::Member {
     std::vector<Waiter> waiters;
   };
 
-  void endFill(const std::string& key, bool stored);
+  // `shared`: the fetch's answer went to Redis, whose store script released
+  // the fill lock and told the fleet; else this says the fill ended.
+  void endFill(const std::string& key, bool shared);
   void lookupShared(const std::string& key);
   // Keeps an entry read from Redis in memory; true when it may answer a
   // plain request now (fresh), which is what waiters need.
@@ -220,7 +222,9 @@ class RouteCache final : public CacheFleet::Member {
   void wakeWaiters(const std::string& key, WakeCause cause);
   void onPeerDeadline();
   void onPeerFilled(const std::string& key);
-  void shareStored(const std::string& key, std::string_view value);
+  // Puts a stored entry in Redis for the fleet (shared routes; not Vary
+  // variants, nor an entry with nothing left to keep): whether it did.
+  bool shareStored(const std::string& key, std::string_view value);
   size_t removeUri(const std::string& key);
   size_t removeCollection(const std::string& key);
   void refuse(size_t reason);
@@ -322,7 +326,7 @@ class CacheFlow final : public ResponseTap {
   RequestRewrite rewrite_;
   bool head_request_ = false;
   bool filling_ = false;     // the fetch other misses for key_ wait for
-  bool stored_ = false;      // what it fetched was stored
+  bool shared_ = false;      // what it fetched went to Redis for the fleet
   bool shared_hit_ = false;  // woken by an entry another gateway put in Redis
   bool collapsed_ = false;   // woken after waiting for a fetch, here or elsewhere
   bool client_conditional_ = false;
