@@ -91,36 +91,63 @@ bool hasClientConditional(std::span<const HttpHeaderField> fields) {
   return false;
 }
 
-std::string encodeEntry(int status, const StoredHeaderFields& fields, std::string_view vary_key,
-                        std::string_view body, int64_t request_time_ms, int64_t response_time_ms) {
-  // The stored fields are already free of hop-by-hop ones (fieldsToStore,
-  // mergeNotModified); a hit writes its own framing. Each field is kept
-  // once, as a line: those a hit writes among the wire lines, the others
-  // (Age, Cache-Status, Content-Length) apart.
+bool servedAsWireLine(std::string_view name) {
+  return servedFromEntry(name) && !headerNameIs(name, "Content-Length");
+}
+
+// Writes an entry's header, stored fields and Vary key into `out`, with
+// room for `body_hint` body bytes: the body is appended after it, and
+// finishEntry() states its length. The stored fields are already free of
+// hop-by-hop ones (fieldsToStore, mergeNotModified); a hit writes its own
+// framing. Each field is kept once, as a line: those a hit writes among the
+// wire lines, the others (Age, Cache-Status, Content-Length) apart.
+void beginEntry(std::string& out, int status, std::span<const HttpHeaderField> fields,
+                std::string_view vary_key, int64_t request_time_ms, int64_t response_time_ms,
+                size_t body_hint) {
   size_t lines_len = 0;
-  for (const auto& [name, value] : fields) lines_len += 4 + name.size() + value.size();
-  std::string extra;
-  std::string wire;
-  wire.reserve(lines_len);
-  for (const auto& [name, value] : fields) {
-    std::string& lines =
-        servedFromEntry(name) && !headerNameIs(name, "Content-Length") ? wire : extra;
-    lines.append("\r\n").append(name).append(": ").append(value);
-  }
+  for (const HttpHeaderField& f : fields) lines_len += 4 + f.name.size() + f.value.size();
+  out.clear();
+  out.reserve(sizeof(EntryHeader) + lines_len + vary_key.size() + body_hint);
+  out.resize(sizeof(EntryHeader));
+  auto lines = [&out, fields](bool wire) {
+    const size_t start = out.size();
+    for (const HttpHeaderField& f : fields) {
+      if (servedAsWireLine(f.name) != wire) continue;
+      out.append("\r\n").append(f.name).append(": ").append(f.value);
+    }
+    return static_cast<uint32_t>(out.size() - start);
+  };
+  const uint32_t extra_len = lines(false);
+  out.append(vary_key);
+  const uint32_t wire_len = lines(true);
   EntryHeader h{kEntryMagic,
                 status,
                 request_time_ms,
                 response_time_ms,
                 static_cast<uint32_t>(fields.size()),
-                static_cast<uint32_t>(extra.size()),
+                extra_len,
                 static_cast<uint32_t>(vary_key.size()),
-                static_cast<uint32_t>(wire.size()),
-                body.size(),
+                wire_len,
+                0,
                 {}};
+  std::memcpy(out.data(), &h, sizeof h);
+}
+
+// States the length of the body appended after beginEntry().
+void finishEntry(std::string& out) {
+  EntryHeader h;
+  std::memcpy(&h, out.data(), sizeof h);
+  h.body_len = out.size() - sizeof h - h.extra_len - h.vary_key_len - h.wire_len;
+  std::memcpy(out.data(), &h, sizeof h);
+}
+
+std::string encodeEntry(int status, const StoredHeaderFields& fields, std::string_view vary_key,
+                        std::string_view body, int64_t request_time_ms, int64_t response_time_ms) {
   std::string out;
-  out.reserve(sizeof h + lines_len + vary_key.size() + body.size());
-  out.append(reinterpret_cast<const char*>(&h), sizeof h);
-  out.append(extra).append(vary_key).append(wire).append(body);
+  beginEntry(out, status, headerFieldViews(fields), vary_key, request_time_ms, response_time_ms,
+             body.size());
+  out.append(body);
+  finishEntry(out);
   return out;
 }
 
@@ -308,8 +335,11 @@ CacheResponseFacts RouteCache::storedFacts(const EntryView& entry, std::string_v
 bool RouteCache::store(std::string_view key, int status, const StoredHeaderFields& fields,
                        std::string_view vary_key, std::string_view body, int64_t request_time_ms,
                        int64_t response_time_ms, bool* shared) {
-  std::string value =
-      encodeEntry(status, fields, vary_key, body, request_time_ms, response_time_ms);
+  return storeEncoded(
+      key, encodeEntry(status, fields, vary_key, body, request_time_ms, response_time_ms), shared);
+}
+
+bool RouteCache::storeEncoded(std::string_view key, std::string_view value, bool* shared) {
   bool stored = store_.put(key, value);
   if (stored) {
     stats_.stores.inc();
@@ -862,10 +892,17 @@ TapMode CacheFlow::onMissHead(const HttpClientResponseHead& head,
       refusal = "too_large";
     } else if (d.store) {
       capturing_ = true;
-      response_fields_ = fieldsToStore(fields, rf.cache_control, response_time_ms_);
+      // The entry is written as the answer comes: its head now, the body
+      // as it streams, and it goes into the store as it is.
+      thread_local std::vector<HttpHeaderField> stored_fields;
+      std::string date;
+      fieldsToStore(fields, rf.cache_control, response_time_ms_, stored_fields, date);
       std::vector<HttpHeaderField> request_views = headerFieldViews(request_fields_);
-      vary_key_ = secondaryCacheKey(parseVary(fields), request_views);
-      if (head.content_length > 0) body_.reserve(static_cast<size_t>(head.content_length));
+      vary_ = parseVary(fields);
+      vary_key_ = secondaryCacheKey(vary_, request_views);
+      beginEntry(capture_, status_, stored_fields, vary_key_, request_time_ms_, response_time_ms_,
+                 head.content_length > 0 ? static_cast<size_t>(head.content_length) : 0);
+      capture_head_ = capture_.size();
     } else {
       cache_.refuse(static_cast<size_t>(d.refusal));
       refusal = storeRefusalCode(d.refusal);
@@ -873,22 +910,28 @@ TapMode CacheFlow::onMissHead(const HttpClientResponseHead& head,
   }
   cs.stored = capturing_;
   cs.detail = refusal;
-  cache_status_ = cacheStatusValue(cs);
-  extra.emplace_back("Cache-Status", cache_status_);
+  if (capturing_ && fwd_ == CacheForwardReason::UriMiss) {
+    cache_status_view_ = "redge; fwd=uri-miss; stored";  // the common miss, without building it
+  } else {
+    cache_status_ = cacheStatusValue(cs);
+    cache_status_view_ = cache_status_;
+  }
+  extra.emplace_back("Cache-Status", cache_status_view_);
   return capturing_ ? TapMode::Capture : TapMode::Pass;
 }
 
 void CacheFlow::onTapBody(std::string_view data) {
   if (!capturing_) return;
-  if (body_.size() + data.size() > static_cast<size_t>(cache_.options_.max_object_bytes)) {
+  if (capture_.size() - capture_head_ + data.size() >
+      static_cast<size_t>(cache_.options_.max_object_bytes)) {
     // Announced as stored when the length was unknown; it is not.
     capturing_ = false;
     too_large_ = true;
-    std::string().swap(body_);
+    std::string().swap(capture_);
     cache_.refuse(kRefusalTooLarge);
     return;
   }
-  body_.append(data);
+  capture_.append(data);
 }
 
 void CacheFlow::endFill() {
@@ -904,8 +947,8 @@ void CacheFlow::onAnswered(const HttpExchange& exchange) {
   }
   if (capturing_) {
     capturing_ = false;
-    cache_.store(cache_.placeVariant(key_, headerFieldViews(response_fields_), vary_key_), status_,
-                 response_fields_, vary_key_, body_, request_time_ms_, response_time_ms_, &shared_);
+    finishEntry(capture_);
+    cache_.storeEncoded(cache_.placeVariant(key_, vary_, vary_key_), capture_, &shared_);
     return;
   }
   if (!absorbing_) return;

@@ -78,6 +78,7 @@
 #include "services/gateway/cache/packed_facts.hpp"
 #include "services/gateway/cache/purge_request.hpp"
 #include "services/gateway/cache/stored_fields.hpp"
+#include "services/gateway/cache/vary.hpp"
 #include "services/gateway/cache_fleet.hpp"
 #include "services/gateway/cache_refresh.hpp"
 #include "services/gateway/gateway_config.hpp"
@@ -181,6 +182,9 @@ class RouteCache final : public CacheFleet::Member {
   bool store(std::string_view key, int status, const StoredHeaderFields& fields,
              std::string_view vary_key, std::string_view body, int64_t request_time_ms,
              int64_t response_time_ms, bool* shared = nullptr);
+  // Stores an encoded entry under `key`; `shared` says whether it went to
+  // Redis too.
+  bool storeEncoded(std::string_view key, std::string_view value, bool* shared = nullptr);
   void invalidate(HttpMethod method, int status, std::string_view target, std::string_view host,
                   std::span<const HttpHeaderField> response_fields);
   // Writes the entry to the client as a whole answer (a HEAD gets its head).
@@ -244,6 +248,7 @@ class RouteCache final : public CacheFleet::Member {
   // variant dropped past max_variants).
   std::string placeVariant(std::string_view key, std::span<const HttpHeaderField> response_fields,
                            std::string_view vary_key);
+  std::string placeVariant(std::string_view key, const VarySpec& spec, std::string_view vary_key);
   // Removes the entry under a URI key and, when it is a record, its
   // variants; how many answers went.
   size_t eraseUri(std::string_view uri_key);
@@ -338,10 +343,13 @@ class CacheFlow final : public ResponseTap {
   bool too_large_ = false;
   int status_ = 0;
   int64_t response_time_ms_ = 0;
-  StoredHeaderFields response_fields_;
+  StoredHeaderFields response_fields_;  // an absorbed 304's
   std::string vary_key_;
-  std::string body_;
+  VarySpec vary_;            // the captured answer's
+  std::string capture_;      // the entry being written: head, then the body so far
+  size_t capture_head_ = 0;  // where its body starts
   std::string cache_status_;
+  std::string_view cache_status_view_;  // cache_status_, or a constant
 };
 
 }  // namespace redge

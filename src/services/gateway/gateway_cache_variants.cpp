@@ -41,8 +41,12 @@ bool RouteCache::lookup(std::string_view uri_key, std::span<const HttpHeaderFiel
 std::string RouteCache::placeVariant(std::string_view key,
                                      std::span<const HttpHeaderField> response_fields,
                                      std::string_view vary_key) {
+  return placeVariant(key, parseVary(response_fields), vary_key);
+}
+
+std::string RouteCache::placeVariant(std::string_view key, const VarySpec& spec,
+                                     std::string_view vary_key) {
   const std::string_view uri = uriOfKey(key);
-  const VarySpec spec = parseVary(response_fields);
   VariantRecord record;
   LruCache::Hit hit;
   const bool had_record = store_.get(uri, hit) && decodeVariantRecord(hit.value, record);

@@ -69,17 +69,32 @@ StoredHeaderFields fieldsToStore(std::span<const HttpHeaderField> response_heade
 
 StoredHeaderFields fieldsToStore(std::span<const HttpHeaderField> response_headers,
                                  const CacheControl& cache_control, int64_t response_time_ms) {
+  std::vector<HttpHeaderField> views;
+  std::string date;
+  fieldsToStore(response_headers, cache_control, response_time_ms, views, date);
+  StoredHeaderFields out;
+  out.reserve(views.size());
+  for (const HttpHeaderField& f : views)
+    out.emplace_back(std::string(f.name), std::string(f.value));
+  return out;
+}
+
+void fieldsToStore(std::span<const HttpHeaderField> response_headers,
+                   const CacheControl& cache_control, int64_t response_time_ms,
+                   std::vector<HttpHeaderField>& out, std::string& date) {
   const UnstoredFieldNames unstored(response_headers, cache_control);
   const bool keep_date = hasValidDate(response_headers);
-  StoredHeaderFields out;
+  out.clear();
   out.reserve(response_headers.size() + 1);
   for (const HttpHeaderField& f : response_headers) {
     if (unstored.contains(f.name)) continue;
     if (!keep_date && equalsIgnoreCase(f.name, "date")) continue;
-    out.emplace_back(std::string(f.name), std::string(f.value));
+    out.push_back(f);
   }
-  if (!keep_date) out.emplace_back("Date", formatHttpDate(response_time_ms / 1000));
-  return out;
+  if (!keep_date) {
+    date = formatHttpDate(response_time_ms / 1000);
+    out.push_back({"Date", date});
+  }
 }
 
 StoredHeaderFields mergeNotModified(std::span<const HttpHeaderField> stored_headers,

@@ -31,6 +31,12 @@ StoredHeaderFields fieldsToStore(std::span<const HttpHeaderField> response_heade
 // decision did).
 StoredHeaderFields fieldsToStore(std::span<const HttpHeaderField> response_headers,
                                  const CacheControl& cache_control, int64_t response_time_ms);
+// The same as views into `response_headers` (and into `date`, which holds
+// the Date added when the response had no valid one), for a caller that
+// encodes them at once.
+void fieldsToStore(std::span<const HttpHeaderField> response_headers,
+                   const CacheControl& cache_control, int64_t response_time_ms,
+                   std::vector<HttpHeaderField>& out, std::string& date);
 
 // The stored fields after an upstream 304 that notModifiedSelects (3.2):
 // every field the 304 carries replaces all stored lines of that name, except
