@@ -170,7 +170,7 @@ class HttpServer final : public StreamServer {
   HttpServerOptions options_;
   Router router_;
   std::vector<RouteEntry> routes_;
-  int catch_all_ = -1;  // routeAll's route id
+  int catch_all_ = -1;                                      // routeAll's route id
   std::vector<std::pair<std::string, RouteGuard>> guards_;  // by pattern, for later routes
   RouteEntry not_routed_;
   std::function<void(HttpRequest&)> request_observer_;  // 404/405/limits before routing
