@@ -198,7 +198,9 @@ std::optional<ConfigError> parseCommandLine(int argc, const char* const* argv, C
       }
     }
     // The first word may name a command; the words after it are its own.
-    if (!arg.starts_with("-") && (!out.command.empty() || arg == "flags")) {
+    // ("-" is a word too: a command's "read it from stdin").
+    if ((!arg.starts_with("-") || (arg == "-" && !out.command.empty())) &&
+        (!out.command.empty() || arg == "flags")) {
       out.command.emplace_back(arg);
       continue;
     }

@@ -49,40 +49,42 @@ std::optional<std::string_view> requestStickiness(const Stickiness& s, const Htt
   return value;
 }
 
+FlagBinding::FlagBinding(FlagStore& store, std::string route, std::string flag)
+    : store_(store), route_(std::move(route)), flag_(std::move(flag)) {}
+
+std::optional<std::string> FlagBinding::refusal(const HttpRequest& request,
+                                                std::string_view peer_address) {
+  const Flag* f = store_.find(flag_);
+  std::optional<std::string_view> key;
+  if (f) key = requestStickiness(f->stickiness, request, peer_address);
+  FlagEvaluation e = store_.evaluate(flag_, key);
+  if (!f) {
+    if (!missing_logged_) {
+      missing_logged_ = true;
+      REDGE_LOG(Warn, "flag_route_unbound")
+          .kv("route", route_)
+          .kv("flag", flag_)
+          .kv("reason", "no such flag")
+          .kv("action", "serving the route; create the flag to control it");
+    }
+    return std::nullopt;
+  }
+  missing_logged_ = false;  // said again if the flag goes away again
+  if (e.on) return std::nullopt;
+  if (e.reason == FlagReason::Disabled) {
+    return "The feature behind " + route_ + " is switched off by feature flag \"" + flag_ +
+           "\"; an operator turns it on with POST /flags/" + flag_ + "/on on the admin listener.";
+  }
+  return "The feature behind " + route_ + " is not rolled out to this client by feature flag \"" +
+         flag_ + "\" (rollout " + formatNumber(f->rollout) + "%, by " + f->stickiness.text() + ").";
+}
+
 HttpServer::RouteGuard flagRouteGuard(FlagStore& store, std::string route, std::string flag) {
-  auto missing_logged = std::make_shared<bool>(false);
-  return [&store, route = std::move(route), flag = std::move(flag), missing_logged](
-             HttpRequest& request, const HttpResponder& responder) -> bool {
-    const Flag* f = store.find(flag);
-    std::optional<std::string_view> key;
-    if (f) key = requestStickiness(f->stickiness, request, responder.peerAddress());
-    FlagEvaluation e = store.evaluate(flag, key);
-    if (e.error == FlagErrorCode::FlagNotFound) {
-      if (!*missing_logged) {
-        *missing_logged = true;
-        REDGE_LOG(Warn, "flag_route_unbound")
-            .kv("route", route)
-            .kv("flag", flag)
-            .kv("reason", "no such flag")
-            .kv("action", "serving the route; create the flag to control it");
-      }
-      return true;
-    }
-    if (f && *missing_logged) *missing_logged = false;
-    if (e.on) return true;
-    std::string message;
-    if (e.reason == FlagReason::Disabled) {
-      message = "The feature behind " + route + " is switched off by feature flag \"" + flag +
-                "\"; an operator turns it on with POST /flags/" + flag +
-                "/on on the admin listener.";
-    } else {
-      message = "The feature behind " + route +
-                " is not rolled out to this client by feature "
-                "flag \"" +
-                flag + "\" (rollout " + formatNumber(f->rollout) + "%, by " + f->stickiness.text() +
-                ").";
-    }
-    responder.sendError(404, "feature_disabled", message, 0, {{"flag", flag}});
+  auto binding = std::make_shared<FlagBinding>(store, std::move(route), std::move(flag));
+  return [binding](HttpRequest& request, const HttpResponder& responder) -> bool {
+    std::optional<std::string> message = binding->refusal(request, responder.peerAddress());
+    if (!message) return true;
+    responder.sendError(404, "feature_disabled", *message, 0, {{"flag", binding->flag()}});
     return false;
   };
 }

@@ -29,6 +29,22 @@ std::optional<std::string_view> requestStickiness(const Stickiness& s, const Htt
 std::optional<std::string_view> stickyCookieValue(std::string_view cookie_header,
                                                   std::string_view name);
 
+// One route bound to one flag: the decision, apart from how the answer is
+// sent, so a forwarder (the gateway's streamed exchanges) answers it its way.
+class FlagBinding {
+ public:
+  FlagBinding(FlagStore& store, std::string route, std::string flag);
+  // nullopt: serve the request; else the message of its 404 feature_disabled.
+  std::optional<std::string> refusal(const HttpRequest& request, std::string_view peer_address);
+  const std::string& flag() const { return flag_; }
+
+ private:
+  FlagStore& store_;
+  std::string route_;
+  std::string flag_;
+  bool missing_logged_ = false;
+};
+
 // The guard for `route` (its pattern, for the message) bound to `flag`.
 HttpServer::RouteGuard flagRouteGuard(FlagStore& store, std::string route, std::string flag);
 

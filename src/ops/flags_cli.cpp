@@ -9,6 +9,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
+#include <iterator>
 #include <memory>
 
 #include "core/json_writer.hpp"
@@ -21,7 +23,7 @@ namespace {
 constexpr const char* kFlagsUsage =
     "usage: redge [options] flags list\n"
     "       redge [options] flags get NAME\n"
-    "       redge [options] flags set NAME JSON\n"
+    "       redge [options] flags set NAME JSON   (JSON \"-\": read from stdin)\n"
     "       redge [options] flags on NAME\n"
     "       redge [options] flags off NAME\n"
     "       redge [options] flags delete NAME\n";
@@ -244,7 +246,12 @@ int runFlagsCommand(const Config& config, const RedisUrl& url,
   if (std::string error = cli.connect(); !error.empty()) return fail("redis_unavailable", error);
   if (verb == "list") return cli.list();
   if (verb == "get") return cli.get(args[2]);
-  if (verb == "set") return cli.set(args[2], args[3]);
+  if (verb == "set") {
+    if (args[3] != "-") return cli.set(args[2], args[3]);
+    // From a file or a pipe: `redge flags set checkout - < checkout.json`.
+    std::string json((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    return cli.set(args[2], json);
+  }
   if (verb == "on") return cli.setEnabled(args[2], true);
   if (verb == "off") return cli.setEnabled(args[2], false);
   return cli.remove(args[2]);
