@@ -10,6 +10,7 @@
 #include "daemon.hpp"
 #include "modules.hpp"
 #include "net/resolve_host.hpp"
+#include "ops/flags_cli.hpp"
 #include "redis/redis_url.hpp"
 
 namespace {
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   std::string url_error = parseRedisUrl(config.redis.url, url);
   if (!url_error.empty()) return configError({"redis.url", url_error});
   if (cmd.check_config) return std::printf("%s\n", schema.toJson(config).c_str()) < 0;
+  if (!cmd.command.empty()) return runFlagsCommand(config, url, cmd.command);
   LogLevel level = LogLevel::Info;
   parseLogLevel(config.log.level, level);
   Log::setLevel(level);

@@ -1,9 +1,11 @@
-// The module list. Adding a module is its folder and one line here.
+// The module list. Adding a module is its folder and one line here. Flags
+// come first: app (and the gateway) find its FlagStore when they are made.
 
 #include "modules.hpp"
 
 // clang-format off
 #define REDGE_MODULES(X) \
+  X(flags)               \
   X(app)                 \
   X(admin)               \
   X(discovery)           \

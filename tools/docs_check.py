@@ -77,6 +77,8 @@ EMULATED = {
     "redge": "a redge start: run as written, in the background, with the listener "
              "ports and Redis it does not name set to the checker's; ready when "
              "admin /readyz answers",
+    "redge flags": "`redge flags …` runs as written and is compared, with the checker's "
+                   "Redis unless it names one",
     "background": "a command ending in `&`: started in the background; ready when "
                   "the ports it names accept connections",
 }
@@ -464,6 +466,8 @@ def classify(cmd):
     except ValueError:  # not for shlex (a here-string, say): the plain words will do
         words = text.split()
     program = next((w for w in words if not re.match(r"[A-Za-z_][A-Za-z0-9_]*=", w)), "")
+    if os.path.basename(program) == "redge" and "flags" in words:
+        return "redge flags", EMULATED["redge flags"]
     if os.path.basename(program) == "redge" and not re.search(
             r"--check-config|--help|(^|\s)-h(\s|$)|--version", text):
         return "redge", EMULATED["redge"]
@@ -498,6 +502,11 @@ def run_command(stage, cmd, verbose):
         overrides = " ".join(shlex.quote(a) for a in stage.redge_overrides(text))
         text = re.sub(pattern, lambda m: m.group(0) + " " + overrides, text, count=1)
         return stage.start_redge(text)
+    if kind == "redge flags" and not re.search(r"--redis\b|redis\.url=|REDIS_URL=", text):
+        program = next(w for w in text.split() if os.path.basename(w) == "redge")
+        text = re.sub(re.escape(program),
+                      lambda m: m.group(0) + f" --redis redis://127.0.0.1:{ports[6379]}/0", text,
+                      count=1)
     if kind == "background":
         proc = subprocess.Popen(["bash", "-c", text.rstrip("&").strip()], cwd=stage.dir,
                                 env=stage.env, start_new_session=True,

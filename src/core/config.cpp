@@ -197,6 +197,13 @@ std::optional<ConfigError> parseCommandLine(int argc, const char* const* argv, C
         inline_value = arg.substr(eq + 1);
       }
     }
+    // The first word may name a command; the words after it are its own.
+    // ("-" is a word too: a command's "read it from stdin").
+    if ((!arg.starts_with("-") || (arg == "-" && !out.command.empty())) &&
+        (!out.command.empty() || arg == "flags")) {
+      out.command.emplace_back(arg);
+      continue;
+    }
     const FlagDescriptor* flag = findFlag(name);
     if (!flag) {
       if (!arg.starts_with("-")) return ConfigError{std::string(arg), "unexpected argument"};
@@ -277,6 +284,10 @@ std::map<std::string, std::string> processEnvironment() {
 std::string usageText(const ConfigSchema& schema) {
   std::string text =
       "usage: redge [options]\n"
+      "       redge [options] flags list|get NAME|set NAME JSON|on NAME|off NAME|delete NAME\n"
+      "\n"
+      "The flags command changes the feature flags in Redis (redis.url) directly, as the\n"
+      "admin API does, prints the result as JSON and exits 0 (1: it failed, 2: usage).\n"
       "\n"
       "options:\n";
   for (const FlagDescriptor& flag : kFlags) {

@@ -121,6 +121,9 @@ struct CommandLine {
   bool check_config = false;               // --check-config
   bool help = false;                       // --help
   bool version = false;                    // --version
+  // A command instead of the daemon: "flags" and its arguments
+  // (`redge flags on set_enabled`); empty: run the daemon.
+  std::vector<std::string> command;
 };
 
 // Parses argv into a CommandLine. Unknown flags are errors.

@@ -165,6 +165,23 @@ std::optional<ConfigError> assignJson(const Field& f, const rapidjson::Value& va
       as<std::vector<std::string>>(target) = std::move(items);
       return std::nullopt;
     }
+    case Kind::StringMap: {
+      if (!value.IsObject()) return fail("expected an object of strings");
+      std::map<std::string, std::string> items;
+      for (auto it = value.MemberBegin(); it != value.MemberEnd(); ++it) {
+        std::string name(it->name.GetString(), it->name.GetStringLength());
+        std::string at = path + "." + name;
+        if (name.empty()) return ConfigError{at, "a name may not be empty"};
+        if (!it->value.IsString()) return ConfigError{at, "expected a string"};
+        std::string text(it->value.GetString(), it->value.GetStringLength());
+        if (auto reason = checkString(f, text)) return ConfigError{at, *reason};
+        if (!items.emplace(std::move(name), std::move(text)).second) {
+          return ConfigError{at, "duplicate key"};
+        }
+      }
+      as<std::map<std::string, std::string>>(target) = std::move(items);
+      return std::nullopt;
+    }
     case Kind::List:
     case Kind::Map: {
       bool list = f.kind == Kind::List;
@@ -263,6 +280,7 @@ std::optional<ConfigError> assignText(const Field& f, const std::string& text,
       as<std::string>(target) = text;
       return std::nullopt;
     case Kind::StringList:
+    case Kind::StringMap:
     case Kind::List:
     case Kind::Map: {
       // A container set from one line of text takes JSON.
@@ -308,6 +326,11 @@ std::optional<ConfigError> checkField(const Field& f, const std::string& path, v
       }
       return std::nullopt;
     }
+    case Kind::StringMap:
+      for (const auto& [name, value] : as<std::map<std::string, std::string>>(target)) {
+        if (auto reason = checkString(f, value)) return ConfigError{path + "." + name, *reason};
+      }
+      return std::nullopt;
     case Kind::List:
     case Kind::Map:
       for (size_t i = 0, n = f.ops.size(target); i < n; ++i) {
@@ -356,6 +379,12 @@ rapidjson::Value toJsonField(const Field& f, void* target,
       v.SetArray();
       for (const std::string& s : as<std::vector<std::string>>(target)) {
         v.PushBack(rapidjson::Value(s, alloc), alloc);
+      }
+      break;
+    case Kind::StringMap:
+      v.SetObject();
+      for (const auto& [name, value] : as<std::map<std::string, std::string>>(target)) {
+        v.AddMember(rapidjson::Value(name, alloc), rapidjson::Value(value, alloc), alloc);
       }
       break;
     case Kind::List:
@@ -422,6 +451,8 @@ std::string typeText(const Field& f) {
     }
     case Kind::StringList:
       return "list of strings, JSON";
+    case Kind::StringMap:
+      return "map of name to string, JSON";
     case Kind::List:
     case Kind::Map: {
       std::string names;

@@ -9,7 +9,7 @@
 //
 // Shapes: scalar keys (bool, integer, number, string, one-of), groups (a
 // nested struct: relay.breaker.*), lists of structs or strings and maps of
-// structs (the gateway's routes and pools). A list or map is one key: in a
+// structs (the gateway's routes and pools) or of strings. A list or map is one key: in a
 // file it is JSON; in the environment and on --set its value is JSON text.
 //
 // Keys are declared with REDGE_FIELD(Struct, member), which expands to the
@@ -50,7 +50,7 @@ using StringCheck = std::optional<std::string> (*)(const std::string&);
 
 namespace config_detail {
 
-enum class Kind { Bool, Int, Double, String, StringList, List, Map, Group };
+enum class Kind { Bool, Int, Double, String, StringList, StringMap, List, Map, Group };
 
 struct StructSchema;
 
@@ -135,6 +135,13 @@ class ConfigKeys {
     auto& f = addField(std::move(name), config_detail::Kind::StringList, m, std::move(help));
     f.check = check;
     f.ops = listOps<std::string>();
+    return *this;
+  }
+  // A map from names to strings (app.flags: route -> flag), kept in name
+  // order; `check` applies to each value.
+  ConfigKeys& stringMapKey(std::string name, std::map<std::string, std::string> S::*m,
+                           std::string help, StringCheck check = nullptr) {
+    addField(std::move(name), config_detail::Kind::StringMap, m, std::move(help)).check = check;
     return *this;
   }
   // A nested struct: its keys are "<name>.<key>".

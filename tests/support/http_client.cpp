@@ -163,6 +163,18 @@ HttpReply httpPost(const std::string& url, const std::string& body, const Header
   return perform(curl.get(), reply, headers);
 }
 
+HttpReply httpRequest(const std::string& method, const std::string& url, const std::string& body,
+                      const HeaderList& headers, std::chrono::milliseconds timeout) {
+  HttpReply reply;
+  CurlHandle curl = newHandle(url, reply, timeout);
+  curl_easy_setopt(curl.get(), CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (!body.empty()) {
+    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  }
+  return perform(curl.get(), reply, headers);
+}
+
 HttpReply httpUpload(const std::string& url, const std::vector<FormPart>& parts,
                      const HeaderList& headers, std::chrono::milliseconds timeout) {
   HttpReply reply;

@@ -46,6 +46,10 @@ HttpReply httpHead(const std::string& url, const HeaderList& headers = {},
                    std::chrono::milliseconds timeout = kHttpTimeout);
 HttpReply httpPost(const std::string& url, const std::string& body, const HeaderList& headers = {},
                    std::chrono::milliseconds timeout = kHttpTimeout);
+// Any method (PUT, DELETE, ...), with a body when `body` is not empty.
+HttpReply httpRequest(const std::string& method, const std::string& url, const std::string& body,
+                      const HeaderList& headers = {},
+                      std::chrono::milliseconds timeout = kHttpTimeout);
 HttpReply httpUpload(const std::string& url, const std::vector<FormPart>& parts,
                      const HeaderList& headers = {},
                      std::chrono::milliseconds timeout = kHttpTimeout);

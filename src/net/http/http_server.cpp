@@ -95,6 +95,9 @@ void HttpServer::addRoute(int id, std::string name, HttpHandler handler, int64_t
   e.name = std::move(name);
   e.handler = std::move(handler);
   e.max_body_bytes = max_body_bytes < 0 ? options_.max_body_bytes : max_body_bytes;
+  for (const auto& [pattern, guard] : guards_) {
+    if (pattern == e.name) e.guard = guard;
+  }
   e.latency = &metrics_.histogram("redge_http_request_duration_seconds",
                                   "Time from first byte to answer, by route",
                                   {{"service", options_.service}, {"route", e.name}});
@@ -146,7 +149,22 @@ int64_t HttpServer::routeBodyLimit(int route_id) const {
 
 void HttpServer::dispatch(int route_id, HttpRequest& request, const HttpResponder& responder) {
   RouteEntry& e = routes_[static_cast<size_t>(route_id)];
+  if (e.guard && !e.guard(request, responder)) return;
   e.handler(request, responder);
+}
+
+void HttpServer::guardRoute(std::string_view pattern, RouteGuard guard) {
+  for (RouteEntry& e : routes_) {
+    if (e.name == pattern) e.guard = guard;
+  }
+  guards_.emplace_back(std::string(pattern), std::move(guard));
+}
+
+bool HttpServer::hasRoute(std::string_view pattern) const {
+  for (const RouteEntry& e : routes_) {
+    if (e.name == pattern) return true;
+  }
+  return false;
 }
 
 Counter& HttpServer::statusCounter(int route_id, int status) {

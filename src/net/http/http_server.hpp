@@ -101,6 +101,15 @@ class HttpServer final : public StreamServer {
   void route(HttpMethod method, std::string_view pattern, HttpHandler handler,
              int64_t max_body_bytes = -1);
 
+  // Runs before the handler of every route declared with exactly `pattern`
+  // (any method; routes declared before or after this call alike). A guard
+  // that answers the request itself (a feature switched off) returns false
+  // and the handler does not run.
+  using RouteGuard = std::function<bool(HttpRequest& request, const HttpResponder& responder)>;
+  void guardRoute(std::string_view pattern, RouteGuard guard);
+  // Whether some route was declared with exactly `pattern`.
+  bool hasRoute(std::string_view pattern) const;
+
   // Every request no route takes, whatever its method and path, goes to
   // `handler` (a forwarder: the gateway); metric label "*". Once.
   void routeAll(HttpHandler handler, int64_t max_body_bytes = -1);
@@ -146,6 +155,7 @@ class HttpServer final : public StreamServer {
   struct RouteEntry {
     std::string name;
     HttpHandler handler;
+    RouteGuard guard;
     int64_t max_body_bytes;
     Histogram* latency;
     std::vector<std::pair<int, Counter*>> by_status;  // small, scanned linearly
@@ -160,7 +170,8 @@ class HttpServer final : public StreamServer {
   HttpServerOptions options_;
   Router router_;
   std::vector<RouteEntry> routes_;
-  int catch_all_ = -1;  // routeAll's route id
+  int catch_all_ = -1;                                      // routeAll's route id
+  std::vector<std::pair<std::string, RouteGuard>> guards_;  // by pattern, for later routes
   RouteEntry not_routed_;
   std::function<void(HttpRequest&)> request_observer_;  // 404/405/limits before routing
   HttpStreamEntry stream_entry_;

@@ -1,11 +1,18 @@
 // The app module: its section (app.*) and its listener with the routes.
 
+#include "flags/flag_route_guard.hpp"
+#include "flags/flag_store.hpp"
 #include "services/app/app_service.hpp"
+#include "services/flags/flags_config.hpp"
 
 namespace redge {
 namespace {
 
 using namespace config_limits;
+
+std::optional<std::string> checkBoundFlag(const std::string& name) {
+  return checkFlagName(name);
+}
 
 void declareKeys(ConfigSchema& schema) {
   schema.moduleSection<AppOptions>("app")
@@ -22,7 +29,26 @@ void declareKeys(ConfigSchema& schema) {
       .intKey(REDGE_FIELD(AppOptions, max_images), 1, kMaxCount,
               "images kept; the oldest is dropped beyond this")
       .intKey(REDGE_FIELD(AppOptions, max_upload_bytes), 1, kMaxBytes,
-              "largest image upload accepted");
+              "largest image upload accepted")
+      .stringMapKey(REDGE_FIELD(AppOptions, flags),
+                    "route pattern -> feature flag: while the flag is off for a request, the "
+                    "route answers 404 feature_disabled (e.g. {\"/set\": \"set_enabled\"})",
+                    checkBoundFlag);
+
+  schema.addRule([](const Config& c, const ConfigSchema& s) -> std::optional<ConfigError> {
+    const AppOptions& a = c.module<AppOptions>();
+    for (const auto& [route, flag] : a.flags) {
+      if (route.empty() || route.front() != '/') {
+        return ConfigError{s.pathOf(c, &a.flags) + "." + route,
+                           "must be a route pattern of the app listener (\"/set\")"};
+      }
+    }
+    if (a.enabled && !a.flags.empty() && !c.module<FlagsOptions>().enabled) {
+      return ConfigError{s.pathOf(c, &a.flags),
+                         "binds routes to flags, which needs flags.enabled=true"};
+    }
+    return std::nullopt;
+  });
 }
 
 std::unique_ptr<Service> create(ModuleContext& context) {
@@ -30,7 +56,16 @@ std::unique_ptr<Service> create(ModuleContext& context) {
   options.key_prefix = context.config().redis.key_prefix;
   HttpServer& server =
       context.addHttpServer(context.httpServerOptions("app", options.bind, options.port));
-  return std::make_unique<AppService>(context.runtime(), server, context.redis(), options);
+  auto service = std::make_unique<AppService>(context.runtime(), server, context.redis(), options);
+  // The flags module comes first, so its store is here when it is enabled
+  // (a rule refuses bindings without it). Routes the relay mounts on this
+  // listener later are guarded too.
+  if (FlagStore* store = context.find<FlagStore>()) {
+    for (const auto& [route, flag] : options.flags) {
+      server.guardRoute(route, flagRouteGuard(*store, route, flag));
+    }
+  }
+  return service;
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 
 #include "core/base64.hpp"
 #include "core/json_writer.hpp"
+#include "core/log.hpp"
 #include "net/http/multipart_parser.hpp"
 #include "redis/redis_reply.hpp"
 #include "services/app/html.hpp"
@@ -107,6 +108,19 @@ AppService::AppService(Runtime& runtime, HttpServer& server, RedisClient& redis,
       options_.max_upload_bytes + 65536);
   server_.route(HttpMethod::Get, "/meow",
                 [this](HttpRequest& q, const HttpResponder& r) { meow(q, r); });
+}
+
+void AppService::start() {
+  // Every module has mounted its routes by now (the relay's on this
+  // listener): a binding that names none is a mistake in app.flags.
+  for (const auto& [route, flag] : options_.flags) {
+    if (server_.hasRoute(route)) continue;
+    REDGE_LOG(Warn, "flag_binding_unused")
+        .kv("route", route)
+        .kv("flag", flag)
+        .kv("reason", "no route of the app listener has this pattern")
+        .kv("key", "app.flags");
+  }
 }
 
 void AppService::close(std::function<void()> done) {

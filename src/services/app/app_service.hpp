@@ -4,6 +4,7 @@
 // (/upload, /meow). Its Redis keys live under <prefix>app:.
 
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,9 @@ struct AppOptions {
   int64_t recent_size = 5;
   int64_t max_images = 100;
   int64_t max_upload_bytes = 8388608;
+  // Route pattern -> feature flag: while the flag is off for a request the
+  // route answers 404 feature_disabled (flags/flag_route_guard.hpp).
+  std::map<std::string, std::string> flags;
   // Not a key of its own: redis.key_prefix, filled in by the module.
   std::string key_prefix = "redge:";
 };
@@ -37,6 +41,7 @@ class AppService final : public Service {
   AppService(const AppService&) = delete;
   AppService& operator=(const AppService&) = delete;
 
+  void start() override;
   void close(std::function<void()> done) override;
 
   static constexpr std::string_view kMessage = "this message will self-destruct in 10 seconds";
