@@ -76,7 +76,7 @@ int listeningPort(const std::string& log, const std::string& service) {
 
 }  // namespace
 
-TEST_CASE("reload: log level and access log change live; a broken file is refused", "[reload]") {
+TEST_CASE("reload: log level and access log change live, a broken file is refused", "[reload]") {
   TempDir dir;
   std::string config = dir.file("redge.json");
   writeFile(config, R"({"log": {"level": "info"}})");
