@@ -7,6 +7,8 @@
 #   make bench      wrk / redis-benchmark against redge and its peers
 #   make chaos      the fault-injection suite (tests/chaos), not part of make test
 #   make cache-tests the public HTTP cache test suite through the gateway, not part of make test
+#   make deb        build/redge_<version>_amd64.deb (dpkg-deb from a staged tree), lintian-clean
+#   make deb-check  the packaging checks alone (ctest -L packaging; make test runs them too)
 
 BUILD      ?= build
 FUZZ_SECONDS ?= 60
@@ -22,10 +24,13 @@ LAUNCHER   := $(shell command -v ccache >/dev/null 2>&1 && echo -DCMAKE_CXX_COMP
 
 DEPS       := cmake g++ make pkg-config libuv1-dev libhiredis-dev rapidjson-dev catch2 \
               node-llhttp redis-server redis-tools libcurl4-openssl-dev clang \
-              libclang-rt-dev libsystemd-dev python3-redis python3-websockets nodejs
+              libclang-rt-dev libsystemd-dev python3-redis python3-websockets python3-yaml \
+              systemd dpkg-dev nodejs
+# The package's tools: dpkg-shlibdeps (dpkg-dev), lintian, groff for the man page check.
+DEB_DEPS   := dpkg-dev lintian groff-base binutils
 BENCH_DEPS := wrk nginx-light webdis haproxy varnish redis-tools procps util-linux
 
-.PHONY: all deps bench-deps build build-all run test docs-check test-asan chaos cache-tests fuzz bench clean format
+.PHONY: all deps bench-deps deb-deps build build-all run test docs-check test-asan chaos cache-tests fuzz bench deb deb-check clean format
 
 all: build
 
@@ -47,6 +52,9 @@ deps:
 
 bench-deps: deps
 	$(call apt_install,$(BENCH_DEPS))
+
+deb-deps: deps
+	$(call apt_install,$(DEB_DEPS))
 
 # `make build` compiles the daemon alone (what `make run` needs): a fresh
 # folder is configured without the tests, so a newcomer waits for no code
@@ -78,7 +86,7 @@ test-asan: deps
 	  -DCMAKE_CXX_FLAGS="-O1 -g" -DCMAKE_C_FLAGS="-O1 -g" -DREDGE_ASAN=ON -DREDGE_UBSAN=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j 2 --timeout 900 -LE chaos
+	  ctest --output-on-failure -j 2 --timeout 900 -LE 'chaos|packaging'
 
 # One case at a time: the cases measure latency and memory, and each loads
 # both cores on its own. Every case has its own ctest TIMEOUT as well.
@@ -109,6 +117,15 @@ fuzz: deps
 
 bench: bench-deps build-all
 	@bash bench/run.sh $(BUILD)
+
+# The Debian package of the daemon in $(BUILD) (a Release build): see
+# packaging/build_deb.sh for what it holds; lintian must report no error.
+deb: deb-deps build
+	bash packaging/build_deb.sh $(BUILD)
+
+# With lintian installed (deb-deps), the packaging case lints as make deb does.
+deb-check: deb-deps build-all
+	cd $(BUILD) && ctest -L packaging --output-on-failure
 
 format:
 	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests/*.hpp' 'bench/*.cpp')

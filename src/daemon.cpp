@@ -9,6 +9,18 @@
 // (bounded by server.drain_timeout_ms); then listeners close, then services,
 // then Redis, which fails whatever is still pending into responders that
 // find no connection. A second signal skips the wait.
+//
+// Under systemd (Type=notify) the daemon says READY=1 once every listener
+// listens and Redis has been tried once (connected or not: a unit that
+// waits for Redis would hold the boot), keeps STATUS= current as Redis comes
+// and goes, says STOPPING=1 when the drain begins, and pings the watchdog
+// from a loop timer.
+//
+// SIGHUP reads the configuration again from the same sources. A config that
+// does not load is refused (one error line) and the running one stays. Of a
+// good one, log.level and log.access apply at once, each service takes what
+// it can (Service::reload), and one line names the keys applied and those
+// that need a restart (ports, binds, ...), which keep their running values.
 
 #include "daemon.hpp"
 
@@ -16,11 +28,14 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <memory>
+#include <string>
 
 #include "core/log.hpp"
 #include "core/uv_runtime.hpp"
 #include "ops/process_metrics.hpp"
+#include "ops/systemd/systemd_notifier.hpp"
 
 namespace redge {
 namespace {
@@ -33,13 +48,33 @@ uv_loop_t* initLoop(uv_loop_t* loop) {
   return loop;
 }
 
+// "a,b,c" for a log field; "none" when empty, so the field is always there.
+std::string joinPaths(const std::vector<std::string>& paths) {
+  if (paths.empty()) return "none";
+  std::string text;
+  for (const std::string& p : paths) {
+    if (!text.empty()) text += ',';
+    text += p;
+  }
+  return text;
+}
+
 class Daemon {
  public:
-  Daemon(const Config& config, const RedisUrl& redis_url)
+  Daemon(const Config& config, const RedisUrl& redis_url, const ConfigSources& sources)
       : config_(config),
+        sources_(sources),
+        loaded_(config),
         timers_(initLoop(&loop_)),
         runtime_{&loop_, clock_, timers_, hooks_, metrics_},
-        uv_hooks_(&loop_, hooks_) {
+        uv_hooks_(&loop_, hooks_),
+        notifier_(timers_),
+        reloads_applied_(metrics_.counter("redge_config_reloads_total",
+                                          "SIGHUP reloads of the configuration, by result",
+                                          {{"result", "applied"}})),
+        reloads_refused_(metrics_.counter("redge_config_reloads_total",
+                                          "SIGHUP reloads of the configuration, by result",
+                                          {{"result", "refused"}})) {
     registerProcessMetrics(metrics_);
     redis_options_.url = redis_url;
     redis_options_.connect_timeout_ms = config.redis.connect_timeout_ms;
@@ -71,21 +106,26 @@ class Daemon {
           .kv("error", uv_strerror(rc));
       exit_code = 1;
     }
-    redis_->start();
-    for (auto& s : services_) s->start();
+    start_failed_ = exit_code != 0;
+    status_.listeners = listeners_.size();
     uv_signal_init(&loop_, &sigterm_);
     uv_signal_init(&loop_, &sigint_);
-    sigterm_.data = sigint_.data = this;
+    uv_signal_init(&loop_, &sighup_);
+    sigterm_.data = sigint_.data = sighup_.data = this;
     uv_signal_start(&sigterm_, &onSignalCb, SIGTERM);
     uv_signal_start(&sigint_, &onSignalCb, SIGINT);
+    uv_signal_start(&sighup_, &onSighupCb, SIGHUP);
     drain_timer_ = timers_.createTimer([this] { onDrainTick(); });
-    if (exit_code != 0) {
-      shutdown();
-    } else {
+    redis_->onReady([this] { onRedisChanged(true); });
+    redis_->onDown([this] { onRedisChanged(false); });
+    if (exit_code == 0) {
       REDGE_LOG(Info, "started")
           .kv("version", REDGE_VERSION)
           .kv("pid", static_cast<int64_t>(getpid()));
     }
+    redis_->start();
+    for (auto& s : services_) s->start();
+    if (start_failed_) shutdown();
     uv_run(&loop_, UV_RUN_DEFAULT);
     // Everything has closed: what remains are objects, no handles.
     services_.clear();
@@ -112,6 +152,89 @@ class Daemon {
   static void onSignalCb(uv_signal_t* h, int signum) noexcept {
     static_cast<Daemon*>(h->data)->onSignal(signum);
   }
+  static void onSighupCb(uv_signal_t* h, int) noexcept { static_cast<Daemon*>(h->data)->reload(); }
+
+  // The first answer from Redis, either way, completes start-up: READY=1.
+  // Later ones keep STATUS= current.
+  void onRedisChanged(bool connected) {
+    bool first = !status_.redis_tried;
+    status_.redis_tried = true;
+    status_.redis_connected = connected;
+    if (shut_down_ || draining_ || start_failed_) return;
+    if (first) {
+      status_.phase = ServingStatus::Phase::Serving;
+      notifier_.ready(status_);
+      REDGE_LOG(Info, "ready")
+          .kv("listeners", static_cast<uint64_t>(status_.listeners))
+          .kv("redis", connected ? "connected" : "down")
+          .kv("systemd", notifier_.enabled())
+          .kv("watchdog_ms", notifier_.watchdogPingMs());
+    } else if (status_.phase == ServingStatus::Phase::Serving) {
+      notifier_.status(status_);
+    }
+  }
+
+  void reload() {
+    if (draining_ || shut_down_) return;  // the process is going away anyway
+    ServingStatus::Phase was = status_.phase;
+    status_.phase = ServingStatus::Phase::Reloading;
+    notifier_.reloading(status_);
+    Config next;
+    std::optional<ConfigError> error =
+        loadConfig(sources_.schema, sources_.command_line, processEnvironment(), next);
+    RedisUrl url;
+    if (!error) {
+      std::string url_error = parseRedisUrl(next.redis.url, url);
+      if (!url_error.empty()) error = ConfigError{"redis.url", url_error};
+    }
+    if (error) {
+      reloads_refused_.inc();
+      REDGE_LOG(Error, "config_reload_refused")
+          .kv("path", error->path)
+          .kv("reason", error->reason)
+          .kv("kept", "the running configuration");
+    } else {
+      applyReload(next);
+    }
+    status_.phase = was;
+    if (was == ServingStatus::Phase::Serving) {
+      notifier_.ready(status_);  // ends RELOADING=1
+    } else {
+      notifier_.status(status_);
+    }
+  }
+
+  void applyReload(const Config& next) {
+    std::vector<std::string> live = {"log.level", "log.access"};
+    for (auto& l : listeners_) l->setAccessLog(next.log.access);
+    for (auto& s : services_) s->reload(next, live);
+    auto isLive = [&](const std::string& path) {
+      return std::find(live.begin(), live.end(), path) != live.end();
+    };
+    // Applied: what changed since the last reload and is live. Needing a
+    // restart: what differs from the running (start-up) value and is not,
+    // so a pending restart is named again at every reload until it happens.
+    std::vector<std::string> applied;
+    for (std::string& p : sources_.schema.changedPaths(loaded_, next)) {
+      if (isLive(p)) applied.push_back(std::move(p));
+    }
+    std::vector<std::string> restart;
+    for (std::string& p : sources_.schema.changedPaths(config_, next)) {
+      if (!isLive(p)) restart.push_back(std::move(p));
+    }
+    reloads_applied_.inc();
+    // Logged before the new level applies, so it shows at the level the
+    // operator ran when asking; a warning when a restart is owed, since
+    // the file then says something the process does not do.
+    LogLine(restart.empty() ? LogLevel::Info : LogLevel::Warn, "config_reloaded")
+        .kv("file", sources_.command_line.config_file.value_or("none"))
+        .kv("applied", joinPaths(applied))
+        .kv("restart_needed", joinPaths(restart));
+    LogLevel level = LogLevel::Info;
+    parseLogLevel(next.log.level, level);
+    Log::setLevel(level);
+    loaded_ = next;
+  }
 
   void onSignal(int signum) {
     if (draining_) {
@@ -137,18 +260,28 @@ class Daemon {
 
   void beginDrain() {
     draining_ = true;
+    status_.phase = ServingStatus::Phase::Draining;
+    status_.open_connections = openWork();
+    notifier_.stopping(status_);
     drain_deadline_ms_ = clock_.nowMs() + config_.server.drain_timeout_ms;
     for (auto& l : listeners_) l->beginDrain();
     for (auto& s : services_) s->beginDrain();
     drain_timer_->enable(0);
   }
 
-  void onDrainTick() {
+  size_t openWork() const {
     size_t open = 0;
     for (auto& l : listeners_) open += l->openConnections();
     // Work in flight finishes too, so its outcome is recorded (a relay
     // delivery cut off here is not lost: the next start recovers it).
     for (auto& s : services_) open += s->inflight();
+    return open;
+  }
+
+  void onDrainTick() {
+    size_t open = openWork();
+    status_.open_connections = open;
+    notifier_.status(status_);
     if (open == 0 || clock_.nowMs() >= drain_deadline_ms_) {
       if (open) {
         REDGE_LOG(Warn, "drain_timeout").kv("connections_dropped", static_cast<uint64_t>(open));
@@ -168,12 +301,16 @@ class Daemon {
     for (auto& s : services_) s->close([] {});
     redis_->close();
     drain_timer_.reset();
+    notifier_.close();
     uv_hooks_.close();
     uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&sighup_), nullptr);
   }
 
-  const Config& config_;
+  const Config& config_;  // as started: what services and listeners run with
+  const ConfigSources& sources_;
+  Config loaded_;  // the last configuration read (start-up or the last good reload)
   uv_loop_t loop_;
   SteadyClock clock_;
   MetricsRegistry metrics_;
@@ -181,22 +318,29 @@ class Daemon {
   UvTimerFactory timers_;
   Runtime runtime_;
   UvLoopHooks uv_hooks_;
+  SystemdNotifier notifier_;
+  ServingStatus status_;
+  Counter& reloads_applied_;
+  Counter& reloads_refused_;
   RedisClientOptions redis_options_;
   std::unique_ptr<RedisClient> redis_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::vector<std::unique_ptr<Service>> services_;
   uv_signal_t sigterm_;
   uv_signal_t sigint_;
+  uv_signal_t sighup_;
   TimerPtr drain_timer_;
   bool draining_ = false;
   bool shut_down_ = false;
+  bool start_failed_ = false;  // a listener could not listen: never READY=1
   int64_t drain_deadline_ms_ = 0;
 };
 
 }  // namespace
 
-int runDaemon(const Config& config, const RedisUrl& redis_url, const std::vector<Module>& modules) {
-  Daemon daemon(config, redis_url);
+int runDaemon(const Config& config, const RedisUrl& redis_url, const std::vector<Module>& modules,
+              const ConfigSources& sources) {
+  Daemon daemon(config, redis_url, sources);
   return daemon.run(modules);
 }
 

@@ -47,5 +47,5 @@ int main(int argc, char** argv) {
     if (auto err = m.prepare(config)) return configError(*err);
   }
   signal(SIGPIPE, SIG_IGN);
-  return runDaemon(config, url, modules());
+  return runDaemon(config, url, modules(), ConfigSources{schema, cmd});
 }

@@ -679,6 +679,21 @@ std::string ConfigSchema::toJson(const Config& config_in) const {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
+std::vector<std::string> ConfigSchema::changedPaths(const Config& a_in, const Config& b_in) const {
+  // Read only, as in validate: resolve() forms pointers, nothing writes.
+  Config& a = const_cast<Config&>(a_in);
+  Config& b = const_cast<Config&>(b_in);
+  std::vector<std::string> changed;
+  for (const FlatKey& key : flat()) {
+    const Field& f = *key.chain.back();
+    if (compactJson(f, resolve(key.chain, key.chain.size(), a)) !=
+        compactJson(f, resolve(key.chain, key.chain.size(), b))) {
+      changed.push_back(key.path);
+    }
+  }
+  return changed;
+}
+
 std::string ConfigSchema::keysHelp() const {
   std::string text;
   Config defaults_config = defaults();

@@ -301,6 +301,9 @@ class ConfigSchema {
                                               Config& out) const;
   std::optional<ConfigError> validate(const Config& config) const;
   std::string toJson(const Config& config) const;
+  // The paths of the keys whose values differ between `a` and `b`, in table
+  // order (a list or map key counts as one value: any element changed).
+  std::vector<std::string> changedPaths(const Config& a, const Config& b) const;
   // The "keys:" part of --help.
   std::string keysHelp() const;
   std::vector<std::string> paths() const;

@@ -29,6 +29,9 @@ class Listener {
   virtual void close(std::function<void()> done) = 0;
   virtual size_t openConnections() const = 0;
   virtual ListenerInfo info() const = 0;
+  // log.access changed on a reload (SIGHUP); listeners that write no
+  // access log ignore it.
+  virtual void setAccessLog(bool /*on*/) {}
 };
 
 }  // namespace redge

@@ -302,6 +302,7 @@ void RedisClient::onConnectionGone(std::string_view why) {
   } else {
     REDGE_LOG(Debug, "redis_connect_failed").kv("client", options_.name).kv("reason", why);
   }
+  for (auto& hook : down_hooks_) hook();
 }
 
 void RedisClient::dropConnection(RedisStatus reason, std::string_view why) {

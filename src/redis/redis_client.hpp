@@ -102,6 +102,9 @@ class RedisClient {
   // to load scripts; in subscriber mode, each time Redis confirms the
   // subscription.
   void onReady(std::function<void()> fn) { ready_hooks_.push_back(std::move(fn)); }
+  // Called each time a connection is lost or an attempt to connect fails
+  // (every retry, not only the first), e.g. to tell an operator Redis is down.
+  void onDown(std::function<void()> fn) { down_hooks_.push_back(std::move(fn)); }
 
   size_t inflight() const { return inflight_; }
 
@@ -173,6 +176,7 @@ class RedisClient {
   Pending* tail_ = nullptr;
   size_t inflight_ = 0;
   std::vector<std::function<void()>> ready_hooks_;
+  std::vector<std::function<void()>> down_hooks_;
   std::string pattern_;
   MessageHandler on_message_;
   RedisClientStats stats_;

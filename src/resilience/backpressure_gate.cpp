@@ -12,6 +12,12 @@ BackpressureGate::BackpressureGate(int64_t max, int64_t recovery) : max_(max), r
   assert(recovery < max);
 }
 
+void BackpressureGate::setThresholds(int64_t max, int64_t recovery) {
+  assert(recovery < max);
+  max_ = max;
+  recovery_ = recovery;
+}
+
 bool BackpressureGate::observe(int64_t depth) {
   if (accepting_ && depth >= max_) {
     accepting_ = false;

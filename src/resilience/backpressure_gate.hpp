@@ -25,13 +25,17 @@ class BackpressureGate {
   //   not accepting and depth <= recovery  -> accepting
   bool observe(int64_t depth);
 
+  // A reload's new thresholds (same precondition). The state stays as it
+  // is; the next observed depth is judged by the new ones.
+  void setThresholds(int64_t max, int64_t recovery);
+
   bool accepting() const { return accepting_; }
   int64_t max() const { return max_; }
   int64_t recovery() const { return recovery_; }
 
  private:
-  const int64_t max_;
-  const int64_t recovery_;
+  int64_t max_;
+  int64_t recovery_;
   bool accepting_ = true;
 };
 

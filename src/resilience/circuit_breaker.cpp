@@ -129,6 +129,24 @@ void CircuitBreaker::onFailure() {
   }
 }
 
+void CircuitBreaker::reconfigure(CircuitBreakerOptions options) {
+  refresh();
+  assert(options.window_ms >= 1 && options.min_calls >= 1);
+  assert(options.failure_ratio > 0 && options.failure_ratio <= 1);
+  assert(options.consecutive_failures >= 1 && options.half_open_probes >= 1);
+  assert(options.open_ms >= 1 && options.open_ms <= options.max_open_ms);
+  const bool window_changed = options.window_ms != options_.window_ms;
+  options_ = options;
+  if (window_changed) {
+    bucket_count_ = bucketCountFor(options_.window_ms);
+    bucket_ms_ = bucketWidthFor(options_.window_ms, bucket_count_);
+    clearWindow();
+  }
+  open_period_ms_ = state_ == BreakerState::Closed
+                        ? options_.open_ms
+                        : std::clamp(open_period_ms_, options_.open_ms, options_.max_open_ms);
+}
+
 BreakerState CircuitBreaker::state() {
   refresh();
   return state_;

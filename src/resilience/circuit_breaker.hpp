@@ -99,6 +99,13 @@ class CircuitBreaker {
 
   const CircuitBreakerOptions& options() const { return options_; }
 
+  // A reload's new options (valid, as for the constructor). The state
+  // stays: an open period under way keeps its end, the next one follows the
+  // new open_ms / max_open_ms. The window is cleared only when window_ms
+  // changes (its buckets no longer line up); the new thresholds judge the
+  // next result.
+  void reconfigure(CircuitBreakerOptions options);
+
  private:
   // Ten buckets: the window's granularity is window_ms / 10.
   static constexpr int64_t kMaxBuckets = 10;
@@ -120,9 +127,9 @@ class CircuitBreaker {
   int64_t doubledOpenMs() const;
 
   const Clock& clock_;
-  const CircuitBreakerOptions options_;
-  const int64_t bucket_count_;
-  const int64_t bucket_ms_;
+  CircuitBreakerOptions options_;
+  int64_t bucket_count_;
+  int64_t bucket_ms_;
   std::array<Bucket, kMaxBuckets> buckets_{};
 
   BreakerState state_ = BreakerState::Closed;

@@ -34,6 +34,12 @@ class Service {
   virtual void beginDrain() {}
   // Work in flight the drain waits for, besides open connections.
   virtual size_t inflight() const { return 0; }
+  // SIGHUP: `next` is the configuration read again, valid as a whole. Apply
+  // what can change while serving and append the dotted paths of the keys
+  // this service takes live to `live` (whether or not they changed); the
+  // daemon names every other changed key as needing a restart. The service
+  // must not keep a reference to `next`. Default: nothing is live.
+  virtual void reload(const Config& /*next*/, std::vector<std::string>& /*live*/) {}
   // The one close path: stop timers, close handles; `done` runs once, after
   // the last of them has closed. Idempotent.
   virtual void close(std::function<void()> done) = 0;

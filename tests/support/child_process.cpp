@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -205,7 +205,11 @@ std::vector<std::string> cleanEnvironment() {
     std::string_view entry(*e);
     if (entry.rfind("REDGE_", 0) == 0 || entry.rfind("REDIS_URL=", 0) == 0 ||
         entry.rfind("QUEUE_MAX_SIZE=", 0) == 0 ||
-        entry.rfind("QUEUE_RECOVERY_THRESHOLD=", 0) == 0) {
+        entry.rfind("QUEUE_RECOVERY_THRESHOLD=", 0) == 0 ||
+        // A test run under systemd (a CI runner's unit) must not let its
+        // children notify the runner's own manager; tests set these themselves.
+        entry.rfind("NOTIFY_SOCKET=", 0) == 0 || entry.rfind("WATCHDOG_USEC=", 0) == 0 ||
+        entry.rfind("WATCHDOG_PID=", 0) == 0) {
       continue;
     }
     env.emplace_back(entry);

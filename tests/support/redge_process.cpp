@@ -77,6 +77,7 @@ RedgeProcess::RedgeProcess(const TempDir& dir, const std::string& redis_url,
   stdout_path_ = dir.file("redge-" + std::to_string(n) + ".out");
   ChildSpec spec;
   spec.argv = {REDGE_BINARY, "--redis", redis_url};
+  spec.argv.insert(spec.argv.end(), services.args.begin(), services.args.end());
   std::vector<std::string> all = {"app.port=0", "admin.port=0", "relay.enabled=false",
                                   "gateway.port=0"};
   if (services.cache_proxy) {

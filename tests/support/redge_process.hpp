@@ -16,6 +16,8 @@ namespace redge_test {
 struct RedgeServices {
   // The cache proxy, its HTTP and RESP listeners both on port 0.
   bool cache_proxy = false;
+  // Arguments placed before the --set list (e.g. {"--config", path}).
+  std::vector<std::string> args = {};
 };
 
 // The real redge binary, started the way an operator would start it but on

@@ -172,3 +172,17 @@ TEST_CASE("retry-after: never before the breaker's open period is over", "[gate]
   CHECK(idle.retryAfterSeconds(10, 5, 8000) == 8);
   CHECK(idle.retryAfterSeconds(10, 5, 2000) == RetryAfterEstimator::kIdleSeconds);
 }
+
+TEST_CASE("gate: new thresholds keep the state and judge the next depth", "[gate][reload]") {
+  BackpressureGate g(10, 5);
+  CHECK(g.observe(10));
+  REQUIRE_FALSE(g.accepting());
+  g.setThresholds(20, 8);
+  CHECK_FALSE(g.accepting());  // a reload does not open a closed gate by itself
+  CHECK(g.max() == 20);
+  CHECK(g.recovery() == 8);
+  CHECK(g.observe(8));  // but 8 is now low enough
+  CHECK(g.accepting());
+  CHECK_FALSE(g.observe(15));  // and 15 no longer full
+  CHECK(g.observe(20));
+}

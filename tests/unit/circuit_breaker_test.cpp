@@ -631,3 +631,51 @@ TEST_CASE("breaker: calls held until it half-opens are refused at most once per 
   for (const auto& [call, n] : tried) calls += n;
   CHECK(calls == 8 + 4);
 }
+
+TEST_CASE("breaker: reconfigure keeps the state and judges the next result by the new rule",
+          "[breaker][reload]") {
+  ManualClock clock;
+  CircuitBreaker b(clock, runOnly(5));
+  for (int i = 0; i < 3; ++i) b.onFailure();
+  CHECK(b.state() == BreakerState::Closed);
+  b.reconfigure(runOnly(4));  // same window: the run of three is still there
+  CHECK(b.counts().calls_in_window == 3);
+  b.onFailure();  // the fourth in a row: the new threshold opens it
+  CHECK(b.state() == BreakerState::Open);
+}
+
+TEST_CASE("breaker: reconfigure while open keeps the period's end, then uses the new open_ms",
+          "[breaker][reload]") {
+  ManualClock clock;
+  CircuitBreakerOptions o = runOnly(1);
+  o.open_ms = 1000;
+  CircuitBreaker b(clock, o);
+  b.onFailure();
+  REQUIRE(b.state() == BreakerState::Open);
+  o.open_ms = 200;
+  o.max_open_ms = 400;
+  b.reconfigure(o);
+  CHECK(b.remainingOpenMs() == 1000);  // the period under way stands
+  clock.advanceMs(1000);
+  CHECK(b.state() == BreakerState::HalfOpen);
+  REQUIRE(b.allow());
+  b.onSuccess();
+  REQUIRE(b.state() == BreakerState::Closed);
+  b.onFailure();
+  CHECK(b.remainingOpenMs() == 200);  // closed, then opened: the new first period
+}
+
+TEST_CASE("breaker: a new window_ms clears the window", "[breaker][reload]") {
+  ManualClock clock;
+  CircuitBreaker b(clock, ratioOnly(4, 0.5));
+  b.onFailure();
+  b.onFailure();
+  b.onSuccess();
+  REQUIRE(b.counts().calls_in_window == 3);
+  CircuitBreakerOptions o = ratioOnly(4, 0.5);
+  o.window_ms = 2000;
+  b.reconfigure(o);
+  CHECK(b.counts().calls_in_window == 0);
+  b.onFailure();  // one call in the new window: min_calls not reached
+  CHECK(b.state() == BreakerState::Closed);
+}

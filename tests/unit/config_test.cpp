@@ -734,4 +734,23 @@ TEST_CASE("config: processEnvironment reads the process environment", "[config]"
 }
 
 }  // namespace
+TEST_CASE("config: changedPaths names the keys whose values differ, in table order", "[config]") {
+  const ConfigSchema& schema = configSchema();
+  Config a = schema.defaults();
+  Config b = a;
+  CHECK(schema.changedPaths(a, b).empty());
+  REQUIRE_FALSE(schema.applyJson(
+      R"({"log": {"level": "debug"}, "app": {"port": 3100},
+          "relay": {"breaker": {"open_ms": 700}}, "cacheproxy": {"ttl_ms": 5}})",
+      b));
+  CHECK(schema.changedPaths(a, b) == std::vector<std::string>{"app.port", "cacheproxy.ttl_ms",
+                                                              "relay.breaker.open_ms",
+                                                              "log.level"});
+  CHECK(schema.changedPaths(b, a) == schema.changedPaths(a, b));
+  Config c = b;
+  REQUIRE_FALSE(schema.applyJson(R"({"app": {"port": 3000}})", c));  // back to the default
+  CHECK(schema.changedPaths(a, c) ==
+        std::vector<std::string>{"cacheproxy.ttl_ms", "relay.breaker.open_ms", "log.level"});
+}
+
 }  // namespace redge

@@ -225,3 +225,67 @@ TEST_CASE("lru: eraseIf removes exactly the keys it accepts", "[lru]") {
   CHECK(valueOf(c, "/b") == "4");
   CHECK(c.stats().invalidations == 2);
 }
+
+namespace {
+// "k17": appended rather than "k" + std::to_string(i), which GCC 12 misreads
+// as an overlapping memcpy (-Wrestrict).
+std::string numbered(const char* prefix, int i) {
+  std::string s(prefix);
+  s += std::to_string(i);
+  return s;
+}
+}  // namespace
+
+TEST_CASE("lru: a smaller capacity evicts the least recently read at once", "[lru][reload]") {
+  ManualClock clock;
+  LruCache c(clock, 100, 60000);
+  for (int i = 0; i < 50; ++i) c.put(numbered("k", i), std::to_string(i));
+  CHECK(valueOf(c, "k3") == "3");  // read: now the most recent
+  c.setCapacity(2);
+  CHECK(c.size() == 2);
+  CHECK(c.capacity() == 2);
+  CHECK(c.stats().evictions == 48);
+  auto order = c.keysByRecency();
+  REQUIRE(order.size() == 2);
+  CHECK(order[0] == "k3");
+  CHECK(order[1] == "k49");
+  CHECK(valueOf(c, "k0") == "<miss>");
+  c.put("new", "n");  // full: k49 goes
+  CHECK(valueOf(c, "k49") == "<miss>");
+  CHECK(valueOf(c, "k3") == "3");
+  CHECK(valueOf(c, "new") == "n");
+}
+
+TEST_CASE("lru: a larger capacity keeps every entry findable and holds more", "[lru][reload]") {
+  ManualClock clock;
+  LruCache c(clock, 4, 60000);
+  for (int i = 0; i < 4; ++i) c.put(numbered("k", i), std::to_string(i));
+  c.setCapacity(1000);  // the index grows from 8 slots to 2048
+  for (int i = 0; i < 4; ++i) CHECK(valueOf(c, numbered("k", i)) == std::to_string(i));
+  for (int i = 4; i < 1000; ++i) c.put(numbered("k", i), std::to_string(i));
+  CHECK(c.size() == 1000);
+  CHECK(c.stats().evictions == 0);
+  for (int i = 0; i < 1000; i += 97) {
+    CHECK(valueOf(c, numbered("k", i)) == std::to_string(i));
+  }
+  c.setCapacity(3);  // and shrinks back
+  CHECK(c.size() == 3);
+  for (int i = 0; i < 3000; ++i) {
+    c.put(numbered("x", i % 7), "v");
+    CHECK(c.size() <= 3);
+  }
+}
+
+TEST_CASE("lru: a new ttl applies to entries already stored", "[lru][reload]") {
+  ManualClock clock;
+  LruCache c(clock, 10, 10000);
+  c.put("k", "v");
+  clock.advanceMs(600);
+  CHECK(valueOf(c, "k") == "v");
+  c.setTtlMs(500);
+  CHECK(c.ttlMs() == 500);
+  CHECK(valueOf(c, "k") == "<miss>");  // stored 600 ms ago: past the new ttl
+  c.setTtlMs(0);
+  c.put("k", "v");
+  CHECK(c.size() == 0);  // ttl 0 stores nothing, as at start
+}

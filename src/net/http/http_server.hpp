@@ -133,6 +133,8 @@ class HttpServer final : public StreamServer {
   }
 
   const HttpServerOptions& options() const { return options_; }
+  // log.access, switched on a reload.
+  void setAccessLog(bool on) override { options_.access_log = on; }
 
   // --- used by HttpConnection and HttpResponder ---
   HttpConnection* findHttpConnection(uint64_t id) const;

@@ -86,6 +86,11 @@ CacheProxyService::CacheProxyService(ModuleContext& context)
       });
 }
 
+void CacheProxyService::reload(const Config& next, std::vector<std::string>& live) {
+  cache_.reconfigure(cacheOptions(next.module<CacheProxyConfig>()));
+  live.insert(live.end(), {"cacheproxy.capacity", "cacheproxy.ttl_ms", "cacheproxy.max_inflight"});
+}
+
 void CacheProxyService::start() {
   if (invalidator_) invalidator_->start();
 }

@@ -25,6 +25,8 @@ class CacheProxyService final : public Service {
   // GET /{key} on the first.
   explicit CacheProxyService(ModuleContext& context);
   void start() override;
+  // cacheproxy.capacity, ttl_ms and max_inflight change live.
+  void reload(const Config& next, std::vector<std::string>& live) override;
   void close(std::function<void()> done) override;
 
  private:

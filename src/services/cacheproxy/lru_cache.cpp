@@ -37,10 +37,29 @@ LruCache::LruCache(const Clock& clock, size_t capacity, int64_t ttl_ms, size_t m
       capacity_(capacity == 0 ? 1 : capacity),
       ttl_ms_(ttl_ms),
       max_bytes_(max_bytes) {
+  buildTable();
+}
+
+void LruCache::buildTable() {
   size_t n = 8;
   while (n < capacity_ * 2) n <<= 1;  // load factor <= 0.5 keeps probes short
+  if (n == table_.size()) return;
   table_.assign(n, nullptr);
   mask_ = n - 1;
+  for (Entry* e = head_; e != nullptr; e = e->next) {
+    size_t i = e->hash & mask_;
+    while (table_[i] != nullptr) i = (i + 1) & mask_;
+    table_[i] = e;
+  }
+}
+
+void LruCache::setCapacity(size_t capacity) {
+  capacity_ = capacity == 0 ? 1 : capacity;
+  while (size_ > capacity_) {
+    removeEntry(findSlot(tail_->key(), tail_->hash));
+    ++stats_.evictions;
+  }
+  buildTable();
 }
 
 LruCache::~LruCache() {

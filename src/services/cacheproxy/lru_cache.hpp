@@ -74,6 +74,14 @@ class LruCache {
   }
   void clear();
 
+  // A reload's new bounds. A smaller capacity evicts the least recently read
+  // entries at once (counted as evictions); the index is rebuilt when it no
+  // longer fits the capacity. A new ttl applies to every entry, stored or
+  // not: the age is measured from when it was stored.
+  void setCapacity(size_t capacity);
+  void setTtlMs(int64_t ttl_ms) { ttl_ms_ = ttl_ms; }
+  int64_t ttlMs() const { return ttl_ms_; }
+
   size_t size() const { return size_; }
   size_t capacity() const { return capacity_; }
   size_t bytes() const { return bytes_; }  // key + value bytes held
@@ -94,6 +102,7 @@ class LruCache {
   void pushFront(Entry* e);
   void removeEntry(size_t slot);
   void removeSlot(size_t slot);
+  void buildTable();  // sized for capacity_, every entry inserted again
 
   const Clock& clock_;
   size_t capacity_;

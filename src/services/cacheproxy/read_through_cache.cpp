@@ -119,6 +119,13 @@ void ReadThroughCache::onRedisReply(const std::string& key, RedisStatus status,
   admitWaiting();
 }
 
+void ReadThroughCache::reconfigure(const ReadThroughCacheOptions& options) {
+  options_ = options;
+  lru_.setCapacity(options.capacity);
+  lru_.setTtlMs(options.ttl_ms);
+  admitWaiting();
+}
+
 void ReadThroughCache::admitWaiting() {
   if (admitting_) return;
   admitting_ = true;

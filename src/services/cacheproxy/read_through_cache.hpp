@@ -61,6 +61,11 @@ class ReadThroughCache {
   void invalidate(std::string_view key);
   void invalidateAll();
 
+  // A reload's new bounds: capacity and ttl apply to the LRU at once (a
+  // smaller capacity evicts); a larger max_inflight admits waiting lookups
+  // now, a smaller one lets the lookups in flight finish.
+  void reconfigure(const ReadThroughCacheOptions& options);
+
   const LruCache& lru() const { return lru_; }
   size_t inflight() const { return active_; }
   // Lookups answered locally / sent to Redis, as redge_cache_hits_total and

@@ -12,6 +12,7 @@
 #include "core/json_writer.hpp"
 #include "redis/redis_reply.hpp"
 #include "services/redis_failure.hpp"
+#include "services/relay/relay_config.hpp"
 
 namespace redge {
 namespace {
@@ -142,6 +143,18 @@ RelayService::RelayService(Runtime& runtime, HttpServer& http, RedisClient& redi
              [this](HttpRequest& q, const HttpResponder& r) { stats(q, r); });
   http.route(HttpMethod::Get, "/messages/{id}",
              [this](HttpRequest& q, const HttpResponder& r) { getOne(q, r); });
+}
+
+void RelayService::reload(const Config& next, std::vector<std::string>& live) {
+  const RelayConfig& r = next.module<RelayConfig>();
+  options_.worker.queue_max = r.queue_max;
+  options_.worker.queue_recovery = r.queue_recovery;
+  options_.worker.breaker = r.breaker;
+  worker_.reconfigure(r.queue_max, r.queue_recovery, r.breaker);
+  live.insert(live.end(), {"relay.queue_max", "relay.queue_recovery", "relay.breaker.window_ms",
+                           "relay.breaker.min_calls", "relay.breaker.failure_ratio",
+                           "relay.breaker.consecutive_failures", "relay.breaker.open_ms",
+                           "relay.breaker.max_open_ms", "relay.breaker.half_open_probes"});
 }
 
 void RelayService::start() {

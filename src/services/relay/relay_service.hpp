@@ -39,6 +39,8 @@ class RelayService final : public Service {
   // SIGTERM: stop taking messages; inflight() says when deliveries are done.
   void beginDrain() override { worker_.beginDrain(); }
   size_t inflight() const override { return static_cast<size_t>(worker_.inflight()); }
+  // relay.queue_max, relay.queue_recovery and relay.breaker.* change live.
+  void reload(const Config& next, std::vector<std::string>& live) override;
   void close(std::function<void()> done) override;
 
  private:

@@ -202,6 +202,15 @@ void RelayWorker::onReachability(ReachabilityTracker::Change change, std::string
   }
 }
 
+void RelayWorker::reconfigure(int64_t queue_max, int64_t queue_recovery,
+                              const CircuitBreakerOptions& breaker) {
+  options_.queue_max = queue_max;
+  options_.queue_recovery = queue_recovery;
+  options_.breaker = breaker;
+  gate_.setThresholds(queue_max, queue_recovery);
+  breaker_.reconfigure(breaker);
+}
+
 void RelayWorker::observeDepth(int64_t depth, GateChange change) {
   last_depth_ = depth;
   depth_gauge_.set(static_cast<double>(depth));

@@ -67,6 +67,9 @@ class RelayWorker {
   void beginDrain() { draining_ = true; }
   void close();
 
+  // A reload's new queue thresholds and breaker options (valid together).
+  void reconfigure(int64_t queue_max, int64_t queue_recovery, const CircuitBreakerOptions& breaker);
+
   CircuitBreaker& breaker() { return breaker_; }
   BackpressureGate& gate() { return gate_; }
   int64_t inflight() const { return inflight_; }

@@ -1,0 +1,207 @@
+// SIGHUP: the configuration read again from the same file, environment and
+// command line. What can change live does (log.level, log.access, the cache
+// proxy's ttl, the relay's queue thresholds); what cannot (a port) is named
+// in the one config_reloaded line and keeps its running value; a file that
+// does not load is refused with its reason and the process keeps serving on
+// the configuration it had. Under systemd the reload is framed by
+// RELOADING=1 and READY=1.
+
+#include <rapidjson/document.h>
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
+#include <string>
+
+#include "support/http_client.hpp"
+#include "support/loopback_peers.hpp"
+#include "support/notify_socket.hpp"
+#include "support/redge_process.hpp"
+#include "support/redis_server.hpp"
+#include "support/temp_dir.hpp"
+#include "support/wait_until.hpp"
+
+using namespace redge_test;
+using namespace std::chrono_literals;
+
+namespace {
+
+void writeFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  REQUIRE(out.good());
+}
+
+size_t countOf(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// Sends SIGHUP and waits for the n-th reload outcome line (either kind);
+// returns that line.
+std::string reload(RedgeProcess& redge, size_t n) {
+  redge.signal(SIGHUP);
+  std::string line;
+  bool seen = waitUntil(
+      [&] {
+        std::string log = redge.logText();
+        size_t found = 0;
+        for (size_t at = 0; (at = log.find("event=config_reload", at)) != std::string::npos; ++at) {
+          if (++found == n) {
+            size_t start = log.rfind('\n', at);
+            size_t end = log.find('\n', at);
+            if (end == std::string::npos) return false;
+            line = log.substr(start == std::string::npos ? 0 : start + 1,
+                              end - (start == std::string::npos ? 0 : start + 1));
+            return true;
+          }
+        }
+        return false;
+      },
+      5s, 5ms);
+  INFO("redge's log:\n" << redge.logText());
+  REQUIRE(seen);
+  return line;
+}
+
+// The port of `event=listening service=<service>`, or 0.
+int listeningPort(const std::string& log, const std::string& service) {
+  size_t at = log.find("event=listening service=" + service + " ");
+  if (at == std::string::npos) return 0;
+  size_t port = log.find(" port=", at);
+  return port == std::string::npos ? 0 : std::atoi(log.c_str() + port + 6);
+}
+
+}  // namespace
+
+TEST_CASE("reload: log level and access log change live, a broken file is refused", "[reload]") {
+  TempDir dir;
+  std::string config = dir.file("redge.json");
+  writeFile(config, R"({"log": {"level": "info"}})");
+  // Redis down on purpose: every reconnect attempt writes a debug line.
+  RedgeServices services;
+  services.args = {"--config", config};
+  RedgeProcess redge(dir, "redis://127.0.0.1:" + std::to_string(closedPort()), {}, {}, services);
+  REQUIRE(redge.waitForLog("event=ready ", 5s));
+  REQUIRE(httpGet(redge.appUrl("/")).status == 200);
+  CHECK(redge.logText().find("level=debug") == std::string::npos);
+  CHECK(redge.logText().find("event=access") == std::string::npos);
+
+  writeFile(config, R"({"log": {"level": "debug", "access": true}})");
+  std::string line = reload(redge, 1);
+  CHECK(line.find("event=config_reloaded") != std::string::npos);
+  CHECK(line.find("applied=log.level,log.access") != std::string::npos);
+  CHECK(line.find("restart_needed=none") != std::string::npos);
+  CHECK(redge.waitForLog("level=debug event=redis_connect_failed", 3s));
+  REQUIRE(httpGet(redge.appUrl("/")).status == 200);
+  CHECK(redge.waitForLog("event=access service=app", 2s));
+
+  // Not JSON: refused with the parser's reason; the debug level stays.
+  writeFile(config, R"({"log": {"level": "warn")");
+  line = reload(redge, 2);
+  CHECK(line.find("level=error event=config_reload_refused") != std::string::npos);
+  CHECK(line.find("path=" + config) != std::string::npos);
+  CHECK(line.find("parse error") != std::string::npos);
+  size_t debug_lines = countOf(redge.logText(), "level=debug");
+  CHECK(waitUntil([&] { return countOf(redge.logText(), "level=debug") > debug_lines; }, 3s));
+  CHECK(httpGet(redge.appUrl("/")).status == 200);
+
+  // JSON, but a bad value: refused too, naming the key.
+  writeFile(config, R"({"log": {"level": "loud"}})");
+  line = reload(redge, 3);
+  CHECK(line.find("event=config_reload_refused path=log.level") != std::string::npos);
+  CHECK(httpGet(redge.appUrl("/")).status == 200);
+
+  // Back to info: the debug lines stop (the reload line itself is info).
+  writeFile(config, R"({"log": {"level": "info"}})");
+  line = reload(redge, 4);
+  CHECK(line.find("applied=log.level,log.access") != std::string::npos);
+  size_t settled = countOf(redge.logText(), "level=debug");
+  size_t access = countOf(redge.logText(), "event=access");
+  CHECK(httpGet(redge.appUrl("/")).status == 200);
+  // Long enough for a few reconnect attempts (at most 500 ms apart).
+  CHECK_FALSE(waitUntil([&] { return countOf(redge.logText(), "level=debug") > settled; }, 1200ms));
+  CHECK(countOf(redge.logText(), "event=access") == access);
+  CHECK(redge.stop() == 0);
+}
+
+TEST_CASE("reload: a port change is named as needing a restart and the listener stays",
+          "[reload]") {
+  TempDir dir;
+  RedisServer redis(dir);
+  std::string config = dir.file("redge.json");
+  writeFile(config, R"({"ticker": {"enabled": true, "port": 0}})");
+  RedgeServices services;
+  services.args = {"--config", config};
+  RedgeProcess redge(dir, redis, {}, {}, services);
+  REQUIRE(redge.waitForLog("event=listening service=ticker", 5s));
+  int ticker_port = listeningPort(redge.logText(), "ticker");
+  REQUIRE(ticker_port > 0);
+  int wanted = closedPort();
+
+  writeFile(config, R"({"ticker": {"enabled": true, "port": )" + std::to_string(wanted) +
+                        R"(, "interval_ms": 50}, "app": {"bind": "0.0.0.0"}})");
+  std::string line = reload(redge, 1);
+  CHECK(line.find("applied=none") != std::string::npos);
+  CHECK(line.find("restart_needed=app.bind,ticker.port,ticker.interval_ms") != std::string::npos);
+  std::string url = "http://127.0.0.1:" + std::to_string(ticker_port) + "/ticks";
+  CHECK(httpGet(url).status == 200);  // still where it was
+  CHECK(httpGet("http://127.0.0.1:" + std::to_string(wanted) + "/ticks").status == 0);
+  CHECK(countOf(redge.logText(), "event=listening service=ticker") == 1);
+
+  // A pending restart is named again at the next reload, until it happens.
+  line = reload(redge, 2);
+  CHECK(line.find("restart_needed=app.bind,ticker.port,ticker.interval_ms") != std::string::npos);
+}
+
+TEST_CASE("reload: the cache proxy's ttl and the relay's queue thresholds change live",
+          "[reload]") {
+  TempDir dir;
+  RedisServer redis(dir);
+  std::string config = dir.file("redge.json");
+  writeFile(config, R"({"cacheproxy": {"ttl_ms": 60000}, "relay": {"queue_max": 10}})");
+  RedgeServices services;
+  services.cache_proxy = true;
+  services.args = {"--config", config};
+  NotifySocket notify(dir.file("notify.sock"));
+  RedgeProcess redge(dir, redis, {"relay.enabled=true"}, {notify.env()}, services);
+  redge.waitUntilReady();
+  REQUIRE(notify.waitFor("READY=1", 5s) >= 0);
+  redis.command({"SET", "k", "v1"});
+  CHECK(httpGet(redge.cacheUrl("/k")).header("X-Cache") == "MISS");
+  CHECK(httpGet(redge.cacheUrl("/k")).header("X-Cache") == "HIT");
+  HttpReply stats = httpGet(redge.appUrl("/messages/stats"));
+  rapidjson::Document doc;
+  doc.Parse(stats.body.c_str());
+  REQUIRE(doc.IsObject());
+  CHECK(doc["gate"]["max"].GetInt() == 10);
+
+  // ttl 0: nothing is kept, so every read goes to Redis and sees the change.
+  writeFile(config, R"({"cacheproxy": {"ttl_ms": 0, "capacity": 50},
+                        "relay": {"queue_max": 20, "queue_recovery": 7,
+                                  "breaker": {"open_ms": 1000}}})");
+  size_t before = notify.messages().size();
+  std::string line = reload(redge, 1);
+  CHECK(line.find("applied=cacheproxy.capacity,cacheproxy.ttl_ms,relay.queue_max,"
+                  "relay.queue_recovery,relay.breaker.open_ms") != std::string::npos);
+  CHECK(line.find("restart_needed=none") != std::string::npos);
+  redis.command({"SET", "k", "v2"});
+  HttpReply r = httpGet(redge.cacheUrl("/k"));
+  CHECK(r.header("X-Cache") == "MISS");
+  CHECK(r.body == "v2");
+  CHECK(httpGet(redge.cacheUrl("/k")).header("X-Cache") == "MISS");
+  doc.Parse(httpGet(redge.appUrl("/messages/stats")).body.c_str());
+  REQUIRE(doc.IsObject());
+  CHECK(doc["gate"]["max"].GetInt() == 20);
+  CHECK(doc["gate"]["recovery"].GetInt() == 7);
+
+  // systemd saw the reload begin and end.
+  int reloading = notify.waitFor("RELOADING=1", 2s, before);
+  INFO("notify socket:\n" << notify.transcript());
+  REQUIRE(reloading >= 0);
+  CHECK(notify.waitFor("READY=1", 2s, static_cast<size_t>(reloading)) > reloading);
+  CHECK(httpGet(redge.adminUrl("/metrics"))
+            .body.find("redge_config_reloads_total{result=\"applied\"} 1") != std::string::npos);
+}
