@@ -23,7 +23,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 LAUNCHER   := $(shell command -v ccache >/dev/null 2>&1 && echo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 
 DEPS       := cmake g++ make pkg-config libuv1-dev libhiredis-dev rapidjson-dev catch2 \
-              node-llhttp redis-server redis-tools libcurl4-openssl-dev clang \
+              node-llhttp redis-server redis-sentinel redis-tools libcurl4-openssl-dev clang \
               libclang-rt-dev libsystemd-dev python3-redis python3-websockets python3-yaml \
               systemd dpkg-dev nodejs
 # The package's tools: dpkg-shlibdeps (dpkg-dev), lintian, groff for the man page check.

@@ -36,6 +36,7 @@
 #include "core/uv_runtime.hpp"
 #include "ops/process_metrics.hpp"
 #include "ops/systemd/systemd_notifier.hpp"
+#include "redis/sentinel_watcher.hpp"
 
 namespace redge {
 namespace {
@@ -81,6 +82,7 @@ class Daemon {
     redis_options_.command_timeout_ms = config.redis.command_timeout_ms;
     redis_options_.reconnect_min_ms = config.redis.reconnect_min_ms;
     redis_options_.reconnect_max_ms = config.redis.reconnect_max_ms;
+    redis_options_.sentinel = makeSentinelWatcher(runtime_, config.redis);
     redis_ = std::make_unique<RedisClient>(runtime_, redis_options_);
   }
 

@@ -17,6 +17,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "core/uri.hpp"
+
 extern char** environ;
 
 namespace redge {
@@ -48,6 +50,18 @@ std::optional<std::string> checkRedisUrl(const std::string& value) {
   return "must start with redis:// or unix://";
 }
 
+// Literal addresses only, like listeners' binds: hiredis would resolve a
+// name with a blocking lookup on the loop at every connect.
+std::optional<std::string> checkSentinelAddress(const std::string& value) {
+  std::string host;
+  int port = 0;
+  std::string error = parseHostPort(value, host, port);
+  if (!error.empty()) return error;
+  if (port == 0) return "needs a port (ip:port)";
+  if (auto reason = checkBindAddress(host)) return "host " + *reason;
+  return std::nullopt;
+}
+
 void declareProcessSections(ConfigSchema& schema) {
   schema.coreSection("redis", &Config::redis)
       .stringKey(REDGE_FIELD(RedisConfig, url),
@@ -62,7 +76,19 @@ void declareProcessSections(ConfigSchema& schema) {
       .intKey(REDGE_FIELD(RedisConfig, reconnect_min_ms), 1, kMaxDurationMs,
               "first delay before reconnecting to Redis")
       .intKey(REDGE_FIELD(RedisConfig, reconnect_max_ms), 1, kMaxDurationMs,
-              "ceiling of the reconnect backoff");
+              "ceiling of the reconnect backoff")
+      .stringListKey(REDGE_FIELD(RedisConfig, sentinels),
+                     "Redis Sentinel addresses (ip:port), tried in turn; when set, redge "
+                     "follows the master they name for redis.master_name, and redis.url's "
+                     "host and port are ignored (its user, password and db still apply)",
+                     checkSentinelAddress)
+      .stringKey(REDGE_FIELD(RedisConfig, master_name),
+                 "the master's name in the sentinels' configuration (required with "
+                 "redis.sentinels)")
+      .stringKey(REDGE_FIELD(RedisConfig, sentinel_user),
+                 "ACL user for the sentinels (empty: the default user)")
+      .stringKey(REDGE_FIELD(RedisConfig, sentinel_password),
+                 "password for the sentinels (the master's comes from redis.url)");
 
   schema.coreSection("http", &Config::http)
       .intKey(REDGE_FIELD(HttpConfig, max_header_bytes), 1, kMaxBytes,
@@ -91,6 +117,19 @@ void declareProcessSections(ConfigSchema& schema) {
       .intKey(REDGE_FIELD(ServerConfig, drain_timeout_ms), 1, kMaxDurationMs,
               "on SIGTERM, how long in-flight work may finish");
 
+  schema.addRule([](const Config& c, const ConfigSchema& s) -> std::optional<ConfigError> {
+    if (c.redis.sentinels.empty()) return std::nullopt;
+    if (c.redis.master_name.empty()) {
+      return ConfigError{s.pathOf(c, &c.redis.master_name),
+                         "is required when redis.sentinels is set"};
+    }
+    if (c.redis.url.starts_with("unix://")) {
+      return ConfigError{s.pathOf(c, &c.redis.url),
+                         "must be a redis:// URL when redis.sentinels is set (the sentinels "
+                         "name a TCP address)"};
+    }
+    return std::nullopt;
+  });
   schema.addRule([](const Config& c, const ConfigSchema& s) -> std::optional<ConfigError> {
     if (c.redis.reconnect_min_ms <= c.redis.reconnect_max_ms) return std::nullopt;
     return ConfigError{s.pathOf(c, &c.redis.reconnect_min_ms),

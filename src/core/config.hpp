@@ -28,6 +28,13 @@ struct RedisConfig {
   // Backoff ceiling. Low on purpose: a refused connect costs nothing, and
   // service comes back within this (plus a connect) of Redis coming back.
   int64_t reconnect_max_ms = 500;
+  // Redis Sentinel: with sentinels set, redge connects to the master they
+  // name for master_name (url's host and port are then ignored; its user,
+  // password and db still apply to the master).
+  std::vector<std::string> sentinels;  // "ip:port", tried in turn
+  std::string master_name;
+  std::string sentinel_user;  // ACL user for the sentinels (empty: default user)
+  std::string sentinel_password;
 };
 
 struct HttpConfig {

@@ -13,11 +13,20 @@
 // commands are ours (Pending records linked in send order); hiredis calls
 // each one's reply callback exactly once, with a NULL reply when the context
 // is freed, and failure_reason_ tells the callback why.
+//
+// With sentinels (options.sentinel), connect() first asks the shared
+// SentinelWatcher for the master (state Resolving), the handshake ends with
+// ROLE instead of PING, and a server that is not a master is dropped like a
+// failed handshake. A failover announced by the sentinels arrives as
+// followMaster(): the connection is dropped, every command in flight fails
+// at once (ConnectionLost, the usual 503), and the next connect goes
+// straight to the new master.
 
 #include "redis/redis_client.hpp"
 
 #include "core/log.hpp"
 #include "redis/redis_reply.hpp"
+#include "redis/sentinel_watcher.hpp"
 
 namespace redge {
 
@@ -57,6 +66,7 @@ RedisClient::RedisClient(Runtime& runtime, RedisClientOptions options)
       random_(std::random_device{}()),
       timeout_timer_(runtime.timers.createTimer([this] { onTimeoutTimer(); })),
       reconnect_timer_(runtime.timers.createTimer([this] { onReconnectTimer(); })),
+      rotation_(options_.rotation.size()),
       stats_(bindStats(runtime.metrics, options_.name)) {
   // One counter per failure kind, bound once.
   for (RedisStatus s : {RedisStatus::Unavailable, RedisStatus::Timeout, RedisStatus::ConnectionLost,
@@ -164,10 +174,23 @@ void RedisClient::beforePoll() {
 
 RedisClient::~RedisClient() {
   if (before_poll_ != 0) hooks_.remove(before_poll_);
+  if (attached_) options_.sentinel->detach(*this);
 }
 
 void RedisClient::start() {
-  if (state_ == State::Idle) connect();
+  if (state_ != State::Idle) return;
+  if (options_.sentinel) {
+    attached_ = true;
+    options_.sentinel->attach(*this);
+  }
+  connect();
+}
+
+std::string RedisClient::targetText() const {
+  if (options_.url.unix_socket && !options_.sentinel && options_.rotation.empty()) {
+    return options_.url.path;
+  }
+  return target_.host.empty() ? std::string() : target_.text();
 }
 
 int RedisClient::retryAfterSeconds() const {
@@ -181,11 +204,61 @@ int RedisClient::retryAfterSeconds() const {
 }
 
 void RedisClient::connect() {
-  state_ = State::Connecting;
   failure_reason_ = RedisStatus::ConnectionLost;
-  redisAsyncContext* ac = options_.url.unix_socket
-                              ? redisAsyncConnectUnix(options_.url.path.c_str())
-                              : redisAsyncConnect(options_.url.host.c_str(), options_.url.port);
+  if (options_.sentinel) {
+    if (!next_target_) {
+      // The answer comes through onMasterResolved, possibly before this returns.
+      state_ = State::Resolving;
+      options_.sentinel->lookup(*this);
+      return;
+    }
+    target_ = std::move(*next_target_);
+    next_target_.reset();
+  } else if (!options_.rotation.empty()) {
+    target_ = options_.rotation[rotation_.current()];
+  } else {
+    target_ = RedisAddress{options_.url.host, options_.url.port};
+  }
+  connectToTarget();
+}
+
+void RedisClient::onMasterResolved(std::optional<RedisAddress> master) {
+  if (state_ != State::Resolving) return;
+  if (!master) {
+    onConnectionGone("no master named by the sentinels");
+    scheduleReconnect();
+    return;
+  }
+  target_ = std::move(*master);
+  connectToTarget();
+}
+
+void RedisClient::followMaster(const RedisAddress& master) {
+  if (state_ == State::Closed || state_ == State::Idle) return;
+  if ((state_ == State::Ready || state_ == State::Connecting) && target_ == master) return;
+  if (state_ == State::Resolving) options_.sentinel->cancelLookup(*this);
+  next_target_ = master;
+  reconnectNow("master switched");
+}
+
+void RedisClient::reconnectNow(std::string_view why) {
+  if (state_ == State::Closed) return;
+  if (ac_ != nullptr) {
+    dropConnection(RedisStatus::ConnectionLost, why);
+  } else if (!options_.rotation.empty()) {
+    rotation_.advance();
+  }
+  attempt_ = 0;
+  state_ = State::Backoff;
+  reconnect_at_ms_ = nowMs();
+  if (reconnect_timer_) reconnect_timer_->enable(0);
+}
+
+void RedisClient::connectToTarget() {
+  state_ = State::Connecting;
+  bool unix_socket = options_.url.unix_socket && !options_.sentinel && options_.rotation.empty();
+  redisAsyncContext* ac = unix_socket ? redisAsyncConnectUnix(options_.url.path.c_str())
+                                      : redisAsyncConnect(target_.host.c_str(), target_.port);
   if (ac == nullptr || ac->err) {
     onConnectionGone(ac ? ac->errstr : "out of memory");
     if (ac) redisAsyncFree(ac);
@@ -229,6 +302,15 @@ void RedisClient::sendHandshake() {
         args, 2, [this](RedisStatus s, const redisReply* r) { onHandshakeDone(s, r, "select"); },
         true);
   }
+  if (options_.sentinel) {
+    // The sentinels may be behind (or partitioned): only the server itself
+    // can say it takes writes.
+    std::string_view role[] = {"ROLE"};
+    send(
+        role, 1, [this](RedisStatus s, const redisReply* r) { onHandshakeDone(s, r, "role"); },
+        true);
+    return;
+  }
   std::string_view ping[] = {"PING"};
   send(
       ping, 1, [this](RedisStatus s, const redisReply* r) { onHandshakeDone(s, r, "ping"); }, true);
@@ -237,26 +319,33 @@ void RedisClient::sendHandshake() {
 void RedisClient::onHandshakeDone(RedisStatus status, const redisReply* reply,
                                   std::string_view step) {
   if (status == RedisStatus::Ok) {
-    if (step != "ping" || state_ != State::Connecting) return;
-    state_ = State::Ready;
-    attempt_ = 0;
-    down_logged_ = false;
-    stats_.connected.set(1);
-    REDGE_LOG(Info, was_ready_ ? "redis_reconnected" : "redis_connected")
-        .kv("client", options_.name)
-        .kv("target", options_.url.unix_socket
-                          ? options_.url.path
-                          : options_.url.host + ":" + std::to_string(options_.url.port))
-        .kv("db", options_.url.db);
-    was_ready_ = true;
-    if (!pattern_.empty()) {
-      // Not a Pending: a subscription has no deadline and hiredis calls this
-      // callback for every message until the context is freed.
-      redisAsyncCommand(ac_, &onSubscriptionCb, this, "PSUBSCRIBE %b", pattern_.data(),
-                        pattern_.size());
-      return;  // a subscriber is ready once Redis confirms the subscription
+    if ((step != "ping" && step != "role") || state_ != State::Connecting) return;
+    if (step == "role") {
+      RedisRole role = parseRoleReply(reply);
+      if (role != RedisRole::Master) {
+        REDGE_LOG(Warn, "redis_not_master")
+            .kv("client", options_.name)
+            .kv("target", target_.text())
+            .kv("role", redisRoleName(role));
+        options_.sentinel->reportNotMaster(target_);
+        dropConnection(RedisStatus::ConnectionLost, "not a master");
+        return;
+      }
     }
-    for (auto& hook : ready_hooks_) hook();
+    becomeReady();
+    return;
+  }
+  if (status == RedisStatus::ErrorReply && step == "role" && state_ == State::Connecting) {
+    // An ACL user without +role: trust the sentinels rather than refuse a
+    // server that may well be the master; said once, as it stays so.
+    if (!role_unchecked_logged_) {
+      role_unchecked_logged_ = true;
+      REDGE_LOG(Warn, "redis_role_unchecked")
+          .kv("client", options_.name)
+          .kv("target", target_.text())
+          .kv("error", replyText(reply));
+    }
+    becomeReady();
     return;
   }
   if (status == RedisStatus::ErrorReply) {
@@ -270,6 +359,26 @@ void RedisClient::onHandshakeDone(RedisStatus status, const redisReply* reply,
     dropConnection(RedisStatus::ConnectionLost, "handshake failed");
   }
   // Other statuses: the connection is already gone and being handled.
+}
+
+void RedisClient::becomeReady() {
+  state_ = State::Ready;
+  attempt_ = 0;
+  down_logged_ = false;
+  stats_.connected.set(1);
+  REDGE_LOG(Info, was_ready_ ? "redis_reconnected" : "redis_connected")
+      .kv("client", options_.name)
+      .kv("target", targetText())
+      .kv("db", options_.url.db);
+  was_ready_ = true;
+  if (!pattern_.empty()) {
+    // Not a Pending: a subscription has no deadline and hiredis calls this
+    // callback for every message until the context is freed.
+    redisAsyncCommand(ac_, &onSubscriptionCb, this, "PSUBSCRIBE %b", pattern_.data(),
+                      pattern_.size());
+    return;  // a subscriber is ready once Redis confirms the subscription
+  }
+  for (auto& hook : ready_hooks_) hook();
 }
 
 void RedisClient::onConnectCb(const redisAsyncContext* ac, int status) noexcept {
@@ -295,12 +404,21 @@ void RedisClient::onDisconnectCb(const redisAsyncContext* ac, int /*status*/) no
 
 void RedisClient::onConnectionGone(std::string_view why) {
   stats_.connected.set(0);
+  // A rotation moves on from a server that failed; the others are tried
+  // before this one again.
+  if (!options_.rotation.empty()) rotation_.advance();
   // One line when Redis goes away; the retries after it are debug noise.
   if (!down_logged_) {
     down_logged_ = true;
-    REDGE_LOG(Warn, "redis_down").kv("client", options_.name).kv("reason", why);
+    REDGE_LOG(Warn, "redis_down")
+        .kv("client", options_.name)
+        .kv("target", targetText())
+        .kv("reason", why);
   } else {
-    REDGE_LOG(Debug, "redis_connect_failed").kv("client", options_.name).kv("reason", why);
+    REDGE_LOG(Debug, "redis_connect_failed")
+        .kv("client", options_.name)
+        .kv("target", targetText())
+        .kv("reason", why);
   }
   for (auto& hook : down_hooks_) hook();
 }
@@ -444,6 +562,13 @@ void RedisClient::onReply(Pending* p, redisReply* reply) {
   }
   RedisCallback cb = std::move(p->cb);
   delete p;
+  if (options_.sentinel && status == RedisStatus::ErrorReply &&
+      replyText(reply).starts_with("READONLY")) {
+    // The master was demoted under us (a failover we were not told of):
+    // leave it and ask the sentinels again. The reply stays valid for the
+    // callback below; hiredis frees the context only after it returns.
+    reconnectNow("master became a replica");
+  }
   if (cb) cb(status, reply);
 }
 
@@ -504,6 +629,12 @@ void RedisClient::onTimeoutTimer() {
 
 void RedisClient::close() {
   if (state_ == State::Closed) return;
+  if (attached_) {
+    // Stops any lookup for this client; the last client to leave closes
+    // the watcher's own connections.
+    attached_ = false;
+    options_.sentinel->detach(*this);
+  }
   state_ = State::Closed;
   stats_.connected.set(0);
   // Destroying the timers closes their handles now, while the loop still

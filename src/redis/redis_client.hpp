@@ -19,6 +19,11 @@
 // - close() fails every pending command with Closed and releases the
 //   handles; the client may be destroyed right after it (what is still
 //   closing no longer refers to it).
+// - With options.sentinel set, the target is the master the sentinels name:
+//   it is looked up (asynchronously) before every connect, ROLE must say
+//   "master" before the connection is ready, and a failover the sentinels
+//   announce moves the connection to the new master at once. Meanwhile the
+//   client is simply not ready, as during any other outage.
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -27,6 +32,8 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -36,11 +43,13 @@
 #include "core/runtime.hpp"
 #include "core/stats.hpp"
 #include "redis/redis_url.hpp"
+#include "redis/sentinel_protocol.hpp"
 #include "resilience/backoff.hpp"
 
 namespace redge {
 
 struct SocketWatch;
+class SentinelWatcher;
 
 enum class RedisStatus {
   Ok,              // reply is set (may be a nil or an array)
@@ -62,6 +71,14 @@ struct RedisClientOptions {
   int64_t command_timeout_ms = 1000;
   int64_t reconnect_min_ms = 100;
   int64_t reconnect_max_ms = 500;
+  // Follow the master these sentinels name (url's host and port are then
+  // ignored; its user, password and db are used). Shared by every client of
+  // the process, so one lookup and one subscription serve them all.
+  std::shared_ptr<SentinelWatcher> sentinel;
+  // Instead of url's host and port: these servers in turn, moving to the
+  // next whenever a connect fails or the connection is lost (how the
+  // SentinelWatcher reaches its sentinels).
+  std::vector<RedisAddress> rotation;
 };
 
 // clang-format off
@@ -107,6 +124,9 @@ class RedisClient {
   void onDown(std::function<void()> fn) { down_hooks_.push_back(std::move(fn)); }
 
   size_t inflight() const { return inflight_; }
+  // The server connected to, or being connected to ("" for a unix socket
+  // or before the first target is known).
+  std::string targetText() const;
 
   // Subscriber mode, for a dedicated connection: after every (re)connect the
   // client sends PSUBSCRIBE `pattern` and hands each message to `on_message`
@@ -119,7 +139,9 @@ class RedisClient {
   }
 
  private:
-  enum class State { Idle, Connecting, Ready, Backoff, Closed };
+  friend class SentinelWatcher;
+  // Resolving: waiting for the sentinels to name the master.
+  enum class State { Idle, Resolving, Connecting, Ready, Backoff, Closed };
   struct Pending {
     RedisClient* client;
     RedisCallback cb;
@@ -136,6 +158,17 @@ class RedisClient {
   static void watchCleanup(void* watch);
 
   void connect();
+  void connectToTarget();
+  void becomeReady();
+  // From the SentinelWatcher: the master a lookup found (nothing: none known
+  // now, back off and ask again).
+  void onMasterResolved(std::optional<RedisAddress> master);
+  // From the SentinelWatcher: the sentinels announced a new master; leave
+  // the current one (unless already on `master`) and connect there now.
+  void followMaster(const RedisAddress& master);
+  // Drops the connection (if any) and connects again at once; with a
+  // rotation, to the next server.
+  void reconnectNow(std::string_view why);
   bool attach(redisAsyncContext* ac);
   void beforePoll();
   void sendHandshake();
@@ -172,6 +205,11 @@ class RedisClient {
   bool was_ready_ = false;
   bool down_logged_ = false;
   uint64_t connect_deadline_ms_ = 0;
+  RedisAddress target_;                      // TCP target of the current connect
+  std::optional<RedisAddress> next_target_;  // set by a failover: skips the lookup once
+  SentinelRotation rotation_;
+  bool attached_ = false;  // registered with options_.sentinel
+  bool role_unchecked_logged_ = false;
   Pending* head_ = nullptr;  // oldest command in flight
   Pending* tail_ = nullptr;
   size_t inflight_ = 0;

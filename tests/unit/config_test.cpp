@@ -63,6 +63,10 @@ const std::vector<std::string> kExpectedKeys = {
     "redis.command_timeout_ms",
     "redis.reconnect_min_ms",
     "redis.reconnect_max_ms",
+    "redis.sentinels",
+    "redis.master_name",
+    "redis.sentinel_user",
+    "redis.sentinel_password",
     "http.max_header_bytes",
     "http.max_body_bytes",
     "http.header_timeout_ms",
@@ -616,6 +620,29 @@ TEST_CASE("config: cross-key rules", "[config]") {
     REQUIRE(error);
     CHECK(error->path == "cacheproxy.resp_port");
     CHECK(error->reason == "port 6380 is also used by cacheproxy.http_port");
+  }
+  SECTION("sentinels need a master name, literal addresses and a redis:// url") {
+    std::string sentinels = R"(["127.0.0.1:26379", "[::1]:26380"])";
+    REQUIRE_FALSE(configSchema().applyAssignment("redis.sentinels", sentinels, config));
+    CHECK(config.redis.sentinels.size() == 2);
+    auto error = configSchema().validate(config);
+    REQUIRE(error);
+    CHECK(error->path == "redis.master_name");
+    CHECK(error->reason == "is required when redis.sentinels is set");
+    config.redis.master_name = "mymaster";
+    CHECK_FALSE(configSchema().validate(config));
+    config.redis.url = "unix:///run/redis.sock";
+    error = configSchema().validate(config);
+    REQUIRE(error);
+    CHECK(error->path == "redis.url");
+
+    error = configSchema().applyAssignment("redis.sentinels", R"(["sentinel.lan:26379"])", config);
+    REQUIRE(error);
+    CHECK(error->path == "redis.sentinels[0]");
+    CHECK(error->reason == "host must be a literal IPv4 or IPv6 address");
+    error = configSchema().applyAssignment("redis.sentinels", R"(["127.0.0.1"])", config);
+    REQUIRE(error);
+    CHECK(error->reason == "needs a port (ip:port)");
   }
   SECTION("a disabled listener's port may clash") {
     config.module<AdminOptions>().port = config.module<AppOptions>().port;

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Redis high availability on one machine: a master, a replica and three
+# redis-sentinel, and redge following the master through the sentinels.
+# It writes through redge, SIGKILLs the master, and shows the sentinels
+# promoting the replica and redge following it: the one failover line in
+# redge's log, the metric, and writes landing on the new master. Each step
+# is checked; the script exits non-zero at the first that fails.
+#
+# Needs `make build`, redis-server, redis-sentinel (or redis-server
+# --sentinel), redis-cli, curl and python3. Everything runs on free loopback
+# ports in a temporary folder, stopped at the end; the logs are kept only
+# when something failed.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+workdir=$(mktemp -d "${TMPDIR:-/tmp}/redge-redis-ha-play.XXXXXX")
+pids=()
+master_pid=""
+
+die() {
+  echo "play.sh: $*" >&2
+  exit 1
+}
+
+on_exit() {
+  local status=$?
+  local i
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${pids[$i]}" 2>/dev/null || true
+    wait "${pids[$i]}" 2>/dev/null || true
+  done
+  if [ "$status" -ne 0 ]; then
+    for f in "$workdir"/*.log; do
+      [ -s "$f" ] || continue
+      echo "---- the last 20 lines of $(basename "$f") ----" >&2
+      tail -n 20 "$f" >&2
+    done
+    echo "---- the whole logs are kept in $workdir ----" >&2
+  else
+    rm -rf "$workdir"
+  fi
+  exit "$status"
+}
+trap on_exit EXIT
+trap 'exit 130' INT TERM
+
+# --- Preconditions. ---------------------------------------------------------
+[ -x build/redge ] || die "build/redge is missing: run 'make build' first."
+for tool in redis-server redis-cli curl python3; do
+  command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (make deps installs it)."
+done
+sentinel=(redis-sentinel)
+command -v redis-sentinel >/dev/null 2>&1 || sentinel=(redis-server --sentinel)
+
+# Seven ports free now: master, replica, three sentinels, redge's app and admin.
+read -r master_port replica_port s1 s2 s3 app_port admin_port < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(7)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in socks])
+')
+
+retry() { # tenths cmd...
+  local tenths=$1
+  shift
+  for _ in $(seq "$tenths"); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
+}
+cli() { redis-cli -p "$1" "${@:2}"; }
+
+# --- Master and replica. ----------------------------------------------------
+for role in master replica; do
+  port_var=${role}_port
+  mkdir -p "$workdir/$role"
+  args=(--port "${!port_var}" --bind 127.0.0.1 --save '' --appendonly no --dir "$workdir/$role")
+  [ "$role" = replica ] && args+=(--replicaof 127.0.0.1 "$master_port")
+  redis-server "${args[@]}" >"$workdir/$role.log" 2>&1 &
+  pids+=($!)
+  [ "$role" = master ] && master_pid=$!
+  retry 50 cli "${!port_var}" ping || die "the $role did not answer within 5 s."
+done
+link_up() { cli "$replica_port" info replication | grep -q master_link_status:up; }
+retry 50 link_up || die "the replica did not sync with the master within 5 s."
+
+# --- Three sentinels, quorum 2, a master down after 500 ms. ------------------
+for port in $s1 $s2 $s3; do
+  cat >"$workdir/sentinel-$port.conf" <<CONF
+port $port
+bind 127.0.0.1
+dir $workdir
+sentinel monitor mymaster 127.0.0.1 $master_port 2
+sentinel down-after-milliseconds mymaster 500
+sentinel failover-timeout mymaster 2000
+CONF
+  "${sentinel[@]}" "$workdir/sentinel-$port.conf" >"$workdir/sentinel-$port.log" 2>&1 &
+  pids+=($!)
+done
+settled() {
+  local port
+  for port in $s1 $s2 $s3; do
+    cli "$port" sentinel ckquorum mymaster | grep -q '^OK' || return 1
+    [ "$(cli "$port" sentinel sentinels mymaster | grep -c '^name$')" = 2 ] || return 1
+    [ "$(cli "$port" sentinel replicas mymaster | grep -c '^name$')" = 1 ] || return 1
+  done
+}
+retry 150 settled || die "the sentinels did not find each other and the replica within 15 s."
+echo "master :$master_port, replica :$replica_port, sentinels :$s1 :$s2 :$s3"
+
+# --- redge, told only where the sentinels are. -------------------------------
+build/redge --set "redis.sentinels=[\"127.0.0.1:$s1\",\"127.0.0.1:$s2\",\"127.0.0.1:$s3\"]" \
+  --set redis.master_name=mymaster --set app.port="$app_port" --set admin.port="$admin_port" \
+  --set cacheproxy.enabled=false --set relay.enabled=false \
+  2>"$workdir/redge.log" &
+pids+=($!)
+ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$admin_port/readyz")" = 200 ]; }
+retry 50 ready || die "redge did not become ready within 5 s."
+echo "== redge asked the sentinels for the master:"
+grep -o 'event=sentinel_master.*' "$workdir/redge.log" | sed 's/^/   /'
+
+write() { curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$app_port/set"; }
+[ "$(write)" = 200 ] || die "GET /set did not answer 200 before the failover."
+key=$(cli "$master_port" --scan --pattern 'redge:app:*' | head -n 1)
+[ -n "$key" ] || die "GET /set wrote nothing on the master."
+echo "== GET /set → 200, written on the master (:$master_port) as $key"
+
+# --- The failover. -----------------------------------------------------------
+echo "== SIGKILL the master"
+start=$(date +%s%N)
+# Out of the shell's job table first, so its death is not reported as a failure.
+disown "$master_pid"
+kill -KILL "$master_pid"
+codes=() first_ok=""
+for _ in $(seq 150); do
+  code=$(write)
+  codes+=("$code")
+  if [ "$code" = 200 ]; then
+    first_ok=$(date +%s%N)
+    break
+  fi
+  sleep 0.05
+done
+[ -n "$first_ok" ] || die "redge did not serve writes again within about 10 s."
+failed=$(printf '%s\n' "${codes[@]}" | grep -c 503 || true)
+echo "   GET /set answered 503 (Redis unavailable, Retry-After) $failed times, then 200" \
+  "$(((first_ok - start) / 1000000)) ms after the kill"
+[ "$(cli "$s1" sentinel get-master-addr-by-name mymaster | tail -n 1)" = "$replica_port" ] ||
+  die "the sentinels do not name the replica as the master."
+echo "== the sentinels promoted the replica (:$replica_port); redge's log:"
+grep -o 'event=redis_failover.*' "$workdir/redge.log" | sed 's/^/   /'
+[ "$(grep -c 'event=redis_failover' "$workdir/redge.log")" = 1 ] ||
+  die "expected exactly one event=redis_failover line."
+metric=$(curl -s "127.0.0.1:$admin_port/metrics" | grep '^redge_redis_failovers_total ')
+echo "   $metric"
+[ "$metric" = "redge_redis_failovers_total 1" ] || die "the failover was not counted once."
+[ "$(cli "$replica_port" role | head -n 1)" = master ] || die "the replica is not a master."
+[ "$(cli "$replica_port" exists "$key")" = 1 ] || die "the write from before the kill is lost."
+echo "== the new master holds what was written before the kill, and takes writes: done"

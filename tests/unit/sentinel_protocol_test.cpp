@@ -1,0 +1,115 @@
+// The Sentinel readers over replies that hiredis's own reader builds from
+// RESP bytes as a sentinel or a server sends them, the +switch-master
+// payload as sentinels publish it, and the order sentinels are tried in.
+
+#include "redis/sentinel_protocol.hpp"
+
+#include <catch2/catch.hpp>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace redge {
+namespace {
+
+struct ReplyFree {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using ReplyPtr = std::unique_ptr<redisReply, ReplyFree>;
+
+ReplyPtr parseWire(std::string_view wire) {
+  redisReader* reader = redisReaderCreate();
+  REQUIRE(reader != nullptr);
+  REQUIRE(redisReaderFeed(reader, wire.data(), wire.size()) == REDIS_OK);
+  void* reply = nullptr;
+  const int rc = redisReaderGetReply(reader, &reply);
+  redisReaderFree(reader);
+  REQUIRE(rc == REDIS_OK);
+  REQUIRE(reply != nullptr);
+  return ReplyPtr(static_cast<redisReply*>(reply));
+}
+
+}  // namespace
+
+TEST_CASE("sentinel: get-master-addr-by-name replies", "[sentinel]") {
+  auto a = parseMasterAddrReply(parseWire("*2\r\n$9\r\n127.0.0.1\r\n$4\r\n6380\r\n").get());
+  REQUIRE(a);
+  CHECK(a->host == "127.0.0.1");
+  CHECK(a->port == 6380);
+  CHECK(a->text() == "127.0.0.1:6380");
+  auto v6 = parseMasterAddrReply(parseWire("*2\r\n$3\r\n::1\r\n$4\r\n6379\r\n").get());
+  REQUIRE(v6);
+  CHECK(v6->text() == "[::1]:6379");
+
+  // The master is unknown to this sentinel (RESP2 nil array and nil bulk).
+  CHECK_FALSE(parseMasterAddrReply(parseWire("*-1\r\n").get()));
+  CHECK_FALSE(parseMasterAddrReply(parseWire("$-1\r\n").get()));
+  CHECK_FALSE(parseMasterAddrReply(parseWire("-IDONTKNOW No such master\r\n").get()));
+  CHECK_FALSE(parseMasterAddrReply(nullptr));
+  // Malformed: a name instead of an address, a bad port, a short array, integers.
+  CHECK_FALSE(parseMasterAddrReply(parseWire("*2\r\n$9\r\nredis.lan\r\n$4\r\n6379\r\n").get()));
+  CHECK_FALSE(parseMasterAddrReply(parseWire("*2\r\n$9\r\n127.0.0.1\r\n$5\r\n70000\r\n").get()));
+  CHECK_FALSE(parseMasterAddrReply(parseWire("*2\r\n$9\r\n127.0.0.1\r\n$0\r\n\r\n").get()));
+  CHECK_FALSE(parseMasterAddrReply(parseWire("*1\r\n$9\r\n127.0.0.1\r\n").get()));
+  CHECK_FALSE(parseMasterAddrReply(parseWire("*2\r\n$9\r\n127.0.0.1\r\n:6379\r\n").get()));
+}
+
+TEST_CASE("sentinel: +switch-master payloads", "[sentinel]") {
+  auto m = parseSwitchMaster("mymaster 127.0.0.1 6379 127.0.0.1 6380");
+  REQUIRE(m);
+  CHECK(m->master_name == "mymaster");
+  CHECK(m->old_address == RedisAddress{"127.0.0.1", 6379});
+  CHECK(m->new_address == RedisAddress{"127.0.0.1", 6380});
+  CHECK(parseSwitchMaster("m ::1 1 ::1 2")->new_address.text() == "[::1]:2");
+
+  CHECK_FALSE(parseSwitchMaster(""));
+  CHECK_FALSE(parseSwitchMaster("mymaster 127.0.0.1 6379 127.0.0.1"));
+  CHECK_FALSE(parseSwitchMaster("mymaster 127.0.0.1 6379 127.0.0.1 6380 extra"));
+  CHECK_FALSE(parseSwitchMaster("mymaster 127.0.0.1 6379 host.lan 6380"));
+  CHECK_FALSE(parseSwitchMaster("mymaster 127.0.0.1 port 127.0.0.1 6380"));
+}
+
+TEST_CASE("sentinel: ROLE replies", "[sentinel]") {
+  CHECK(parseRoleReply(parseWire("*3\r\n$6\r\nmaster\r\n:3129659\r\n*0\r\n").get()) ==
+        RedisRole::Master);
+  CHECK(parseRoleReply(
+            parseWire(
+                "*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:9999\r\n$9\r\nconnected\r\n:3167038\r\n")
+                .get()) == RedisRole::Replica);
+  CHECK(parseRoleReply(parseWire("*2\r\n$8\r\nsentinel\r\n*1\r\n$8\r\nmymaster\r\n").get()) ==
+        RedisRole::Sentinel);
+  CHECK(parseRoleReply(parseWire("-NOPERM no permission\r\n").get()) == RedisRole::Unknown);
+  CHECK(parseRoleReply(parseWire("*0\r\n").get()) == RedisRole::Unknown);
+  CHECK(parseRoleReply(parseWire("$6\r\nmaster\r\n").get()) == RedisRole::Unknown);
+  CHECK(parseRoleReply(nullptr) == RedisRole::Unknown);
+  CHECK(redisRoleName(RedisRole::Replica) == "replica");
+}
+
+TEST_CASE("sentinel: addresses in the configuration", "[sentinel]") {
+  RedisAddress a;
+  CHECK(parseRedisAddress("127.0.0.1:26379", a).empty());
+  CHECK(a == RedisAddress{"127.0.0.1", 26379});
+  CHECK(parseRedisAddress("[::1]:26380", a).empty());
+  CHECK(a == RedisAddress{"::1", 26380});
+  CHECK(parseRedisAddress("127.0.0.1", a) == "needs a port (host:port)");
+  CHECK(parseRedisAddress("sentinel.lan:26379", a) ==
+        "host must be a literal IPv4 or IPv6 address");
+  CHECK(parseRedisAddress("127.0.0.1:0", a) == "port must be 1..65535");
+  CHECK_FALSE(parseRedisAddress(":26379", a).empty());
+}
+
+TEST_CASE("sentinel: the rotation keeps a good sentinel and moves past a failed one",
+          "[sentinel]") {
+  SentinelRotation r(3);
+  CHECK(r.current() == 0);
+  CHECK(r.advance() == 1);
+  CHECK(r.current() == 1);  // it answered: it stays current
+  CHECK(r.advance() == 2);
+  CHECK(r.advance() == 0);  // round the list
+  SentinelRotation one(1);
+  CHECK(one.advance() == 0);
+  SentinelRotation none(0);  // never indexes past an empty list's one slot
+  CHECK(none.advance() == 0);
+}
+
+}  // namespace redge
