@@ -76,7 +76,9 @@ cli() { redis-cli -p "$1" "${@:2}"; }
 for role in master replica; do
   port_var=${role}_port
   mkdir -p "$workdir/$role"
-  args=(--port "${!port_var}" --bind 127.0.0.1 --save '' --appendonly no --dir "$workdir/$role")
+  # No 5 s wait for more replicas before the first sync.
+  args=(--port "${!port_var}" --bind 127.0.0.1 --save '' --appendonly no --dir "$workdir/$role"
+    --repl-diskless-sync-delay 0)
   [ "$role" = replica ] && args+=(--replicaof 127.0.0.1 "$master_port")
   redis-server "${args[@]}" >"$workdir/$role.log" 2>&1 &
   pids+=($!)

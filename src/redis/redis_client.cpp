@@ -327,7 +327,7 @@ void RedisClient::onHandshakeDone(RedisStatus status, const redisReply* reply,
             .kv("client", options_.name)
             .kv("target", target_.text())
             .kv("role", redisRoleName(role));
-        options_.sentinel->reportNotMaster(target_);
+        options_.sentinel->reportUnusable(target_);
         dropConnection(RedisStatus::ConnectionLost, "not a master");
         return;
       }
@@ -403,6 +403,11 @@ void RedisClient::onDisconnectCb(const redisAsyncContext* ac, int /*status*/) no
 }
 
 void RedisClient::onConnectionGone(std::string_view why) {
+  // The master the sentinels named is unreachable: ask another sentinel
+  // next time, in case this one has not heard of a failover yet.
+  if (options_.sentinel && state_ == State::Connecting && !target_.host.empty()) {
+    options_.sentinel->reportUnusable(target_);
+  }
   stats_.connected.set(0);
   // A rotation moves on from a server that failed; the others are tried
   // before this one again.

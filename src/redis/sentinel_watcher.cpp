@@ -172,11 +172,11 @@ void SentinelWatcher::finishLookups(const std::optional<RedisAddress>& master) {
   for (RedisClient* c : waiting) c->onMasterResolved(master);
 }
 
-void SentinelWatcher::reportNotMaster(const RedisAddress& address) {
+void SentinelWatcher::reportUnusable(const RedisAddress& address) {
   if (state_ != State::Running || moved_since_answer_ || master_ != address) return;
   // Once per answer, however many clients found the same replica.
   moved_since_answer_ = true;
-  lookups_->reconnectNow("sentinel named a server that is not a master");
+  lookups_->reconnectNow("sentinel named a server that is not a usable master");
 }
 
 void SentinelWatcher::onSwitchMessage(std::string_view payload) {

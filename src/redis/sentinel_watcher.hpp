@@ -70,9 +70,11 @@ class SentinelWatcher {
   // after a lookup (or with nothing when none succeeds within the deadline).
   void lookup(RedisClient& client);
   void cancelLookup(RedisClient& client);
-  // A client found `address` is not a master: the sentinel that named it is
-  // behind, so the next lookup asks another one.
-  void reportNotMaster(const RedisAddress& address);
+  // A client found `address` is not a master, or cannot reach it: the
+  // sentinel that named it may be behind (a sentinel that did not lead a
+  // failover learns of it up to seconds later), so the next lookup asks
+  // another one.
+  void reportUnusable(const RedisAddress& address);
 
   void start();
   void close();
