@@ -62,8 +62,8 @@ size_t countLines(const std::string& text, const std::string& needle) {
   return n;
 }
 
-std::string httpRequest(const std::string& method, const std::string& target,
-                        const std::string& body = "") {
+std::string rawHttpRequest(const std::string& method, const std::string& target,
+                           const std::string& body = "") {
   std::string r = method + " " + target + " HTTP/1.1\r\nHost: x\r\n";
   if (!body.empty()) {
     r +=
@@ -109,17 +109,17 @@ TEST_CASE("sentinel: redge follows a SIGKILLed master to the promoted replica un
   LoadDriver load({{"app GET /set",
                     LoadRequest::Wire::Http,
                     redge.appPort(),
-                    httpRequest("GET", "/set"),
+                    rawHttpRequest("GET", "/set"),
                     {200}},
                    {"app GET /get",
                     LoadRequest::Wire::Http,
                     redge.appPort(),
-                    httpRequest("GET", "/get"),
+                    rawHttpRequest("GET", "/get"),
                     {200, 404}},
                    {"relay POST /messages",
                     LoadRequest::Wire::Http,
                     redge.appPort(),
-                    httpRequest("POST", "/messages", post_body),
+                    rawHttpRequest("POST", "/messages", post_body),
                     {202}}},
                   LoadOptions{.workers = 3});
   load.start();
