@@ -165,6 +165,22 @@ std::optional<ConfigError> assignJson(const Field& f, const rapidjson::Value& va
       as<std::vector<std::string>>(target) = std::move(items);
       return std::nullopt;
     }
+    case Kind::StringMap: {
+      if (!value.IsObject()) return fail("expected an object of strings");
+      std::map<std::string, std::string> items;
+      for (auto it = value.MemberBegin(); it != value.MemberEnd(); ++it) {
+        std::string name(it->name.GetString(), it->name.GetStringLength());
+        std::string at = path + "." + name;
+        if (name.empty()) return ConfigError{at, "a name may not be empty"};
+        if (!it->value.IsString()) return ConfigError{at, "expected a string"};
+        if (!items.emplace(name, std::string(it->value.GetString(), it->value.GetStringLength()))
+                 .second) {
+          return ConfigError{at, "duplicate key"};
+        }
+      }
+      as<std::map<std::string, std::string>>(target) = std::move(items);
+      return std::nullopt;
+    }
     case Kind::List:
     case Kind::Map: {
       bool list = f.kind == Kind::List;
@@ -263,6 +279,7 @@ std::optional<ConfigError> assignText(const Field& f, const std::string& text,
       as<std::string>(target) = text;
       return std::nullopt;
     case Kind::StringList:
+    case Kind::StringMap:
     case Kind::List:
     case Kind::Map: {
       // A container set from one line of text takes JSON.
@@ -308,6 +325,8 @@ std::optional<ConfigError> checkField(const Field& f, const std::string& path, v
       }
       return std::nullopt;
     }
+    case Kind::StringMap:
+      return std::nullopt;
     case Kind::List:
     case Kind::Map:
       for (size_t i = 0, n = f.ops.size(target); i < n; ++i) {
@@ -356,6 +375,12 @@ rapidjson::Value toJsonField(const Field& f, void* target,
       v.SetArray();
       for (const std::string& s : as<std::vector<std::string>>(target)) {
         v.PushBack(rapidjson::Value(s, alloc), alloc);
+      }
+      break;
+    case Kind::StringMap:
+      v.SetObject();
+      for (const auto& [k, s] : as<std::map<std::string, std::string>>(target)) {
+        v.AddMember(rapidjson::Value(k, alloc), rapidjson::Value(s, alloc), alloc);
       }
       break;
     case Kind::List:
@@ -422,6 +447,8 @@ std::string typeText(const Field& f) {
     }
     case Kind::StringList:
       return "list of strings, JSON";
+    case Kind::StringMap:
+      return "map of name to string, JSON";
     case Kind::List:
     case Kind::Map: {
       std::string names;

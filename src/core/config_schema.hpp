@@ -50,7 +50,7 @@ using StringCheck = std::optional<std::string> (*)(const std::string&);
 
 namespace config_detail {
 
-enum class Kind { Bool, Int, Double, String, StringList, List, Map, Group };
+enum class Kind { Bool, Int, Double, String, StringList, StringMap, List, Map, Group };
 
 struct StructSchema;
 
@@ -135,6 +135,12 @@ class ConfigKeys {
     auto& f = addField(std::move(name), config_detail::Kind::StringList, m, std::move(help));
     f.check = check;
     f.ops = listOps<std::string>();
+    return *this;
+  }
+  // A map from names to strings (an alert rule's labels), kept in name order.
+  ConfigKeys& stringMapKey(std::string name, std::map<std::string, std::string> S::*m,
+                           std::string help) {
+    addField(std::move(name), config_detail::Kind::StringMap, m, std::move(help));
     return *this;
   }
   // A nested struct: its keys are "<name>.<key>".

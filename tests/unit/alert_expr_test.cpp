@@ -125,6 +125,12 @@ TEST_CASE("alert expr: selectors and matchers over recorded series", "[alerts]")
   CHECK(evalAt("5 < req", h, 1000).vector.size() == 2);
   CHECK(evalAt("-req < -5", h, 1000).vector.size() == 2);
   CHECK(evalAt("req * 2 + 1 == 21", h, 1000).vector.size() == 1);
+  // Set operations, matched on labels.
+  CHECK(evalAt("req > 5 and req{service=\"app\"}", h, 1000).vector.size() == 1);
+  CHECK(evalAt("req unless req{service=\"app\"}", h, 1000).vector.size() == 1);
+  CHECK(evalAt("req{service=\"gw\"} or req{status=\"200\"}", h, 1000).vector.size() == 2);
+  CHECK(evalAt("sum(req) > 1 and on() count(req) > 2", h, 1000).vector.size() == 1);
+  CHECK(parseError("req and 1") == "column 5: 'and' needs a vector on both sides");
 }
 
 TEST_CASE("alert expr: rate and increase, with a counter reset", "[alerts]") {

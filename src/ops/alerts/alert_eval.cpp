@@ -334,9 +334,29 @@ class Evaluator {
       }
       return out;
     }
-    // One-to-one matching.
     const bool keep = e.on;
     const std::vector<std::string>& names = e.match_labels;
+    if (isSetOperation(e.op)) {
+      std::unordered_map<std::string, bool> right_keys;
+      for (const VectorElement& el : r.vector) right_keys[labelKey(el.labels, names, keep)] = true;
+      std::unordered_map<std::string, bool> left_keys;
+      for (VectorElement& el : l.vector) {
+        std::string key = labelKey(el.labels, names, keep);
+        bool matched = right_keys.count(key) > 0;
+        left_keys[key] = true;
+        if (e.op == BinaryOp::Or || matched == (e.op == BinaryOp::And)) {
+          out.vector.push_back(std::move(el));
+        }
+      }
+      if (e.op == BinaryOp::Or) {
+        for (VectorElement& el : r.vector) {
+          if (!left_keys.count(labelKey(el.labels, names, keep)))
+            out.vector.push_back(std::move(el));
+        }
+      }
+      return out;
+    }
+    // One-to-one matching.
     std::unordered_map<std::string, const VectorElement*> right;
     for (const VectorElement& el : r.vector) {
       std::string key = labelKey(el.labels, names, keep);

@@ -60,7 +60,7 @@ class ExprParser {
 
   ExprParseResult run() {
     ExprParseResult result;
-    std::unique_ptr<Expr> e = parseComparison();
+    std::unique_ptr<Expr> e = parseOr();
     if (e && error_.empty() && tok_.kind != Tok::End) {
       fail(tok_.pos, "unexpected " + describe(tok_) + " after a complete expression");
     }
@@ -292,6 +292,25 @@ class ExprParser {
     }
   }
 
+  bool atKeyword(const char* word) const { return tok_.kind == Tok::Ident && tok_.text == word; }
+
+  std::unique_ptr<Expr> parseOr() {
+    std::unique_ptr<Expr> left = parseAnd();
+    while (left && atKeyword("or")) {
+      left = parseBinaryRest(std::move(left), BinaryOp::Or, &ExprParser::parseAnd);
+    }
+    return left;
+  }
+
+  std::unique_ptr<Expr> parseAnd() {
+    std::unique_ptr<Expr> left = parseComparison();
+    while (left && (atKeyword("and") || atKeyword("unless"))) {
+      BinaryOp op = atKeyword("and") ? BinaryOp::And : BinaryOp::Unless;
+      left = parseBinaryRest(std::move(left), op, &ExprParser::parseComparison);
+    }
+    return left;
+  }
+
   std::unique_ptr<Expr> parseComparison() {
     std::unique_ptr<Expr> left = parseAdditive();
     while (left) {
@@ -353,6 +372,10 @@ class ExprParser {
       }
     }
     bool any_vector = left->type == ExprType::Vector || right->type == ExprType::Vector;
+    if (isSetOperation(op) &&
+        !(left->type == ExprType::Vector && right->type == ExprType::Vector)) {
+      return fail(op_pos, "'" + sym + "' needs a vector on both sides");
+    }
     if (isComparison(op) && !any_vector) {
       return fail(op_pos, "'" + sym +
                               "' between two numbers is always true or always false; "
@@ -407,7 +430,7 @@ class ExprParser {
       }
       case Tok::LParen: {
         advance();
-        std::unique_ptr<Expr> inner = parseComparison();
+        std::unique_ptr<Expr> inner = parseOr();
         if (!inner) return nullptr;
         if (!expect(Tok::RParen, "')'")) return nullptr;
         return inner;
@@ -487,7 +510,7 @@ class ExprParser {
     advance();
     if (!parseGrouping(*node)) return nullptr;
     if (!expect(Tok::LParen, ("'(' after " + name).c_str())) return nullptr;
-    std::unique_ptr<Expr> arg = parseComparison();
+    std::unique_ptr<Expr> arg = parseOr();
     if (!arg) return nullptr;
     if (arg->type != ExprType::Vector) {
       return fail(arg->column - 1, name + "() takes an instant vector, not " + typeName(arg->type));
@@ -526,7 +549,7 @@ class ExprParser {
       if (i > 0 && !expect(Tok::Comma, ("',' and the next argument of " + name + "()").c_str())) {
         return nullptr;
       }
-      std::unique_ptr<Expr> arg = parseComparison();
+      std::unique_ptr<Expr> arg = parseOr();
       if (!arg) return nullptr;
       if (arg->type != want[i]) {
         std::string hint = want[i] == ExprType::Range ? " such as metric[1m]" : "";
@@ -650,8 +673,18 @@ bool isComparison(BinaryOp op) {
   }
 }
 
+bool isSetOperation(BinaryOp op) {
+  return op == BinaryOp::And || op == BinaryOp::Or || op == BinaryOp::Unless;
+}
+
 std::string_view binaryOpText(BinaryOp op) {
   switch (op) {
+    case BinaryOp::And:
+      return "and";
+    case BinaryOp::Or:
+      return "or";
+    case BinaryOp::Unless:
+      return "unless";
     case BinaryOp::Add:
       return "+";
     case BinaryOp::Sub:

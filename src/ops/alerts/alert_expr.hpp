@@ -14,7 +14,11 @@
 //   arithmetic      + - * /   (unary minus too)
 //   comparisons     > < >= <= == !=   (filter: the elements that hold stay)
 //   vector matching v1 / on(a) v2,  v1 > ignoring(pool) v2   (one-to-one)
-// Precedence, loosest first: comparisons, + -, * /, unary minus.
+//   set operations  v1 and v2  (v1's elements that have a match in v2),
+//                   v1 unless v2  (those that have none),  v1 or v2  (v1,
+//                   then v2's elements v1 has no match for)
+// Precedence, loosest first: or, and/unless, comparisons, + -, * /, unary
+// minus.
 // Regular expressions are ECMAScript, anchored at both ends as PromQL's are.
 //
 // Every node carries its type (scalar, instant vector, range vector); the
@@ -59,7 +63,10 @@ enum class ExprFunction {
 
 enum class AggregateOp { Sum, Avg, Max, Min, Count };
 
-enum class BinaryOp { Add, Sub, Mul, Div, Eq, Ne, Gt, Lt, Ge, Le };
+enum class BinaryOp { Add, Sub, Mul, Div, Eq, Ne, Gt, Lt, Ge, Le, And, Or, Unless };
+
+// and, or, unless: set operations on label sets.
+bool isSetOperation(BinaryOp op);
 
 bool isComparison(BinaryOp op);
 std::string_view binaryOpText(BinaryOp op);
