@@ -127,7 +127,9 @@ TEST_CASE("alerts: a failing webhook is retried with backoff, then succeeds", "[
                                "500\" retry=1") != std::string::npos);
 }
 
-TEST_CASE("alerts: a command receiver gets the payload on stdin; /alerts and ALERTS", "[alerts]") {
+TEST_CASE(
+    "alerts: a command receiver gets the payload on stdin, /alerts and ALERTS show the states",
+    "[alerts]") {
   TempDir files;
   const std::string out = files.file("payload.json");
   const std::string receivers = "{\"file\":{\"type\":\"command\",\"argv\":[\"sh\",\"-c\",\"cat > " +
@@ -196,6 +198,12 @@ TEST_CASE("alerts: a rule that does not parse stops start-up with exit 2, naming
   CHECK(bad.err ==
         "config error: alerts.rules[0]: rule 'Broken': expr: column 6: rate() argument 1 must be "
         "a range vector such as metric[1m], not an instant vector\n");
+  // --check-config refuses it the same way.
+  RedgeRun checked = runRedge(dir, {"--check-config", "--set", "alerts.enabled=true", "--set",
+                                    "alerts.rules=[{\"name\":\"Broken\",\"expr\":\"up >\"}]"});
+  CHECK(checked.exit_code == 2);
+  CHECK(checked.err.find("config error: alerts.rules[0]: rule 'Broken': expr: column 5: expected "
+                         "a number") == 0);
   RedgeRun unknown = runRedge(
       dir, {"--set", "alerts.enabled=true", "--set",
             "alerts.rules=[{\"name\":\"A\",\"expr\":\"up > 0\",\"receivers\":[\"nobody\"]}]"});

@@ -113,11 +113,23 @@ class Evaluator {
   }
 
  private:
+  const std::vector<const HistorySeries*>& matching(const Expr& sel) {
+    if (sel.matched_history != &history_ || sel.matched_generation != history_.generation()) {
+      sel.matched.clear();
+      if (const auto* series = history_.find(sel.metric)) {
+        for (const auto& s : *series) {
+          if (selects(sel, s->labels)) sel.matched.push_back(s.get());
+        }
+      }
+      sel.matched_history = &history_;
+      sel.matched_generation = history_.generation();
+    }
+    return sel.matched;
+  }
+
   void instantSelector(const Expr& e, std::vector<VectorElement>& out) {
-    const auto* series = history_.find(e.metric);
-    if (!series) return;
-    for (const auto& s : *series) {
-      if (s->ring.size() == 0 || !selects(e, s->labels)) continue;
+    for (const HistorySeries* s : matching(e)) {
+      if (s->ring.size() == 0) continue;
       const SampleRing::Point& p = s->ring.latest();
       if (p.t_ms > now_ms_) continue;
       out.push_back({e.metric, s->labels, p.value});
@@ -145,39 +157,36 @@ class Evaluator {
         break;
     }
     const Expr& sel = *e.args[0];
-    const auto* series = history_.find(sel.metric);
-    if (!series) return out;
     const int64_t from = now_ms_ - sel.range_ms;
-    for (const auto& s : *series) {
-      if (!selects(sel, s->labels)) continue;
+    const bool over_time = e.function != ExprFunction::Rate && e.function != ExprFunction::Increase;
+    for (const HistorySeries* s : matching(sel)) {
       const SampleRing& ring = s->ring;
-      size_t n = 0;
-      double first = 0, last = 0, sum = 0, lo = 0, hi = 0, increase = 0;
-      int64_t t_first = 0, t_last = 0;
-      for (size_t i = 0; i < ring.size(); ++i) {
-        const SampleRing::Point& p = ring.at(i);
-        if (p.t_ms <= from || p.t_ms > now_ms_) continue;
-        if (n == 0) {
-          first = lo = hi = p.value;
-          t_first = p.t_ms;
-        } else {
-          // A counter that went down was restarted: it counted from zero.
-          increase += p.value >= last ? p.value - last : p.value;
+      // The window is (from, now]: found by binary search, the rings being
+      // in time order.
+      const size_t begin = ring.firstAfter(from);
+      const size_t end = ring.firstAfter(now_ms_);
+      if (begin >= end) continue;
+      const size_t n = end - begin;
+      const SampleRing::Point& p_first = ring.at(begin);
+      const SampleRing::Point& p_last = ring.at(end - 1);
+      double sum = 0, lo = p_first.value, hi = p_first.value;
+      if (over_time) {
+        for (size_t i = begin; i < end; ++i) {
+          double v = ring.at(i).value;
+          sum += v;
+          lo = std::min(lo, v);
+          hi = std::max(hi, v);
         }
-        last = p.value;
-        t_last = p.t_ms;
-        sum += p.value;
-        lo = std::min(lo, p.value);
-        hi = std::max(hi, p.value);
-        ++n;
       }
-      (void)first;
       double v = 0;
       switch (e.function) {
         case ExprFunction::Rate:
         case ExprFunction::Increase: {
-          if (n < 2 || t_last == t_first) continue;
-          double rate = increase / (static_cast<double>(t_last - t_first) / 1000.0);
+          if (n < 2 || p_last.t_ms == p_first.t_ms) continue;
+          // A counter that went down was restarted: it counted from zero
+          // (the rings keep that sum in `adjusted`).
+          double increase = p_last.adjusted - p_first.adjusted;
+          double rate = increase / (static_cast<double>(p_last.t_ms - p_first.t_ms) / 1000.0);
           v = e.function == ExprFunction::Rate ? rate
                                                : rate * static_cast<double>(sel.range_ms) / 1000.0;
           break;

@@ -36,6 +36,8 @@
 
 namespace redge {
 
+struct HistorySeries;
+
 enum class ExprType { Scalar, Vector, Range };
 
 enum class MatchOp { Equal, NotEqual, Regex, NotRegex };
@@ -81,6 +83,12 @@ struct Expr {
   std::string metric;  // Selector: the metric name
   std::vector<LabelMatcher> matchers;
   int64_t range_ms = 0;  // Selector with [window]: a range vector
+  // Selector: the series it matched, kept by the evaluator while the
+  // history's generation stays the same (matching regular expressions
+  // against every series on every evaluation would cost more than the rest).
+  mutable std::vector<const HistorySeries*> matched;
+  mutable uint64_t matched_generation = ~uint64_t{0};
+  mutable const void* matched_history = nullptr;
 
   ExprFunction function = ExprFunction::Rate;  // Call
   AggregateOp aggregate = AggregateOp::Sum;    // Aggregate

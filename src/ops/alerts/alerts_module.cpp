@@ -16,6 +16,26 @@ std::optional<std::string> checkReceiverType(const std::string& v) {
   return "expected webhook or command";
 }
 
+// Every rule parsed and typed, with the receivers it names: a schema rule,
+// so --check-config refuses a bad rule as start-up does, naming it.
+std::optional<ConfigError> checkRules(const Config& config, const ConfigSchema&) {
+  const AlertsOptions& o = config.module<AlertsOptions>();
+  if (!o.enabled) return std::nullopt;
+  std::vector<AlertRuleSpec> specs;
+  if (auto error = alertRuleSpecs(o, specs)) return ConfigError{"alerts.rules", *error};
+  ManualClock clock;
+  AlertEngine engine(clock, 0, o.interval_ms);
+  const size_t builtins = specs.size() - o.rules.size();
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (auto error = engine.addRule(specs[i])) {
+      std::string path =
+          i < builtins ? "alerts.defaults" : "alerts.rules[" + std::to_string(i - builtins) + "]";
+      return ConfigError{path, *error};
+    }
+  }
+  return std::nullopt;
+}
+
 void declareKeys(ConfigSchema& schema) {
   auto section = schema.moduleSection<AlertsOptions>("alerts");
   section
@@ -66,6 +86,7 @@ void declareKeys(ConfigSchema& schema) {
               "how long a built-in rule's condition must hold")
       .stringListKey(REDGE_FIELD(AlertDefaultsOptions, receivers),
                      "receivers the built-in rules notify");
+  schema.addRule(&checkRules);
 }
 
 std::optional<ConfigError> prepare(Config& config) {
@@ -80,20 +101,6 @@ std::optional<ConfigError> prepare(Config& config) {
       }
     } else if (r.argv.empty() || r.argv[0].empty()) {
       return ConfigError{path + ".argv", "a command receiver needs a program to run"};
-    }
-  }
-  std::vector<AlertRuleSpec> specs;
-  if (auto error = alertRuleSpecs(o, specs)) return ConfigError{"alerts.rules", *error};
-  // The engine that will run them refuses what the parser, the types or the
-  // history cannot take; its message names the rule.
-  ManualClock clock;
-  AlertEngine engine(clock, 0, o.interval_ms);
-  for (size_t i = 0; i < specs.size(); ++i) {
-    if (auto error = engine.addRule(specs[i])) {
-      size_t builtins = specs.size() - o.rules.size();
-      std::string path =
-          i < builtins ? "alerts.defaults" : "alerts.rules[" + std::to_string(i - builtins) + "]";
-      return ConfigError{path, *error};
     }
   }
   return std::nullopt;

@@ -13,13 +13,31 @@
 namespace redge {
 
 void SampleRing::push(int64_t t_ms, double value) {
+  double adjusted = value;
+  if (size_ > 0) {
+    const Point& last = latest();
+    adjusted = last.adjusted + (value >= last.value ? value - last.value : value);
+  }
   if (size_ < points_.size()) {
-    points_[(head_ + size_) % points_.size()] = {t_ms, value};
+    points_[(head_ + size_) % points_.size()] = {t_ms, value, adjusted};
     ++size_;
     return;
   }
-  points_[head_] = {t_ms, value};
+  points_[head_] = {t_ms, value, adjusted};
   head_ = (head_ + 1) % points_.size();
+}
+
+size_t SampleRing::firstAfter(int64_t t_ms) const {
+  size_t lo = 0, hi = size_;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (at(mid).t_ms <= t_ms) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
 }
 
 void SampleRing::resize(size_t capacity) {

@@ -27,6 +27,10 @@ class SampleRing {
   struct Point {
     int64_t t_ms;
     double value;
+    // The counter's value with every reset before it added back, so the
+    // increase between two points is one subtraction (rate over a long
+    // window costs no walk).
+    double adjusted;
   };
   explicit SampleRing(size_t capacity) : points_(capacity) {}
   void push(int64_t t_ms, double value);
@@ -34,6 +38,8 @@ class SampleRing {
   // i = 0 is the oldest sample kept.
   const Point& at(size_t i) const { return points_[(head_ + i) % points_.size()]; }
   const Point& latest() const { return at(size_ - 1); }
+  // Index of the first point later than t_ms (size() if none).
+  size_t firstAfter(int64_t t_ms) const;
   size_t capacity() const { return points_.size(); }
   void resize(size_t capacity);
 
@@ -43,15 +49,17 @@ class SampleRing {
   size_t size_ = 0;
 };
 
+struct HistorySeries {
+  Labels labels;  // sorted by name; no metric name
+  SampleRing ring;
+};
+
 class SampleHistory {
  public:
   static constexpr size_t kMaxSamplesPerSeries = 4096;
   static constexpr size_t kMaxSeries = 20000;
 
-  struct Series {
-    Labels labels;  // sorted by name; no metric name
-    SampleRing ring;
-  };
+  using Series = HistorySeries;
 
   explicit SampleHistory(int64_t interval_ms) : interval_ms_(interval_ms) {}
 
@@ -73,6 +81,9 @@ class SampleHistory {
   const std::vector<std::unique_ptr<Series>>* find(std::string_view metric) const;
 
   size_t seriesCount() const { return series_total_; }
+  // Changes whenever a series is added: selectors cache what they matched
+  // until it does.
+  uint64_t generation() const { return series_total_; }
   // Series refused because kMaxSeries was reached.
   uint64_t droppedSeries() const { return dropped_series_; }
 
