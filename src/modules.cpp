@@ -9,6 +9,7 @@
   X(app)                 \
   X(admin)               \
   X(discovery)           \
+  X(alerts)              \
   X(gateway)             \
   X(cacheproxy)          \
   X(relay)               \

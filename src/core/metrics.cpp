@@ -126,6 +126,8 @@ MetricsRegistry::Series& MetricsRegistry::series(Family& fam, const Labels& labe
   if (it != fam.series.end()) return it->second;
   Series s;
   s.label_text = text;
+  s.labels = labels;
+  ++series_count_;
   return fam.series.emplace(std::move(text), std::move(s)).first->second;
 }
 
@@ -173,8 +175,21 @@ double MetricsRegistry::valueOf(std::string_view name, const Labels& labels) con
   return -1;
 }
 
-std::string MetricsRegistry::render() {
+void MetricsRegistry::forEachSeries(const std::function<void(const SeriesView&)>& visit) const {
+  for (const auto& [name, fam] : families_) {
+    for (const auto& [label_text, s] : fam.series) {
+      visit(
+          SeriesView{name, fam.type, &s.labels, s.counter.get(), s.gauge.get(), s.histogram.get()});
+    }
+  }
+}
+
+void MetricsRegistry::collect() {
   for (auto& c : collectors_) c();
+}
+
+std::string MetricsRegistry::render() {
+  collect();
   std::string out;
   out.reserve(16384);
   for (const auto& [name, fam] : families_) {

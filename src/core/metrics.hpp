@@ -87,9 +87,28 @@ class MetricsRegistry {
   // -1 when the series does not exist.
   double valueOf(std::string_view name, const Labels& labels = {}) const;
 
+  // Reading the registry without rendering it (the alert rules sample it
+  // once per evaluation). A view's pointers stay valid for the registry's
+  // lifetime, so a reader may keep them and re-read the values later; it
+  // visits again only when seriesCount() has changed.
+  struct SeriesView {
+    std::string_view name;
+    MetricType type;
+    const Labels* labels;
+    const Counter* counter;      // a counter, or null
+    const Gauge* gauge;          // a gauge or sampled counter, or null
+    const Histogram* histogram;  // a histogram, or null
+  };
+  void forEachSeries(const std::function<void(const SeriesView&)>& visit) const;
+  // Series created so far; series are never removed.
+  size_t seriesCount() const { return series_count_; }
+  // Runs the collectors, as render() does first.
+  void collect();
+
  private:
   struct Series {
     std::string label_text;  // `{a="b",c="d"}` or empty
+    Labels labels;
     std::unique_ptr<Counter> counter;
     std::unique_ptr<Gauge> gauge;
     std::unique_ptr<Histogram> histogram;
@@ -106,6 +125,7 @@ class MetricsRegistry {
 
   std::map<std::string, Family, std::less<>> families_;
   std::vector<std::function<void()>> collectors_;
+  size_t series_count_ = 0;
 };
 
 // Formats labels as `{a="b",c="d"}` with Prometheus escaping.

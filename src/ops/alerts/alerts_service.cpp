@@ -1,0 +1,213 @@
+// The alerts service: the tick (sample, evaluate, notify), the ALERTS
+// series, the notification log lines and counters, and GET /alerts.
+
+#include "ops/alerts/alerts_service.hpp"
+
+#include <cstdio>
+#include <fstream>
+
+#include "core/log.hpp"
+
+namespace redge {
+namespace {
+
+std::string numberText(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+AlertRuleSpec builtinRule(const char* name, std::string expr, const AlertDefaultsOptions& d,
+                          std::string summary) {
+  AlertRuleSpec s;
+  s.name = name;
+  s.expr = std::move(expr);
+  s.for_ms = d.for_ms;
+  s.labels = {{"severity", "warning"}, {"source", "redge"}};
+  s.annotations = {{"summary", std::move(summary)}};
+  s.receivers = d.receivers;
+  return s;
+}
+
+// MemTotal from /proc/meminfo, in bytes; 0 when unreadable. Read once, at
+// start-up, off the request path.
+double memTotalBytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  double kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit) {
+    if (key == "MemTotal:") return kb * 1024;
+  }
+  return 0;
+}
+
+AlertsStats bindAlertsStats(MetricsRegistry& metrics) {
+  StatsBinder stats_binder(metrics, "redge_alerts_", {});
+  return REDGE_STATS_BIND(REDGE_ALERTS_STATS);
+}
+
+}  // namespace
+
+std::optional<std::string> alertRuleSpecs(const AlertsOptions& o, std::vector<AlertRuleSpec>& out) {
+  const AlertDefaultsOptions& d = o.defaults;
+  if (d.cpu) {
+    out.push_back(builtinRule("RedgeHighCpu",
+                              "rate(process_cpu_seconds_total[1m]) > " + numberText(d.cpu_ratio), d,
+                              "redge uses {{ $value }} of a core"));
+  }
+  if (d.memory) {
+    out.push_back(builtinRule("RedgeHighMemory",
+                              "process_resident_memory_bytes / redge_host_memory_total_bytes > " +
+                                  numberText(d.memory_ratio),
+                              d, "redge's resident memory is {{ $value }} of MemTotal"));
+  }
+  if (d.app_error_ratio) {
+    out.push_back(
+        builtinRule("RedgeAppErrorRatio",
+                    "sum(rate(redge_http_requests_total{service=\"app\",status=~\"5..\"}[1m])) / "
+                    "sum(rate(redge_http_requests_total{service=\"app\"}[1m])) > " +
+                        numberText(d.app_error_ratio_max),
+                    d, "{{ $value }} of the app's answers are 5xx"));
+  }
+  if (d.app_p99) {
+    out.push_back(
+        builtinRule("RedgeAppLatencyP99",
+                    "histogram_quantile(0.99, sum by (le) "
+                    "(rate(redge_http_request_duration_seconds_bucket{service=\"app\"}[1m]))) > " +
+                        numberText(d.app_p99_seconds),
+                    d, "the app's p99 latency is {{ $value }} s"));
+  }
+  for (const AlertRuleOptions& r : o.rules) {
+    AlertRuleSpec s;
+    s.name = r.name;
+    s.expr = r.expr;
+    s.for_ms = r.for_ms;
+    s.keep_firing_for_ms = r.keep_firing_for_ms;
+    s.resolve_expr = r.resolve_expr;
+    s.labels = r.labels;
+    s.annotations = r.annotations;
+    s.receivers = r.receivers;
+    out.push_back(std::move(s));
+  }
+  for (const AlertRuleSpec& s : out) {
+    for (const std::string& r : s.receivers) {
+      if (!o.receivers.count(r)) {
+        return "rule '" + s.name + "': no receiver named '" + r + "' in alerts.receivers";
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+AlertsService::AlertsService(ModuleContext& context, const AlertsOptions& options,
+                             std::vector<AlertRuleSpec> specs)
+    : runtime_(context.runtime()),
+      options_(options),
+      engine_(runtime_.clock, wallClockMs(), options.interval_ms),
+      timer_(runtime_.timers.createTimer([this] { onTick(); })),
+      stats_(bindAlertsStats(runtime_.metrics)) {
+  MetricsRegistry& metrics = runtime_.metrics;
+  metrics.gauge("redge_host_memory_total_bytes", "MemTotal of the host, bytes")
+      .set(memTotalBytes());
+  for (AlertRuleSpec& s : specs) {
+    const std::string name = s.name;
+    engine_.addRule(std::move(s));  // checked in prepare
+    const char* help = "Alerts of the rule in this state (pending or firing)";
+    alerts_series_.emplace_back(
+        &metrics.gauge("ALERTS", help, {{"alertname", name}, {"alertstate", "pending"}}),
+        &metrics.gauge("ALERTS", help, {{"alertname", name}, {"alertstate", "firing"}}));
+  }
+  for (const auto& [name, r] : options_.receivers) {
+    receivers_[name] = makeAlertReceiver(runtime_, name, r);
+    engine_.setRepeatInterval(name, r.repeat_interval_ms);
+    for (const char* status : {"sent", "failed", "timeout", "dropped"}) {
+      notificationCounter(name, status);
+    }
+  }
+  if (HttpServer* admin = context.findHttpServer("admin")) {
+    admin->route(HttpMethod::Get, "/alerts", [this](HttpRequest&, const HttpResponder& res) {
+      res.send(HttpResponse(200, "application/json", engine_.statusJson()));
+    });
+  }
+  REDGE_LOG(Info, "alerts_started")
+      .kv("rules", static_cast<uint64_t>(engine_.rules().size()))
+      .kv("receivers", static_cast<uint64_t>(receivers_.size()))
+      .kv("interval_ms", options_.interval_ms);
+}
+
+void AlertsService::start() {
+  timer_->enable(options_.interval_ms);
+}
+
+Counter& AlertsService::notificationCounter(const std::string& receiver,
+                                            const std::string& status) {
+  std::string key = receiver + '\n' + status;
+  auto it = notification_counters_.find(key);
+  if (it != notification_counters_.end()) return *it->second;
+  Counter& c = runtime_.metrics.counter("redge_alert_notifications_total",
+                                        "Alert notifications, by receiver and outcome",
+                                        {{"receiver", receiver}, {"status", status}});
+  notification_counters_.emplace(std::move(key), &c);
+  return c;
+}
+
+void AlertsService::onTick() {
+  const int64_t started_us = runtime_.clock.nowUs();
+  runtime_.metrics.collect();
+  engine_.sample(runtime_.metrics);
+  engine_.evaluate();
+  const auto& rules = engine_.rules();
+  for (size_t i = 0; i < rules.size(); ++i) {
+    alerts_series_[i].first->set(static_cast<double>(rules[i].count(AlertState::Pending)));
+    alerts_series_[i].second->set(static_cast<double>(rules[i].count(AlertState::Firing)));
+    if (!rules[i].lastError().empty()) stats_.rule_errors_total.inc();
+  }
+  stats_.evaluations_total.inc();
+  stats_.series.set(static_cast<double>(engine_.history().seriesCount()));
+  uint64_t dropped = engine_.history().droppedSeries();
+  if (dropped > rule_errors_seen_) {
+    stats_.series_dropped_total.inc(dropped - rule_errors_seen_);
+    rule_errors_seen_ = dropped;
+  }
+  std::vector<AlertNotification> due = engine_.due();
+  stats_.evaluation_seconds.observe(static_cast<double>(runtime_.clock.nowUs() - started_us) / 1e6);
+  for (AlertNotification& n : due) notify(std::move(n));
+  timer_->enable(options_.interval_ms);
+}
+
+void AlertsService::notify(AlertNotification n) {
+  auto it = receivers_.find(n.receiver);
+  if (it == receivers_.end()) return;
+  const std::string rule = engine_.rules()[n.rule].spec().name;
+  const size_t index = n.rule;
+  const std::string receiver = n.receiver;
+  const std::string status = n.status;
+  const size_t firing = n.firing;
+  const size_t resolved = n.resolved;
+  it->second->deliver(
+      std::move(n.payload), [this, index, rule, receiver, status, firing, resolved](
+                                const std::string& outcome, const std::string& detail) {
+        if (closing_) return;
+        notificationCounter(receiver, outcome).inc();
+        engine_.recordDelivery(index, receiver, status, outcome);
+        LogLine(outcome == "sent" ? LogLevel::Info : LogLevel::Warn, "alert_notification")
+            .kv("rule", rule)
+            .kv("receiver", receiver)
+            .kv("status", status)
+            .kv("firing", static_cast<uint64_t>(firing))
+            .kv("resolved", static_cast<uint64_t>(resolved))
+            .kv("outcome", outcome)
+            .kv("detail", detail);
+      });
+}
+
+void AlertsService::close(std::function<void()> done) {
+  if (closing_) return;
+  closing_ = true;
+  timer_.reset();
+  for (auto& [name, r] : receivers_) r->close();
+  if (done) done();
+}
+
+}  // namespace redge

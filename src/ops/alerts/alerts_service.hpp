@@ -1,0 +1,66 @@
+#pragma once
+// The alerts service: every interval_ms it samples the metrics registry,
+// evaluates every rule (AlertEngine), sets the ALERTS series and hands each
+// due notification to its receiver; GET /alerts on the admin listener shows
+// the rules' states. One timer, the receivers' handles, nothing else.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/stats.hpp"
+#include "ops/alerts/alert_engine.hpp"
+#include "ops/alerts/alert_receivers.hpp"
+#include "ops/alerts/alerts_config.hpp"
+#include "services/service.hpp"
+
+namespace redge {
+
+// The rules the options ask for: the built-in ones that are on, then the
+// configured ones. The error names the rule.
+std::optional<std::string> alertRuleSpecs(const AlertsOptions& options,
+                                          std::vector<AlertRuleSpec>& out);
+
+// clang-format off
+#define REDGE_ALERTS_STATS(COUNTER, GAUGE, HISTOGRAM)                                      \
+  COUNTER(evaluations_total, "Evaluations of every alert rule")                            \
+  COUNTER(rule_errors_total, "Rule evaluations that failed (many-to-many matching)")       \
+  GAUGE(series, "Series the alert rules keep a history of")                                \
+  COUNTER(series_dropped_total, "Series the alert history refused, being full")            \
+  HISTOGRAM(evaluation_seconds, "Time to sample the registry and evaluate every rule")
+// clang-format on
+
+struct AlertsStats {
+  REDGE_STATS_MEMBERS(REDGE_ALERTS_STATS)
+};
+
+class AlertsService final : public Service {
+ public:
+  // `specs` must have been checked (alertRuleSpecs and AlertEngine::addRule
+  // in the module's prepare step).
+  AlertsService(ModuleContext& context, const AlertsOptions& options,
+                std::vector<AlertRuleSpec> specs);
+  void start() override;
+  void close(std::function<void()> done) override;
+
+  AlertEngine& engine() { return engine_; }
+
+ private:
+  void onTick();
+  void notify(AlertNotification n);
+  Counter& notificationCounter(const std::string& receiver, const std::string& status);
+
+  Runtime& runtime_;
+  AlertsOptions options_;
+  AlertEngine engine_;
+  TimerPtr timer_;
+  AlertsStats stats_;
+  std::map<std::string, std::unique_ptr<AlertReceiver>> receivers_;
+  std::vector<std::pair<Gauge*, Gauge*>> alerts_series_;  // per rule: pending, firing
+  std::map<std::string, Counter*> notification_counters_;
+  uint64_t rule_errors_seen_ = 0;
+  bool closing_ = false;
+};
+
+}  // namespace redge
