@@ -166,7 +166,9 @@ TEST_CASE("gateway config: a port shared with another listener is refused", "[ga
 TEST_CASE("gateway config: --help lists the keys of routes and pools", "[gateway][config]") {
   std::string help = configSchema().keysHelp();
   for (const char* line :
-       {"  gateway.routes (list of {host, prefix, pool, cache}, JSON, default [])",
+       {"  gateway.routes (list of {host, prefix, pool, flag, cache}, JSON, default [])",
+        "  gateway.pools.<name>.canary.stickiness (string, default \"\")",
+        "  gateway.pools.<name>.canary.tag (string, default \"canary\")",
         "  gateway.routes[].cache.enabled (bool, default false)",
         "  gateway.routes[].cache.max_bytes (integer 1024..1073741824, default 67108864)",
         "  gateway.routes[].cache.max_object_bytes (integer 0..1073741824, default 1048576)",
@@ -230,6 +232,32 @@ TEST_CASE("gateway config: hash_by parses its three forms", "[gateway][config]")
   CHECK(c->name == "session");
   CHECK_FALSE(parseHashBy("cookie:a b"));
   CHECK_FALSE(parseHashBy("client"));
+}
+
+TEST_CASE("gateway config: a pool's canary side is read, and its mistakes name the key",
+          "[gateway][config][canary]") {
+  auto tryConfig = [](const std::string& canary, const std::string& route_flag = "") {
+    Config config = configSchema().defaults();
+    std::string json = R"({"gateway": {"routes": [{"pool": "web")" +
+                       (route_flag.empty() ? "" : R"(, "flag": ")" + route_flag + "\"") +
+                       R"(}], "pools": {"web": {"members": [{"address": "10.0.0.1:80"}], "canary": )" +
+                       canary + "}}}}";
+    if (auto e = configSchema().applyJson(json, config)) return e->path + ": " + e->reason;
+    if (auto e = configSchema().validate(config)) return e->path + ": " + e->reason;
+    const GatewayPoolOptions& p = config.module<GatewayOptions>().pools.at("web");
+    return "ok " + p.canary.members.at(0).address + " " + p.canary.stickiness + " " + p.canary.flag;
+  };
+  CHECK(tryConfig(R"({"members": [{"address": "10.0.0.2:80"}], "stickiness": "cookie:uid",
+                      "flag": "web.weight"})") == "ok 10.0.0.2:80 cookie:uid web.weight");
+  CHECK(tryConfig(R"({"members": [{"address": "10.0.0.1:80"}]})") ==
+        "gateway.pools.web.canary.members: '10.0.0.1:80' is also a stable member; a member is on "
+        "one side only");
+  CHECK(tryConfig(R"({"members": [{"address": "10.0.0.2:80"}], "stickiness": "ip"})")
+            .find("gateway.pools.web.canary.stickiness") == 0);
+  CHECK(tryConfig(R"({"members": [{"address": "10.0.0.2:80"}], "flag": "no spaces"})")
+            .find("gateway.pools.web.canary.flag") == 0);
+  CHECK(tryConfig(R"({"members": [{"address": "10.0.0.2:80"}]})", "bad flag!")
+            .find("gateway.routes[0].flag") == 0);
 }
 
 }  // namespace redge

@@ -39,6 +39,17 @@ struct GatewayPassiveOptions {
   int64_t max_ejection_percent = 50;
 };
 
+// A pool's canary side (canary_split.hpp): members of its own, a share of
+// the pool's requests given by a feature flag, the rest to the stable side.
+struct GatewayCanaryOptions {
+  std::vector<GatewayMemberOptions> members;  // canary members from the configuration
+  std::string tag = "canary";                 // registry instances with this tag are canary members
+  std::string flag;                           // the weight's flag; empty: canary.<pool>
+  // What keeps a user on one side: header:<name> | cookie:<name> |
+  // client_address; empty: a random draw per request.
+  std::string stickiness;
+};
+
 struct GatewayPoolOptions {
   std::vector<GatewayMemberOptions> members;
   std::string discover;  // a service in the registry whose instances join the pool
@@ -46,6 +57,13 @@ struct GatewayPoolOptions {
   std::string hash_by = "client_address";  // header:<name> | cookie:<name> | client_address
   GatewayHealthCheckOptions health;
   GatewayPassiveOptions passive;
+  GatewayCanaryOptions canary;
+
+  // Whether the pool has a canary side: members of its own, or a registry
+  // tag to find them by.
+  bool hasCanary() const {
+    return !canary.members.empty() || (!discover.empty() && !canary.tag.empty());
+  }
 };
 
 // A route's response cache (gateway_cache.hpp): an in-memory LRU of the
@@ -74,6 +92,7 @@ struct GatewayRouteOptions {
   std::string host;  // empty: any host
   std::string prefix = "/";
   std::string pool;
+  std::string flag;  // a feature flag the route is bound to (404 feature_disabled while off)
   GatewayCacheOptions cache;
 };
 

@@ -137,6 +137,10 @@ class StreamedExchange final : public ForwardExchange,
   bool retryable() const override { return body_whole_; }
 
   void setTap(ResponseTap* tap) override { tap_ = tap; }
+  void addResponseField(std::string_view name, std::string_view value) override {
+    extra_name_ = name;
+    extra_value_ = value;
+  }
 
   void sendError(int status, std::string_view code, std::string_view message, int retry_after_s,
                  std::string_view pool) override {
@@ -199,6 +203,7 @@ class StreamedExchange final : public ForwardExchange,
     clientFields(head, out.headers);
     if (!settings_.member_header.empty())
       out.headers.emplace_back(settings_.member_header, member_);
+    if (!extra_name_.empty()) out.headers.emplace_back(extra_name_, extra_value_);
     if (head.status == 101) {
       out.headers.emplace_back("Connection", "Upgrade");
       out.headers.emplace_back("Upgrade", head.header("Upgrade"));
@@ -286,10 +291,12 @@ class StreamedExchange final : public ForwardExchange,
   Span target_;
   Span block_;  // the header lines
   bool has_host_ = false;
-  std::string body_;         // the body so far (body_whole_), or bytes no try has taken yet
-  bool body_whole_ = true;   // body_ holds every body byte received
-  int64_t body_length_ = 0;  // the request's framing: 0 none, -1 chunked
-  std::string member_;       // the member of the try in progress, for member_header
+  std::string body_;             // the body so far (body_whole_), or bytes no try has taken yet
+  bool body_whole_ = true;       // body_ holds every body byte received
+  int64_t body_length_ = 0;      // the request's framing: 0 none, -1 chunked
+  std::string member_;           // the member of the try in progress, for member_header
+  std::string_view extra_name_;  // addResponseField's (a literal)
+  std::string_view extra_value_;
   ResponseTap* tap_ = nullptr;
   TapMode tap_mode_ = TapMode::Pass;
   int status_ = 0;

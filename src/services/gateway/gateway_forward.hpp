@@ -72,6 +72,9 @@ class ForwardExchange {
   // The tap of a cached route's request (null: none, the default); it
   // outlives the exchange's tries.
   virtual void setTap(ResponseTap* tap) = 0;
+  // A field added to the member's answers (X-Redge-Canary: 1); both views
+  // must outlive the exchange (literals).
+  virtual void addResponseField(std::string_view name, std::string_view value) = 0;
 };
 
 // What a cached route (gateway_cache.hpp) does with a member's answer.

@@ -6,6 +6,7 @@
 
 #include "core/log.hpp"
 #include "core/uri.hpp"
+#include "flags/flag.hpp"
 #include "net/resolve_host.hpp"
 #include "services/discovery/discovery_config.hpp"
 #include "services/discovery/instance_record.hpp"
@@ -22,6 +23,33 @@ constexpr int64_t kMaxRetries = 10;
 constexpr int64_t kMaxWeight = 1000;
 constexpr int64_t kMaxRiseFall = 100;
 constexpr int64_t kMaxVariants = 64;
+
+std::optional<std::string> checkOptionalFlagName(const std::string& value) {
+  if (value.empty()) return std::nullopt;
+  return checkFlagName(value);
+}
+
+std::optional<std::string> checkOptionalStickiness(const std::string& value) {
+  if (value.empty() || parseStickiness(value)) return std::nullopt;
+  return "must be header:<name>, cookie:<name>, client_address or empty";
+}
+
+std::optional<ConfigError> resolveMembers(std::vector<GatewayMemberOptions>& members,
+                                          const std::string& path) {
+  for (size_t i = 0; i < members.size(); ++i) {
+    GatewayMemberOptions& m = members[i];
+    std::string host;
+    int port = 0;
+    parseHostPort(m.address, host, port);  // checked by the key already
+    if (!resolveHost(host)) {
+      return ConfigError{path + "[" + std::to_string(i) + "].address",
+                         "cannot resolve host '" + host + "'"};
+    }
+    m.resolved_host = std::move(host);
+    m.port = port;
+  }
+  return std::nullopt;
+}
 
 void declareKeys(ConfigSchema& schema) {
   auto gateway = schema.moduleSection<GatewayOptions>("gateway");
@@ -66,7 +94,11 @@ void declareKeys(ConfigSchema& schema) {
                  "Host the route is for, without port (empty: any)", checkRouteHost)
       .stringKey(REDGE_FIELD(GatewayRouteOptions, prefix), "path prefix the route takes",
                  checkRoutePrefix)
-      .stringKey(REDGE_FIELD(GatewayRouteOptions, pool), "the pool it forwards to");
+      .stringKey(REDGE_FIELD(GatewayRouteOptions, pool), "the pool it forwards to")
+      .stringKey(REDGE_FIELD(GatewayRouteOptions, flag),
+                 "a feature flag the route is bound to: while it is off for a request, the "
+                 "route answers 404 feature_disabled (empty: none)",
+                 checkOptionalFlagName);
   route.group(REDGE_FIELD(GatewayRouteOptions, cache))
       .boolKey(REDGE_FIELD(GatewayCacheOptions, enabled),
                "cache the route's GET answers in memory, as RFC 9111 allows a shared cache, and "
@@ -139,6 +171,29 @@ void declareKeys(ConfigSchema& schema) {
       .intKey(REDGE_FIELD(GatewayPassiveOptions, max_ejection_percent), 0, 100,
               "the most of a pool's members ejected at once");
 
+  auto canary = pool.group(REDGE_FIELD(GatewayPoolOptions, canary));
+  canary
+      .listKey(REDGE_FIELD(GatewayCanaryOptions, members),
+               "canary members from the configuration: they take the share of requests the "
+               "canary flag gives, the stable members the rest")
+      .stringKey(REDGE_FIELD(GatewayMemberOptions, address),
+                 "host:port of the canary member (a name is resolved at start-up)",
+                 checkMemberAddress)
+      .intKey(REDGE_FIELD(GatewayMemberOptions, weight), 1, kMaxWeight,
+              "its share of the canary side's traffic");
+  canary
+      .stringKey(REDGE_FIELD(GatewayCanaryOptions, tag),
+                 "registry instances of the discovered service with this tag are canary "
+                 "members (empty: none are)")
+      .stringKey(REDGE_FIELD(GatewayCanaryOptions, flag),
+                 "the feature flag whose rollout is the canary's share in percent while it is "
+                 "on (empty: canary.<pool>)",
+                 checkOptionalFlagName)
+      .stringKey(REDGE_FIELD(GatewayCanaryOptions, stickiness),
+                 "what keeps a user on one side through a ramp: header:<name>, cookie:<name> or "
+                 "client_address (empty: a random draw per request)",
+                 checkOptionalStickiness);
+
   schema.addRule([](const Config& c, const ConfigSchema& s) -> std::optional<ConfigError> {
     const GatewayOptions& g = c.module<GatewayOptions>();
     const std::string pools_path = s.pathOf(c, &g.pools);
@@ -156,6 +211,15 @@ void declareKeys(ConfigSchema& schema) {
             !c.module<DiscoveryOptions>().enabled) {
           return ConfigError{at + ".discover",
                              "needs discovery.enabled=true (the registry the pool follows)"};
+        }
+      }
+      for (const GatewayMemberOptions& cm : p.canary.members) {
+        for (const GatewayMemberOptions& m : p.members) {
+          if (m.address == cm.address) {
+            return ConfigError{
+                at + ".canary.members",
+                "'" + cm.address + "' is also a stable member; a member is on one side only"};
+          }
         }
       }
       if (p.passive.base_ejection_ms > p.passive.max_ejection_ms) {
@@ -189,18 +253,9 @@ void declareKeys(ConfigSchema& schema) {
 std::optional<ConfigError> prepare(Config& config) {
   GatewayOptions& g = config.module<GatewayOptions>();
   for (auto& [name, p] : g.pools) {
-    for (size_t i = 0; i < p.members.size(); ++i) {
-      GatewayMemberOptions& m = p.members[i];
-      std::string host;
-      int port = 0;
-      parseHostPort(m.address, host, port);  // checked by the key already
-      if (!resolveHost(host)) {
-        return ConfigError{"gateway.pools." + name + ".members[" + std::to_string(i) + "].address",
-                           "cannot resolve host '" + host + "'"};
-      }
-      m.resolved_host = std::move(host);
-      m.port = port;
-    }
+    const std::string at = "gateway.pools." + name;
+    if (auto e = resolveMembers(p.members, at + ".members")) return e;
+    if (auto e = resolveMembers(p.canary.members, at + ".canary.members")) return e;
   }
   return std::nullopt;
 }

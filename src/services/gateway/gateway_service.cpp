@@ -12,107 +12,9 @@
 #include <algorithm>
 
 #include "core/log.hpp"
+#include "services/gateway/gateway_service_state.hpp"
 
 namespace redge {
-
-// The connections of one member: its HttpClientPool, and the tries in
-// flight on it, so a member that left is closed only once they end.
-struct MemberClient {
-  std::unique_ptr<HttpClientPool> client;
-  int64_t inflight = 0;
-  bool retired = false;
-  bool closed = false;
-};
-
-struct GatewayService::Pool final : public PoolTransport {
-  Pool(GatewayService& service, const std::string& pool_name, const GatewayPoolOptions& o)
-      : gateway(service),
-        name(pool_name),
-        probe(service.context_.runtime().loop, service.context_.runtime().metrics, pool_name) {
-    Runtime& rt = service.context_.runtime();
-    RetryBudgetOptions budget;
-    budget.budget_ratio = static_cast<double>(service.options_.retry_budget_percent) / 100.0;
-    pool = std::make_unique<GatewayPool>(
-        pool_name, o, budget,
-        GatewayPoolDeps{rt.timers, rt.clock, rt.metrics, service.random_, &probe, this});
-  }
-
-  void memberAdded(const PoolMember& m) override {
-    probe.addMember(m.index, m.name, m.host, m.port, m.name);
-    reapClosed();
-    if (m.index >= clients.size()) clients.resize(static_cast<size_t>(m.index) + 1);
-    const GatewayOptions& o = gateway.options_;
-    HttpClientPoolOptions c;
-    c.name = "gateway/" + name + "/" + m.name;
-    c.host = m.host;
-    c.port = m.port;
-    c.authority = m.name;
-    c.max_idle = static_cast<size_t>(o.upstream_max_idle);
-    c.idle_timeout_ms = o.upstream_idle_timeout_ms;
-    auto mc = std::make_unique<MemberClient>();
-    mc->client = std::make_unique<HttpClientPool>(gateway.context_.runtime().loop,
-                                                  gateway.context_.runtime().metrics, std::move(c));
-    clients[m.index] = std::move(mc);
-  }
-
-  void memberRemoved(const PoolMember& m) override {
-    probe.removeMember(m.index);
-    if (m.index >= clients.size() || !clients[m.index]) return;
-    std::unique_ptr<MemberClient> mc = std::move(clients[m.index]);
-    mc->retired = true;
-    MemberClient& ref = *mc;
-    retired.push_back(std::move(mc));
-    // Tries in flight finish on it; it closes after the last.
-    if (ref.inflight == 0) closeClient(ref);
-    reapClosed();
-  }
-
-  static void closeClient(MemberClient& mc) {
-    if (mc.closed) return;
-    mc.closed = true;
-    mc.client->close();
-  }
-
-  // A closed pool with no connection left has no callback pending.
-  void reapClosed() {
-    std::erase_if(retired, [](const std::unique_ptr<MemberClient>& mc) {
-      return mc->closed && mc->client->openConnections() == 0;
-    });
-  }
-
-  void close() {
-    if (rotation) rotation->close();
-    pool->stop();
-    probe.close();
-    for (auto& mc : clients) {
-      if (mc) closeClient(*mc);
-    }
-    for (auto& mc : retired) closeClient(*mc);
-  }
-
-  GatewayService& gateway;
-  std::string name;
-  HttpHealthProbe probe;
-  std::unique_ptr<GatewayPool> pool;
-  std::unique_ptr<SharedRotation> rotation;
-  std::vector<std::unique_ptr<MemberClient>> clients;  // by member index
-  std::vector<std::unique_ptr<MemberClient>> retired;  // members that left
-};
-
-struct GatewayService::Request {
-  Pool* pool = nullptr;
-  // A cached route's tap, declared before the exchange that points at it so
-  // that it is destroyed after.
-  std::unique_ptr<CacheFlow> cache_flow;
-  HttpExchange client;  // for the cache's own answer after an absorbed 304
-  std::unique_ptr<ForwardExchange> exchange;
-  std::string hash_key;
-  bool retry_reset = false;  // a reset may be retried (idempotent, or an Idempotency-Key)
-  int tries = 0;
-  bool retrying = false;  // the next try is a retry, counted in the budget
-  std::vector<uint32_t> tried;
-  TryOutcome last;  // the last try's outcome, for the answer when no retry follows
-};
 
 namespace {
 
@@ -146,6 +48,7 @@ GatewayService::GatewayService(ModuleContext& context, const GatewayOptions& opt
   forward_.timeout_ms = options_.timeout_ms;
   forward_.member_header = options_.member_header;
 
+  flags_ = context.find<FlagStore>();
   std::map<std::string, uint32_t> pool_index;
   for (const auto& [name, o] : options_.pools) {
     auto p = std::make_unique<Pool>(*this, name, o);
@@ -167,7 +70,9 @@ GatewayService::GatewayService(ModuleContext& context, const GatewayOptions& opt
       p->pool->addMember(m.address, m.resolved_host, m.port, static_cast<uint32_t>(m.weight));
     }
     pool_index[name] = static_cast<uint32_t>(pools_.size());
+    Pool& stable = *p;
     pools_.push_back(std::move(p));
+    if (o.hasCanary()) setUpCanary(stable, o);
   }
   Runtime& rt = context.runtime();
   for (const GatewayRouteOptions& r : options_.routes) {
@@ -189,7 +94,20 @@ GatewayService::GatewayService(ModuleContext& context, const GatewayOptions& opt
           }));
       caches_.back()->setRefresher(refreshers_.back().get());
     }
-    routes_.add(r.host, r.prefix, pool_index.at(r.pool), cache);
+    uint32_t flag = GatewayRoute::kNoFlag;
+    if (!r.flag.empty()) {
+      if (flags_ != nullptr) {
+        flag = static_cast<uint32_t>(bindings_.size());
+        bindings_.push_back(std::make_unique<FlagBinding>(*flags_, r.host + r.prefix, r.flag));
+      } else {
+        REDGE_LOG(Warn, "gateway_route_flag_ignored")
+            .kv("route", r.host + r.prefix)
+            .kv("flag", r.flag)
+            .kv("reason", "the flags module is off")
+            .kv("action", "serving the route; set flags.enabled=true to bind it");
+      }
+    }
+    routes_.add(r.host, r.prefix, pool_index.at(r.pool), cache, flag);
   }
 
   registry_ = context.find<ServiceRegistry>();
@@ -198,9 +116,9 @@ GatewayService::GatewayService(ModuleContext& context, const GatewayOptions& opt
   if (registry_ != nullptr) {
     if (discovers) {
       for (auto& p : pools_) {
-        if (p->pool->discover().empty()) continue;
+        if (p->side != Pool::Side::Stable || p->pool->discover().empty()) continue;
         for (const InstanceRecord& i : registry_->instances(p->pool->discover())) {
-          p->pool->onInstance(i.id, i.address, true);
+          placeInstance(*p, i, true);
         }
       }
       watch_ = registry_->watch([this](const RegistryChange& c) { onRegistryChange(c); });
@@ -221,6 +139,19 @@ GatewayService::GatewayService(ModuleContext& context, const GatewayOptions& opt
       [this](HttpRequest& request, const HttpExchange& exchange) { onRequest(request, exchange); },
       options_.max_body_bytes > 0 ? options_.max_body_bytes : -1);
 
+  bool canaries = false;
+  for (auto& p : pools_) canaries = canaries || p->canary != nullptr;
+  if (canaries && flags_ == nullptr) {
+    REDGE_LOG(Warn, "gateway_canary_without_flags")
+        .kv("reason", "a pool has canary members, but the flags module is off")
+        .kv("action", "the canary sides take no traffic; set flags.enabled=true");
+  }
+  if (flags_ != nullptr && canaries) {
+    flag_watch_ = flags_->watch([this](const FlagChange& c) { onFlagChange(c.name()); });
+  }
+  if (canaries) {
+    if (HttpServer* admin = context.findHttpServer("admin")) routeCanaryAdmin(*admin);
+  }
   if (!caches_.empty()) {
     if (HttpServer* admin = context.findHttpServer("admin")) {
       admin->route(HttpMethod::Post, "/cache/purge",
@@ -235,6 +166,10 @@ GatewayService::~GatewayService() = default;
 
 void GatewayService::start() {
   for (auto& p : pools_) p->pool->start();
+  // The flags' snapshot (Redis's, or the file's) decides what is promoted.
+  for (auto& p : pools_) {
+    if (p->canary) reconcileCanary(*p);
+  }
   if (fleet_) fleet_->start();
   REDGE_LOG(Info, "gateway_started")
       .kv("routes", static_cast<uint64_t>(routes_.size()))
@@ -249,6 +184,7 @@ void GatewayService::close(std::function<void()> done) {
       if (watch_ != 0) registry_->unwatch(watch_);
       registry_->setTrafficProvider(nullptr);
     }
+    if (flags_ != nullptr && flag_watch_ != 0) flags_->unwatch(flag_watch_);
     // Before the connections: the refreshes they fail as they close must
     // find their refresher detached.
     for (auto& f : refreshers_) f->close();
@@ -269,17 +205,35 @@ void GatewayService::onRequest(HttpRequest& request, const HttpExchange& exchang
                        "route to gateway.routes.");
     return;
   }
-  Pool& p = *pools_[route->pool];
+  std::string_view client = exchange.peerAddress();
+  if (route->flag != GatewayRoute::kNoFlag) {
+    if (auto refusal = bindings_[route->flag]->refusal(request, client)) {
+      exchange.sendError(404, "feature_disabled", *refusal, 0,
+                         {ErrorField("flag", bindings_[route->flag]->flag())});
+      return;
+    }
+  }
+  Pool* side = pools_[route->pool].get();
+  if (side->canary) side = &chooseSide(*side, request, client);
+  Pool& p = *side;
   p.pool->stats().requests_total.inc();
   std::unique_ptr<CacheFlow> flow;
   RouteCache::Start start = RouteCache::Start::Forward;
-  if (route->cache != GatewayRoute::kNoCache) {
+  // A canary's answers are not for stable users: its reads skip the cache
+  // (its writes still clear it).
+  bool cached = route->cache != GatewayRoute::kNoCache &&
+                (p.side == Pool::Side::Stable ||
+                 (request.method != HttpMethod::Get && request.method != HttpMethod::Head));
+  if (cached) {
     start = caches_[route->cache]->begin(request, exchange, flow);
     if (start == RouteCache::Start::Answered) return;
   }
   auto r = std::make_shared<Request>();
   r->pool = &p;
-  std::string_view client = exchange.peerAddress();
+  if (p.side_stats != nullptr) {
+    p.side_stats->requests.inc();
+    r->started_us = context_.runtime().clock.nowUs();
+  }
   if (p.pool->policy() == BalancePolicy::Hash) {
     r->hash_key = gatewayHashKey(p.pool->hashBy(), request, client);
   }
@@ -296,6 +250,7 @@ void GatewayService::onRequest(HttpRequest& request, const HttpExchange& exchang
   } else {
     r->exchange = makeStreamedExchange(request, exchange, fc, forward_);
   }
+  if (p.side == Pool::Side::Canary) r->exchange->addResponseField("X-Redge-Canary", "1");
   p.pool->retryBudget().onRequestStarted();
   ++inflight_;
   if (start == RouteCache::Start::Wait) {
@@ -346,11 +301,11 @@ void GatewayService::sendTo(const std::shared_ptr<Request>& r, std::optional<uin
       pool.retryBudget().onRetryFinished();
       answerFailure(*r, r->last);
     } else if (!answerStale(*r, std::nullopt)) {
-      r->exchange->sendError(503, "no_healthy_upstream",
-                             "No member of pool '" + p.name +
-                                 "' may take traffic now (none has passed its health checks, or "
-                                 "all are ejected); retry after the time Retry-After gives.",
-                             pool.retryAfterSeconds(), p.name);
+      sendGatewayError(*r, 503, "no_healthy_upstream",
+                       "No member of pool '" + p.name +
+                           "' may take traffic now (none has passed its health checks, or all "
+                           "are ejected); retry after the time Retry-After gives.",
+                       pool.retryAfterSeconds());
     }
     finish(*r);
     return;
@@ -380,6 +335,7 @@ void GatewayService::onTryDone(const std::shared_ptr<Request>& r, MemberTicket t
   }
   bool answered = outcome.error == HttpClientError::None;
   pool.endTry(ticket, answered && outcome.status < 500 ? TryResult::Success : TryResult::Failure);
+  if (outcome.response_started) r->status = outcome.status;
   if (answered || outcome.client_answered_partly) {
     if (answered && r->cache_flow) r->cache_flow->onAnswered(r->client);
     finish(*r);
@@ -423,35 +379,34 @@ void GatewayService::answerFailure(Request& r, const TryOutcome& outcome) {
   switch (outcome.error) {
     case HttpClientError::Connect:
     case HttpClientError::ConnectTimeout:
-      r.exchange->sendError(502, "upstream_connect_failed",
-                            "The gateway could not connect to a member of pool '" + pool +
-                                "' (refused, unreachable, or not within gateway.connect_timeout_ms "
-                                "of " +
-                                std::to_string(options_.connect_timeout_ms) +
-                                " ms); retry in a moment.",
-                            0, pool);
+      sendGatewayError(r, 502, "upstream_connect_failed",
+                       "The gateway could not connect to a member of pool '" + pool +
+                           "' (refused, unreachable, or not within gateway.connect_timeout_ms "
+                           "of " +
+                           std::to_string(options_.connect_timeout_ms) + " ms); retry in a moment.",
+                       0);
       return;
     case HttpClientError::Reset:
-      r.exchange->sendError(502, "upstream_reset",
-                            "A member of pool '" + pool +
-                                "' closed the connection before its answer was complete; the "
-                                "request may or may not have been carried out.",
-                            0, pool);
+      sendGatewayError(r, 502, "upstream_reset",
+                       "A member of pool '" + pool +
+                           "' closed the connection before its answer was complete; the "
+                           "request may or may not have been carried out.",
+                       0);
       return;
     case HttpClientError::Timeout:
-      r.exchange->sendError(504, "upstream_timeout",
-                            "A member of pool '" + pool + "' did not answer within " +
-                                std::to_string(options_.timeout_ms) +
-                                " ms (gateway.timeout_ms); the request may or may not have been "
-                                "carried out.",
-                            0, pool);
+      sendGatewayError(r, 504, "upstream_timeout",
+                       "A member of pool '" + pool + "' did not answer within " +
+                           std::to_string(options_.timeout_ms) +
+                           " ms (gateway.timeout_ms); the request may or may not have been "
+                           "carried out.",
+                       0);
       return;
     case HttpClientError::TooLarge:  // a limit of buffered answers only
     case HttpClientError::BadResponse:
-      r.exchange->sendError(502, "bad_upstream_response",
-                            "A member of pool '" + pool +
-                                "' answered with something that is not a valid HTTP/1.1 answer.",
-                            0, pool);
+      sendGatewayError(r, 502, "bad_upstream_response",
+                       "A member of pool '" + pool +
+                           "' answered with something that is not a valid HTTP/1.1 answer.",
+                       0);
       return;
     case HttpClientError::None:
     case HttpClientError::Closed:
@@ -459,7 +414,20 @@ void GatewayService::answerFailure(Request& r, const TryOutcome& outcome) {
   }
 }
 
+void GatewayService::sendGatewayError(Request& r, int status, std::string_view code,
+                                      const std::string& message, int retry_after_s) {
+  r.exchange->sendError(status, code, message, retry_after_s, r.pool->name);
+  r.status = status;
+  if (r.pool->side_stats != nullptr) r.pool->side_stats->countError(code);
+}
+
 void GatewayService::finish(Request& r) {
+  if (r.pool->side_stats != nullptr) {
+    GatewaySideStats& stats = *r.pool->side_stats;
+    stats.countStatus(r.status);
+    stats.duration.observe(static_cast<double>(context_.runtime().clock.nowUs() - r.started_us) /
+                           1e6);
+  }
   r.pool->pool->retryBudget().onRequestFinished();
   --inflight_;
   // Last: the waiters it wakes may start tries of their own.
@@ -542,8 +510,8 @@ void GatewayService::onRegistryChange(const RegistryChange& change) {
   if (closed_) return;
   bool present = change.op != ChangeOp::Removed;
   for (auto& p : pools_) {
-    if (p->pool->discover() != change.instance.service) continue;
-    p->pool->onInstance(change.instance.id, change.instance.address, present);
+    if (p->side != Pool::Side::Stable || p->pool->discover() != change.instance.service) continue;
+    placeInstance(*p, change.instance, present);
   }
 }
 

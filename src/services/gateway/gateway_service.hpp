@@ -35,6 +35,21 @@
 // request counts as this gateway sees them. Pools with balance
 // redis_rotation share their turn order through Redis (SharedRotation).
 //
+// Canary pools (canary_split.hpp): a pool with canary members (configured,
+// or registry instances tagged `canary`) has two sides, each a GatewayPool
+// of its own (the canary one named "<pool>/canary", with its own health
+// checks and member stats). Each request is sent to one side, as the pool's
+// canary flag decides for it; canary answers carry X-Redge-Canary: 1. A
+// canary request skips the route's response cache for reads (its answers
+// must not be served to stable users); its writes still invalidate. The
+// admin listener's GET /canary shows every canary pool, POST
+// /canary/{pool}/abort switches the weight flag off (every gateway follows
+// within the flag store's propagation), POST /canary/{pool}/promote moves
+// the canary members to the stable side on every gateway.
+//
+// Routes with a `flag` answer 404 feature_disabled while it is off for the
+// request (flag_route_guard.hpp), before the cache or any member.
+//
 // Lifetimes. The service owns its pools, their health probes, the member
 // connections (one HttpClientPool per member) and the rotations. close()
 // stops every timer and closes every connection while the loop runs;
@@ -48,6 +63,8 @@
 #include <string>
 #include <vector>
 
+#include "flags/flag_route_guard.hpp"
+#include "flags/flag_store.hpp"
 #include "redis/redis_script.hpp"
 #include "services/discovery/service_registry.hpp"
 #include "services/gateway/gateway_cache.hpp"
@@ -77,6 +94,7 @@ class GatewayService final : public Service {
  private:
   struct Pool;
   struct Request;
+  struct Canary;
 
   void onRequest(HttpRequest& request, const HttpExchange& exchange);
   void choose(const std::shared_ptr<Request>& r);
@@ -89,6 +107,22 @@ class GatewayService final : public Service {
   void sendRefresh(Pool& pool, HttpClientRequest request, HttpClientCallback done);
   void finish(Request& r);
   void onRegistryChange(const RegistryChange& change);
+  // ---- canary pools (gateway_canary.cpp) ----
+  void setUpCanary(Pool& stable, const GatewayPoolOptions& options);
+  // The side a request of a canary pool goes to.
+  Pool& chooseSide(Pool& stable, const HttpRequest& request, std::string_view peer);
+  // Puts a registry instance of a discovered pool on its side.
+  void placeInstance(Pool& stable, const InstanceRecord& instance, bool present);
+  // Every member on the side the flags say now (after a flag change).
+  void reconcileCanary(Pool& stable);
+  void onFlagChange(std::string_view flag);
+  void routeCanaryAdmin(HttpServer& admin);
+  void onCanaryList(const HttpResponder& responder);
+  void onCanaryAbort(HttpRequest& request, const HttpResponder& responder);
+  void onCanaryPromote(HttpRequest& request, const HttpResponder& responder);
+  Pool* findCanaryPool(std::string_view name, const HttpResponder& responder);
+  void sendGatewayError(Request& r, int status, std::string_view code, const std::string& message,
+                        int retry_after_s);
   void onPurge(HttpRequest& request, const HttpResponder& responder);
   std::optional<InstanceTraffic> trafficOf(const InstanceRecord& instance) const;
 
@@ -104,6 +138,10 @@ class GatewayService final : public Service {
   std::vector<std::unique_ptr<CacheRefresher>> refreshers_;  // one per cache
   ServiceRegistry* registry_ = nullptr;
   ServiceRegistry::WatchId watch_ = 0;
+  FlagStore* flags_ =
+      nullptr;  // null: the flags module is off (no canary weights, no bound routes)
+  FlagStore::WatchId flag_watch_ = 0;
+  std::vector<std::unique_ptr<FlagBinding>> bindings_;  // routes bound to flags, by index
   int64_t inflight_ = 0;
   bool closed_ = false;
 };

@@ -11,10 +11,24 @@
 //   redge_gateway_member_inflight{pool,member}       gauge: tries in flight to it now
 //   redge_gateway_member_failures_total{pool,member} counter: 5xx answers and errors (passive)
 //
+// A pool with a canary side counts its two sides apart, so alert rules can
+// compare them (side="stable" | "canary"):
+//
+//   redge_gateway_side_requests_total{pool,side}           counter: requests sent to the side
+//   redge_gateway_side_responses_total{pool,side,status}   counter: answers, by status
+//   redge_gateway_side_errors_total{pool,side,code}        counter: the gateway's own error answers
+//   redge_gateway_side_request_duration_seconds{pool,side} histogram: request to answer's end
+//   redge_gateway_canary_weight{pool}                      gauge: the canary's share, percent
+//   redge_gateway_canary_actions_total{pool,action}        counter: abort | promote
+//
 // Bound once per pool and once per member (the first time a member of that
 // name joins), so counting on the request path is an integer add.
 
+#include <array>
+#include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/metrics.hpp"
 #include "core/stats.hpp"
@@ -42,6 +56,24 @@ struct GatewayPoolStats {
 
 struct GatewayMemberStats {
   REDGE_STATS_MEMBERS(REDGE_GATEWAY_MEMBER_STATS)
+};
+
+// One side of a canary pool. Statuses and error codes bind their series on
+// first use (a handful per side).
+class GatewaySideStats {
+ public:
+  GatewaySideStats(MetricsRegistry& metrics, std::string pool, std::string side);
+  Counter& requests;
+  Histogram& duration;
+  void countStatus(int status);
+  void countError(std::string_view code);
+
+ private:
+  MetricsRegistry& metrics_;
+  std::string pool_;
+  std::string side_;
+  std::array<Counter*, 500> by_status_{};  // 100..599
+  std::vector<std::pair<std::string, Counter*>> by_code_;
 };
 
 GatewayPoolStats bindGatewayPoolStats(MetricsRegistry& metrics, std::string_view pool);

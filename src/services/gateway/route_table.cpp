@@ -7,14 +7,15 @@
 
 namespace redge {
 
-void RouteTable::add(std::string_view host, std::string_view prefix, uint32_t pool,
-                     uint32_t cache) {
+void RouteTable::add(std::string_view host, std::string_view prefix, uint32_t pool, uint32_t cache,
+                     uint32_t flag) {
   GatewayRoute r;
   r.host.reserve(host.size());
   for (char c : host) r.host.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
   r.prefix = std::string(prefix);
   r.pool = pool;
   r.cache = cache;
+  r.flag = flag;
   routes_.push_back(std::move(r));
 }
 

@@ -29,13 +29,15 @@ struct GatewayRoute {
   std::string prefix;
   uint32_t pool = 0;          // the pool's index in the gateway
   uint32_t cache = kNoCache;  // the route's response cache, by index in the gateway
+  uint32_t flag = kNoFlag;    // the flag binding it is bound to, by index in the gateway
   static constexpr uint32_t kNoCache = UINT32_MAX;
+  static constexpr uint32_t kNoFlag = UINT32_MAX;
 };
 
 class RouteTable {
  public:
   void add(std::string_view host, std::string_view prefix, uint32_t pool,
-           uint32_t cache = GatewayRoute::kNoCache);
+           uint32_t cache = GatewayRoute::kNoCache, uint32_t flag = GatewayRoute::kNoFlag);
   // The route for a request, or null.
   const GatewayRoute* match(std::string_view host_header, std::string_view path) const;
   size_t size() const { return routes_.size(); }
