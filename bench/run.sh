@@ -17,7 +17,8 @@
 #   BENCH_CASES        cases to run, in order (see the default below), e.g.
 #                      gateway (redge's gateway vs HAProxy and nginx as reverse
 #                      proxies), gateway-cache-hit (its response cache vs
-#                      Varnish and nginx proxy_cache)
+#                      Varnish and nginx proxy_cache), gateway-canary (a
+#                      flag-bound route and a canary pool vs neither)
 #   CACHE_OBJECT_BYTES body size of the gateway-cache cases' object (1024)
 #   CACHE_MISS_ENTRIES max_entries of gateway-cache-miss's route (10000)
 #   CACHE_FILL_OBJECTS objects stored by gateway-cache-rss (100000), within
@@ -46,7 +47,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 BENCH_SECONDS=${BENCH_SECONDS:-10}
 BENCH_WARMUP=${BENCH_WARMUP:-1}
-BENCH_CASES=${BENCH_CASES:-"hello hello-pipelined get idle-rss cache-hits cache-misses resp-hits resp-hits-pipelined relay-post relay-delivery gateway gateway-idle-rss gateway-cache-hit gateway-cache-miss gateway-cache-rss"}
+BENCH_CASES=${BENCH_CASES:-"hello hello-pipelined get idle-rss cache-hits cache-misses resp-hits resp-hits-pipelined relay-post relay-delivery gateway gateway-idle-rss gateway-cache-hit gateway-cache-miss gateway-cache-rss gateway-canary"}
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-50}
 PIPELINE_DEPTH=${PIPELINE_DEPTH:-16}
 export PIPELINE_DEPTH # read by bench/pipeline.lua inside wrk
@@ -906,6 +907,71 @@ case_gateway_cache_miss() {
     "${notes[@]}"
 }
 
+# ------------------------------------------------- canary routing
+
+# The price of a canary pool and a route bound to a flag: redge's gateway
+# with route / bound to flag bench_route (on) and pool app whose canary
+# member takes 25% (flag canary.app, a random draw per request) against the
+# same route unbound, the same two members both stable (round robin). Two
+# baseline_server backends answer the object; both are in AUX_PIDS.
+case_gateway_canary() {
+  local a_pid a_port b_pid b_port members canary notes=()
+  if ! start_baseline backend-stable "$CACHE_OBJECT_BYTES"; then
+    missing redge "the backends (baseline_server) did not start"
+    print_table "canary pool" "backend µs/req"
+    return 0
+  fi
+  a_pid=$STARTED_PID a_port=$BASELINE_PORT
+  if ! start_baseline backend-canary "$CACHE_OBJECT_BYTES"; then
+    stop_pid "$a_pid"
+    missing redge "the backends (baseline_server) did not start"
+    print_table "canary pool" "backend µs/req"
+    return 0
+  fi
+  b_pid=$STARTED_PID b_port=$BASELINE_PORT
+  "$REDGE_BIN" --redis "redis://127.0.0.1:$REDIS_PORT/0" flags set bench_route '{"enabled":true}' >/dev/null
+  "$REDGE_BIN" --redis "redis://127.0.0.1:$REDIS_PORT/0" flags set canary.app '{"enabled":true,"rollout":25}' >/dev/null
+
+  members='[{"address":"127.0.0.1:'"$a_port"'"},{"address":"127.0.0.1:'"$b_port"'"}]'
+  read -r GW_PORT GW_ADMIN_PORT <<<"$(free_ports 2)"
+  if start_server redge-plain "http://127.0.0.1:$GW_PORT/ready" "$REDGE_BIN" \
+    --redis "redis://127.0.0.1:$REDIS_PORT/0" --set app.enabled=false \
+    --set "admin.port=$GW_ADMIN_PORT" "${REDGE_EXTRA[@]}" --set gateway.enabled=true \
+    --set "gateway.port=$GW_PORT" --set 'gateway.routes=[{"prefix":"/","pool":"app"}]' \
+    --set 'gateway.pools={"app":{"members":'"$members"',"health":{"enabled":false}}}'; then
+    AUX_PIDS="$a_pid $b_pid" measure redge-plain "$STARTED_PID" "http://127.0.0.1:$GW_PORT/"
+    stop_pid "$STARTED_PID"
+  else
+    missing redge-plain "redge gateway did not start"
+  fi
+
+  canary='{"members":[{"address":"127.0.0.1:'"$b_port"'"}]}'
+  read -r GW_PORT GW_ADMIN_PORT <<<"$(free_ports 2)"
+  if start_server redge "http://127.0.0.1:$GW_PORT/ready" "$REDGE_BIN" \
+    --redis "redis://127.0.0.1:$REDIS_PORT/0" --set app.enabled=false \
+    --set "admin.port=$GW_ADMIN_PORT" "${REDGE_EXTRA[@]}" --set gateway.enabled=true \
+    --set "gateway.port=$GW_PORT" \
+    --set 'gateway.routes=[{"prefix":"/","pool":"app","flag":"bench_route"}]' \
+    --set 'gateway.pools={"app":{"members":[{"address":"127.0.0.1:'"$a_port"'"}],"health":{"enabled":false},"canary":'"$canary"'}}'; then
+    AUX_PIDS="$a_pid $b_pid" measure redge "$STARTED_PID" "http://127.0.0.1:$GW_PORT/"
+    local c s
+    c=$(curl -s --max-time 2 "http://127.0.0.1:$GW_ADMIN_PORT/metrics" | awk '/^redge_gateway_side_requests_total\{pool="app",side="canary"\}/ { print $NF }')
+    s=$(curl -s --max-time 2 "http://127.0.0.1:$GW_ADMIN_PORT/metrics" | awk '/^redge_gateway_side_requests_total\{pool="app",side="stable"\}/ { print $NF }')
+    if [ -n "$c" ] && [ -n "$s" ]; then
+      notes+=("redge's canary side took $c of $((c + s)) requests ($(awk -v c="$c" -v s="$s" 'BEGIN { printf "%.1f", 100 * c / (c + s) }')%, weight 25).")
+    fi
+    stop_pid "$STARTED_PID"
+  else
+    missing redge "redge gateway did not start"
+  fi
+  stop_pid "$a_pid"
+  stop_pid "$b_pid"
+  print_table "a route bound to a flag (on) and a pool with a canary member at weight 25 (random draw): redge vs redge-plain, the same route unbound and both members stable" \
+    "backend µs/req" \
+    "Two baseline_server backends answer a ${CACHE_OBJECT_BYTES}-byte object; proxy and backends share SERVER_CPU. server CPU is the gateway's only." \
+    "${notes[@]}"
+}
+
 # fill_server LABEL PID PORT [ENTRIES_CMD]: RSS before and after
 # fill_objects.py stored CACHE_FILL_OBJECTS distinct objects through PORT.
 # ENTRIES_CMD prints how many objects the server holds afterwards.
@@ -1286,6 +1352,9 @@ target_checks() {
         ;;
       gateway-cache-miss)
         check "gateway-cache-miss: redge cached-route miss CPU µs/req ≤ 1.1× uncached forward" "${R_CPU[gateway-cache-miss/redge]:-}" "<=" 1.1 "${R_CPU[gateway-cache-miss/redge-uncached]:-}"
+        ;;
+      gateway-canary)
+        check "gateway-canary: redge CPU µs/req with a flag-bound route and a canary pool ≤ 1.03× without" "${R_CPU[gateway-canary/redge]:-}" "<=" 1.03 "${R_CPU[gateway-canary/redge-plain]:-}"
         ;;
       gateway-cache-rss)
         local stored=""

@@ -4,6 +4,7 @@
 
 #include "core/metrics.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
@@ -68,9 +69,9 @@ Histogram::Histogram(const std::vector<double>* bounds)
     : bounds_(bounds), buckets_(bounds->size() + 1, 0) {}
 
 void Histogram::observe(double v) {
-  size_t i = 0;
+  // The first bound >= v (le="bound" holds it); past the last: +Inf.
   const auto& b = *bounds_;
-  while (i < b.size() && v > b[i]) ++i;
+  size_t i = static_cast<size_t>(std::lower_bound(b.begin(), b.end(), v) - b.begin());
   ++buckets_[i];
   ++count_;
   sum_ += v;

@@ -120,11 +120,20 @@ std::string_view FlagEvaluation::valueJson() const {
   return on ? "true" : "false";
 }
 
+bool flagOnForEveryone(const Flag& flag) {
+  return flag.enabled && flag.rollout >= 100 && flag.targets.empty();
+}
+
 FlagEvaluation evaluateFlag(const Flag* flag, std::optional<std::string_view> key) {
   FlagEvaluation out;
   if (flag == nullptr) {
     out.reason = FlagReason::Error;
     out.error = FlagErrorCode::FlagNotFound;
+    return out;
+  }
+  if (flagOnForEveryone(*flag) && flag->variants.empty()) {  // the common case, first
+    out.on = true;
+    out.reason = FlagReason::Static;
     return out;
   }
   const FlagVariant* off_variant = flag->variant(flag->default_variant);

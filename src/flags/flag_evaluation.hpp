@@ -56,6 +56,10 @@ struct FlagEvaluation {
   std::string_view valueJson() const;
 };
 
+// On, whoever asks (enabled, rollout 100, no targets): no stickiness value is
+// needed to evaluate it.
+bool flagOnForEveryone(const Flag& flag);
+
 // `flag` null: FLAG_NOT_FOUND. `key`: the user's stickiness value, if the
 // caller has one.
 FlagEvaluation evaluateFlag(const Flag* flag, std::optional<std::string_view> key);

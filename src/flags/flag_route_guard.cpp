@@ -50,15 +50,13 @@ std::optional<std::string_view> requestStickiness(const Stickiness& s, const Htt
 }
 
 FlagBinding::FlagBinding(FlagStore& store, std::string route, std::string flag)
-    : store_(store), route_(std::move(route)), flag_(std::move(flag)) {}
+    : store_(store), route_(std::move(route)), flag_(std::move(flag)), ref_(flag_) {}
 
 std::optional<std::string> FlagBinding::refusal(const HttpRequest& request,
                                                 std::string_view peer_address) {
-  const Flag* f = store_.find(flag_);
-  std::optional<std::string_view> key;
-  if (f) key = requestStickiness(f->stickiness, request, peer_address);
-  FlagEvaluation e = store_.evaluate(flag_, key);
+  const Flag* f = ref_.get(store_);
   if (!f) {
+    store_.evaluate(flag_, std::nullopt);  // counted as not_found
     if (!missing_logged_) {
       missing_logged_ = true;
       REDGE_LOG(Warn, "flag_route_unbound")
@@ -70,6 +68,10 @@ std::optional<std::string> FlagBinding::refusal(const HttpRequest& request,
     return std::nullopt;
   }
   missing_logged_ = false;  // said again if the flag goes away again
+  if (counters_ == nullptr) counters_ = &store_.evaluationCounters(flag_);
+  std::optional<std::string_view> key;
+  if (!flagOnForEveryone(*f)) key = requestStickiness(f->stickiness, request, peer_address);
+  FlagEvaluation e = FlagStore::evaluateCounted(*f, key, *counters_);
   if (e.on) return std::nullopt;
   if (e.reason == FlagReason::Disabled) {
     return "The feature behind " + route_ + " is switched off by feature flag \"" + flag_ +

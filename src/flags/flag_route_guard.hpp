@@ -42,7 +42,10 @@ class FlagBinding {
   FlagStore& store_;
   std::string route_;
   std::string flag_;
+  FlagRef ref_;
   bool missing_logged_ = false;
+  // Its evaluation counters, found at the first evaluation of the flag.
+  const FlagStore::EvaluationCounters* counters_ = nullptr;
 };
 
 // The guard for `route` (its pattern, for the message) bound to `flag`.

@@ -97,6 +97,7 @@ const Flag* FlagSnapshot::find(std::string_view name) const {
 }
 
 void FlagSnapshot::restore(const FlagLoad& load) {
+  ++generation_;
   if (loaded_) return;
   flags_.clear();
   for (const auto& f : load.flags) flags_[f.name] = f;
@@ -109,6 +110,7 @@ void FlagSnapshot::beginLoad() {
 }
 
 std::vector<FlagChange> FlagSnapshot::finishLoad(const FlagLoad& load, bool& gap) {
+  ++generation_;
   std::vector<FlagChange> out;
   std::map<std::string, Flag, std::less<>> next;
   for (const auto& f : load.flags) next[f.name] = f;
@@ -134,6 +136,7 @@ std::vector<FlagChange> FlagSnapshot::finishLoad(const FlagLoad& load, bool& gap
 }
 
 std::vector<FlagChange> FlagSnapshot::abandonLoad(bool& gap) {
+  ++generation_;
   std::vector<FlagChange> out;
   loading_ = false;
   gap = held_overflow_;
@@ -154,6 +157,7 @@ void FlagSnapshot::applyHeld(std::vector<FlagChange>& out, bool& gap) {
 }
 
 std::vector<FlagChange> FlagSnapshot::apply(const FlagMessage& m, bool& gap) {
+  ++generation_;
   std::vector<FlagChange> out;
   gap = false;
   if (loading_) {

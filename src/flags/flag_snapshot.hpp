@@ -78,6 +78,9 @@ class FlagSnapshot {
   std::vector<FlagChange> apply(const FlagMessage& message, bool& gap);
 
   const Flag* find(std::string_view name) const;
+  // Changes with every call that may change what find() gives (a pointer
+  // from find() is valid while it stays the same).
+  uint64_t generation() const { return generation_; }
   const std::map<std::string, Flag, std::less<>>& all() const { return flags_; }
   int64_t version() const { return version_; }
   size_t size() const { return flags_.size(); }
@@ -93,6 +96,7 @@ class FlagSnapshot {
 
   std::map<std::string, Flag, std::less<>> flags_;
   int64_t version_ = 0;
+  uint64_t generation_ = 0;
   bool loaded_ = false;
   bool restored_ = false;
   bool loading_ = false;

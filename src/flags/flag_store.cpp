@@ -119,13 +119,27 @@ void FlagStore::close() {
   if (file_) file_->close();
 }
 
+namespace {
+
+size_t evaluationResult(const FlagEvaluation& e) {
+  return e.error == FlagErrorCode::FlagNotFound ? kNotFound
+         : e.error != FlagErrorCode::None       ? kError
+         : e.on                                 ? kOn
+                                                : kOff;
+}
+
+}  // namespace
+
 FlagEvaluation FlagStore::evaluate(std::string_view name, std::optional<std::string_view> key) {
   FlagEvaluation e = evaluateFlag(snapshot_.find(name), key);
-  size_t result = e.error == FlagErrorCode::FlagNotFound ? kNotFound
-                  : e.error != FlagErrorCode::None       ? kError
-                  : e.on                                 ? kOn
-                                                         : kOff;
-  countersFor(name).by_result[result]->inc();
+  countersFor(name).by_result[evaluationResult(e)]->inc();
+  return e;
+}
+
+FlagEvaluation FlagStore::evaluateCounted(const Flag& flag, std::optional<std::string_view> key,
+                                          const EvaluationCounters& counters) {
+  FlagEvaluation e = evaluateFlag(&flag, key);
+  counters[evaluationResult(e)]->inc();
   return e;
 }
 

@@ -61,6 +61,24 @@ struct FlagStats {
   REDGE_STATS_MEMBERS(REDGE_FLAG_STATS)
 };
 
+class FlagStore;
+
+// One flag as a request path reads it: looked up again only after the
+// snapshot changed, not on every request (a map lookup costs more than the
+// evaluation itself).
+class FlagRef {
+ public:
+  explicit FlagRef(std::string name) : name_(std::move(name)) {}
+  const std::string& name() const { return name_; }
+  // The flag in `store`'s snapshot, or null; valid until the next change.
+  inline const Flag* get(const FlagStore& store);
+
+ private:
+  std::string name_;
+  uint64_t generation_ = UINT64_MAX;
+  const Flag* flag_ = nullptr;
+};
+
 class FlagStore {
  public:
   using ChangeCallback = std::function<void(const FlagChange& change)>;
@@ -83,6 +101,15 @@ class FlagStore {
   // Evaluates `name` for the user whose stickiness value is `key`, and
   // counts it (redge_flags_evaluations_total{flag,result}).
   FlagEvaluation evaluate(std::string_view name, std::optional<std::string_view> key);
+  // The request path's form, without a lookup: `flag` is held by the
+  // snapshot, `counters` what evaluationCounters(flag.name) gave (valid for
+  // the store's lifetime, so a caller keeps them).
+  using EvaluationCounters = std::array<Counter*, 4>;
+  const EvaluationCounters& evaluationCounters(std::string_view held_name) {
+    return countersFor(held_name).by_result;
+  }
+  static FlagEvaluation evaluateCounted(const Flag& flag, std::optional<std::string_view> key,
+                                        const EvaluationCounters& counters);
   // The user's bucket for a flag, 0..99999 (see flag_evaluation.hpp): what a
   // canary split can share with flags.
   static uint32_t bucket(std::string_view flag, std::string_view key) {
@@ -157,5 +184,14 @@ class FlagStore {
   bool bad_message_logged_ = false;
   bool closed_ = false;
 };
+
+inline const Flag* FlagRef::get(const FlagStore& store) {
+  uint64_t g = store.snapshot().generation();
+  if (g != generation_) {
+    flag_ = store.find(name_);
+    generation_ = g;
+  }
+  return flag_;
+}
 
 }  // namespace redge

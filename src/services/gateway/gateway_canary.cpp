@@ -55,8 +55,8 @@ GatewayService::Pool& GatewayService::chooseSide(Pool& stable, const HttpRequest
   Pool& canary = *stable.other;
   // Nothing to send there: the flag is not even read.
   if (flags_ == nullptr || canary.pool->eligibleCount() == 0) return stable;
-  const Canary& c = *stable.canary;
-  const Flag* flag = flags_->find(c.flag);
+  Canary& c = *stable.canary;
+  const Flag* flag = c.weight_ref.get(*flags_);
   if (flag == nullptr || !flag->enabled) return stable;
   std::optional<std::string_view> key;
   uint32_t draw = 0;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "flags/flag.hpp"
+#include "flags/flag_store.hpp"
 #include "services/gateway/canary_split.hpp"
 #include "services/gateway/gateway_service.hpp"
 #include "services/gateway/gateway_stats.hpp"
@@ -117,6 +118,7 @@ struct GatewayService::Canary {
   Canary(MetricsRegistry& metrics, const std::string& pool, const GatewayCanaryOptions& o)
       : flag(o.flag.empty() ? defaultCanaryFlag(pool) : o.flag),
         promoted_flag(promotedFlagName(flag)),
+        weight_ref(flag),
         stickiness(parseStickiness(o.stickiness)),
         tag(o.tag),
         members(o.members),
@@ -134,6 +136,7 @@ struct GatewayService::Canary {
 
   std::string flag;                      // its weight
   std::string promoted_flag;             // its promoted members
+  FlagRef weight_ref;                    // `flag`, for the request path
   std::optional<Stickiness> stickiness;  // nullopt: a random draw per request
   std::string tag;
   std::vector<GatewayMemberOptions> members;  // configured canary members
