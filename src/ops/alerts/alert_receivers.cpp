@@ -7,7 +7,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "core/clock.hpp"
 #include "core/log.hpp"
+#include "ops/alerts/alert_email.hpp"
 #include "resilience/backoff.hpp"
 
 namespace redge {
@@ -144,6 +146,10 @@ CommandReceiver::~CommandReceiver() {
 
 void CommandReceiver::deliver(std::string payload, DeliveryCallback done) {
   if (closing_) return;
+  if (options_.format == "email") {
+    payload = renderAlertEmail(payload, AlertEmailOptions{options_.email_from, options_.email_to},
+                               wallClockMs());
+  }
   if (running_ < kMaxRunning) {
     start(std::move(payload), std::move(done));
     return;

@@ -37,6 +37,7 @@ struct AlertRuleSpec {
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;
   std::vector<std::string> receivers;
+  std::vector<std::string> actions;  // alert_action.hpp: run when the rule begins firing
 };
 
 enum class AlertState { Inactive, Pending, Firing };

@@ -20,12 +20,16 @@ struct AlertRuleOptions {
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;
   std::vector<std::string> receivers;
+  std::vector<std::string> actions;  // "canary_abort:<pool>", "flag_off:<flag>"
 };
 
 struct AlertReceiverOptions {
   std::string type = "webhook";   // webhook | command
   std::string url;                // webhook
   std::vector<std::string> argv;  // command
+  std::string format = "json";    // command: json (the webhook's payload) | email (RFC 5322)
+  std::string email_to;           // format email: To
+  std::string email_from = "redge <redge@localhost>";
   int64_t timeout_ms = 5000;
   int64_t repeat_interval_ms = 14'400'000;  // 4 h, Alertmanager's default
   int64_t max_retries = 3;                  // webhook

@@ -4,6 +4,7 @@
 
 #include "core/clock.hpp"
 #include "net/resolve_host.hpp"
+#include "ops/alerts/alert_action.hpp"
 #include "ops/alerts/alerts_service.hpp"
 
 namespace redge {
@@ -27,10 +28,15 @@ std::optional<ConfigError> checkRules(const Config& config, const ConfigSchema&)
   AlertEngine engine(clock, 0, o.interval_ms);
   const size_t builtins = specs.size() - o.rules.size();
   for (size_t i = 0; i < specs.size(); ++i) {
-    if (auto error = engine.addRule(specs[i])) {
-      std::string path =
-          i < builtins ? "alerts.defaults" : "alerts.rules[" + std::to_string(i - builtins) + "]";
-      return ConfigError{path, *error};
+    std::string path =
+        i < builtins ? "alerts.defaults" : "alerts.rules[" + std::to_string(i - builtins) + "]";
+    if (auto error = engine.addRule(specs[i])) return ConfigError{path, *error};
+    for (size_t a = 0; a < specs[i].actions.size(); ++a) {
+      std::string reason;
+      if (!parseAlertAction(specs[i].actions[a], reason)) {
+        return ConfigError{path + ".actions[" + std::to_string(a) + "]",
+                           "rule '" + specs[i].name + "': " + reason};
+      }
     }
   }
   return std::nullopt;
@@ -56,12 +62,21 @@ void declareKeys(ConfigSchema& schema) {
       .stringMapKey(REDGE_FIELD(AlertRuleOptions, labels), "labels added to the rule's alerts")
       .stringMapKey(REDGE_FIELD(AlertRuleOptions, annotations),
                     "texts with {{ $value }} and {{ $labels.name }} filled in")
-      .stringListKey(REDGE_FIELD(AlertRuleOptions, receivers), "receivers notified");
+      .stringListKey(REDGE_FIELD(AlertRuleOptions, receivers), "receivers notified")
+      .stringListKey(REDGE_FIELD(AlertRuleOptions, actions),
+                     "what the rule does when it begins firing: canary_abort:<pool> (the "
+                     "pool's canary weight flag off), flag_off:<flag>");
   section.mapKey(REDGE_FIELD(AlertsOptions, receivers), "where notifications go")
       .stringKey(REDGE_FIELD(AlertReceiverOptions, type), "webhook or command", checkReceiverType)
       .stringKey(REDGE_FIELD(AlertReceiverOptions, url), "webhook: http URL to POST to")
       .stringListKey(REDGE_FIELD(AlertReceiverOptions, argv),
                      "command: program and arguments; the payload comes on stdin")
+      .enumKey(REDGE_FIELD(AlertReceiverOptions, format), {"json", "email"},
+               "command: what comes on stdin: the Alertmanager JSON, or an RFC 5322 message "
+               "for msmtp -t / sendmail -t")
+      .stringKey(REDGE_FIELD(AlertReceiverOptions, email_to),
+                 "format email: the To header (addresses, comma separated)")
+      .stringKey(REDGE_FIELD(AlertReceiverOptions, email_from), "format email: the From header")
       .intKey(REDGE_FIELD(AlertReceiverOptions, timeout_ms), 1, kMaxDurationMs,
               "bound on one call (webhook) or run (command, then killed)")
       .intKey(REDGE_FIELD(AlertReceiverOptions, repeat_interval_ms), 0, kMaxDurationMs,
@@ -101,6 +116,8 @@ std::optional<ConfigError> prepare(Config& config) {
       }
     } else if (r.argv.empty() || r.argv[0].empty()) {
       return ConfigError{path + ".argv", "a command receiver needs a program to run"};
+    } else if (r.format == "email" && r.email_to.empty()) {
+      return ConfigError{path + ".email_to", "format email needs the address to write To"};
     }
   }
   return std::nullopt;

@@ -7,6 +7,8 @@
 #include <fstream>
 
 #include "core/log.hpp"
+#include "services/gateway/canary_split.hpp"
+#include "services/gateway/gateway_config.hpp"
 
 namespace redge {
 namespace {
@@ -88,6 +90,7 @@ std::optional<std::string> alertRuleSpecs(const AlertsOptions& o, std::vector<Al
     s.labels = r.labels;
     s.annotations = r.annotations;
     s.receivers = r.receivers;
+    s.actions = r.actions;
     out.push_back(std::move(s));
   }
   for (const AlertRuleSpec& s : out) {
@@ -110,7 +113,20 @@ AlertsService::AlertsService(ModuleContext& context, const AlertsOptions& option
   MetricsRegistry& metrics = runtime_.metrics;
   metrics.gauge("redge_host_memory_total_bytes", "MemTotal of the host, bytes")
       .set(memTotalBytes());
+  flags_ = context.find<FlagStore>();
+  if (context.config().modules.has<GatewayOptions>()) {
+    for (const auto& [pool, p] : context.config().module<GatewayOptions>().pools) {
+      if (!p.canary.flag.empty()) canary_flags_[pool] = p.canary.flag;
+    }
+  }
   for (AlertRuleSpec& s : specs) {
+    std::vector<AlertAction> actions;
+    for (const std::string& text : s.actions) {
+      std::string reason;
+      if (auto a = parseAlertAction(text, reason)) actions.push_back(std::move(*a));  // checked
+    }
+    actions_.push_back(std::move(actions));
+    was_firing_.push_back(false);
     const std::string name = s.name;
     engine_.addRule(std::move(s));  // checked in prepare
     const char* help = "Alerts of the rule in this state (pending or firing)";
@@ -170,10 +186,61 @@ void AlertsService::onTick() {
     stats_.series_dropped_total.inc(dropped - rule_errors_seen_);
     rule_errors_seen_ = dropped;
   }
+  for (size_t i = 0; i < rules.size(); ++i) {
+    bool firing = rules[i].count(AlertState::Firing) > 0;
+    if (firing && !was_firing_[i]) {
+      for (const AlertAction& a : actions_[i]) runAction(rules[i].spec().name, a);
+    }
+    was_firing_[i] = firing;
+  }
   std::vector<AlertNotification> due = engine_.due();
   stats_.evaluation_seconds.observe(static_cast<double>(runtime_.clock.nowUs() - started_us) / 1e6);
   for (AlertNotification& n : due) notify(std::move(n));
   timer_->enable(options_.interval_ms);
+}
+
+std::string AlertsService::canaryFlagOf(const std::string& pool) const {
+  auto it = canary_flags_.find(pool);
+  return it != canary_flags_.end() ? it->second : defaultCanaryFlag(pool);
+}
+
+void AlertsService::runAction(const std::string& rule, const AlertAction& action) {
+  auto done = [this, rule, text = action.text](std::string_view outcome, std::string detail) {
+    if (closing_) return;
+    actionCounter(text, std::string(outcome)).inc();
+    LogLine(outcome == "done" ? LogLevel::Warn : LogLevel::Error, "alert_action")
+        .kv("rule", rule)
+        .kv("action", text)
+        .kv("outcome", outcome)
+        .kv("detail", detail);
+  };
+  if (flags_ == nullptr) {
+    done("failed", "the flags module is off: the action changes a flag");
+    return;
+  }
+  std::string flag =
+      action.kind == AlertAction::Kind::CanaryAbort ? canaryFlagOf(action.target) : action.target;
+  flags_->setEnabled(flag, false, "alert:" + rule,
+                     [done, flag](RedisStatus status, const redisReply*, const FlagWriteResult& r) {
+                       if (status != RedisStatus::Ok) {
+                         done("failed", "flag " + flag + " not switched off: Redis did not answer");
+                       } else if (r.status == FlagWriteStatus::NotFound) {
+                         done("done", "flag " + flag + " does not exist (nothing was on)");
+                       } else {
+                         done("done", "flag " + flag + " off");
+                       }
+                     });
+}
+
+Counter& AlertsService::actionCounter(const std::string& action, const std::string& outcome) {
+  std::string key = action + '\n' + outcome;
+  auto it = action_counters_.find(key);
+  if (it != action_counters_.end()) return *it->second;
+  Counter& c = runtime_.metrics.counter("redge_alert_actions_total",
+                                        "Actions of firing alert rules, by action and outcome",
+                                        {{"action", action}, {"outcome", outcome}});
+  action_counters_.emplace(std::move(key), &c);
+  return c;
 }
 
 void AlertsService::notify(AlertNotification n) {

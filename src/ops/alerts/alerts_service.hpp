@@ -2,7 +2,9 @@
 // The alerts service: every interval_ms it samples the metrics registry,
 // evaluates every rule (AlertEngine), sets the ALERTS series and hands each
 // due notification to its receiver; GET /alerts on the admin listener shows
-// the rules' states. One timer, the receivers' handles, nothing else.
+// the rules' states. A rule that begins firing runs its actions (flags
+// switched off through the FlagStore, so every instance follows). One timer,
+// the receivers' handles, nothing else.
 
 #include <map>
 #include <memory>
@@ -10,6 +12,8 @@
 #include <vector>
 
 #include "core/stats.hpp"
+#include "flags/flag_store.hpp"
+#include "ops/alerts/alert_action.hpp"
 #include "ops/alerts/alert_engine.hpp"
 #include "ops/alerts/alert_receivers.hpp"
 #include "ops/alerts/alerts_config.hpp"
@@ -49,6 +53,9 @@ class AlertsService final : public Service {
  private:
   void onTick();
   void notify(AlertNotification n);
+  void runAction(const std::string& rule, const AlertAction& action);
+  std::string canaryFlagOf(const std::string& pool) const;
+  Counter& actionCounter(const std::string& action, const std::string& outcome);
   Counter& notificationCounter(const std::string& receiver, const std::string& status);
 
   Runtime& runtime_;
@@ -59,6 +66,11 @@ class AlertsService final : public Service {
   std::map<std::string, std::unique_ptr<AlertReceiver>> receivers_;
   std::vector<std::pair<Gauge*, Gauge*>> alerts_series_;  // per rule: pending, firing
   std::map<std::string, Counter*> notification_counters_;
+  FlagStore* flags_ = nullptr;                       // null: the flags module is off
+  std::map<std::string, std::string> canary_flags_;  // pools whose canary.flag is set
+  std::vector<std::vector<AlertAction>> actions_;    // per rule
+  std::vector<bool> was_firing_;                     // per rule, at the last tick
+  std::map<std::string, Counter*> action_counters_;
   uint64_t rule_errors_seen_ = 0;
   bool closing_ = false;
 };

@@ -319,6 +319,10 @@ void FakeUpstream::onEcho(HttpRequest& request, const HttpResponder& responder) 
   };
   int64_t status = param("status");
   if (status < 200 || status > 599) status = settings_.echo_status;
+  if (settings_.echo_fail_over_bytes > 0 &&
+      static_cast<int64_t>(request.body().size()) > settings_.echo_fail_over_bytes) {
+    status = settings_.fail_status;
+  }
   int64_t delay = param("delay_ms");
   if (delay < 0 || delay > 3600000) delay = settings_.echo_delay_ms;
   bool hop = param("hop") == 1;
@@ -531,7 +535,8 @@ void FakeUpstream::onControlPost(HttpRequest& request, const HttpResponder& resp
       .kv("retry_after_s", settings_.retry_after_s)
       .kv("healthy", settings_.healthy)
       .kv("echo_delay_ms", settings_.echo_delay_ms)
-      .kv("echo_status", settings_.echo_status);
+      .kv("echo_status", settings_.echo_status)
+      .kv("echo_fail_over_bytes", settings_.echo_fail_over_bytes);
   dropParkedIfUnwanted();
   int rc = openMainIfWanted();
   if (rc != 0) {

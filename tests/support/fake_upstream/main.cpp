@@ -39,6 +39,7 @@ constexpr const char* kUsage =
     "  --name NAME         who answers, in echo answers and X-Upstream (default fake_upstream)\n"
     "  --unhealthy         start with GET /healthz answering 503\n"
     "  --echo-delay-ms N   delay of every echo answer (default 0)\n"
+    "  --echo-fail-over-bytes N  echoes of bodies over N bytes answer --fail-status (0: never)\n"
     "  --log-level L       debug | info | warn | error (default info)\n"
     "Flags take their value as the next argument or after '='.\n";
 
@@ -50,9 +51,10 @@ bool parseNumber(std::string_view text, T& out) {
 
 bool takesValue(std::string_view name) {
   static constexpr std::string_view kValued[] = {
-      "--port",        "--control-port", "--bind",        "--stream-port", "--latency-ms",
-      "--error-ratio", "--fail-status",  "--spike-every", "--spike-ms",    "--down-mode",
-      "--retry-after", "--seed",         "--log-level",   "--name",        "--echo-delay-ms"};
+      "--port",       "--control-port", "--bind",          "--stream-port",
+      "--latency-ms", "--error-ratio",  "--fail-status",   "--spike-every",
+      "--spike-ms",   "--down-mode",    "--retry-after",   "--seed",
+      "--log-level",  "--name",         "--echo-delay-ms", "--echo-fail-over-bytes"};
   for (std::string_view v : kValued) {
     if (v == name) return true;
   }
@@ -133,6 +135,9 @@ std::string parseFlags(int argc, char** argv, FakeUpstreamOptions& o, bool& help
     } else if (name == "--echo-delay-ms") {
       if (!needInt(0, INT64_MAX)) return bad;
       o.settings.echo_delay_ms = n;
+    } else if (name == "--echo-fail-over-bytes") {
+      if (!needInt(0, INT64_MAX)) return bad;
+      o.settings.echo_fail_over_bytes = n;
     } else if (name == "--log-level") {
       redge::LogLevel level;
       if (!redge::parseLogLevel(value, level)) return bad;

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "../stream_pattern.hpp"
 #include "core/runtime.hpp"
 #include "net/http/http_server.hpp"
-#include "../stream_pattern.hpp"
 
 namespace redge_test {
 

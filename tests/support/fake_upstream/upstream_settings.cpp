@@ -25,8 +25,9 @@ std::string readInt(const rapidjson::Value& patch, const char* name, int64_t& ou
 
 bool isKnownField(std::string_view name) {
   static constexpr std::string_view kFields[] = {
-      "latency_ms",  "error_ratio",   "spike_every", "spike_ms",      "down",       "down_mode",
-      "fail_status", "retry_after_s", "healthy",     "echo_delay_ms", "echo_status"};
+      "latency_ms", "error_ratio",   "spike_every", "spike_ms",
+      "down",       "down_mode",     "fail_status", "retry_after_s",
+      "healthy",    "echo_delay_ms", "echo_status", "echo_fail_over_bytes"};
   for (std::string_view f : kFields) {
     if (f == name) return true;
   }
@@ -66,6 +67,7 @@ std::string checkSettings(const UpstreamSettings& s) {
   }
   if (s.spike_every < 0) return "spike_every must be 0 (never) or a positive count.";
   if (s.echo_status < 200 || s.echo_status > 599) return "echo_status must be between 200 and 599.";
+  if (s.echo_fail_over_bytes < 0) return "echo_fail_over_bytes must be 0 or more.";
   if (s.echo_delay_ms < 0 || s.echo_delay_ms > kMaxDelayMs) {
     return "echo_delay_ms must be between 0 and " + std::to_string(kMaxDelayMs) + ".";
   }
@@ -96,6 +98,8 @@ std::string applySettingsPatch(const rapidjson::Value& patch, UpstreamSettings& 
   if (!(err = readInt(patch, "spike_ms", next.spike_ms)).empty()) return err;
   if (!(err = readInt(patch, "retry_after_s", next.retry_after_s)).empty()) return err;
   if (!(err = readInt(patch, "echo_delay_ms", next.echo_delay_ms)).empty()) return err;
+  if (!(err = readInt(patch, "echo_fail_over_bytes", next.echo_fail_over_bytes)).empty())
+    return err;
   if (!(err = readInt(patch, "echo_status", next.echo_status)).empty()) return err;
   if (auto it = patch.FindMember("healthy"); it != patch.MemberEnd()) {
     if (!it->value.IsBool()) return "healthy must be true or false.";
@@ -147,6 +151,8 @@ void writeSettings(rapidjson::Writer<rapidjson::StringBuffer>& w, const Upstream
   w.Bool(s.healthy);
   w.Key("echo_delay_ms");
   w.Int64(s.echo_delay_ms);
+  w.Key("echo_fail_over_bytes");
+  w.Int64(s.echo_fail_over_bytes);
   w.Key("echo_status");
   w.Int64(s.echo_status);
 }

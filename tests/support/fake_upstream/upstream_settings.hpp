@@ -34,6 +34,9 @@ struct UpstreamSettings {
   int64_t retry_after_s = 0;  // > 0: Retry-After on the 503 of "down" and on failures
   bool healthy = true;        // GET /healthz: 200, or 503 when false
   int64_t echo_delay_ms = 0;  // delay of every echo answer (any other path)
+  // An echo of a request whose body is larger than this answers fail_status
+  // (a release that breaks on large uploads); 0: never.
+  int64_t echo_fail_over_bytes = 0;
   int64_t echo_status = 200;  // status of every echo answer (?status= wins)
 };
 

@@ -1,0 +1,60 @@
+// A rule's actions as written (canary_abort:<pool>, flag_off:<flag>, the
+// refused scale_* and the mistakes), and the email form of a notification:
+// its headers, its body, and no header injection from alert data.
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "ops/alerts/alert_action.hpp"
+#include "ops/alerts/alert_email.hpp"
+
+using namespace redge;
+
+TEST_CASE("alert actions: canary_abort and flag_off parse, the rest is refused with a reason",
+          "[alerts]") {
+  std::string error;
+  auto abort = parseAlertAction("canary_abort:web", error);
+  REQUIRE(abort);
+  CHECK(abort->kind == AlertAction::Kind::CanaryAbort);
+  CHECK(abort->target == "web");
+  CHECK(abort->text == "canary_abort:web");
+  auto off = parseAlertAction("flag_off:set_enabled", error);
+  REQUIRE(off);
+  CHECK(off->kind == AlertAction::Kind::FlagOff);
+  CHECK(off->target == "set_enabled");
+
+  CHECK_FALSE(parseAlertAction("canary_abort", error));
+  CHECK(error.find("is not an action") != std::string::npos);
+  CHECK_FALSE(parseAlertAction("canary_abort:", error));
+  CHECK(error.find("canary_abort needs a gateway pool's name") == 0);
+  CHECK_FALSE(parseAlertAction("flag_off:no spaces", error));
+  CHECK(error.find("flag_off needs a flag's name") == 0);
+  CHECK_FALSE(parseAlertAction("scale_out:web", error));
+  CHECK(error.find("scale_out is not available yet") == 0);
+  CHECK_FALSE(parseAlertAction("reboot:now", error));
+  CHECK(error.find("unknown action 'reboot'") == 0);
+}
+
+TEST_CASE("alert email: an RFC 5322 message from the payload, headers safe from the data",
+          "[alerts]") {
+  const std::string payload =
+      R"({"version":"4","status":"firing","receiver":"mail",)"
+      R"("groupLabels":{"alertname":"CanaryErrorRatio"},"commonLabels":{"severity":"page"},)"
+      R"("alerts":[{"status":"firing","labels":{"alertname":"CanaryErrorRatio","pool":"web\r\nBcc: x@evil"},)"
+      R"("annotations":{"summary":"0.5 of the canary's answers are 5xx"},)"
+      R"("startsAt":"2026-11-29T13:55:00.000Z"}]})";
+  AlertEmailOptions o;
+  o.to = "ops@example.com";
+  std::string m = renderAlertEmail(payload, o, 1796046900000);
+  INFO(m);
+  CHECK(m.find("From: redge <redge@localhost>\r\nTo: ops@example.com\r\n") == 0);
+  CHECK(m.find("Subject: [FIRING:1] CanaryErrorRatio (page)\r\n") != std::string::npos);
+  CHECK(m.find("Date: ") != std::string::npos);
+  CHECK(m.find("\r\n\r\nRule CanaryErrorRatio: 1 firing, 0 resolved.") != std::string::npos);
+  CHECK(m.find("  summary: 0.5 of the canary's answers are 5xx\r\n") != std::string::npos);
+  // The label with a line break is in the body only, never a header line.
+  size_t body = m.find("\r\n\r\n");
+  CHECK(m.find("\r\nBcc:") > body);
+  CHECK(renderAlertEmail("not json", o, 0).empty());
+  CHECK(formatRfc5322Date(0) == "Thu, 01 Jan 1970 00:00:00 +0000");
+}
