@@ -11,6 +11,7 @@
   X(discovery)           \
   X(alerts)              \
   X(gateway)             \
+  X(autoscale)           \
   X(cacheproxy)          \
   X(relay)               \
   X(ticker)

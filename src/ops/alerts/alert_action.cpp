@@ -38,8 +38,8 @@ std::optional<AlertAction> parseAlertAction(std::string_view text, std::string& 
   }
   if (kind == "scale_out" || kind == "scale_in") {
     error = std::string(kind) +
-            " is not available yet (no autoscaler in this build); notify a receiver that "
-            "calls POST /spawn or POST /destroy instead";
+            " is not available yet (the autoscaler takes no orders from rules); notify "
+            "a receiver that calls POST /spawn or POST /destroy instead";
     return std::nullopt;
   }
   error =

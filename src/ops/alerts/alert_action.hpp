@@ -8,7 +8,7 @@
 //   flag_off:<name>      the feature flag off
 //
 // scale_out:<service> and scale_in:<service> are refused with a message
-// until the autoscaler exists to carry them out.
+// until the autoscaler takes orders from rules.
 
 #include <optional>
 #include <string>

@@ -1,0 +1,138 @@
+// The autoscaler end to end: a real redge gateway with discovery and
+// autoscale on, in front of real redge app instances it spawns itself
+// (discovery.spawn_command), all on one real redis-server. With no instance
+// it brings the service to min; a bounded request loop scales it from 1 to 3
+// through real spawns; once the load stops it scales back to 1 after the
+// scale-down window, one instance per step period, by POST /destroy.
+
+#include <signal.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/gateway_echo.hpp"
+#include "support/json_fields.hpp"
+#include "support/metrics_text.hpp"
+#include "support/redge_process.hpp"
+#include "support/redis_server.hpp"
+#include "support/wait_until.hpp"
+
+using namespace redge_test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string autoscaleList(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ",\"" : "\"") + items[i] + "\"";
+  return out + "]";
+}
+
+// Spawned instances run in their own session: their pids go to a file the
+// test reads to stop them at the end, whatever happened.
+struct SpawnedPids {
+  std::string file;
+  ~SpawnedPids() {
+    std::ifstream in(file);
+    long pid = 0;
+    while (in >> pid) {
+      if (pid > 0) ::kill(static_cast<pid_t>(pid), SIGKILL);
+    }
+  }
+};
+
+double instancesOf(const RedgeProcess& gw) {
+  return scrapeMetric(gw, "redge_gateway_pool_members_healthy{pool=\"web\"}").value_or(-1);
+}
+
+}  // namespace
+
+TEST_CASE("autoscale: a load scales a service from 1 to 3 through real spawns, and back to 1",
+          "[autoscale][discovery]") {
+  TempDir dir;
+  RedisServer redis(dir);
+  SpawnedPids spawned{dir.file("spawned.pids")};
+  const std::string spawn = autoscaleList({"/bin/sh",
+                                           "-c",
+                                           "echo $$ >> " + spawned.file + "; exec \\\"$@\\\"",
+                                           "sh",
+                                           REDGE_BINARY,
+                                           "--redis",
+                                           "{redis}",
+                                           "--set",
+                                           "app.port={port}",
+                                           "--set",
+                                           "admin.enabled=false",
+                                           "--set",
+                                           "relay.enabled=false",
+                                           "--set",
+                                           "cacheproxy.enabled=false",
+                                           "--set",
+                                           "discovery.enabled=true",
+                                           "--set",
+                                           "discovery.service={service}",
+                                           "--set",
+                                           "discovery.id={id}",
+                                           "--set",
+                                           "discovery.lease_ms=1000"});
+  RedgeProcess gw(
+      dir, redis,
+      gatewaySettings(
+          R"([{"prefix": "/", "pool": "web"}])",
+          R"({"web": {"discover": "web", "health": {"path": "/", "interval_ms": 100, "rise": 1}}})",
+          {"discovery.enabled=true", "discovery.register_self=false",
+           "discovery.spawn_command=" + spawn, "discovery.spawn_timeout_ms=10000",
+           "autoscale.enabled=true", "autoscale.interval_ms=200",
+           R"(autoscale.services={"web": {"metric": "requests_per_second", "target": 20, "min": 1,
+               "max": 3, "scale_down_stabilization_ms": 2000, "step_period_ms": 500}})"}));
+  gw.waitUntilReady();
+
+  // Below min: one instance is spawned without any load.
+  REQUIRE(gw.waitForLog("event=autoscale_scaled service=web direction=out from=0 to=1 outcome=done",
+                        15s));
+  REQUIRE(waitUntil([&] { return instancesOf(gw) == 1; }, 5s));
+
+  // A bounded load: two clients for at most 15 s, until three instances serve.
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 2; ++c) {
+    clients.emplace_back([&] {
+      auto deadline = std::chrono::steady_clock::now() + 15s;
+      while (!stop && std::chrono::steady_clock::now() < deadline) {
+        if (httpGet(gw.gatewayUrl("/")).status == 200) ++answered;
+      }
+    });
+  }
+  bool scaled_out = waitUntil([&] { return instancesOf(gw) == 3; }, 15s);
+  stop = true;
+  for (auto& t : clients) t.join();
+  INFO("answered " << answered << " requests during the load");
+  REQUIRE(scaled_out);
+  CHECK(gw.logText().find(
+            "event=autoscale_decision service=web current=1 metric=requests_per_second") !=
+        std::string::npos);
+  CHECK(gw.logText().find("direction=out from=1 to=3 outcome=done") != std::string::npos);
+  HttpReply status = httpGet(gw.adminUrl("/autoscale"));
+  CHECK(status.status == 200);
+  CHECK(status.body.find("\"leader\":true") != std::string::npos);
+
+  // No load: back to 1 after the 2 s window, one instance per 500 ms period.
+  REQUIRE(waitUntil([&] { return instancesOf(gw) == 1; }, 15s));
+  CHECK(gw.logText().find("direction=in from=3 to=2") != std::string::npos);
+  CHECK(gw.logText().find("direction=in from=2 to=1") != std::string::npos);
+  CHECK(scrapeMetric(gw, "redge_autoscale_actions_total{direction=\"in\"}") == 2);
+  CHECK(scrapeMetric(gw, "redge_autoscale_actions_total{direction=\"out\"}") == 2);
+  // The registry agrees once the destroyed instances deregistered.
+  CHECK(waitUntil(
+      [&] {
+        return httpGet(gw.adminUrl("/autoscale")).body.find("\"current\":1,") !=
+               std::string::npos;
+      },
+      5s));
+}
