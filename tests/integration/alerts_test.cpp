@@ -215,3 +215,41 @@ TEST_CASE("alerts: a rule that does not parse stops start-up with exit 2, naming
   CHECK(noargv.err ==
         "config error: alerts.receivers.x.argv: a command receiver needs a program to run\n");
 }
+
+TEST_CASE("alerts: two instances firing the same alert send one notification", "[alerts]") {
+  WebhookSink sink;
+  TempDir dir;
+  RedisServer redis(dir);
+  const std::string rule =
+      "[{\"name\":\"Everywhere\",\"expr\":\"redge_alerts_evaluations_total > 2\","
+      "\"receivers\":[\"hook\"]}]";
+  std::vector<std::string> settings =
+      alertSettings("{\"hook\":{\"url\":\"" + sink.url("/hook") + "\"}}", rule);
+  settings.push_back("alerts.defaults.app_error_ratio=false");
+  settings.push_back("alerts.defaults.app_p99=false");
+  RedgeProcess a(dir, redis, settings);
+  RedgeProcess b(dir, redis, settings);
+  a.waitUntilReady();
+  b.waitUntilReady();
+  // Both fire; one sends, the other logs that the fleet already did.
+  auto firing = [](const RedgeProcess& r) {
+    return scrapeMetric(r, "ALERTS{alertname=\"Everywhere\",alertstate=\"firing\"}") == 1;
+  };
+  REQUIRE(waitUntil([&] { return firing(a) && firing(b); }, 5000ms));
+  auto counted = [](const RedgeProcess& r, const char* status) {
+    return scrapeMetric(r,
+                        std::string("redge_alert_notifications_total{receiver=\"hook\",status=\"") +
+                            status + "\"}")
+        .value_or(0);
+  };
+  REQUIRE(waitUntil(
+      [&] {
+        return counted(a, "sent") + counted(b, "sent") == 1 &&
+               counted(a, "deduplicated") + counted(b, "deduplicated") == 1;
+      },
+      5000ms));
+  CHECK(sink.requests() == 1);
+  const RedgeProcess& quiet = counted(a, "deduplicated") == 1 ? a : b;
+  CHECK(quiet.logText().find("event=alert_notification rule=Everywhere receiver=hook status=firing "
+                             "firing=1 resolved=0 outcome=deduplicated") != std::string::npos);
+}

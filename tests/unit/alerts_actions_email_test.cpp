@@ -7,6 +7,7 @@
 
 #include "ops/alerts/alert_action.hpp"
 #include "ops/alerts/alert_email.hpp"
+#include "ops/alerts/alert_payload.hpp"
 
 using namespace redge;
 
@@ -57,4 +58,26 @@ TEST_CASE("alert email: an RFC 5322 message from the payload, headers safe from 
   CHECK(m.find("\r\nBcc:") > body);
   CHECK(renderAlertEmail("not json", o, 0).empty());
   CHECK(formatRfc5322Date(0) == "Thu, 01 Jan 1970 00:00:00 +0000");
+}
+
+TEST_CASE("alert fleet: two instances' notifications of the same alerts are one", "[alerts]") {
+  // The same alerts as two instances render them: start times differ.
+  const std::string a =
+      R"({"receiver":"hook","groupKey":"{}:{alertname=\"X\"}","status":"firing","alerts":[)"
+      R"({"status":"firing","fingerprint":"aa","startsAt":"2026-11-29T10:00:00.100Z"},)"
+      R"({"status":"firing","fingerprint":"bb","startsAt":"2026-11-29T10:00:00.100Z"}]})";
+  const std::string b =
+      R"({"receiver":"hook","groupKey":"{}:{alertname=\"X\"}","status":"firing","alerts":[)"
+      R"({"status":"firing","fingerprint":"bb","startsAt":"2026-11-29T10:00:00.900Z"},)"
+      R"({"status":"firing","fingerprint":"aa","startsAt":"2026-11-29T10:00:01.000Z"}]})";
+  CHECK(notificationIdentity(a).size() == 16);
+  CHECK(notificationIdentity(a) == notificationIdentity(b));
+  std::string resolved = b;
+  resolved.replace(resolved.find("\"status\":\"firing\",\"alerts\""), 17,
+                   "\"status\":\"resolved\"");
+  CHECK(notificationIdentity(resolved) != notificationIdentity(a));
+  std::string other_receiver = a;
+  other_receiver.replace(other_receiver.find("hook"), 4, "mail");
+  CHECK(notificationIdentity(other_receiver) != notificationIdentity(a));
+  CHECK(notificationIdentity("{").empty());
 }

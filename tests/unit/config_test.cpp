@@ -104,6 +104,7 @@ const std::vector<std::string> kExpectedKeys = {
     "discovery.spawn_output",
     "alerts.enabled",
     "alerts.interval_ms",
+    "alerts.fleet_dedupe",
     "alerts.rules",
     "alerts.receivers",
     "alerts.defaults.cpu",

@@ -2,6 +2,9 @@
 
 #include "ops/alerts/alert_payload.hpp"
 
+#include <rapidjson/document.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -102,6 +105,36 @@ std::string buildAlertmanagerPayload(const AlertPayloadInput& in) {
   w.endArray();
   w.endObject();
   return out;
+}
+
+std::string notificationIdentity(std::string_view payload) {
+  rapidjson::Document d;
+  d.Parse(payload.data(), payload.size());
+  if (d.HasParseError() || !d.IsObject() || !d.HasMember("alerts") || !d["alerts"].IsArray()) {
+    return {};
+  }
+  auto text = [](const rapidjson::Value& o, const char* name) -> std::string {
+    if (!o.IsObject()) return {};
+    auto it = o.FindMember(name);
+    return it != o.MemberEnd() && it->value.IsString()
+               ? std::string(it->value.GetString(), it->value.GetStringLength())
+               : std::string();
+  };
+  std::vector<std::string> alerts;
+  for (const auto& a : d["alerts"].GetArray()) {
+    alerts.push_back(text(a, "fingerprint") + ":" + text(a, "status"));
+  }
+  std::sort(alerts.begin(), alerts.end());
+  std::string key = text(d, "receiver") + "\n" + text(d, "groupKey") + "\n" + text(d, "status");
+  for (const std::string& a : alerts) key += "\n" + a;
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (unsigned char c : key) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
 }
 
 }  // namespace redge

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ops/alerts/alert_rule.hpp"
@@ -34,6 +35,12 @@ struct AlertPayloadInput {
 std::string alertPayloadStatus(const std::vector<const Alert*>& alerts);
 
 std::string buildAlertmanagerPayload(const AlertPayloadInput& input);
+
+// What makes two instances' notifications the same one, for sending it once
+// per fleet: receiver, group, status and each alert's fingerprint and
+// status, hashed (16 hex digits). Start times differ between instances and
+// are left out. Empty if the payload does not parse.
+std::string notificationIdentity(std::string_view payload);
 
 // RFC 3339 in UTC with milliseconds: 2024-05-01T10:00:00.000Z.
 std::string formatRfc3339(int64_t wall_ms);

@@ -53,6 +53,9 @@ struct AlertDefaultsOptions {
 struct AlertsOptions {
   bool enabled = false;
   int64_t interval_ms = 1000;
+  // A notification another instance on the same Redis already sent (the
+  // same rule, receiver, status and alerts) is not sent again.
+  bool fleet_dedupe = true;
   std::vector<AlertRuleOptions> rules;
   std::map<std::string, AlertReceiverOptions> receivers;
   AlertDefaultsOptions defaults;

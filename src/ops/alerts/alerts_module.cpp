@@ -48,7 +48,10 @@ void declareKeys(ConfigSchema& schema) {
       .boolKey(REDGE_FIELD(AlertsOptions, enabled),
                "evaluate alert rules over redge's own metrics and notify receivers")
       .intKey(REDGE_FIELD(AlertsOptions, interval_ms), 10, kMaxDurationMs,
-              "time between evaluations (and samples of the metrics)");
+              "time between evaluations (and samples of the metrics)")
+      .boolKey(REDGE_FIELD(AlertsOptions, fleet_dedupe),
+               "send a notification once per fleet: instances on the same Redis that fire the "
+               "same alerts agree through a Redis key which one sends");
   section.listKey(REDGE_FIELD(AlertsOptions, rules), "alert rules (README: Alerts)")
       .stringKey(REDGE_FIELD(AlertRuleOptions, name), "the rule's name (alertname)")
       .stringKey(REDGE_FIELD(AlertRuleOptions, expr), "the condition, a PromQL subset")

@@ -3,6 +3,9 @@
 
 #include "ops/alerts/alerts_service.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
@@ -42,6 +45,13 @@ double memTotalBytes() {
     if (key == "MemTotal:") return kb * 1024;
   }
   return 0;
+}
+
+// Who claimed a notification, for an operator reading the key in Redis.
+std::string alertsInstanceName() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "local";
+  return std::string(host) + ":" + std::to_string(getpid());
 }
 
 AlertsStats bindAlertsStats(MetricsRegistry& metrics) {
@@ -106,6 +116,9 @@ std::optional<std::string> alertRuleSpecs(const AlertsOptions& o, std::vector<Al
 AlertsService::AlertsService(ModuleContext& context, const AlertsOptions& options,
                              std::vector<AlertRuleSpec> specs)
     : runtime_(context.runtime()),
+      redis_(context.redis()),
+      key_prefix_(context.config().redis.key_prefix),
+      holder_(alertsInstanceName()),
       options_(options),
       engine_(runtime_.clock, wallClockMs(), options.interval_ms),
       timer_(runtime_.timers.createTimer([this] { onTick(); })),
@@ -137,7 +150,7 @@ AlertsService::AlertsService(ModuleContext& context, const AlertsOptions& option
   for (const auto& [name, r] : options_.receivers) {
     receivers_[name] = makeAlertReceiver(runtime_, name, r);
     engine_.setRepeatInterval(name, r.repeat_interval_ms);
-    for (const char* status : {"sent", "failed", "timeout", "dropped"}) {
+    for (const char* status : {"sent", "failed", "timeout", "dropped", "deduplicated"}) {
       notificationCounter(name, status);
     }
   }
@@ -244,6 +257,44 @@ Counter& AlertsService::actionCounter(const std::string& action, const std::stri
 }
 
 void AlertsService::notify(AlertNotification n) {
+  if (!options_.fleet_dedupe || !redis_.ready()) {
+    deliver(std::move(n));
+    return;
+  }
+  std::string identity = notificationIdentity(n.payload);
+  if (identity.empty()) {
+    deliver(std::move(n));
+    return;
+  }
+  // The first instance of the fleet to claim it sends it. The claim lasts
+  // until a repeat may go (0.9 of repeat_interval_ms), or a minute.
+  int64_t repeat = options_.receivers.at(n.receiver).repeat_interval_ms;
+  int64_t hold_ms = repeat > 0 ? std::max<int64_t>(1000, repeat * 9 / 10) : 60000;
+  std::string key = key_prefix_ + "alerts:sent:" + identity;
+  auto shared = std::make_shared<AlertNotification>(std::move(n));
+  redis_.command(
+      {"SET", key, holder_, "NX", "PX", std::to_string(hold_ms)},
+      [this, shared](RedisStatus status, const redisReply* reply) {
+        if (closing_) return;
+        if (status == RedisStatus::Ok && reply != nullptr && reply->type == REDIS_REPLY_NIL) {
+          const AlertNotification& n = *shared;
+          notificationCounter(n.receiver, "deduplicated").inc();
+          REDGE_LOG(Info, "alert_notification")
+              .kv("rule", engine_.rules()[n.rule].spec().name)
+              .kv("receiver", n.receiver)
+              .kv("status", n.status)
+              .kv("firing", static_cast<uint64_t>(n.firing))
+              .kv("resolved", static_cast<uint64_t>(n.resolved))
+              .kv("outcome", "deduplicated")
+              .kv("detail", "another instance of the fleet sent it");
+          return;
+        }
+        // Claimed, or Redis could not say: better twice than never.
+        deliver(std::move(*shared));
+      });
+}
+
+void AlertsService::deliver(AlertNotification n) {
   auto it = receivers_.find(n.receiver);
   if (it == receivers_.end()) return;
   const std::string rule = engine_.rules()[n.rule].spec().name;

@@ -4,7 +4,9 @@
 // due notification to its receiver; GET /alerts on the admin listener shows
 // the rules' states. A rule that begins firing runs its actions (flags
 // switched off through the FlagStore, so every instance follows). One timer,
-// the receivers' handles, nothing else.
+// the receivers' handles, nothing else. With alerts.fleet_dedupe, a
+// notification is claimed in Redis first (SET NX): instances that fire the
+// same alerts send it once per fleet.
 
 #include <map>
 #include <memory>
@@ -53,12 +55,16 @@ class AlertsService final : public Service {
  private:
   void onTick();
   void notify(AlertNotification n);
+  void deliver(AlertNotification n);
   void runAction(const std::string& rule, const AlertAction& action);
   std::string canaryFlagOf(const std::string& pool) const;
   Counter& actionCounter(const std::string& action, const std::string& outcome);
   Counter& notificationCounter(const std::string& receiver, const std::string& status);
 
   Runtime& runtime_;
+  RedisClient& redis_;
+  std::string key_prefix_;
+  std::string holder_;
   AlertsOptions options_;
   AlertEngine engine_;
   TimerPtr timer_;
