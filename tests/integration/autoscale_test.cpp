@@ -50,6 +50,32 @@ double instancesOf(const RedgeProcess& gw) {
   return scrapeMetric(gw, "redge_gateway_pool_members_healthy{pool=\"web\"}").value_or(-1);
 }
 
+std::string spawnTemplate(const std::string& pid_file) {
+  return autoscaleList({"/bin/sh",
+                        "-c",
+                        "echo $$ >> " + pid_file + "; exec \\\"$@\\\"",
+                        "sh",
+                        REDGE_BINARY,
+                        "--redis",
+                        "{redis}",
+                        "--set",
+                        "app.port={port}",
+                        "--set",
+                        "admin.enabled=false",
+                        "--set",
+                        "relay.enabled=false",
+                        "--set",
+                        "cacheproxy.enabled=false",
+                        "--set",
+                        "discovery.enabled=true",
+                        "--set",
+                        "discovery.service={service}",
+                        "--set",
+                        "discovery.id={id}",
+                        "--set",
+                        "discovery.lease_ms=1000"});
+}
+
 }  // namespace
 
 TEST_CASE("autoscale: a load scales a service from 1 to 3 through real spawns, and back to 1",
@@ -57,29 +83,7 @@ TEST_CASE("autoscale: a load scales a service from 1 to 3 through real spawns, a
   TempDir dir;
   RedisServer redis(dir);
   SpawnedPids spawned{dir.file("spawned.pids")};
-  const std::string spawn = autoscaleList({"/bin/sh",
-                                           "-c",
-                                           "echo $$ >> " + spawned.file + "; exec \\\"$@\\\"",
-                                           "sh",
-                                           REDGE_BINARY,
-                                           "--redis",
-                                           "{redis}",
-                                           "--set",
-                                           "app.port={port}",
-                                           "--set",
-                                           "admin.enabled=false",
-                                           "--set",
-                                           "relay.enabled=false",
-                                           "--set",
-                                           "cacheproxy.enabled=false",
-                                           "--set",
-                                           "discovery.enabled=true",
-                                           "--set",
-                                           "discovery.service={service}",
-                                           "--set",
-                                           "discovery.id={id}",
-                                           "--set",
-                                           "discovery.lease_ms=1000"});
+  const std::string spawn = spawnTemplate(spawned.file);
   RedgeProcess gw(
       dir, redis,
       gatewaySettings(
@@ -131,8 +135,40 @@ TEST_CASE("autoscale: a load scales a service from 1 to 3 through real spawns, a
   // The registry agrees once the destroyed instances deregistered.
   CHECK(waitUntil(
       [&] {
-        return httpGet(gw.adminUrl("/autoscale")).body.find("\"current\":1,") !=
-               std::string::npos;
+        return httpGet(gw.adminUrl("/autoscale")).body.find("\"current\":1,") != std::string::npos;
       },
       5s));
+}
+
+TEST_CASE("autoscale: an alert rule's scale_out action adds one instance, once for the fleet",
+          "[autoscale][alerts]") {
+  TempDir dir;
+  RedisServer redis(dir);
+  SpawnedPids spawned{dir.file("spawned.pids")};
+  std::vector<std::string> settings = gatewaySettings(
+      R"([{"prefix": "/", "pool": "web"}])",
+      R"({"web": {"discover": "web", "health": {"path": "/", "interval_ms": 100, "rise": 1}}})",
+      {"discovery.enabled=true", "discovery.register_self=false",
+       "discovery.spawn_command=" + spawnTemplate(spawned.file), "discovery.spawn_timeout_ms=10000",
+       "autoscale.enabled=true", "autoscale.interval_ms=200",
+       R"(autoscale.services={"web": {"target": 1000000, "min": 1, "max": 2}})",
+       "alerts.enabled=true", "alerts.interval_ms=100", "alerts.defaults.cpu=false",
+       "alerts.defaults.memory=false", "alerts.defaults.app_error_ratio=false",
+       "alerts.defaults.app_p99=false",
+       R"(alerts.rules=[{"name": "NeedMore", "expr": "redge_gateway_pool_members_healthy{pool='web'} == 1", "for_ms": 500, "actions": ["scale_out:web"]}])"});
+  // Two gateways with the same rule: only the lease holder carries it out.
+  RedgeProcess a(dir, redis, settings);
+  RedgeProcess b(dir, redis, settings);
+  a.waitUntilReady();
+  b.waitUntilReady();
+  REQUIRE(waitUntil([&] { return instancesOf(a) == 2 && instancesOf(b) == 2; }, 20s));
+  std::string logs = a.logText() + b.logText();
+  CHECK(logs.find("event=autoscale_order service=web current=1 desired=2 by=alert:NeedMore") !=
+        std::string::npos);
+  CHECK(logs.find("action=scale_out:web outcome=done detail=started") != std::string::npos);
+  CHECK(logs.find("direction=out from=1 to=2 outcome=done") != std::string::npos);
+  // At max now: the rule no longer holds, and nothing scaled past 2.
+  double out = scrapeMetric(a, "redge_autoscale_actions_total{direction=\"out\"}").value_or(0) +
+               scrapeMetric(b, "redge_autoscale_actions_total{direction=\"out\"}").value_or(0);
+  CHECK(out == 2);  // to min (1), then the order (2)
 }

@@ -11,8 +11,9 @@
 
 using namespace redge;
 
-TEST_CASE("alert actions: canary_abort and flag_off parse, the rest is refused with a reason",
-          "[alerts]") {
+TEST_CASE(
+    "alert actions: canary_abort, flag_off and scale_out or scale_in parse, the rest is refused",
+    "[alerts]") {
   std::string error;
   auto abort = parseAlertAction("canary_abort:web", error);
   REQUIRE(abort);
@@ -30,8 +31,12 @@ TEST_CASE("alert actions: canary_abort and flag_off parse, the rest is refused w
   CHECK(error.find("canary_abort needs a gateway pool's name") == 0);
   CHECK_FALSE(parseAlertAction("flag_off:no spaces", error));
   CHECK(error.find("flag_off needs a flag's name") == 0);
-  CHECK_FALSE(parseAlertAction("scale_out:web", error));
-  CHECK(error.find("scale_out is not available yet") == 0);
+  auto out = parseAlertAction("scale_out:web", error);
+  REQUIRE(out);
+  CHECK(out->kind == AlertAction::Kind::ScaleOut);
+  CHECK(parseAlertAction("scale_in:web", error)->kind == AlertAction::Kind::ScaleIn);
+  CHECK_FALSE(parseAlertAction("scale_in:bad name", error));
+  CHECK(error.find("scale_in needs a registry service's name") == 0);
   CHECK_FALSE(parseAlertAction("reboot:now", error));
   CHECK(error.find("unknown action 'reboot'") == 0);
 }

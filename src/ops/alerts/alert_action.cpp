@@ -4,6 +4,7 @@
 #include "ops/alerts/alert_action.hpp"
 
 #include "flags/flag.hpp"
+#include "services/discovery/instance_record.hpp"
 #include "services/gateway/gateway_config.hpp"
 
 namespace redge {
@@ -37,13 +38,16 @@ std::optional<AlertAction> parseAlertAction(std::string_view text, std::string& 
     return a;
   }
   if (kind == "scale_out" || kind == "scale_in") {
-    error = std::string(kind) +
-            " is not available yet (the autoscaler takes no orders from rules); notify "
-            "a receiver that calls POST /spawn or POST /destroy instead";
-    return std::nullopt;
+    a.kind = kind == "scale_out" ? AlertAction::Kind::ScaleOut : AlertAction::Kind::ScaleIn;
+    if (auto reason = checkServiceName(target)) {
+      error = std::string(kind) + " needs a registry service's name: " + *reason;
+      return std::nullopt;
+    }
+    return a;
   }
-  error =
-      "unknown action '" + std::string(kind) + "': write canary_abort:<pool> or flag_off:<flag>";
+  error = "unknown action '" + std::string(kind) +
+          "': write canary_abort:<pool>, flag_off:<flag>, scale_out:<service> or "
+          "scale_in:<service>";
   return std::nullopt;
 }
 

@@ -6,9 +6,9 @@
 //   canary_abort:<pool>  the pool's canary weight flag off, so every gateway
 //                        on the same Redis stops sending to the canary
 //   flag_off:<name>      the feature flag off
-//
-// scale_out:<service> and scale_in:<service> are refused with a message
-// until the autoscaler takes orders from rules.
+//   scale_out:<service>  one more instance, through the autoscaler (within
+//   scale_in:<service>   its max / min; only the instance holding its lease
+//                        acts, so a rule firing everywhere scales once)
 
 #include <optional>
 #include <string>
@@ -17,9 +17,9 @@
 namespace redge {
 
 struct AlertAction {
-  enum class Kind { CanaryAbort, FlagOff };
+  enum class Kind { CanaryAbort, FlagOff, ScaleOut, ScaleIn };
   Kind kind = Kind::FlagOff;
-  std::string target;  // the pool, or the flag
+  std::string target;  // the pool, the flag, or the service
   std::string text;    // as written, for logs and the metric's label
 };
 

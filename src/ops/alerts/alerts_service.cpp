@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "core/log.hpp"
+#include "ops/autoscale/autoscale_service.hpp"
 #include "services/gateway/canary_split.hpp"
 #include "services/gateway/gateway_config.hpp"
 
@@ -115,7 +116,8 @@ std::optional<std::string> alertRuleSpecs(const AlertsOptions& o, std::vector<Al
 
 AlertsService::AlertsService(ModuleContext& context, const AlertsOptions& options,
                              std::vector<AlertRuleSpec> specs)
-    : runtime_(context.runtime()),
+    : context_(context),
+      runtime_(context.runtime()),
       redis_(context.redis()),
       key_prefix_(context.config().redis.key_prefix),
       holder_(alertsInstanceName()),
@@ -221,12 +223,27 @@ void AlertsService::runAction(const std::string& rule, const AlertAction& action
   auto done = [this, rule, text = action.text](std::string_view outcome, std::string detail) {
     if (closing_) return;
     actionCounter(text, std::string(outcome)).inc();
-    LogLine(outcome == "done" ? LogLevel::Warn : LogLevel::Error, "alert_action")
+    LogLine(outcome == "done"      ? LogLevel::Warn
+            : outcome == "skipped" ? LogLevel::Info
+                                   : LogLevel::Error,
+            "alert_action")
         .kv("rule", rule)
         .kv("action", text)
         .kv("outcome", outcome)
         .kv("detail", detail);
   };
+  if (action.kind == AlertAction::Kind::ScaleOut || action.kind == AlertAction::Kind::ScaleIn) {
+    // Found now, not at start: the autoscale module is created after this one.
+    AutoscaleService* scaler = context_.find<AutoscaleService>();
+    if (scaler == nullptr) {
+      done("failed", "the autoscale module is off (autoscale.enabled)");
+      return;
+    }
+    std::string r = scaler->order(
+        action.target, action.kind == AlertAction::Kind::ScaleOut ? 1 : -1, "alert:" + rule);
+    done(r == "started" ? "done" : r.substr(0, r.find(':')), r);
+    return;
+  }
   if (flags_ == nullptr) {
     done("failed", "the flags module is off: the action changes a flag");
     return;

@@ -61,6 +61,7 @@ class AlertsService final : public Service {
   Counter& actionCounter(const std::string& action, const std::string& outcome);
   Counter& notificationCounter(const std::string& receiver, const std::string& status);
 
+  ModuleContext& context_;
   Runtime& runtime_;
   RedisClient& redis_;
   std::string key_prefix_;

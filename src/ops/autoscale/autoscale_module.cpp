@@ -82,7 +82,10 @@ void declareKeys(ConfigSchema& schema) {
 }
 
 std::unique_ptr<Service> create(ModuleContext& context) {
-  return std::make_unique<AutoscaleService>(context, context.config().module<AutoscaleOptions>());
+  auto service =
+      std::make_unique<AutoscaleService>(context, context.config().module<AutoscaleOptions>());
+  context.provide<AutoscaleService>(*service);
+  return service;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -317,6 +318,32 @@ void AutoscaleService::scaleIn(Scaled& s) {
          j.key("outcome").string(ok ? "done" : "failed").key("status").integer(status).endObject();
          s.last_action = a;
        });
+}
+
+std::string AutoscaleService::order(const std::string& service, int delta, const std::string& why) {
+  if (closed_ || admin_ == nullptr) return "refused: the autoscaler is not running";
+  auto it = services_.find(service);
+  if (it == services_.end()) return "refused: '" + service + "' is not in autoscale.services";
+  if (!leader_) return "skipped: the autoscale lease is held by another instance, which acts";
+  Scaled& s = *it->second;
+  if (s.busy) return "skipped: an action on '" + service + "' is in flight";
+  const int64_t current = static_cast<int64_t>(registry_->countOf(service));
+  const int64_t to = std::clamp<int64_t>(current + delta, s.options.min, s.options.max);
+  if (to == current) {
+    return "skipped: '" + service + "' is at its " + (delta > 0 ? "max" : "min") + " (" +
+           std::to_string(current) + ")";
+  }
+  REDGE_LOG(Info, "autoscale_order")
+      .kv("service", service)
+      .kv("current", current)
+      .kv("desired", to)
+      .kv("by", why);
+  if (to > current) {
+    scaleOut(s, to - current);
+  } else {
+    scaleIn(s);
+  }
+  return "started";
 }
 
 void AutoscaleService::onStatus(const HttpResponder& responder) {

@@ -11,7 +11,8 @@
 //
 // Every decision that differs from the current count, and every action, is
 // one log line with its inputs; GET /autoscale (admin) shows the last
-// decision of each service.
+// decision of each service. Alert rules order steps through order() (the
+// module offers the service with ModuleContext::provide).
 
 #include <map>
 #include <memory>
@@ -31,6 +32,12 @@ class AutoscaleService final : public Service {
   AutoscaleService(ModuleContext& context, const AutoscaleOptions& options);
   void start() override;
   void close(std::function<void()> done) override;
+
+  // An order from an alert rule's action (scale_out:<service> is +1,
+  // scale_in:<service> -1), within min and max. Only the instance holding
+  // the lease carries it out, so a rule firing on every instance scales
+  // once. Returns "started", or why not ("skipped: …", "refused: …").
+  std::string order(const std::string& service, int delta, const std::string& why);
 
  private:
   struct Scaled {
