@@ -42,6 +42,7 @@
 #include "core/uv_runtime.hpp"
 #include "ops/process_metrics.hpp"
 #include "ops/systemd/systemd_notifier.hpp"
+#include "ops/workers/worker_master.hpp"
 #include "redis/sentinel_watcher.hpp"
 
 namespace redge {
@@ -127,6 +128,7 @@ class Daemon {
     uv_signal_start(&sigterm_, &onSignalCb, SIGTERM);
     uv_signal_start(&sigint_, &onSignalCb, SIGINT);
     uv_signal_start(&sighup_, &onSighupCb, SIGHUP);
+    if (group_) unblockWorkerSignals();  // blocked since the fork (worker_master.hpp)
     drain_timer_ = timers_.createTimer([this] { onDrainTick(); });
     redis_->onReady([this] { onRedisChanged(true); });
     redis_->onDown([this] { onRedisChanged(false); });

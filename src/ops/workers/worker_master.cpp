@@ -453,7 +453,13 @@ class WorkerMaster {
     for (const WorkerProcess& other : workers_) {
       if (other.ready_fd >= 0) ::close(other.ready_fd);
     }
-    sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
+    // SIGTERM, SIGINT and SIGHUP stay blocked until the daemon's own
+    // handlers are in place (it unblocks them: unblockWorkerSignals), so
+    // a SIGTERM passed on while the worker starts waits for its drain
+    // instead of killing it outright.
+    sigset_t mask = old_mask_;
+    for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, s);
+    sigprocmask(SIG_SETMASK, &mask, nullptr);
     // A master killed with SIGKILL cannot pass SIGTERM on; the kernel does,
     // so no worker outlives its group. (Checked after setting: the master
     // may already be gone.)
@@ -508,6 +514,13 @@ class WorkerMaster {
 };
 
 }  // namespace
+
+void unblockWorkerSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
+  sigprocmask(SIG_UNBLOCK, &set, nullptr);
+}
 
 int runWorkerMaster(const WorkerMasterOptions& options, const WorkerMain& worker_main) {
   WorkerMaster master(options, worker_main);

@@ -44,6 +44,11 @@ using WorkerMain = std::function<int(const WorkerIdentity& identity)>;
 // before any loop, Redis connection or thread exists.
 int runWorkerMaster(const WorkerMasterOptions& options, const WorkerMain& worker_main);
 
+// A worker starts with SIGTERM, SIGINT and SIGHUP blocked; the daemon calls
+// this once its signal handlers are installed, and a signal that came in
+// meanwhile is delivered to them.
+void unblockWorkerSignals();
+
 }  // namespace redge
 
 namespace redge {
