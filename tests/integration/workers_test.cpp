@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -396,4 +397,39 @@ TEST_CASE("workers: under systemd the master says READY for the group and watche
   notify.poll();
   int stopping = notify.find("STOPPING=1");
   CHECK(stopping > ready);
+}
+
+TEST_CASE("workers: pin_workers puts worker N on the N-th allowed CPU", "[workers]") {
+  TempDir dir;
+  RedisServer redis(dir);
+  GroupPorts ports;
+  std::vector<std::string> settings = groupSettings(ports);
+  settings.push_back("server.pin_workers=true");
+  RedgeProcess redge(dir, redis, settings);
+  redge.waitUntilReady();
+  cpu_set_t mine;
+  CPU_ZERO(&mine);
+  REQUIRE(sched_getaffinity(0, sizeof mine, &mine) == 0);
+  std::vector<int> allowed;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &mine)) allowed.push_back(c);
+  }
+  std::string log = redge.logText();
+  INFO("redge's log:\n" << log);
+  for (int worker = 0; worker < 2; ++worker) {
+    // event=worker_started worker=N pid=P cpu=C
+    std::string marker = "event=worker_started worker=" + std::to_string(worker) + " pid=";
+    size_t at = log.find(marker);
+    REQUIRE(at != std::string::npos);
+    pid_t pid = std::atoi(log.c_str() + at + marker.size());
+    size_t cpu_at = log.find(" cpu=", at);
+    REQUIRE(cpu_at < log.find('\n', at));
+    int cpu = std::atoi(log.c_str() + cpu_at + 5);
+    CHECK(cpu == allowed[static_cast<size_t>(worker) % allowed.size()]);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    REQUIRE(sched_getaffinity(pid, sizeof set, &set) == 0);
+    CHECK(CPU_COUNT(&set) == 1);
+    CHECK(CPU_ISSET(cpu, &set));
+  }
 }
