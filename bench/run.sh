@@ -31,6 +31,10 @@
 #   BENCH_OUT          where the report is copied (bench/last-run.md)
 #   BENCH_KEEP_TMP     set to keep the temporary directory (logs, wrk output)
 #   BENCH_PEERS        0: measure redge alone, no peer (bench/compare.sh uses it)
+#   WORKERS_N          server.workers of the workers-pipelined case's group rows (2)
+#   WORKERS_CPUS       CPU list the spread group row runs on, one worker per CPU
+#                      (pin_workers; default "0,1", which wrk's CPU 1 shares)
+#   WORKERS_WRK_THREADS wrk threads in the workers-pipelined case (1)
 #
 # Adding a case: write `case_NAME() { ... }` (dashes in NAME become
 # underscores) that starts servers with the start_* helpers, calls
@@ -47,9 +51,12 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 BENCH_SECONDS=${BENCH_SECONDS:-10}
 BENCH_WARMUP=${BENCH_WARMUP:-1}
-BENCH_CASES=${BENCH_CASES:-"hello hello-pipelined get idle-rss cache-hits cache-misses resp-hits resp-hits-pipelined relay-post relay-delivery gateway gateway-idle-rss gateway-cache-hit gateway-cache-miss gateway-cache-rss gateway-canary"}
+BENCH_CASES=${BENCH_CASES:-"hello hello-pipelined workers-pipelined get idle-rss cache-hits cache-misses resp-hits resp-hits-pipelined relay-post relay-delivery gateway gateway-idle-rss gateway-cache-hit gateway-cache-miss gateway-cache-rss gateway-canary"}
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-50}
 PIPELINE_DEPTH=${PIPELINE_DEPTH:-16}
+WORKERS_N=${WORKERS_N:-2}
+WORKERS_CPUS=${WORKERS_CPUS:-0,1}
+WORKERS_WRK_THREADS=${WORKERS_WRK_THREADS:-1}
 export PIPELINE_DEPTH # read by bench/pipeline.lua inside wrk
 IDLE_CONNS=${IDLE_CONNS:-10000}
 SERVER_CPU=${SERVER_CPU:-0}
@@ -183,7 +190,8 @@ start_server() {
     STARTED_PID=""
     return 1
   fi
-  taskset -c "$SERVER_CPU" "$@" >"$TMP/$name.log" 2>&1 &
+  # START_CPUS: another CPU list for this one server (a group of workers).
+  taskset -c "${START_CPUS:-$SERVER_CPU}" "$@" >"$TMP/$name.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
   if wait_http "$ready" "$pid"; then
@@ -553,6 +561,51 @@ case_hello_pipelined() {
   print_table "GET / hello, $PIPELINE_DEPTH requests per write, $BENCH_CONNECTIONS connections" \
     "redis µs/req" \
     "With pipelining wrk records one latency per batch of $PIPELINE_DEPTH (write to last response), so p50/p99 are per batch, not per request. n/a: wrk printed 0.00us for that percentile, a known wrk fault with pipelined scripts (wg/wrk issue 236)."
+}
+
+# One redge process against a group of WORKERS_N workers (server.workers),
+# pipelined GET /: the case that the server, not wrk, bounds. Three rows:
+#   1 worker      on SERVER_CPU, as hello-pipelined's redge row;
+#   N on 1 CPU    the group squeezed onto SERVER_CPU: the same core's work,
+#                 so CPU µs/req shows what the group itself costs (master,
+#                 heartbeats, metrics publishing) and req/s should not move;
+#   N on CPUS     the group over WORKERS_CPUS, one worker pinned per CPU:
+#                 what more cores give, on a machine that has them to spare.
+# Server CPU is the whole process tree's (master and workers).
+workers_row() { # workers_row LABEL CPUS WORKERS [--set k=v ...]
+  local label=$1 cpus=$2 n=$3
+  shift 3
+  if START_CPUS=$cpus start_redge --set "server.workers=$n" "$@"; then
+    R_WORKERS[$CASE/$label]="$n on CPU $cpus"
+    measure "$label" "$STARTED_PID" "http://127.0.0.1:$REDGE_PORT/" \
+      -s "$BENCH_DIR/pipeline.lua" -t"$WORKERS_WRK_THREADS"
+    stop_pid "$STARTED_PID"
+  else
+    missing "$label" "redge did not start"
+  fi
+}
+
+declare -A R_WORKERS=()
+case_workers_pipelined() {
+  workers_row redge-1 "$SERVER_CPU" 1
+  workers_row "redge-$WORKERS_N-1cpu" "$SERVER_CPU" "$WORKERS_N"
+  workers_row "redge-$WORKERS_N" "$WORKERS_CPUS" "$WORKERS_N" --set server.pin_workers=true
+  local ref=$CASE/redge-1 label key
+  out ""
+  out "### $CASE — GET / hello, $PIPELINE_DEPTH requests per write, $BENCH_CONNECTIONS connections, wrk -t$WORKERS_WRK_THREADS on CPU $CLIENT_CPU: one process vs a group of $WORKERS_N workers"
+  out ""
+  out "| server | workers | req/s | p50 | p99 | server CPU µs/req | peak RSS MiB (all processes) | req/s ÷ 1 worker | CPU µs/req ÷ 1 worker | errors |"
+  out "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for label in ${ROWS[$CASE]:-}; do
+    key=$CASE/$label
+    if [ -n "${R_NOTE[$key]:-}" ]; then
+      out "| $label | ${R_WORKERS[$key]:-} | ${R_NOTE[$key]} | | | | | | | |"
+      continue
+    fi
+    out "| $label | ${R_WORKERS[$key]} | ${R_RPS[$key]} | ${R_P50[$key]} | ${R_P99[$key]} | ${R_CPU[$key]} | ${R_RSS[$key]} | $(ratio "${R_RPS[$key]}" "${R_RPS[$ref]:-}") | $(ratio "${R_CPU[$key]}" "${R_CPU[$ref]:-}") | ${R_ERR[$key]} |"
+  done
+  out ""
+  out "wrk records one latency per batch of $PIPELINE_DEPTH. The spread row shares CPU $CLIENT_CPU with wrk whenever WORKERS_CPUS includes it (the default on two cores): there, req/s ÷ 1 worker is bounded by what the client leaves over, not by redge."
 }
 
 case_get() {
@@ -1316,6 +1369,11 @@ target_checks() {
       hello)
         check "hello: redge CPU µs/req ≤ 1.1× baseline" "${R_CPU[hello/redge]:-}" "<=" 1.1 "${R_CPU[hello/baseline]:-}"
         check "hello: redge req/s ≥ 1.0× nginx" "${R_RPS[hello/redge]:-}" ">=" 1.0 "${R_RPS[hello/nginx]:-}"
+        ;;
+      workers-pipelined)
+        # The group must not make a request dearer: same core, same work.
+        check "workers-pipelined: $WORKERS_N workers on one CPU, CPU µs/req ≤ 1.05× one process" "${R_CPU[workers-pipelined/redge-$WORKERS_N-1cpu]:-}" "<=" 1.05 "${R_CPU[workers-pipelined/redge-1]:-}"
+        check "workers-pipelined: $WORKERS_N workers over $WORKERS_CPUS, CPU µs/req ≤ 1.05× one process" "${R_CPU[workers-pipelined/redge-$WORKERS_N]:-}" "<=" 1.05 "${R_CPU[workers-pipelined/redge-1]:-}"
         ;;
       hello-pipelined)
         check "hello-pipelined: redge req/s ≥ 0.7× baseline" "${R_RPS[hello-pipelined/redge]:-}" ">=" 0.7 "${R_RPS[hello-pipelined/baseline]:-}"

@@ -16,6 +16,12 @@
 // and goes, says STOPPING=1 when the drain begins, and pings the watchdog
 // from a loop timer.
 //
+// As one worker of a group (server.workers > 1), the same daemon runs in a
+// process the master forked: its listeners share their ports with the other
+// workers (SO_REUSEPORT), the master alone talks to systemd, and a
+// WorkerGroup carries its heartbeat, readiness and metrics to the master and
+// the other workers (ops/workers/).
+//
 // SIGHUP reads the configuration again from the same sources. A config that
 // does not load is refused (one error line) and the running one stays. Of a
 // good one, log.level and log.access apply at once, each service takes what
@@ -36,6 +42,7 @@
 #include "core/uv_runtime.hpp"
 #include "ops/process_metrics.hpp"
 #include "ops/systemd/systemd_notifier.hpp"
+#include "ops/workers/worker_master.hpp"
 #include "redis/sentinel_watcher.hpp"
 
 namespace redge {
@@ -62,7 +69,8 @@ std::string joinPaths(const std::vector<std::string>& paths) {
 
 class Daemon {
  public:
-  Daemon(const Config& config, const RedisUrl& redis_url, const ConfigSources& sources)
+  Daemon(const Config& config, const RedisUrl& redis_url, const ConfigSources& sources,
+         const WorkerIdentity* worker)
       : config_(config),
         sources_(sources),
         loaded_(config),
@@ -84,12 +92,14 @@ class Daemon {
     redis_options_.reconnect_max_ms = config.redis.reconnect_max_ms;
     redis_options_.sentinel = makeSentinelWatcher(runtime_, config.redis);
     redis_ = std::make_unique<RedisClient>(runtime_, redis_options_);
+    if (worker) group_ = std::make_unique<WorkerGroup>(*worker, runtime_);
   }
 
   int run(const std::vector<Module>& modules) {
     // Lives until the services are destroyed (they may keep it).
     ModuleContext context(runtime_, config_, *redis_, redis_options_);
     context.setStopHandler([this] { onStopRequested(); });
+    if (group_) context.provide(*group_);
     for (const Module& m : modules) {
       if (!m.enabled(config_)) continue;
       if (auto service = m.create(context)) services_.push_back(std::move(service));
@@ -109,6 +119,7 @@ class Daemon {
       exit_code = 1;
     }
     start_failed_ = exit_code != 0;
+    if (group_ && !start_failed_) group_->setListening();
     status_.listeners = listeners_.size();
     uv_signal_init(&loop_, &sigterm_);
     uv_signal_init(&loop_, &sigint_);
@@ -117,6 +128,7 @@ class Daemon {
     uv_signal_start(&sigterm_, &onSignalCb, SIGTERM);
     uv_signal_start(&sigint_, &onSignalCb, SIGINT);
     uv_signal_start(&sighup_, &onSighupCb, SIGHUP);
+    if (group_) unblockWorkerSignals();  // blocked since the fork (worker_master.hpp)
     drain_timer_ = timers_.createTimer([this] { onDrainTick(); });
     redis_->onReady([this] { onRedisChanged(true); });
     redis_->onDown([this] { onRedisChanged(false); });
@@ -127,6 +139,7 @@ class Daemon {
     }
     redis_->start();
     for (auto& s : services_) s->start();
+    if (group_) group_->start();
     if (start_failed_) shutdown();
     uv_run(&loop_, UV_RUN_DEFAULT);
     // Everything has closed: what remains are objects, no handles.
@@ -162,6 +175,7 @@ class Daemon {
     bool first = !status_.redis_tried;
     status_.redis_tried = true;
     status_.redis_connected = connected;
+    if (group_ && !shut_down_) group_->setRedis(connected);
     if (shut_down_ || draining_ || start_failed_) return;
     if (first) {
       status_.phase = ServingStatus::Phase::Serving;
@@ -265,6 +279,7 @@ class Daemon {
     status_.phase = ServingStatus::Phase::Draining;
     status_.open_connections = openWork();
     notifier_.stopping(status_);
+    if (group_) group_->setDraining();
     drain_deadline_ms_ = clock_.nowMs() + config_.server.drain_timeout_ms;
     for (auto& l : listeners_) l->beginDrain();
     for (auto& s : services_) s->beginDrain();
@@ -303,6 +318,7 @@ class Daemon {
     for (auto& s : services_) s->close([] {});
     redis_->close();
     drain_timer_.reset();
+    if (group_) group_->close();
     notifier_.close();
     uv_hooks_.close();
     uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
@@ -328,6 +344,7 @@ class Daemon {
   std::unique_ptr<RedisClient> redis_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::vector<std::unique_ptr<Service>> services_;
+  std::unique_ptr<WorkerGroup> group_;  // set in a worker of a group
   uv_signal_t sigterm_;
   uv_signal_t sigint_;
   uv_signal_t sighup_;
@@ -341,8 +358,8 @@ class Daemon {
 }  // namespace
 
 int runDaemon(const Config& config, const RedisUrl& redis_url, const std::vector<Module>& modules,
-              const ConfigSources& sources) {
-  Daemon daemon(config, redis_url, sources);
+              const ConfigSources& sources, const WorkerIdentity* worker) {
+  Daemon daemon(config, redis_url, sources, worker);
   return daemon.run(modules);
 }
 

@@ -1,5 +1,7 @@
 // redge: the command line, the configuration, and the daemon over the module
-// list (src/modules.cpp). Exit status 2 means a configuration error.
+// list (src/modules.cpp), run in this process or, with server.workers > 1,
+// in worker processes under a master (ops/workers/worker_master.hpp). Exit
+// status 2 means a configuration error.
 
 #include <signal.h>
 
@@ -11,6 +13,7 @@
 #include "modules.hpp"
 #include "net/resolve_host.hpp"
 #include "ops/flags_cli.hpp"
+#include "ops/workers/worker_master.hpp"
 #include "redis/redis_url.hpp"
 
 namespace {
@@ -47,5 +50,17 @@ int main(int argc, char** argv) {
     if (auto err = m.prepare(config)) return configError(*err);
   }
   signal(SIGPIPE, SIG_IGN);
-  return runDaemon(config, url, modules(), ConfigSources{schema, cmd});
+  ConfigSources sources{schema, cmd};
+  int workers = workerCount(config.server);
+  if (workers <= 1) return runDaemon(config, url, modules(), sources);
+  // More than one: this process becomes the master and forks the workers,
+  // after the configuration is checked and before any loop, Redis
+  // connection or thread exists; each worker runs the daemon as above.
+  WorkerMasterOptions options;
+  options.workers = workers;
+  options.pin = config.server.pin_workers;
+  options.drain_timeout_ms = config.server.drain_timeout_ms;
+  return runWorkerMaster(options, [&](const WorkerIdentity& identity) {
+    return runDaemon(config, url, modules(), sources, &identity);
+  });
 }

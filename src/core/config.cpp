@@ -11,9 +11,12 @@
 #include "core/config.hpp"
 
 #include <arpa/inet.h>
+#include <sched.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string_view>
 
@@ -32,6 +35,37 @@ std::optional<std::string> checkBindAddress(const std::string& value) {
   if (inet_pton(AF_INET, value.c_str(), buf) == 1) return std::nullopt;
   if (inet_pton(AF_INET6, value.c_str(), buf) == 1) return std::nullopt;
   return "must be a literal IPv4 or IPv6 address";
+}
+
+namespace {
+
+// The most workers redge starts; beyond any machine it runs on today, and a
+// typo like 1000 is refused rather than forking a thousand processes.
+constexpr int64_t kMaxWorkers = 1024;
+
+std::optional<std::string> checkWorkers(const std::string& value) {
+  if (value == "auto") return std::nullopt;
+  int64_t n = 0;
+  if (value.empty() || value.size() > 5) return "must be a number from 1 to 1024, or auto";
+  for (char c : value) {
+    if (c < '0' || c > '9') return "must be a number from 1 to 1024, or auto";
+    n = n * 10 + (c - '0');
+  }
+  if (n < 1 || n > kMaxWorkers) return "must be a number from 1 to 1024, or auto";
+  return std::nullopt;
+}
+
+}  // namespace
+
+int workerCount(const ServerConfig& server) {
+  if (server.workers == "auto") {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+    return std::max(1, CPU_COUNT(&set));
+  }
+  int n = std::atoi(server.workers.c_str());
+  return n < 1 ? 1 : n;
 }
 
 std::optional<std::string> checkHttpUrl(const std::string& value) {
@@ -115,7 +149,26 @@ void declareProcessSections(ConfigSchema& schema) {
 
   schema.coreSection("server", &Config::server)
       .intKey(REDGE_FIELD(ServerConfig, drain_timeout_ms), 1, kMaxDurationMs,
-              "on SIGTERM, how long in-flight work may finish");
+              "on SIGTERM, how long in-flight work may finish")
+      .stringKey(REDGE_FIELD(ServerConfig, workers),
+                 "worker processes sharing every port: a number, or auto (one per CPU this "
+                 "process may run on)",
+                 checkWorkers)
+      .numberAsText()
+      .boolKey(REDGE_FIELD(ServerConfig, pin_workers),
+               "pin worker N to the N-th CPU this process may run on");
+
+  // Every worker binds the same ports (SO_REUSEPORT); port 0 would give each
+  // worker a different one, so more than one worker needs fixed ports.
+  schema.addRule([](const Config& c, const ConfigSchema& s) -> std::optional<ConfigError> {
+    if (workerCount(c.server) <= 1) return std::nullopt;
+    if (auto path = s.firstAnyPort(c)) {
+      return ConfigError{*path,
+                         "must not be 0 when server.workers is more than 1: every worker binds "
+                         "the same port, so it must be fixed"};
+    }
+    return std::nullopt;
+  });
 
   schema.addRule([](const Config& c, const ConfigSchema& s) -> std::optional<ConfigError> {
     if (c.redis.sentinels.empty()) return std::nullopt;

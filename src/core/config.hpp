@@ -58,7 +58,15 @@ struct RespConfig {
 
 struct ServerConfig {
   int64_t drain_timeout_ms = 10000;  // SIGTERM: how long in-flight work may finish
+  // Worker processes sharing every port: a count, or "auto" (the CPUs this
+  // process may run on). "1" runs no master: the process is the worker.
+  std::string workers = "1";
+  bool pin_workers = false;  // worker N runs on the N-th CPU of the affinity set
 };
+
+// server.workers as a count: the number, or for "auto" the CPUs in this
+// process's affinity set (sched_getaffinity), at least 1.
+int workerCount(const ServerConfig& server);
 
 struct LogConfig {
   std::string level = "info";  // debug | info | warn | error

@@ -145,8 +145,14 @@ std::optional<ConfigError> assignJson(const Field& f, const rapidjson::Value& va
       as<double>(target) = value.GetDouble();
       return std::nullopt;
     case Kind::String: {
-      if (!value.IsString()) return fail("expected a string");
-      std::string text(value.GetString(), value.GetStringLength());
+      std::string text;
+      if (f.number_as_text && value.IsInt64()) {
+        text = std::to_string(value.GetInt64());
+      } else if (!value.IsString()) {
+        return fail("expected a string");
+      } else {
+        text.assign(value.GetString(), value.GetStringLength());
+      }
       if (auto reason = checkString(f, text)) return fail(*reason);
       as<std::string>(target) = std::move(text);
       return std::nullopt;
@@ -664,6 +670,23 @@ std::optional<ConfigError> ConfigSchema::validate(const Config& config_in) const
   }
   for (const Rule& rule : rules_) {
     if (auto error = rule(config_in, *this)) return error;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> ConfigSchema::firstAnyPort(const Config& config_in) const {
+  Config& config = const_cast<Config&>(config_in);  // read only, as in validate
+  for (const FlatKey& key : flat()) {
+    const Field& f = *key.chain.back();
+    if (!f.port) continue;
+    void* parent = resolve(key.chain, key.chain.size() - 1, config);
+    const StructSchema& siblings =
+        key.chain.size() >= 2 ? *key.chain[key.chain.size() - 2]->element : root_;
+    bool enabled = true;
+    for (const Field& s : siblings.fields) {
+      if (s.kind == Kind::Bool && s.name == "enabled") enabled = as<bool>(s.access(parent));
+    }
+    if (enabled && as<int64_t>(f.access(parent)) == kAnyPort) return key.path;
   }
   return std::nullopt;
 }

@@ -80,8 +80,9 @@ struct Field {
   bool double_min_exclusive = false;  // (min, max] rather than [min, max]
   std::vector<std::string> choices;   // non-empty: the only values a string may take
   StringCheck check = nullptr;
-  std::string env_alias;  // a scenario name that also sets this key (REDGE_* still wins)
-  bool port = false;      // a listener port: distinct across enabled sections
+  std::string env_alias;        // a scenario name that also sets this key (REDGE_* still wins)
+  bool port = false;            // a listener port: distinct across enabled sections
+  bool number_as_text = false;  // String: a JSON integer is taken as its text
   std::shared_ptr<StructSchema> element;  // Group, List, Map
   ContainerOps ops;                       // StringList, List, Map
 };
@@ -188,6 +189,12 @@ class ConfigKeys {
   // A listener port: no two enabled sections may use the same one.
   ConfigKeys& port() {
     schema_->fields.back().port = true;
+    return *this;
+  }
+  // A string key that a JSON file may also give as a number (server.workers:
+  // 4 or "auto"); the number is kept as its text.
+  ConfigKeys& numberAsText() {
+    schema_->fields.back().number_as_text = true;
     return *this;
   }
 
@@ -310,6 +317,9 @@ class ConfigSchema {
   // The path of the key whose field is at `member` inside `config`, for
   // rules to name their keys without spelling a path.
   std::string pathOf(const Config& config, const void* member) const;
+  // The path of the first listener port of an enabled section that is 0
+  // (any free port), or nothing.
+  std::optional<std::string> firstAnyPort(const Config& config) const;
 
   // The environment variable that sets `path`: "REDGE_" + the path in upper
   // case with '.' as '_' (relay.queue_max -> REDGE_RELAY_QUEUE_MAX).

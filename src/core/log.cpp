@@ -82,6 +82,7 @@ LogLine::LogLine(LogLevel level, std::string_view event) : on_(Log::enabled(leve
                 static_cast<int>(tv.tv_usec / 1000));
   line_.append("ts=").append(ts).append(" level=").append(levelName(level)).append(" event=");
   appendLogfmtValue(line_, event);
+  if (!Log::context().empty()) line_.append(" ").append(Log::context());
 }
 
 LogLine::~LogLine() {

@@ -22,9 +22,14 @@ class Log {
   // Where lines go; tests may capture them. Default: stderr.
   static void setSink(void (*sink)(std::string_view line)) { sink_ = sink; }
   static void write(std::string_view line) { sink_(line); }
+  // key=value fields every line carries after its event (a worker process's
+  // `worker=2`); set once at start-up, before any line is written.
+  static void setContext(std::string fields) { context_ = std::move(fields); }
+  static const std::string& context() { return context_; }
 
  private:
   static inline LogLevel level_ = LogLevel::Info;
+  static inline std::string context_;
   static void stderrSink(std::string_view line);
   static inline void (*sink_)(std::string_view) = &Log::stderrSink;
 };

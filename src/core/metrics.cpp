@@ -190,6 +190,11 @@ void MetricsRegistry::collect() {
 }
 
 std::string MetricsRegistry::render() {
+  if (exposition_hook_) return exposition_hook_(renderLocal());
+  return renderLocal();
+}
+
+std::string MetricsRegistry::renderLocal() {
   collect();
   std::string out;
   out.reserve(16384);

@@ -80,8 +80,16 @@ class MetricsRegistry {
   // CPU and RSS, queue depths).
   void addCollector(std::function<void()> collector);
 
-  // Prometheus text exposition format 0.0.4.
+  // Prometheus text exposition format 0.0.4: renderLocal(), passed through
+  // the exposition hook when one is set.
   std::string render();
+  // This registry's series alone.
+  std::string renderLocal();
+  // Replaces what render() answers with hook(renderLocal()): a worker of a
+  // process group answers for the whole group (ops/workers/worker_group).
+  void setExpositionHook(std::function<std::string(std::string local)> hook) {
+    exposition_hook_ = std::move(hook);
+  }
 
   // The value of a counter or gauge series, for tests and status pages;
   // -1 when the series does not exist.
@@ -125,6 +133,7 @@ class MetricsRegistry {
 
   std::map<std::string, Family, std::less<>> families_;
   std::vector<std::function<void()>> collectors_;
+  std::function<std::string(std::string)> exposition_hook_;
   size_t series_count_ = 0;
 };
 

@@ -2,7 +2,38 @@
 
 #include "net/tcp_listen.hpp"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 namespace redge {
+namespace {
+
+bool reuse_port = false;
+
+// libuv 1.44 (Debian 12) has no UV_TCP_REUSEPORT, and uv_tcp_bind creates
+// and binds its socket in one call: the option must be on the socket before
+// bind, so the socket is made here and handed to the handle.
+int openReusePortSocket(uv_tcp_t* listener, int family) {
+  int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return uv_translate_sys_error(errno);
+  int one = 1;
+  if (::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    int rc = uv_translate_sys_error(errno);
+    ::close(fd);
+    return rc;
+  }
+  int rc = uv_tcp_open(listener, fd);
+  if (rc != 0) ::close(fd);
+  return rc;
+}
+
+}  // namespace
+
+void setTcpReusePort(bool on) {
+  reuse_port = on;
+}
 
 int tcpBindAndListen(uv_tcp_t* listener, const std::string& bind, int port,
                      uv_connection_cb on_connection, int& bound_port) {
@@ -13,6 +44,7 @@ int tcpBindAndListen(uv_tcp_t* listener, const std::string& bind, int port,
   } else {
     rc = uv_ip4_addr(bind.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr));
   }
+  if (rc == 0 && reuse_port) rc = openReusePortSocket(listener, addr.ss_family);
   if (rc == 0) rc = uv_tcp_bind(listener, reinterpret_cast<const sockaddr*>(&addr), 0);
   // A deep backlog: a burst of connects must not be refused by the kernel
   // before redge even sees it (the connection limit answers with a 503).

@@ -13,4 +13,11 @@ namespace redge {
 int tcpBindAndListen(uv_tcp_t* listener, const std::string& bind, int port,
                      uv_connection_cb on_connection, int& bound_port);
 
+// SO_REUSEPORT on every listener bound from now on: the worker processes of
+// one group (server.workers > 1) each bind every port and the kernel spreads
+// new connections over them. Off by default, so a single process that finds
+// its port taken fails at start-up as before instead of sharing it. Set once,
+// before the first listen; per process, not per loop.
+void setTcpReusePort(bool on);
+
 }  // namespace redge

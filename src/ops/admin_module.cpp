@@ -21,7 +21,8 @@ std::unique_ptr<Service> create(ModuleContext& context) {
   const AdminOptions& options = context.config().module<AdminOptions>();
   HttpServer& server =
       context.addHttpServer(context.httpServerOptions("admin", options.bind, options.port));
-  return std::make_unique<AdminService>(server, context.runtime().metrics, context.redis());
+  return std::make_unique<AdminService>(server, context.runtime().metrics, context.redis(),
+                                        context.find<WorkerGroup>());
 }
 
 }  // namespace

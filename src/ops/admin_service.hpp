@@ -5,6 +5,7 @@
 
 #include "core/metrics.hpp"
 #include "net/http/http_server.hpp"
+#include "ops/workers/worker_group.hpp"
 #include "redis/redis_client.hpp"
 #include "services/service.hpp"
 
@@ -19,14 +20,22 @@ struct AdminOptions {
 
 class AdminService final : public Service {
  public:
-  AdminService(HttpServer& server, MetricsRegistry& metrics, RedisClient& redis);
+  // `group`: set in a worker of a process group; /healthz and /readyz then
+  // answer for every worker, not this one alone.
+  AdminService(HttpServer& server, MetricsRegistry& metrics, RedisClient& redis,
+               const WorkerGroup* group = nullptr);
   void close(std::function<void()> done) override {
     if (done) done();  // routes only: no handle of its own
   }
 
  private:
+  static void sendGroupHealth(const WorkerGroup& group, const HttpResponder& res);
+  // False after answering 503: some worker of the group is not ready.
+  static bool groupReady(const WorkerGroup& group, const HttpResponder& res);
+
   MetricsRegistry& metrics_;
   RedisClient& redis_;
+  const WorkerGroup* group_;
 };
 
 }  // namespace redge

@@ -25,13 +25,21 @@ std::atomic<int> run_counter{0};
 // The port of the `event=listening service=<service>` line, or 0. A service
 // may listen twice, over HTTP and over RESP; the RESP line carries
 // `protocol=resp` right after the service, the HTTP line no protocol field.
+// A worker of a group (server.workers > 1) puts `worker=N` after the event.
 int listeningPort(const std::string& log, const std::string& service, bool resp = false) {
-  std::string marker = "event=listening service=" + service + " ";
+  const std::string event = "event=listening ";
+  const std::string field = "service=" + service + " ";
   size_t at = 0;
-  while ((at = log.find(marker, at)) != std::string::npos) {
+  while ((at = log.find(event, at)) != std::string::npos) {
     size_t line_end = log.find('\n', at);
     if (line_end == std::string::npos) return 0;  // the line is still being written
-    bool is_resp = log.compare(at + marker.size(), 14, "protocol=resp ") == 0;
+    size_t fields = at + event.size();
+    if (log.compare(fields, 7, "worker=") == 0) fields = log.find(' ', fields) + 1;
+    if (log.compare(fields, field.size(), field) != 0) {
+      at = line_end;
+      continue;
+    }
+    bool is_resp = log.compare(fields + field.size(), 14, "protocol=resp ") == 0;
     size_t port_at = log.find(" port=", at);
     if (is_resp == resp && port_at != std::string::npos && port_at < line_end) {
       return std::atoi(log.c_str() + port_at + 6);

@@ -4,6 +4,7 @@
 
 #include "core/config.hpp"
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -77,6 +78,8 @@ const std::vector<std::string> kExpectedKeys = {
     "resp.idle_timeout_ms",
     "resp.command_read_timeout_ms",
     "server.drain_timeout_ms",
+    "server.workers",
+    "server.pin_workers",
     "flags.enabled",
     "flags.snapshot_path",
     "app.enabled",
@@ -797,6 +800,68 @@ TEST_CASE("config: changedPaths names the keys whose values differ, in table ord
   REQUIRE_FALSE(schema.applyJson(R"({"app": {"port": 3000}})", c));  // back to the default
   CHECK(schema.changedPaths(a, c) ==
         std::vector<std::string>{"cacheproxy.ttl_ms", "relay.breaker.open_ms", "log.level"});
+}
+
+}  // namespace redge
+
+namespace redge {
+namespace {
+
+std::optional<ConfigError> loadWithSets(std::vector<std::string> sets, Config& out,
+                                        std::optional<std::string> file = std::nullopt) {
+  CommandLine cmd;
+  cmd.sets = std::move(sets);
+  cmd.config_file = std::move(file);
+  return loadConfig(configSchema(), cmd, {}, out);
+}
+
+}  // namespace
+
+TEST_CASE("config: server.workers takes a count or auto, from every source", "[config][workers]") {
+  Config config;
+  REQUIRE_FALSE(loadWithSets({}, config));
+  CHECK(config.server.workers == "1");
+  CHECK(workerCount(config.server) == 1);
+  CHECK_FALSE(config.server.pin_workers);
+
+  REQUIRE_FALSE(loadWithSets({"server.workers=3", "app.port=3001", "admin.port=9091"}, config));
+  CHECK(workerCount(config.server) == 3);
+
+  // A JSON file may give the count as a number or as text.
+  TempFile number(R"({"server": {"workers": 2, "pin_workers": true}})");
+  REQUIRE_FALSE(loadWithSets({}, config, number.path()));
+  CHECK(config.server.workers == "2");
+  CHECK(config.server.pin_workers);
+  TempFile text(R"({"server": {"workers": "auto"}})");
+  REQUIRE_FALSE(loadWithSets({}, config, text.path()));
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  REQUIRE(sched_getaffinity(0, sizeof set, &set) == 0);
+  CHECK(workerCount(config.server) == CPU_COUNT(&set));
+
+  for (const char* bad : {"0", "-1", "two", "1025", "", "2.5"}) {
+    INFO(bad);
+    auto error = loadWithSets({std::string("server.workers=") + bad}, config);
+    REQUIRE(error);
+    CHECK(error->path == "server.workers");
+    CHECK_THAT(error->reason, Contains("or auto"));
+  }
+  TempFile fraction(R"({"server": {"workers": 1.5}})");
+  auto error = loadWithSets({}, config, fraction.path());
+  REQUIRE(error);
+  CHECK_THAT(error->reason, Contains("expected a string"));
+}
+
+TEST_CASE("config: more than one worker needs fixed ports", "[config][workers]") {
+  Config config;
+  auto error = loadWithSets({"server.workers=2", "app.port=0"}, config);
+  REQUIRE(error);
+  CHECK(error->path == "app.port");
+  CHECK_THAT(error->reason, Contains("server.workers"));
+  // A disabled section's port does not count; one worker may use port 0.
+  CHECK_FALSE(loadWithSets(
+      {"server.workers=2", "app.enabled=false", "relay.enabled=false", "app.port=0"}, config));
+  CHECK_FALSE(loadWithSets({"server.workers=1", "app.port=0"}, config));
 }
 
 }  // namespace redge
