@@ -17,62 +17,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-workdir=$(mktemp -d "${TMPDIR:-/tmp}/redge-canary-play.XXXXXX")
-pids=()
+. examples/lib/play.sh
+play_init canary
+play_need redis-server redis-cli curl python3
 
-die() {
-  echo "play.sh: $*" >&2
-  exit 1
-}
-
-on_exit() {
-  local status=$?
-  local i
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    kill -TERM "${pids[$i]}" 2>/dev/null || true
-    wait "${pids[$i]}" 2>/dev/null || true
-  done
-  if [ "$status" -ne 0 ]; then
-    for f in "$workdir"/*.log; do
-      [ -s "$f" ] || continue
-      echo "---- the last 20 lines of $(basename "$f") ----" >&2
-      tail -n 20 "$f" >&2
-    done
-    echo "---- the whole logs are kept in $workdir ----" >&2
-  else
-    rm -rf "$workdir"
-  fi
-  exit "$status"
-}
-trap on_exit EXIT
-trap 'exit 130' INT TERM
-
-[ -x build/redge ] || die "build/redge is missing: run 'make build' first."
-for tool in redis-server redis-cli curl python3; do
-  command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (make deps installs it)."
-done
-
-read -r redis_port gw_port admin_port < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(3)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])
-')
-retry() { # tries command...: until it succeeds, 0.1 s apart
-  local n=$1
-  shift
-  for _ in $(seq "$n"); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-  >"$workdir/redis.log" 2>&1 &
-pids+=($!)
-retry 50 redis-cli -p "$redis_port" ping || die "redis-server did not answer within 5 s."
+read -r redis_port gw_port admin_port < <(free_ports 3)
+start_redis "$redis_port"
 redis=(--redis "redis://127.0.0.1:$redis_port/0")
 
 start_app() { # name tags-json
@@ -80,14 +30,14 @@ start_app() { # name tags-json
     --set cacheproxy.enabled=false --set relay.enabled=false \
     --set discovery.enabled=true --set discovery.service=app --set discovery.lease_ms=2000 \
     --set "discovery.tags=$2" 2>"$workdir/$1.log" &
-  pids+=($!)
+  play_track $!
 }
 start_app stable1 '[]'
 start_app stable2 '[]'
 start_app canary '["canary"]'
 build/redge --config examples/canary/gateway.json "${redis[@]}" \
   --set "gateway.port=$gw_port" --set "admin.port=$admin_port" 2>"$workdir/gateway.log" &
-pids+=($!)
+play_track $!
 admin="http://127.0.0.1:$admin_port"
 gateway="http://127.0.0.1:$gw_port"
 

@@ -21,71 +21,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-workdir=$(mktemp -d "${TMPDIR:-/tmp}/redge-courses-play.XXXXXX")
-pids=()
-
-die() {
-  echo "play.sh: $*" >&2
-  exit 1
-}
-
-on_exit() {
-  local status=$?
-  # The gateways first, then the API, then Redis (the reverse of the start).
-  local i
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    kill -TERM "${pids[$i]}" 2>/dev/null || true
-    wait "${pids[$i]}" 2>/dev/null || true
-  done
-  if [ "$status" -ne 0 ]; then
-    for f in "$workdir"/*.log; do
-      [ -s "$f" ] || continue
-      echo "---- the last 20 lines of $(basename "$f") ----" >&2
-      tail -n 20 "$f" >&2
-    done
-    echo "---- the whole logs are kept in $workdir ----" >&2
-  else
-    rm -rf "$workdir"
-  fi
-  exit "$status"
-}
-trap on_exit EXIT
-trap 'exit 130' INT TERM
-
-# --- Preconditions. ---------------------------------------------------------
-[ -x build/redge ] || die "build/redge is missing: run 'make build' first."
-for tool in redis-server redis-cli curl python3; do
-  command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (make deps installs it)."
-done
+. examples/lib/play.sh
+play_init courses
+play_need redis-server redis-cli curl python3
 
 # Six ports free now: Redis, the API, gateway A and B, admin A and B.
-read -r redis_port api_port gw_a gw_b admin_a admin_b < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(6)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])
-')
-
-# Polls `cmd` every 0.1 s, at most `tenths` times.
-retry() { # tenths cmd...
-  local tenths=$1
-  shift
-  for _ in $(seq "$tenths"); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  return 1
-}
+read -r redis_port api_port gw_a gw_b admin_a admin_b < <(free_ports 6)
 
 # --- Redis, the API, the two gateways. ---------------------------------------
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-  --dir "$workdir" >"$workdir/redis.log" 2>&1 &
-pids+=($!)
-retry 50 redis-cli -p "$redis_port" ping || die "redis-server did not answer within 5 s."
+start_redis "$redis_port"
 
 python3 examples/courses/courses_api.py "$api_port" >/dev/null 2>"$workdir/api.log" &
-pids+=($!)
+play_track $!
 api=http://127.0.0.1:$api_port
 retry 50 curl -sf "$api/healthz" || die "the courses API did not listen within 5 s."
 
@@ -95,7 +42,7 @@ start_gateway() { # name config gateway_port admin_port
     --set "gateway.pools={\"api\": {\"members\": [{\"address\": \"127.0.0.1:$api_port\"}],
                           \"health\": {\"path\": \"/healthz\", \"interval_ms\": 1000}}}" \
     2>"$workdir/gateway-$1.log" &
-  pids+=($!)
+  play_track $!
 }
 start_gateway a gateway-a.json "$gw_a" "$admin_a"
 start_gateway b gateway-b.json "$gw_b" "$admin_b"

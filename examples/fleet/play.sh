@@ -17,71 +17,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-workdir=$(mktemp -d "${TMPDIR:-/tmp}/redge-fleet-play.XXXXXX")
-pids=()
-
-die() {
-  echo "play.sh: $*" >&2
-  exit 1
+. examples/lib/play.sh
+play_init fleet
+play_need redis-server redis-cli curl python3
+# The instances the autoscaler spawned run in their own session.
+play_cleanup() {
+  [ -s "$workdir/spawned.pids" ] && xargs -r kill -TERM <"$workdir/spawned.pids" 2>/dev/null
+  return 0
 }
-
-on_exit() {
-  local status=$?
-  local i
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    kill -TERM "${pids[$i]}" 2>/dev/null || true
-    wait "${pids[$i]}" 2>/dev/null || true
-  done
-  # The instances the autoscaler spawned run in their own session.
-  if [ -s "$workdir/spawned.pids" ]; then
-    xargs -r kill -TERM <"$workdir/spawned.pids" 2>/dev/null || true
-  fi
-  if [ "$status" -ne 0 ]; then
-    for f in "$workdir"/*.log; do
-      [ -s "$f" ] || continue
-      echo "---- the last 20 lines of $(basename "$f") ----" >&2
-      tail -n 20 "$f" >&2
-    done
-    echo "---- the whole logs are kept in $workdir ----" >&2
-  else
-    rm -rf "$workdir"
-  fi
-  exit "$status"
-}
-trap on_exit EXIT
-trap 'exit 130' INT TERM
-
-[ -x build/redge ] || die "build/redge is missing: run 'make build' first."
-for tool in redis-server redis-cli curl python3; do
-  command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (make deps installs it)."
-done
 redge=$(pwd)/build/redge
 
-read -r redis_port gw_port admin_port canary_port hook_port < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(5)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])
-')
-retry() { # tries command...: until it succeeds, 0.1 s apart
-  local n=$1
-  shift
-  for _ in $(seq "$n"); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-  >"$workdir/redis.log" 2>&1 &
-pids+=($!)
-retry 50 redis-cli -p "$redis_port" ping || die "redis-server did not answer within 5 s."
+read -r redis_port gw_port admin_port canary_port hook_port < <(free_ports 5)
+start_redis "$redis_port"
 python3 examples/fleet/canary.py "$canary_port" >"$workdir/canary.log" 2>&1 &
-pids+=($!)
+play_track $!
 python3 examples/fleet/receiver.py "$hook_port" >"$workdir/receiver.log" 2>&1 &
-pids+=($!)
+play_track $!
 
 spawn=$(python3 -c '
 import json, sys
@@ -97,7 +48,7 @@ build/redge --config examples/fleet/fleet.json --redis "redis://127.0.0.1:$redis
   --set "gateway.pools={\"app\": {\"discover\": \"app\", \"health\": {\"path\": \"/\", \"interval_ms\": 200, \"rise\": 1}, \"passive\": {\"consecutive_failures\": 0}, \"canary\": {\"members\": [{\"address\": \"127.0.0.1:$canary_port\"}]}}}" \
   --set "alerts.receivers={\"webhook\": {\"type\": \"webhook\", \"url\": \"http://127.0.0.1:$hook_port/hook\", \"repeat_interval_ms\": 0}}" \
   2>"$workdir/gateway.log" &
-pids+=($!)
+play_track $!
 gateway_pid=$!
 admin="http://127.0.0.1:$admin_port"
 gateway="http://127.0.0.1:$gw_port"

@@ -13,6 +13,7 @@
 #include <iterator>
 #include <memory>
 
+#include "core/host_name.hpp"
 #include "core/json_writer.hpp"
 #include "flags/flag.hpp"
 #include "flags/flag_scripts.hpp"
@@ -65,10 +66,7 @@ timeval toTimeval(int64_t ms) {
 
 std::string whoAmI() {
   const char* user = std::getenv("USER");
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0')
-    std::snprintf(host, sizeof host, "localhost");
-  return std::string("cli:") + (user && *user ? user : "unknown") + "@" + host;
+  return std::string("cli:") + (user && *user ? user : "unknown") + "@" + hostName();
 }
 
 class FlagsCli {

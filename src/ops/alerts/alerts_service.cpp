@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "core/host_name.hpp"
 #include "core/log.hpp"
 #include "ops/autoscale/autoscale_service.hpp"
 #include "services/gateway/canary_split.hpp"
@@ -50,9 +51,7 @@ double memTotalBytes() {
 
 // Who claimed a notification, for an operator reading the key in Redis.
 std::string alertsInstanceName() {
-  char host[256] = {0};
-  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "local";
-  return std::string(host) + ":" + std::to_string(getpid());
+  return hostName() + ":" + std::to_string(getpid());
 }
 
 AlertsStats bindAlertsStats(MetricsRegistry& metrics) {

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <random>
 
+#include "core/host_name.hpp"
 #include "core/json_writer.hpp"
 #include "core/log.hpp"
 #include "ops/admin_service.hpp"
@@ -32,10 +33,8 @@ return 0
 )lua";
 
 std::string leaseHolderName() {
-  char host[256] = {0};
-  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, 8, "local");
   std::random_device rd;
-  return std::string(host) + ":" + std::to_string(getpid()) + ":" + std::to_string(rd() % 100000);
+  return hostName() + ":" + std::to_string(getpid()) + ":" + std::to_string(rd() % 100000);
 }
 
 AutoscalePolicyOptions policyOptions(const AutoscaleServiceOptions& o) {
@@ -236,35 +235,14 @@ void AutoscaleService::post(const std::string& target, std::string body,
 }
 
 void AutoscaleService::scaleOut(Scaled& s, int64_t count) {
-  const int64_t from = static_cast<int64_t>(registry_->countOf(s.name));
+  Step step{"out", static_cast<int64_t>(registry_->countOf(s.name)), 0, {}, 0};
+  step.to = step.from + count;
   s.busy = true;
   std::string body;
   JsonWriter w(body);
   w.startObject().key("service").string(s.name).key("count").integer(count).endObject();
-  post("/spawn", body, [this, &s, from, count](int status, const std::string& answer) {
-    s.busy = false;
-    const int64_t now = runtime_.clock.nowMs();
-    bool ok = status == 201;
-    if (ok) {
-      s.policy.record(now, from, from + count);
-      actions_out_->inc();
-    } else {
-      failures_->inc();
-    }
-    LogLine(ok ? LogLevel::Info : LogLevel::Warn, "autoscale_scaled")
-        .kv("service", s.name)
-        .kv("direction", "out")
-        .kv("from", from)
-        .kv("to", from + count)
-        .kv("outcome", ok ? "done" : "failed")
-        .kv("status", status)
-        .kv("detail", ok ? std::string() : answer.substr(0, 300));
-    std::string a;
-    JsonWriter j(a);
-    j.startObject().key("direction").string("out").key("from").integer(from);
-    j.key("to").integer(from + count).key("outcome").string(ok ? "done" : "failed");
-    j.key("status").integer(status).endObject();
-    s.last_action = a;
+  post("/spawn", body, [this, &s, step](int status, const std::string& answer) {
+    finishStep(s, step, status == 201, status, answer);
   });
 }
 
@@ -285,39 +263,41 @@ void AutoscaleService::scaleIn(Scaled& s) {
   }
   if (pick == nullptr) return;
   const int64_t from = static_cast<int64_t>(instances.size());
-  const std::string id = pick->id;
+  Step step{"in", from, from - 1, pick->id, pick_inflight};
   s.busy = true;
   std::string body;
   JsonWriter w(body);
-  w.startObject().key("id").string(id).endObject();
-  post("/destroy", body,
-       [this, &s, from, id, pick_inflight](int status, const std::string& answer) {
-         s.busy = false;
-         const int64_t now = runtime_.clock.nowMs();
-         bool ok = status == 202;
-         if (ok) {
-           s.policy.record(now, from, from - 1);
-           actions_in_->inc();
-         } else {
-           failures_->inc();
-         }
-         LogLine(ok ? LogLevel::Info : LogLevel::Warn, "autoscale_scaled")
-             .kv("service", s.name)
-             .kv("direction", "in")
-             .kv("from", from)
-             .kv("to", from - 1)
-             .kv("instance", id)
-             .kv("inflight", pick_inflight)
-             .kv("outcome", ok ? "done" : "failed")
-             .kv("status", status)
-             .kv("detail", ok ? std::string() : answer.substr(0, 300));
-         std::string a;
-         JsonWriter j(a);
-         j.startObject().key("direction").string("in").key("from").integer(from);
-         j.key("to").integer(from - 1).key("instance").string(id);
-         j.key("outcome").string(ok ? "done" : "failed").key("status").integer(status).endObject();
-         s.last_action = a;
-       });
+  w.startObject().key("id").string(step.instance).endObject();
+  post("/destroy", body, [this, &s, step](int status, const std::string& answer) {
+    finishStep(s, step, status == 202, status, answer);
+  });
+}
+
+void AutoscaleService::finishStep(Scaled& s, const Step& step, bool ok, int status,
+                                  const std::string& answer) {
+  s.busy = false;
+  if (ok) {
+    s.policy.record(runtime_.clock.nowMs(), step.from, step.to);
+    (step.to > step.from ? actions_out_ : actions_in_)->inc();
+  } else {
+    failures_->inc();
+  }
+  LogLine line(ok ? LogLevel::Info : LogLevel::Warn, "autoscale_scaled");
+  line.kv("service", s.name)
+      .kv("direction", step.direction)
+      .kv("from", step.from)
+      .kv("to", step.to);
+  if (!step.instance.empty()) line.kv("instance", step.instance).kv("inflight", step.inflight);
+  line.kv("outcome", ok ? "done" : "failed")
+      .kv("status", status)
+      .kv("detail", ok ? std::string() : answer.substr(0, 300));
+  std::string a;
+  JsonWriter j(a);
+  j.startObject().key("direction").string(step.direction).key("from").integer(step.from);
+  j.key("to").integer(step.to);
+  if (!step.instance.empty()) j.key("instance").string(step.instance);
+  j.key("outcome").string(ok ? "done" : "failed").key("status").integer(status).endObject();
+  s.last_action = a;
 }
 
 std::string AutoscaleService::order(const std::string& service, int delta, const std::string& why) {

@@ -54,11 +54,22 @@ class AutoscaleService final : public Service {
     int64_t logged_desired = -1;
   };
 
+  // One step under way: its direction ("out" | "in"), the counts, and for
+  // a scale-in the instance destroyed and its work in flight.
+  struct Step {
+    const char* direction;
+    int64_t from;
+    int64_t to;
+    std::string instance;
+    int64_t inflight;
+  };
+
   void onTick();
   void decide(Scaled& s);
   double poolTotal(const Scaled& s, std::string_view metric) const;
   void scaleOut(Scaled& s, int64_t count);
   void scaleIn(Scaled& s);
+  void finishStep(Scaled& s, const Step& step, bool ok, int status, const std::string& answer);
   void post(const std::string& target, std::string body,
             std::function<void(int status, const std::string& body)> done);
   void onStatus(const HttpResponder& responder);

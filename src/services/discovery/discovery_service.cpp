@@ -14,18 +14,10 @@
 
 #include <algorithm>
 
+#include "core/host_name.hpp"
 #include "core/log.hpp"
 
 namespace redge {
-namespace {
-
-std::string machineName() {
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "localhost";
-  return host;
-}
-
-}  // namespace
 
 DiscoveryService::DiscoveryService(ModuleContext& context)
     : context_(context),
@@ -49,7 +41,7 @@ DiscoveryService::DiscoveryService(ModuleContext& context)
   self_.service = options_.service;
   self_.tags = options_.tags;
   self_.version = REDGE_VERSION;
-  self_.host = machineName();
+  self_.host = hostName();
   self_.pid = static_cast<int64_t>(getpid());
   self_.lease_ms = options_.lease_ms;
   registering_ = options_.register_self && (!options_.advertise.empty() || app_ != nullptr);

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include "core/host_name.hpp"
 #include "core/log.hpp"
 #include "net/resolve_host.hpp"
 #include "services/relay/relay_config.hpp"
@@ -82,9 +83,7 @@ std::optional<ConfigError> prepare(Config& config) {
 // Names this instance's processing list: stable across restarts of the same
 // host, so a restart recovers what the last run was delivering.
 std::string instanceName() {
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "local";
-  return host;
+  return hostName("local");
 }
 
 RelayOptions relayOptions(const Config& config) {
