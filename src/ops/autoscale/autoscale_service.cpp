@@ -4,38 +4,15 @@
 
 #include "ops/autoscale/autoscale_service.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
-#include <random>
 
-#include "core/host_name.hpp"
 #include "core/json_writer.hpp"
 #include "core/log.hpp"
 #include "ops/admin_service.hpp"
 
 namespace redge {
 namespace {
-
-// Renews the lease when this instance holds it, takes it when nobody does.
-constexpr std::string_view kLeaseScript = R"lua(
-local v = redis.call('GET', KEYS[1])
-if v == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-if not v then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0
-)lua";
-
-std::string leaseHolderName() {
-  std::random_device rd;
-  return hostName() + ":" + std::to_string(getpid()) + ":" + std::to_string(rd() % 100000);
-}
 
 AutoscalePolicyOptions policyOptions(const AutoscaleServiceOptions& o) {
   AutoscalePolicyOptions p;
@@ -66,9 +43,9 @@ AutoscaleService::AutoscaleService(ModuleContext& context, const AutoscaleOption
       runtime_(context.runtime()),
       options_(options),
       registry_(context.find<ServiceRegistry>()),
-      lease_script_(context.redis(), "autoscale_lease", std::string(kLeaseScript)),
-      lease_key_(context.config().redis.key_prefix + "autoscale:lease"),
-      holder_(leaseHolderName()),
+      holder_(RedisLease::newHolderName()),
+      lease_(context.redis(), context.config().redis.key_prefix + "autoscale:lease", holder_,
+             options.lease_ms),
       timer_(runtime_.timers.createTimer([this] { onTick(); })) {
   for (const auto& [name, o] : options_.services) {
     auto s = std::make_unique<Scaled>(Scaled{name, o, AutoscalePolicy(policyOptions(o)), {}});
@@ -132,22 +109,18 @@ void AutoscaleService::onTick() {
   if (closed_) return;
   timer_->enable(options_.interval_ms);
   if (!context_.redis().ready()) return;
-  std::string lease_ms = std::to_string(options_.lease_ms);
-  lease_script_.call({lease_key_}, {holder_, lease_ms},
-                     [this](RedisStatus status, const redisReply* reply) {
-                       if (closed_) return;
-                       bool held = status == RedisStatus::Ok && reply != nullptr &&
-                                   reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
-                       if (held != leader_) {
-                         REDGE_LOG(Info, held ? "autoscale_lease_taken" : "autoscale_lease_lost")
-                             .kv("holder", holder_);
-                         leader_ = held;
-                         leader_gauge_->set(held ? 1 : 0);
-                       }
-                       if (!leader_ || !registry_->loaded()) return;
-                       runtime_.metrics.collect();
-                       for (auto& [name, s] : services_) decide(*s);
-                     });
+  lease_.renew([this](bool held) {
+    if (closed_) return;
+    if (held != leader_) {
+      REDGE_LOG(Info, held ? "autoscale_lease_taken" : "autoscale_lease_lost")
+          .kv("holder", holder_);
+      leader_ = held;
+      leader_gauge_->set(held ? 1 : 0);
+    }
+    if (!leader_ || !registry_->loaded()) return;
+    runtime_.metrics.collect();
+    for (auto& [name, s] : services_) decide(*s);
+  });
 }
 
 double AutoscaleService::poolTotal(const Scaled& s, std::string_view metric) const {

@@ -21,7 +21,7 @@
 #include "net/http/http_client.hpp"
 #include "ops/autoscale/autoscale_config.hpp"
 #include "ops/autoscale/autoscale_policy.hpp"
-#include "redis/redis_script.hpp"
+#include "redis/redis_lease.hpp"
 #include "services/discovery/service_registry.hpp"
 #include "services/service.hpp"
 
@@ -78,9 +78,8 @@ class AutoscaleService final : public Service {
   Runtime& runtime_;
   AutoscaleOptions options_;
   ServiceRegistry* registry_ = nullptr;
-  RedisScript lease_script_;
-  std::string lease_key_;
   std::string holder_;  // this instance's name in the lease
+  RedisLease lease_;
   bool leader_ = false;
   TimerPtr timer_;
   std::unique_ptr<HttpClientPool> admin_;  // this instance's own admin API
