@@ -5,6 +5,7 @@
 #include "core/clock.hpp"
 #include "net/resolve_host.hpp"
 #include "ops/alerts/alerts_service.hpp"
+#include "ops/dashboard/panels.hpp"
 
 namespace redge {
 namespace {
@@ -110,7 +111,10 @@ std::unique_ptr<Service> create(ModuleContext& context) {
   const AlertsOptions& o = context.config().module<AlertsOptions>();
   std::vector<AlertRuleSpec> specs;
   alertRuleSpecs(o, specs);  // checked in prepare
-  return std::make_unique<AlertsService>(context, o, std::move(specs));
+  auto service = std::make_unique<AlertsService>(context, o, std::move(specs));
+  if (StatusPanels* panels = context.find<StatusPanels>())
+    addAlertsPanel(*panels, service->engine());
+  return service;
 }
 
 }  // namespace
