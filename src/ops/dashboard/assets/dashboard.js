@@ -64,8 +64,11 @@ function sparkline(pick) {
   if (nums.length < 2) return g;
   const max = Math.max(...nums), min = Math.min(0, ...nums);
   const span = max - min || 1;
-  const step = w / (HISTORY - 1);
-  const off = HISTORY - values.length;
+  // Right-aligned; the first seconds are spread over 20 points, not drawn
+  // as a speck at the end of the full history's width.
+  const slots = Math.max(values.length, 20);
+  const step = w / (slots - 1);
+  const off = slots - values.length;
   const pts = [];
   values.forEach((v, i) => {
     if (typeof v !== 'number' || !Number.isFinite(v)) return;
