@@ -321,6 +321,11 @@ TEST_CASE("admin dashboard: the page and its assets come from the binary with a 
   CHECK(css.status == 200);
   CHECK(css.header("Content-Type").rfind("text/css", 0) == 0);
 
+  // HEAD /events is answered with the head alone, not held open.
+  HttpReply head = httpHead(s.admin("/events"), {}, 2000ms);
+  CHECK(head.status == 200);
+  CHECK(head.header("Content-Type").rfind("text/event-stream", 0) == 0);
+
   HttpReply none = httpGet(s.admin("/dashboard/nope.js"));
   CHECK(none.status == 404);
   CHECK(errorCode(none.body) == "not_found");

@@ -53,7 +53,7 @@ EventStream::~EventStream() {
   close();
 }
 
-void EventStream::accept(HttpRequest&, const HttpExchange& exchange) {
+void EventStream::accept(HttpRequest& request, const HttpExchange& exchange) {
   if (closed_) {
     stats_.refused_total.inc();
     exchange.sendError(503, "shutting_down",
@@ -76,6 +76,12 @@ void EventStream::accept(HttpRequest&, const HttpExchange& exchange) {
                   {"Server", "redge"}};
   if (!exchange.writeHead(head)) {
     exchange.attach(nullptr);
+    return;
+  }
+  if (request.method == HttpMethod::Head) {
+    // The head is the whole answer: no stream to keep.
+    exchange.attach(nullptr);
+    exchange.end();
     return;
   }
   clients_.push_back(std::move(client));
