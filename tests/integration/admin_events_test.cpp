@@ -246,6 +246,34 @@ TEST_CASE("admin events: the panels follow a flag, canary weights, traffic and t
   CHECK((*open)["relay"]["queue_depth"].GetDouble() >= 1);
 }
 
+TEST_CASE("admin events: the registry's instances and the firing alerts have their panels",
+          "[admin][events]") {
+  TestStack s({"discovery.enabled=true", "discovery.service=web", "alerts.enabled=true",
+               "alerts.interval_ms=100", "alerts.defaults.cpu=false",
+               "alerts.defaults.memory=false",
+               "alerts.rules=[{\"name\":\"FdsOpen\",\"expr\":\"process_open_fds > 0\","
+               "\"labels\":{\"severity\":\"page\"},"
+               "\"annotations\":{\"summary\":\"<b>{{ $value }}</b> fds\"}}]"});
+  EventReader events(s.redge.adminPort());
+  auto d = events.until(
+      [](const rapidjson::Document& x) {
+        if (!x.HasMember("instances") || !x["instances"].IsObject()) return false;
+        if (!x.HasMember("alerts") || !x["alerts"].IsObject()) return false;
+        return x["instances"]["count"].GetInt64() >= 1 && x["alerts"]["active"].Size() >= 1 &&
+               std::string(x["alerts"]["active"][0]["state"].GetString()) == "firing";
+      },
+      8000ms);
+  REQUIRE(d);
+  const auto& instance = (*d)["instances"]["items"][0];
+  CHECK(std::string(instance["service"].GetString()) == "web");
+  CHECK(instance["heartbeat_age_ms"].GetInt64() >= 0);
+  const auto& alert = (*d)["alerts"]["active"][0];
+  CHECK(std::string(alert["name"].GetString()) == "FdsOpen");
+  CHECK(std::string(alert["severity"].GetString()) == "page");
+  CHECK(std::string(alert["summary"].GetString()).find("<b>") == 0);
+  CHECK(alert["value"].GetDouble() > 0);
+}
+
 TEST_CASE("admin events: a client that never reads is skipped, then dropped", "[admin][events]") {
   // Ten snapshots a second of about 110 KB each (100 flags with long
   // descriptions), so an unread stream fills the socket and the output
