@@ -22,10 +22,11 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # CI and a fresh machine build without it.
 LAUNCHER   := $(shell command -v ccache >/dev/null 2>&1 && echo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 
+# chromium: the dashboard's browser test (tests/browser) drives it headless.
 DEPS       := cmake g++ make pkg-config libuv1-dev libhiredis-dev rapidjson-dev catch2 \
               node-llhttp redis-server redis-sentinel redis-tools libcurl4-openssl-dev clang \
               libclang-rt-dev libsystemd-dev python3-redis python3-websockets python3-yaml \
-              systemd dpkg-dev nodejs
+              systemd dpkg-dev nodejs chromium
 # The package's tools: dpkg-shlibdeps (dpkg-dev), lintian, groff for the man page check.
 DEB_DEPS   := dpkg-dev lintian groff-base binutils
 BENCH_DEPS := wrk nginx-light webdis haproxy varnish redis-tools procps util-linux

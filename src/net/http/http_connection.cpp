@@ -287,7 +287,8 @@ int HttpConnection::onHeadersComplete() {
   if (!checkHeaderRules()) return -1;
 
   HttpServer& server = http();
-  if (server.streaming()) {
+  bool stream = server.streaming();
+  if (stream) {
     // Every request goes to the stream entry. A forwarded body is streamed,
     // not kept: only the forwarder's limit applies.
     route_kind_ = RouteMatch::Kind::Found;
@@ -304,6 +305,13 @@ int HttpConnection::onHeadersComplete() {
     allow_ = std::move(m.allow);
     body_limit_ = m.kind == RouteMatch::Kind::Found ? server.routeBodyLimit(route_id_)
                                                     : server.options().max_body_bytes;
+    if (m.kind == RouteMatch::Kind::Found && server.isStreamRoute(route_id_)) {
+      // One streamed route on a buffered listener (an event stream): the
+      // exchange as a forwarder has it, for this request only.
+      stream = true;
+      request_.keep_alive =
+          llhttp_should_keep_alive(&parser_) != 0 && !server.draining() && parser_.upgrade == 0;
+    }
   }
 
   bool has_body = (parser_.flags & F_CHUNKED) ||
@@ -328,7 +336,7 @@ int HttpConnection::onHeadersComplete() {
     // or it would overtake them; a client that waits in vain sends the body
     // after its own short timeout anyway. A streamed exchange is alone on
     // its connection: what is in the output before it is already in order.
-    if (has_body && replies().empty() && (output().empty() || server.streaming()) &&
+    if (has_body && replies().empty() && (output().empty() || stream) &&
         request_.version_minor >= 1) {
       output().append("HTTP/1.1 100 Continue\r\n\r\n");
       continue_sent_ = true;
@@ -336,7 +344,7 @@ int HttpConnection::onHeadersComplete() {
     }
   }
   if (has_body) {
-    if ((parser_.flags & F_CONTENT_LENGTH) && !server.streaming()) {
+    if ((parser_.flags & F_CONTENT_LENGTH) && !stream) {
       request_.mutableBody().reserve(static_cast<size_t>(parser_.content_length));
     }
     in_body_ = true;
@@ -346,7 +354,7 @@ int HttpConnection::onHeadersComplete() {
   } else {
     setDeadline(Deadline::None, 0);
   }
-  if (server.streaming()) {
+  if (stream) {
     beginStream(has_body);
     // Answered at once with the body unread, or aborted: parse no further.
     // Paused by the entry: the body waits (llhttp resumes right after the
@@ -471,7 +479,9 @@ int HttpConnection::onMessageComplete() {
   uint64_t seq = replies().beginDispatch();
   HttpResponder responder(&server, id(), seq);
   server.observe(request_);
-  if (route_kind_ == RouteMatch::Kind::Found) {
+  if (std::optional<HttpRefusal> refusal = server.screen(request_)) {
+    server.refuse(*refusal, [this, seq](const HttpResponse& r) { deliver(seq, r); });
+  } else if (route_kind_ == RouteMatch::Kind::Found) {
     server.dispatch(route_id_, request_, responder);
   } else if (route_kind_ == RouteMatch::Kind::MethodNotAllowed) {
     std::string message =

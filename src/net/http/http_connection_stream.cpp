@@ -45,7 +45,11 @@ void HttpConnection::beginStream(bool has_body) {
     stream_.request_length = static_cast<int64_t>(parser_.content_length);
   }
   uint64_t number = stream_.number;
-  http().dispatchStream(request_, HttpExchange(&http(), id(), number));
+  if (std::optional<HttpRefusal> refusal = http().screen(request_)) {
+    http().refuse(*refusal, [this](const HttpResponse& r) { streamRespond(r); });
+    return;
+  }
+  http().dispatchStream(route_id_, request_, HttpExchange(&http(), id(), number));
   if (stream_.active && stream_.number == number && stream_.handler == nullptr && !closing()) {
     // Nobody would read the body or write the answer: the client must not
     // wait for ever.
@@ -198,7 +202,7 @@ bool HttpConnection::streamWriteHead(const HttpStreamHead& head) {
   }
   out.append("\r\n");
   stream_.close_after = !keep && !upgrade;
-  http().recordResponse(http().streamRouteId(), head.status, request_.started_us);
+  http().recordResponse(route_id_, head.status, request_.started_us);
   if (upgrade) {
     // Raw bytes both ways from here. What the client sent behind its
     // request is held: the flush hands it over (resumeInput) and reading
@@ -285,7 +289,7 @@ void HttpConnection::streamRespond(const HttpResponse& response) {
   bool body_unread = stream_.request_length != 0 && !stream_.request_done;
   ResponseFraming f = currentFraming();
   if (body_unread) f.keep_alive = false;  // its rest would be parsed as a request
-  http().recordResponse(http().streamRouteId(), response.status, request_.started_us);
+  http().recordResponse(route_id_, response.status, request_.started_us);
   bool close_after = appendResponse(output(), response, f);
   endStream(close_after || body_unread);
 }

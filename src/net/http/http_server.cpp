@@ -78,6 +78,13 @@ void HttpServer::route(HttpMethod method, std::string_view pattern, HttpHandler 
   addRoute(router_.add(method, pattern), std::string(pattern), std::move(handler), max_body_bytes);
 }
 
+void HttpServer::streamRoute(HttpMethod method, std::string_view pattern, HttpStreamEntry entry,
+                             int64_t max_body_bytes) {
+  int id = router_.add(method, pattern);
+  addRoute(id, std::string(pattern), nullptr, max_body_bytes);
+  routes_.back().stream = std::move(entry);
+}
+
 void HttpServer::routeAll(HttpHandler handler, int64_t max_body_bytes) {
   // It takes a router id like any route, so the router's numbering and this
   // table's stay one; matchRoute() then sends it whatever no other route
@@ -210,6 +217,15 @@ Counter& HttpServer::errorCounter(std::string_view code) {
 void HttpServer::recordError(int status, std::string_view code, std::string_view message) {
   errorCounter(code).inc();
   logError(status >= 500 ? LogLevel::Warn : LogLevel::Info, code, message, status);
+}
+
+void HttpServer::refuse(const HttpRefusal& refusal,
+                        const std::function<void(const HttpResponse&)>& deliver) {
+  recordError(refusal.status, refusal.code, refusal.message);
+  std::string body = errorBody(refusal.code, refusal.message);
+  HttpResponse r(refusal.status, "application/json", body);
+  if (!refusal.header_name.empty()) r.header(refusal.header_name, refusal.header_value);
+  deliver(r);
 }
 
 void HttpServer::refreshClock() {

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -50,6 +51,16 @@ struct HttpServerOptions {
   // second for every body_min_rate bytes received (0: not extended).
   int64_t body_min_rate = 1024;
   bool access_log = false;
+};
+
+// Why a request screen (HttpServer::screenRequests) turned a request away.
+struct HttpRefusal {
+  int status = 403;
+  std::string_view code;     // a constant: "unauthorized", "forbidden"
+  std::string_view message;  // a constant sentence
+  // An extra header of the answer (WWW-Authenticate on a 401); empty: none.
+  std::string_view header_name;
+  std::string_view header_value;
 };
 
 class HttpResponder {
@@ -110,6 +121,35 @@ class HttpServer final : public StreamServer {
   // Whether some route was declared with exactly `pattern`.
   bool hasRoute(std::string_view pattern) const;
 
+  // A route whose answer is streamed (Server-Sent Events, a long download):
+  // `entry` gets the request when its head is complete and answers through
+  // the exchange, as a streamAll() listener's entry does (http_exchange.hpp),
+  // while the listener's other routes stay buffered.
+  void streamRoute(HttpMethod method, std::string_view pattern, HttpStreamEntry entry,
+                   int64_t max_body_bytes = -1);
+  bool isStreamRoute(int route_id) const {
+    return route_id >= 0 && static_cast<size_t>(route_id) < routes_.size() &&
+           static_cast<bool>(routes_[static_cast<size_t>(route_id)].stream);
+  }
+
+  // Runs for every request of this listener before its handler (any
+  // route, any method, found or not, declared before or after this call):
+  // a buffered request once it is complete, a streamed one at its head. A
+  // refusal is answered with redge's error body (counted and logged as
+  // every error is) and nothing else runs for the request. One per
+  // listener: the admin listener's token check (ops/admin_auth.hpp),
+  // installed once so that routes mounted later are covered by
+  // construction.
+  using RequestScreen = std::function<std::optional<HttpRefusal>(const HttpRequest& request)>;
+  void screenRequests(RequestScreen screen) { screen_ = std::move(screen); }
+  // The refusal for `request`, if the screen has one.
+  std::optional<HttpRefusal> screen(const HttpRequest& request) const {
+    return screen_ ? screen_(request) : std::nullopt;
+  }
+  // Counts and logs the refusal, then hands `deliver` its answer (valid
+  // during the call).
+  void refuse(const HttpRefusal& refusal, const std::function<void(const HttpResponse&)>& deliver);
+
   // Every request no route takes, whatever its method and path, goes to
   // `handler` (a forwarder: the gateway); metric label "*". Once.
   void routeAll(HttpHandler handler, int64_t max_body_bytes = -1);
@@ -120,8 +160,9 @@ class HttpServer final : public StreamServer {
   bool streaming() const { return static_cast<bool>(stream_entry_); }
   int streamRouteId() const { return stream_route_id_; }
   int64_t streamMaxBodyBytes() const { return stream_max_body_bytes_; }
-  void dispatchStream(HttpRequest& request, const HttpExchange& exchange) {
-    stream_entry_(request, exchange);
+  void dispatchStream(int route_id, HttpRequest& request, const HttpExchange& exchange) {
+    if (stream_entry_) return stream_entry_(request, exchange);
+    routes_[static_cast<size_t>(route_id)].stream(request, exchange);
   }
 
   // Runs for every complete request, routed or not, before its handler.
@@ -158,6 +199,7 @@ class HttpServer final : public StreamServer {
     std::string name;
     HttpHandler handler;
     RouteGuard guard;
+    HttpStreamEntry stream;  // a streamRoute(): the handler is unused
     int64_t max_body_bytes;
     Histogram* latency;
     std::vector<std::pair<int, Counter*>> by_status;  // small, scanned linearly
@@ -176,6 +218,7 @@ class HttpServer final : public StreamServer {
   std::vector<std::pair<std::string, RouteGuard>> guards_;  // by pattern, for later routes
   RouteEntry not_routed_;
   std::function<void(HttpRequest&)> request_observer_;  // 404/405/limits before routing
+  RequestScreen screen_;
   HttpStreamEntry stream_entry_;
   int stream_route_id_ = -1;
   int64_t stream_max_body_bytes_ = -1;

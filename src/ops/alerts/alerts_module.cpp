@@ -6,6 +6,7 @@
 #include "net/resolve_host.hpp"
 #include "ops/alerts/alert_action.hpp"
 #include "ops/alerts/alerts_service.hpp"
+#include "ops/dashboard/panels.hpp"
 
 namespace redge {
 namespace {
@@ -130,7 +131,10 @@ std::unique_ptr<Service> create(ModuleContext& context) {
   const AlertsOptions& o = context.config().module<AlertsOptions>();
   std::vector<AlertRuleSpec> specs;
   alertRuleSpecs(o, specs);  // checked in prepare
-  return std::make_unique<AlertsService>(context, o, std::move(specs));
+  auto service = std::make_unique<AlertsService>(context, o, std::move(specs));
+  if (StatusPanels* panels = context.find<StatusPanels>())
+    addAlertsPanel(*panels, service->engine());
+  return service;
 }
 
 }  // namespace
