@@ -206,10 +206,8 @@ TEST_CASE("admin events: the panels follow a flag, canary weights, traffic and t
       },
       5000ms));
 
-  // canary.<pool> flags: the pool's weights.
-  REQUIRE(httpRequest("PUT", s.admin("/flags/canary.web"),
-                      R"({"enabled": true, "variants": [{"name": "stable", "weight": 90},
-                          {"name": "canary", "weight": 10}], "default_variant": "stable"})",
+  // canary.<pool> flags: the canary side's weight (its rollout while on).
+  REQUIRE(httpRequest("PUT", s.admin("/flags/canary.web"), R"({"enabled": true, "rollout": 10})",
                       kJson)
                   .status /
               100 ==
@@ -219,8 +217,8 @@ TEST_CASE("admin events: the panels follow a flag, canary weights, traffic and t
   REQUIRE(canary);
   const auto& pool = (*canary)["canary"][0];
   CHECK(std::string(pool["pool"].GetString()) == "web");
-  CHECK(pool["variants"][0]["weight"].GetInt64() == 90);
-  CHECK(pool["variants"][1]["weight"].GetInt64() == 10);
+  CHECK(pool["weight"].GetDouble() == 10);
+  CHECK(pool["promoted"].GetInt64() == 0);
 
   // Traffic: the app's request count and rate, the cache proxy's hit ratio.
   for (int i = 0; i < 20; ++i) REQUIRE(httpGet(s.app("/")).status == 200);

@@ -140,6 +140,7 @@ TEST_CASE("autoscale: a load scales a service from 1 to 3 through real spawns, a
       5s));
 }
 
+// With admin.token set, the autoscaler's own spawn and destroy calls carry it.
 TEST_CASE("autoscale: an alert rule's scale_out action adds one instance, once for the fleet",
           "[autoscale][alerts]") {
   TempDir dir;
@@ -154,7 +155,7 @@ TEST_CASE("autoscale: an alert rule's scale_out action adds one instance, once f
        R"(autoscale.services={"web": {"target": 1000000, "min": 1, "max": 2}})",
        "alerts.enabled=true", "alerts.interval_ms=100", "alerts.defaults.cpu=false",
        "alerts.defaults.memory=false", "alerts.defaults.app_error_ratio=false",
-       "alerts.defaults.app_p99=false",
+       "alerts.defaults.app_p99=false", "admin.token=autoscale-test-token",
        R"(alerts.rules=[{"name": "NeedMore", "expr": "redge_gateway_pool_members_healthy{pool='web'} == 1", "for_ms": 500, "actions": ["scale_out:web"]}])"});
   // Two gateways with the same rule: only the lease holder carries it out.
   RedgeProcess a(dir, redis, settings);

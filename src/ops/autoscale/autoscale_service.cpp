@@ -194,6 +194,9 @@ void AutoscaleService::post(const std::string& target, std::string body,
   r.body = std::move(body);
   r.headers.emplace_back("Content-Type", "application/json");
   r.headers.emplace_back("X-Redge-Actor", "autoscale@" + holder_);
+  // The admin listener asks writes for its token (admin.token): this is one.
+  const std::string& token = context_.config().module<AdminOptions>().effective_token;
+  if (!token.empty()) r.headers.emplace_back("Authorization", "Bearer " + token);
   // A spawn answers once its instances registered (discovery.spawn_timeout_ms).
   r.timeout_ms = 120000;
   admin_->send(std::move(r), [this, done = std::move(done)](HttpClientError error,

@@ -15,6 +15,7 @@
 #include "ops/dashboard/dashboard.hpp"
 #include "redis/redis_client.hpp"
 #include "services/discovery/service_registry.hpp"
+#include "services/gateway/canary_split.hpp"
 
 namespace redge {
 
@@ -282,24 +283,31 @@ void writeFlags(JsonWriter& w, const FlagStore& store) {
   w.endObject();
 }
 
-// The canary routing's flags: canary.<pool>, each variant a share of the
-// pool's traffic by weight (the variant names the member group).
+// The canary routing's flags (services/gateway/canary_split.hpp):
+// canary.<pool> holds the canary side's share of the pool (its rollout while
+// it is on), canary.<pool>.promoted the members a promotion moved to stable.
+// A pool whose canary.flag names another flag shows under that name.
 void writeCanary(JsonWriter& w, const FlagStore& store) {
   constexpr std::string_view kPrefix = "canary.";
+  constexpr std::string_view kPromoted = ".promoted";
   const auto& all = store.snapshot().all();
   w.startArray();
   size_t n = 0;
   for (auto it = all.lower_bound(kPrefix); it != all.end() && it->first.starts_with(kPrefix);
        ++it) {
-    if (++n > kMaxPanelItems) break;
     const Flag& f = it->second;
+    if (f.name.ends_with(kPromoted)) continue;
+    if (++n > kMaxPanelItems) break;
     w.startObject();
     w.key("pool").string(std::string_view(f.name).substr(kPrefix.size()));
     w.key("enabled").boolean(f.enabled);
-    w.key("rollout");
-    writeJsonNumber(w, f.rollout);
-    w.key("variants");
-    writeVariants(w, f);
+    w.key("weight");
+    writeJsonNumber(w, canaryWeight(&f));
+    w.key("updated_by").string(f.updated_by);
+    const Flag* promoted = store.find(promotedFlagName(f.name));
+    w.key("promoted").integer(promoted != nullptr && promoted->enabled
+                                  ? static_cast<int64_t>(promoted->targets.size())
+                                  : 0);
     w.endObject();
   }
   w.endArray();

@@ -198,15 +198,13 @@ const panels = {
     title: 'Canary weights',
     render(pools) {
       if (!pools.length) return [empty('no canary.<pool> flags')];
-      const out = [];
-      for (const p of pools) {
-        const total = p.variants.reduce((a, v) => a + v.weight, 0) || 1;
-        out.push(el('h3', { class: p.enabled ? '' : 'dim' }, p.pool, p.enabled ? '' : ' (off)'));
-        out.push(table(['variant', 'weight', ''], p.variants.map((v) =>
-          el('tr', {}, el('td', {}, v.name), el('td', { class: 'num' }, pct(v.weight / total)),
-            el('td', {}, bar(v.weight / total))))));
-      }
-      return out;
+      return [table(['pool', 'canary', '', 'set by', 'promoted'], pools.map((p) =>
+        el('tr', { class: p.enabled ? '' : 'dim' },
+          el('td', {}, p.pool),
+          el('td', { class: 'num' }, p.enabled ? pct(p.weight / 100) : 'off'),
+          el('td', {}, bar(p.weight / 100)),
+          el('td', {}, p.updated_by),
+          el('td', { class: 'num' }, p.promoted))))];
     },
   },
   instances: {
