@@ -253,3 +253,47 @@ TEST_CASE("alerts: two instances firing the same alert send one notification", "
   CHECK(quiet.logText().find("event=alert_notification rule=Everywhere receiver=hook status=firing "
                              "firing=1 resolved=0 outcome=deduplicated") != std::string::npos);
 }
+
+TEST_CASE("alerts: a fleet: rule sums every instance's requests, and fires once", "[alerts]") {
+  WebhookSink sink;
+  TempDir dir;
+  RedisServer redis(dir);
+  // Each instance alone answers 12 requests; only the fleet's sum passes 20.
+  const std::string rules =
+      "[{\"name\":\"FleetBurst\",\"expr\":\"sum(fleet:redge_http_requests_total"
+      "{service='app'}) > 20\",\"receivers\":[\"hook\"]},"
+      "{\"name\":\"LocalBurst\",\"expr\":\"sum(redge_http_requests_total"
+      "{service='app'}) > 20\",\"receivers\":[\"hook\"]},"
+      "{\"name\":\"TwoInstances\",\"expr\":\"count(fleet:redge_alerts_evaluations_total) "
+      "== 2\"}]";
+  std::vector<std::string> settings =
+      alertSettings("{\"hook\":{\"url\":\"" + sink.url("/hook") + "\"}}", rules);
+  settings.push_back("alerts.defaults.app_error_ratio=false");
+  settings.push_back("alerts.defaults.app_p99=false");
+  settings.push_back("alerts.fleet_publish_ms=200");
+  RedgeProcess a(dir, redis, settings);
+  RedgeProcess b(dir, redis, settings);
+  a.waitUntilReady();
+  b.waitUntilReady();
+  auto state = [](const RedgeProcess& r, const std::string& rule, const char* s) {
+    return scrapeMetric(r, "ALERTS{alertname=\"" + rule + "\",alertstate=\"" + s + "\"}")
+        .value_or(0);
+  };
+  // The reader sees both instances.
+  REQUIRE(waitUntil(
+      [&] { return state(a, "TwoInstances", "firing") + state(b, "TwoInstances", "firing") == 1; },
+      5000ms));
+  for (int i = 0; i < 12; ++i) {
+    REQUIRE(httpGet(a.appUrl("/")).status == 200);
+    REQUIRE(httpGet(b.appUrl("/")).status == 200);
+  }
+  REQUIRE(waitUntil([&] { return sink.requests() >= 1; }, 5000ms));
+  rapidjson::Document firing = parseJson(sink.bodies()[0]);
+  CHECK(std::string(firing["alerts"][0]["labels"]["alertname"].GetString()) == "FleetBurst");
+  // Fired on one instance only; the per-instance rule on neither.
+  CHECK(state(a, "FleetBurst", "firing") + state(b, "FleetBurst", "firing") == 1);
+  CHECK(state(a, "LocalBurst", "firing") + state(b, "LocalBurst", "firing") == 0);
+  CHECK(scrapeMetric(a, "redge_alerts_fleet_reader").value_or(0) +
+            scrapeMetric(b, "redge_alerts_fleet_reader").value_or(0) ==
+        1);
+}

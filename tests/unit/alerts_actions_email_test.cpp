@@ -8,6 +8,7 @@
 #include "ops/alerts/alert_action.hpp"
 #include "ops/alerts/alert_email.hpp"
 #include "ops/alerts/alert_payload.hpp"
+#include "ops/alerts/fleet_summary.hpp"
 
 using namespace redge;
 
@@ -85,4 +86,34 @@ TEST_CASE("alert fleet: two instances' notifications of the same alerts are one"
   other_receiver.replace(other_receiver.find("hook"), 4, "mail");
   CHECK(notificationIdentity(other_receiver) != notificationIdentity(a));
   CHECK(notificationIdentity("{").empty());
+}
+
+TEST_CASE("alert fleet: the metrics fleet: rules read are published and read back", "[alerts]") {
+  SampleHistory rules(1000);
+  rules.want("fleet:redge_http_requests_total", 60000);
+  rules.want("process_cpu_seconds_total", 60000);  // an instance rule's: not published
+  CHECK(fleetMetricNames(rules) == std::vector<std::string>{"redge_http_requests_total"});
+
+  SampleHistory local(1000);
+  local.want("redge_http_requests_total", 0);
+  local.record("redge_http_requests_total", {{"service", "app"}, {"status", "200"}}, 1000, 41);
+  local.record("redge_http_requests_total", {{"service", "app"}, {"status", "500"}}, 1000, 2);
+  std::string summary = renderFleetSummary(local, {"redge_http_requests_total"});
+  std::vector<FleetSample> back;
+  REQUIRE(parseFleetSummary(summary, 100, back));
+  REQUIRE(back.size() == 2);
+  CHECK(back[0].name == "redge_http_requests_total");
+  CHECK(back[0].labels == Labels{{"service", "app"}, {"status", "200"}});
+  CHECK(back[0].value == 41);
+  CHECK(back[1].value == 2);
+
+  // What Redis may hold is not trusted: bounded, odd entries skipped.
+  std::vector<FleetSample> few;
+  REQUIRE(parseFleetSummary(summary, 1, few));
+  CHECK(few.size() == 1);
+  std::vector<FleetSample> odd;
+  REQUIRE(parseFleetSummary(R"([["a",{"k":"v"},1],["b",{"k":2},1],[1,{},1],"x",["c",{},"n"]])", 10,
+                            odd));
+  CHECK(odd.size() == 1);
+  CHECK_FALSE(parseFleetSummary("{}", 10, odd));
 }

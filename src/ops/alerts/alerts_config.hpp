@@ -56,6 +56,9 @@ struct AlertsOptions {
   // A notification another instance on the same Redis already sent (the
   // same rule, receiver, status and alerts) is not sent again.
   bool fleet_dedupe = true;
+  // How often each instance publishes the metrics `fleet:` rules read
+  // (fleet_summary.hpp).
+  int64_t fleet_publish_ms = 2000;
   std::vector<AlertRuleOptions> rules;
   std::map<std::string, AlertReceiverOptions> receivers;
   AlertDefaultsOptions defaults;

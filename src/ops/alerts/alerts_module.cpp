@@ -52,7 +52,10 @@ void declareKeys(ConfigSchema& schema) {
               "time between evaluations (and samples of the metrics)")
       .boolKey(REDGE_FIELD(AlertsOptions, fleet_dedupe),
                "send a notification once per fleet: instances on the same Redis that fire the "
-               "same alerts agree through a Redis key which one sends");
+               "same alerts agree through a Redis key which one sends")
+      .intKey(REDGE_FIELD(AlertsOptions, fleet_publish_ms), 100, kMaxDurationMs,
+              "how often each instance publishes to Redis the metrics that rules read over the "
+              "fleet (fleet:<metric>)");
   section.listKey(REDGE_FIELD(AlertsOptions, rules), "alert rules (README: Alerts)")
       .stringKey(REDGE_FIELD(AlertRuleOptions, name), "the rule's name (alertname)")
       .stringKey(REDGE_FIELD(AlertRuleOptions, expr), "the condition, a PromQL subset")

@@ -54,6 +54,10 @@ std::string alertsInstanceName() {
   return hostName() + ":" + std::to_string(getpid());
 }
 
+// Bounds on what one fleet read takes from Redis.
+constexpr size_t kMaxFleetInstances = 1000;
+constexpr size_t kMaxFleetSamples = 5000;  // per instance
+
 AlertsStats bindAlertsStats(MetricsRegistry& metrics) {
   StatsBinder stats_binder(metrics, "redge_alerts_", {});
   return REDGE_STATS_BIND(REDGE_ALERTS_STATS);
@@ -155,6 +159,18 @@ AlertsService::AlertsService(ModuleContext& context, const AlertsOptions& option
       notificationCounter(name, status);
     }
   }
+  fleet_names_ = fleetMetricNames(engine_.history());
+  if (!fleet_names_.empty()) {
+    fleet_local_ = std::make_unique<SampleHistory>(options_.interval_ms);
+    for (const std::string& name : fleet_names_) fleet_local_->want(name, 0);
+    fleet_lease_ = std::make_unique<RedisLease>(redis_, key_prefix_ + "alerts:fleet:lease", holder_,
+                                                3 * options_.fleet_publish_ms);
+    fleet_reader_gauge_ =
+        &metrics.gauge("redge_alerts_fleet_reader",
+                       "1 while this instance reads every instance's metrics for the fleet: rules");
+    fleet_instances_gauge_ = &metrics.gauge("redge_alerts_fleet_instances",
+                                            "Instances whose metrics the last fleet read merged");
+  }
   if (HttpServer* admin = context.findHttpServer("admin")) {
     admin->route(HttpMethod::Get, "/alerts", [this](HttpRequest&, const HttpResponder& res) {
       res.send(HttpResponse(200, "application/json", engine_.statusJson()));
@@ -207,10 +223,84 @@ void AlertsService::onTick() {
     }
     was_firing_[i] = firing;
   }
+  if (fleet_local_ && started_us / 1000 >= next_publish_ms_) {
+    next_publish_ms_ = started_us / 1000 + options_.fleet_publish_ms;
+    publishFleet(started_us / 1000);
+  }
   std::vector<AlertNotification> due = engine_.due();
   stats_.evaluation_seconds.observe(static_cast<double>(runtime_.clock.nowUs() - started_us) / 1e6);
   for (AlertNotification& n : due) notify(std::move(n));
   timer_->enable(options_.interval_ms);
+}
+
+void AlertsService::publishFleet(int64_t now_ms) {
+  if (!redis_.ready()) return;
+  fleet_local_->sample(runtime_.metrics, now_ms);  // collected by this tick already
+  const std::string ttl = std::to_string(3 * options_.fleet_publish_ms);
+  const std::string key = key_prefix_ + "alerts:fleet:instance:" + holder_;
+  redis_.command({"SET", key, renderFleetSummary(*fleet_local_, fleet_names_), "PX", ttl},
+                 [](RedisStatus, const redisReply*) {});
+  redis_.command(
+      {"ZADD", key_prefix_ + "alerts:fleet:instances", std::to_string(wallClockMs()), holder_},
+      [](RedisStatus, const redisReply*) {});
+  fleet_lease_->renew([this](bool held) {
+    if (closing_) return;
+    if (held != fleet_reader_) {
+      fleet_reader_ = held;
+      fleet_reader_gauge_->set(held ? 1 : 0);
+      REDGE_LOG(Info, held ? "alerts_fleet_reader" : "alerts_fleet_reader_lost")
+          .kv("holder", holder_);
+    }
+    if (held) collectFleet();
+  });
+}
+
+// The lease holder reads every instance published lately (this one
+// included) into its history as fleet:<metric>{…, instance="<holder>"}.
+void AlertsService::collectFleet() {
+  const std::string set = key_prefix_ + "alerts:fleet:instances";
+  const std::string since = std::to_string(wallClockMs() - 3 * options_.fleet_publish_ms);
+  redis_.command({"ZREMRANGEBYSCORE", set, "-inf", "(" + since},
+                 [](RedisStatus, const redisReply*) {});
+  redis_.command(
+      {"ZRANGEBYSCORE", set, since, "+inf"}, [this](RedisStatus status, const redisReply* reply) {
+        if (closing_ || status != RedisStatus::Ok || reply == nullptr ||
+            reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
+          return;
+        }
+        auto holders = std::make_shared<std::vector<std::string>>();
+        std::vector<std::string> args = {"MGET"};
+        for (size_t i = 0; i < reply->elements && i < kMaxFleetInstances; ++i) {
+          const redisReply* e = reply->element[i];
+          if (e->type != REDIS_REPLY_STRING || e->len > 256) continue;
+          holders->emplace_back(e->str, e->len);
+          args.push_back(key_prefix_ + "alerts:fleet:instance:" + holders->back());
+        }
+        std::vector<std::string_view> views(args.begin(), args.end());
+        redis_.command(views, [this, holders](RedisStatus status, const redisReply* reply) {
+          if (closing_ || status != RedisStatus::Ok || reply == nullptr ||
+              reply->type != REDIS_REPLY_ARRAY) {
+            return;
+          }
+          const int64_t now = runtime_.clock.nowMs();
+          size_t merged = 0;
+          for (size_t i = 0; i < reply->elements && i < holders->size(); ++i) {
+            const redisReply* e = reply->element[i];
+            if (e->type != REDIS_REPLY_STRING) continue;
+            std::vector<FleetSample> samples;
+            if (!parseFleetSummary(std::string_view(e->str, e->len), kMaxFleetSamples, samples)) {
+              continue;
+            }
+            ++merged;
+            for (FleetSample& s : samples) {
+              s.labels.emplace_back("instance", (*holders)[i]);
+              engine_.history().record(std::string(kFleetMetricPrefix) + s.name, s.labels, now,
+                                       s.value);
+            }
+          }
+          fleet_instances_gauge_->set(static_cast<double>(merged));
+        });
+      });
 }
 
 std::string AlertsService::canaryFlagOf(const std::string& pool) const {

@@ -19,6 +19,8 @@
 #include "ops/alerts/alert_engine.hpp"
 #include "ops/alerts/alert_receivers.hpp"
 #include "ops/alerts/alerts_config.hpp"
+#include "ops/alerts/fleet_summary.hpp"
+#include "redis/redis_lease.hpp"
 #include "services/service.hpp"
 
 namespace redge {
@@ -57,6 +59,8 @@ class AlertsService final : public Service {
   void notify(AlertNotification n);
   void deliver(AlertNotification n);
   void runAction(const std::string& rule, const AlertAction& action);
+  void publishFleet(int64_t now_ms);
+  void collectFleet();
   std::string canaryFlagOf(const std::string& pool) const;
   Counter& actionCounter(const std::string& action, const std::string& outcome);
   Counter& notificationCounter(const std::string& receiver, const std::string& status);
@@ -78,6 +82,16 @@ class AlertsService final : public Service {
   std::vector<std::vector<AlertAction>> actions_;    // per rule
   std::vector<bool> was_firing_;                     // per rule, at the last tick
   std::map<std::string, Counter*> action_counters_;
+  // Rules over the fleet (fleet_summary.hpp): the metrics to publish, this
+  // instance's latest values of them, the lease of the instance that reads
+  // every instance's.
+  std::vector<std::string> fleet_names_;
+  std::unique_ptr<SampleHistory> fleet_local_;
+  std::unique_ptr<RedisLease> fleet_lease_;
+  int64_t next_publish_ms_ = 0;
+  bool fleet_reader_ = false;
+  Gauge* fleet_reader_gauge_ = nullptr;
+  Gauge* fleet_instances_gauge_ = nullptr;
   uint64_t rule_errors_seen_ = 0;
   bool closing_ = false;
 };

@@ -74,6 +74,13 @@ bool SampleHistory::wanted(std::string_view metric) const {
   return metrics_.find(std::string(metric)) != metrics_.end();
 }
 
+std::vector<std::string> SampleHistory::wantedNames() const {
+  std::vector<std::string> out;
+  for (const auto& [name, m] : metrics_) out.push_back(name);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 SampleHistory::Series* SampleHistory::seriesFor(std::string_view metric, Labels labels) {
   auto it = metrics_.find(std::string(metric));
   if (it == metrics_.end()) return nullptr;

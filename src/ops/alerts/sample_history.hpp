@@ -68,6 +68,8 @@ class SampleHistory {
   // samples at this interval.
   bool want(std::string_view metric, int64_t range_ms);
   bool wanted(std::string_view metric) const;
+  // Every metric name kept, in name order.
+  std::vector<std::string> wantedNames() const;
   int64_t intervalMs() const { return interval_ms_; }
 
   // One sample of every wanted series, at now_ms. Re-reads the registry's
