@@ -363,6 +363,7 @@ void RedisClient::onHandshakeDone(RedisStatus status, const redisReply* reply,
 
 void RedisClient::becomeReady() {
   state_ = State::Ready;
+  ++connection_id_;
   attempt_ = 0;
   down_logged_ = false;
   stats_.connected.set(1);

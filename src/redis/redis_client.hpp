@@ -124,6 +124,10 @@ class RedisClient {
   void onDown(std::function<void()> fn) { down_hooks_.push_back(std::move(fn)); }
 
   size_t inflight() const { return inflight_; }
+  // Counts the connections that became ready: a command answered under one
+  // id ran on that connection, so a WAIT sent while the id is unchanged
+  // covers its writes (a WAIT on a new connection would cover nothing).
+  uint64_t connectionId() const { return connection_id_; }
   // The server connected to, or being connected to ("" for a unix socket
   // or before the first target is known).
   std::string targetText() const;
@@ -203,6 +207,7 @@ class RedisClient {
   LoopHooks::HookId before_poll_ = 0;
   SocketWatch* watch_ = nullptr;  // the current connection's poll handle
   bool was_ready_ = false;
+  uint64_t connection_id_ = 0;
   bool down_logged_ = false;
   uint64_t connect_deadline_ms_ = 0;
   RedisAddress target_;                      // TCP target of the current connect
