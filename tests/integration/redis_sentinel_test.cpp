@@ -12,7 +12,9 @@
 // one count. The cache proxy's keyspace subscriber must be listening on the
 // new master afterwards. A second case starts redge with its first sentinel
 // down. Two more cases measure what the relay loses in a failover, with
-// relay.durability=replicated (nothing that got 202) and without (printed).
+// relay.durability=replicated (nothing that got 202) and without (printed),
+// with reads on a replica the sentinels list, chosen again after the
+// failover.
 
 #include "support/redis_sentinel.hpp"
 
@@ -238,6 +240,15 @@ TEST_CASE("sentinel: with the first sentinel down at start, the second names the
 
 namespace {
 
+// calls=N of cmdstat_<command> in INFO commandstats; 0 when never called.
+long long commandCalls(const RedisServer& server, const std::string& command) {
+  std::string info = server.command({"INFO", "commandstats"}).str;
+  std::string needle = "cmdstat_" + command + ":calls=";
+  size_t at = info.find(needle);
+  if (at == std::string::npos) return 0;
+  return std::stoll(info.substr(at + needle.size()));
+}
+
 // One failover under load with the relay's durability set as asked and
 // reads on a replica: what became of the messages that got 202.
 struct FailoverLoss {
@@ -347,6 +358,17 @@ FailoverLoss failoverUnderLoad(bool replicated) {
     loss.window_ms = std::max(loss.window_ms, kill_ms - done_ms);
     loss.lost_ids += id + " ";
   }
+  // Reads were re-chosen: the promoted replica is the master now, the
+  // other one (re-pointed at it by the sentinels) takes the reads.
+  RedisServer& other = &promoted == &replica ? replica2 : replica;
+  CHECK(waitUntil(
+      [&] {
+        if (scrapeMetric(redge, "redge_redis_replica_up") != 1.0) return false;
+        const long long before = commandCalls(other, "lrange");
+        httpGet(redge.appUrl("/recent"));
+        return commandCalls(other, "lrange") > before;
+      },
+      15s, 200ms));
   CHECK(redge.running());
   return loss;
 }
