@@ -11,6 +11,11 @@
 //   (it is on the replica when the client reads the answer); the replica
 //   frozen, 503 not_replicated within the replication timeout, with the
 //   id of the message, which the master does keep.
+// - With sentinels: the replica is one SENTINEL replicas lists; when it
+//   dies, reads are answered meanwhile and move to the other replica once
+//   the sentinels call it down.
+
+#include <signal.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -249,5 +254,71 @@ TEST_CASE("relay durability=replicated: 202 once a replica has it, else 503 not_
   CHECK(retried.status == 200);
   CHECK(jsonString(retried.body, "id") == *id);
   CHECK(redge.waitForLog("event=relay_replicated", 2000ms));
+  CHECK(redge.running());
+}
+
+TEST_CASE("replica reads with sentinels: a replica from SENTINEL replicas, another after its loss",
+          "[replica][sentinel]") {
+  TempDir master_dir, a_dir, b_dir, sentinel_dir, dir;
+  const std::vector<std::string> common = {"--repl-diskless-sync-delay", "0"};
+  RedisServer master(master_dir, common);
+  std::vector<std::string> replica_args = common;
+  replica_args.insert(replica_args.end(),
+                      {"--replicaof", "127.0.0.1", std::to_string(master.port())});
+  RedisServer a(a_dir, replica_args);
+  RedisServer b(b_dir, replica_args);
+  REQUIRE(waitUntil([&] { return replicaLinkUp(a) && replicaLinkUp(b); }, 5s));
+  RedisSentinel s1(sentinel_dir, master.port(), "mymaster");
+  RedisSentinel s2(sentinel_dir, master.port(), "mymaster");
+  RedisSentinel s3(sentinel_dir, master.port(), "mymaster");
+  REQUIRE(sentinelsSettled({&s1, &s2, &s3}, "mymaster", 2, 15s));
+
+  RedgeProcess redge(dir, "redis://127.0.0.1:1/0",
+                     {"redis.sentinels=[\"" + s1.address() + "\",\"" + s2.address() + "\",\"" +
+                          s3.address() + "\"]",
+                      "redis.master_name=mymaster", "redis.read_from=replica",
+                      "redis.command_timeout_ms=" + std::to_string(kCommandTimeoutMs)},
+                     {}, RedgeServices{.cache_proxy = true});
+  redge.waitUntilReady();
+  INFO("redge log:\n" << redge.logText());
+  REQUIRE(redge.waitForLog("event=redis_replica_ready", 5000ms));
+  const bool on_a = redge.logText().find("event=redis_replica_ready target=127.0.0.1:" +
+                                         std::to_string(a.port())) != std::string::npos;
+  RedisServer& chosen = on_a ? a : b;
+  RedisServer& other = on_a ? b : a;
+
+  auto setEverywhere = [&](const std::string& key, const std::string& value) {
+    REQUIRE(master.command({"SET", key, value}).str == "OK");
+    REQUIRE(waitUntil(
+        [&] {
+          return a.command({"GET", key}).str == value && b.command({"GET", key}).str == value;
+        },
+        2s));
+  };
+  setEverywhere("k1", "one");
+  const long long chosen_gets = commandCalls(chosen, "get");
+  CHECK(httpGet(redge.cacheUrl("/k1")).body == "one");
+  CHECK(commandCalls(chosen, "get") == chosen_gets + 1);
+
+  // The chosen replica dies: reads are answered meanwhile, then move to the
+  // other one once the sentinels call it down.
+  for (int i = 0; i < 20; ++i) setEverywhere("k" + std::to_string(i + 2), "v");
+  ::kill(chosen.pid(), SIGKILL);
+  int n = 2;
+  CHECK(waitUntil(
+      [&] {
+        const long long before = commandCalls(other, "get");
+        auto t = std::chrono::steady_clock::now();
+        HttpReply r = httpGet(redge.cacheUrl("/k" + std::to_string(n++)));
+        CHECK(r.status == 200);
+        CHECK(r.body == "v");
+        CHECK(msSince(t) <= kCommandTimeoutMs + kSlackMs);
+        return commandCalls(other, "get") > before;
+      },
+      10s, 200ms));
+  CHECK(
+      redge.waitForLog("event=redis_replica_moved old=127.0.0.1:" + std::to_string(chosen.port()) +
+                           " new=127.0.0.1:" + std::to_string(other.port()),
+                       1000ms));
   CHECK(redge.running());
 }
