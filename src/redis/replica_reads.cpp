@@ -201,7 +201,7 @@ void ReplicaReads::useReplica(const RedisAddress& address) {
   // and arm the timer, never replace the client under its own feet.
   replica_->onReady([this] { markBack(); });
   replica_->onDown([this] {
-    markLost("connection lost");
+    markLost(replica_->downReason());
     checkSoon();
   });
   replica_->start();
