@@ -18,7 +18,11 @@
 #                      gateway (redge's gateway vs HAProxy and nginx as reverse
 #                      proxies), gateway-cache-hit (its response cache vs
 #                      Varnish and nginx proxy_cache), gateway-canary (a
-#                      flag-bound route and a canary pool vs neither)
+#                      flag-bound route and a canary pool vs neither),
+#                      replica-cache-misses, replica-recent and
+#                      relay-post-replicated (redis.read_from=replica and
+#                      relay.durability=replicated against a replica the
+#                      bench starts)
 #   CACHE_OBJECT_BYTES body size of the gateway-cache cases' object (1024)
 #   CACHE_MISS_ENTRIES max_entries of gateway-cache-miss's route (10000)
 #   CACHE_FILL_OBJECTS objects stored by gateway-cache-rss (100000), within
@@ -51,7 +55,7 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 BENCH_SECONDS=${BENCH_SECONDS:-10}
 BENCH_WARMUP=${BENCH_WARMUP:-1}
-BENCH_CASES=${BENCH_CASES:-"hello hello-pipelined workers-pipelined get idle-rss cache-hits cache-misses resp-hits resp-hits-pipelined relay-post relay-delivery gateway gateway-idle-rss gateway-cache-hit gateway-cache-miss gateway-cache-rss gateway-canary"}
+BENCH_CASES=${BENCH_CASES:-"hello hello-pipelined workers-pipelined get idle-rss cache-hits cache-misses replica-cache-misses replica-recent resp-hits resp-hits-pipelined relay-post relay-post-replicated relay-delivery gateway gateway-idle-rss gateway-cache-hit gateway-cache-miss gateway-cache-rss gateway-canary"}
 BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-50}
 PIPELINE_DEPTH=${PIPELINE_DEPTH:-16}
 WORKERS_N=${WORKERS_N:-2}
@@ -1275,6 +1279,128 @@ case_relay_post() {
   print_table "relay enqueue: redge POST /messages (gate check + enqueue script) vs redis-benchmark -t lpush" \
     "redis µs/req" \
     "For redis-lpush the server is redis-server itself, so its CPU is in the server column."
+}
+
+# ------------------------------------------------- replica reads, durability
+
+# A replica of the run's redis-server for one case (stop_replica at its
+# end, so the cases after it measure a master that replicates to no one):
+# REPLICA_PORT, REPLICA_PID.
+REPLICA_PORT=""
+REPLICA_PID=""
+start_replica() {
+  [ -n "$REPLICA_PID" ] && alive "$REPLICA_PID" && return 0
+  REPLICA_PORT=$(free_ports 1)
+  local pin=()
+  [ -n "$REDIS_CPU" ] && pin=(taskset -c "$REDIS_CPU")
+  "${pin[@]}" redis-server --port "$REPLICA_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$TMP" --dbfilename replica.rdb --logfile "$TMP/replica.log" --daemonize no \
+    --replicaof 127.0.0.1 "$REDIS_PORT" &
+  REPLICA_PID=$!
+  PIDS+=("$REPLICA_PID")
+  local _
+  for _ in $(seq 100); do
+    redis-cli -p "$REPLICA_PORT" INFO replication 2>/dev/null | grep -q '^master_link_status:up' &&
+      return 0
+    sleep 0.1
+  done
+  log "the replica did not link to its master"
+  tail -n 15 "$TMP/replica.log" >&2 || true
+  return 1
+}
+stop_replica() {
+  [ -n "$REPLICA_PID" ] && stop_pid "$REPLICA_PID"
+  REPLICA_PID=""
+}
+
+# The cache proxy's miss path (ttl 0: every request reads Redis), reading
+# the master, then the replica.
+case_replica_cache_misses() {
+  redis-cli -p "$REDIS_PORT" SET k "$MESSAGE" >/dev/null
+  if ! start_replica; then
+    missing redge "no replica"
+    print_table "cache proxy misses, redis.read_from=master vs replica" "redis µs/req"
+    return 0
+  fi
+  local label setting
+  for label in redge redge-replica; do
+    setting=(--set redis.read_from=master)
+    [ "$label" = redge-replica ] &&
+      setting=(--set redis.read_from=replica --set "redis.replica_url=redis://127.0.0.1:$REPLICA_PORT/0")
+    if start_cacheproxy --set cacheproxy.ttl_ms=0 "${setting[@]}"; then
+      AUX_PIDS="$REDIS_PID $REPLICA_PID" measure "$label" "$STARTED_PID" \
+        "http://127.0.0.1:$CACHE_PORT/k"
+      stop_pid "$STARTED_PID"
+    else
+      missing "$label" "redge did not start"
+    fi
+  done
+  stop_replica
+  print_table "cache proxy, every request a miss (ttl 0): redis.read_from=master (redge) vs replica (redge-replica)" \
+    "redis µs/req" \
+    "redis µs/req is the CPU of the master and the replica together, per request."
+}
+
+# GET /recent: each request also records its own visit (LPUSH + LTRIM on the
+# master, batched per loop iteration) before the LRANGE that reads the list.
+case_replica_recent() {
+  if ! start_replica; then
+    missing redge "no replica"
+    print_table "GET /recent, redis.read_from=master vs replica" "redis µs/req"
+    return 0
+  fi
+  local label setting
+  for label in redge redge-replica; do
+    setting=(--set redis.read_from=master)
+    [ "$label" = redge-replica ] &&
+      setting=(--set redis.read_from=replica --set "redis.replica_url=redis://127.0.0.1:$REPLICA_PORT/0")
+    if start_redge "${setting[@]}"; then
+      AUX_PIDS="$REDIS_PID $REPLICA_PID" measure "$label" "$STARTED_PID" \
+        "http://127.0.0.1:$REDGE_PORT/recent" -H "Accept: application/json"
+      stop_pid "$STARTED_PID"
+    else
+      missing "$label" "redge did not start"
+    fi
+  done
+  stop_replica
+  print_table "GET /recent (JSON): redis.read_from=master (redge) vs replica (redge-replica)" \
+    "redis µs/req" \
+    "redis µs/req is the CPU of the master and the replica together, per request."
+}
+
+# POST /messages with relay.durability=none (redge) and replicated
+# (redge-replicated: WAIT 1 after the enqueues of each loop iteration, on
+# the relay's own connection). Nothing is delivered (a parked upstream), so
+# the case measures intake alone, as relay-post does.
+case_relay_post_replicated() {
+  if ! start_replica; then
+    missing redge "no replica"
+    print_table "relay enqueue, relay.durability=none vs replicated" "redis µs/req"
+    return 0
+  fi
+  local parked_port parked_pid label
+  parked_port=$(free_ports 1)
+  parked_pid=$(silent_listener "$parked_port")
+  PIDS+=("$parked_pid")
+  for label in redge redge-replicated; do
+    local durability=none
+    [ "$label" = redge-replicated ] && durability=replicated
+    if start_redge --set relay.enabled=true --set relay.queue_max=10000000 \
+      --set relay.queue_recovery=1 --set relay.concurrency=1 --set relay.timeout_ms=3600000 \
+      --set "relay.upstream_url=http://127.0.0.1:$parked_port/message" \
+      --set "relay.durability=$durability" --set relay.replication_timeout_ms=500; then
+      AUX_PIDS="$REDIS_PID $REPLICA_PID" measure "$label" "$STARTED_PID" \
+        "http://127.0.0.1:$REDGE_PORT/messages" -s "$BENCH_DIR/post_message.lua"
+      stop_pid "$STARTED_PID"
+    else
+      missing "$label" "redge did not start"
+    fi
+  done
+  stop_pid "$parked_pid"
+  stop_replica
+  print_table "relay enqueue: POST /messages with relay.durability=none (redge) vs replicated (redge-replicated)" \
+    "redis µs/req" \
+    "redis µs/req is the CPU of the master and the replica together, per request; errors counts 503 not_replicated among them."
 }
 
 # Delivery throughput: N messages are written into the queue directly (the

@@ -3,7 +3,10 @@
 # redis-sentinel, and redge following the master through the sentinels.
 # It writes through redge, SIGKILLs the master, and shows the sentinels
 # promoting the replica and redge following it: the one failover line in
-# redge's log, the metric, and writes landing on the new master. Each step
+# redge's log, the metric, and writes landing on the new master. Reads that
+# tolerate lag go to the replica (redis.read_from=replica) and the relay
+# answers 202 only once the replica has a message
+# (relay.durability=replicated). Each step
 # is checked; the script exits non-zero at the first that fails.
 #
 # Needs `make build`, redis-server, redis-sentinel (or redis-server
@@ -113,15 +116,29 @@ retry 150 settled || die "the sentinels did not find each other and the replica 
 echo "master :$master_port, replica :$replica_port, sentinels :$s1 :$s2 :$s3"
 
 # --- redge, told only where the sentinels are. -------------------------------
+# Reads that tolerate lag (/recent, the relay's listing) go to the replica;
+# POST /messages answers 202 only once the replica has the message.
 build/redge --set "redis.sentinels=[\"127.0.0.1:$s1\",\"127.0.0.1:$s2\",\"127.0.0.1:$s3\"]" \
   --set redis.master_name=mymaster --set app.port="$app_port" --set admin.port="$admin_port" \
-  --set cacheproxy.enabled=false --set relay.enabled=false \
+  --set cacheproxy.enabled=false --set redis.read_from=replica \
+  --set relay.durability=replicated --set relay.replication_timeout_ms=500 \
   2>"$workdir/redge.log" &
 pids+=($!)
 ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$admin_port/readyz")" = 200 ]; }
 retry 50 ready || die "redge did not become ready within 5 s."
 echo "== redge asked the sentinels for the master:"
 grep -o 'event=sentinel_master.*' "$workdir/redge.log" | sed 's/^/   /'
+replica_ready() { grep -q "event=redis_replica_ready target=127.0.0.1:$replica_port" "$workdir/redge.log"; }
+retry 50 replica_ready || die "redge did not start reading from the replica within 5 s."
+echo "== and SENTINEL replicas for the replica its reads go to:"
+grep -o 'event=redis_replica_ready.*' "$workdir/redge.log" | sed 's/^/   /'
+posted=$(curl -s -w ' %{http_code}' -H 'Content-Type: application/json' \
+  -d '{"destination":"sms:+15550100","body":"kept"}' "127.0.0.1:$app_port/messages")
+[ "${posted##* }" = 202 ] || die "POST /messages did not answer 202: $posted"
+message_id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1].rsplit(" ",1)[0])["id"])' "$posted")
+[ "$(cli "$replica_port" exists "redge:relay:msg:$message_id")" = 1 ] ||
+  die "the replica does not have the message that got 202."
+echo "== POST /messages → 202 once the replica had it (relay.durability=replicated): $message_id"
 
 write() { curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$app_port/set"; }
 [ "$(write)" = 200 ] || die "GET /set did not answer 200 before the failover."
@@ -160,4 +177,10 @@ echo "   $metric"
 [ "$metric" = "redge_redis_failovers_total 1" ] || die "the failover was not counted once."
 [ "$(cli "$replica_port" role | head -n 1)" = master ] || die "the replica is not a master."
 [ "$(cli "$replica_port" exists "$key")" = 1 ] || die "the write from before the kill is lost."
+[ "$(cli "$replica_port" exists "redge:relay:msg:$message_id")" = 1 ] ||
+  die "the message that got 202 is lost."
+replica_gone() { grep -q 'event=redis_replica_none' "$workdir/redge.log"; }
+retry 50 replica_gone || die "redge did not notice that no replica is left."
+echo "== reads: the only replica is now the master, so they go to the master:"
+grep -oE 'event=redis_replica_(lost|none).*' "$workdir/redge.log" | sed 's/^/   /'
 echo "== the new master holds what was written before the kill, and takes writes: done"

@@ -122,7 +122,18 @@ void declareProcessSections(ConfigSchema& schema) {
       .stringKey(REDGE_FIELD(RedisConfig, sentinel_user),
                  "ACL user for the sentinels (empty: the default user)")
       .stringKey(REDGE_FIELD(RedisConfig, sentinel_password),
-                 "password for the sentinels (the master's comes from redis.url)");
+                 "password for the sentinels (the master's comes from redis.url)")
+      .enumKey(REDGE_FIELD(RedisConfig, read_from), {"master", "replica"},
+               "where the reads that tolerate replication lag go (cache proxy misses, "
+               "/recent, the relay's listing); a read the replica cannot answer is retried "
+               "on the master")
+      .stringKey(REDGE_FIELD(RedisConfig, replica_url),
+                 "the replica for redis.read_from=replica without sentinels: "
+                 "redis://[user:pass@]host:port/db or unix:///path.sock (empty: none)",
+                 [](const std::string& v) -> std::optional<std::string> {
+                   if (v.empty()) return std::nullopt;
+                   return checkRedisUrl(v);
+                 });
 
   schema.coreSection("http", &Config::http)
       .intKey(REDGE_FIELD(HttpConfig, max_header_bytes), 1, kMaxBytes,
@@ -182,6 +193,14 @@ void declareProcessSections(ConfigSchema& schema) {
                          "name a TCP address)"};
     }
     return std::nullopt;
+  });
+  schema.addRule([](const Config& c, const ConfigSchema& s) -> std::optional<ConfigError> {
+    if (c.redis.read_from != "replica" || !c.redis.sentinels.empty() ||
+        !c.redis.replica_url.empty()) {
+      return std::nullopt;
+    }
+    return ConfigError{s.pathOf(c, &c.redis.read_from),
+                       "replica needs redis.sentinels (to find one) or redis.replica_url"};
   });
   schema.addRule([](const Config& c, const ConfigSchema& s) -> std::optional<ConfigError> {
     if (c.redis.reconnect_min_ms <= c.redis.reconnect_max_ms) return std::nullopt;

@@ -35,6 +35,12 @@ struct RedisConfig {
   std::string master_name;
   std::string sentinel_user;  // ACL user for the sentinels (empty: default user)
   std::string sentinel_password;
+  // Where the reads that tolerate replication lag go (the cache proxy's
+  // misses, /recent, the relay's listing): "master" or "replica". A replica
+  // comes from the sentinels (SENTINEL replicas) or, without sentinels,
+  // from replica_url; a read it cannot answer is retried on the master.
+  std::string read_from = "master";
+  std::string replica_url;
 };
 
 struct HttpConfig {

@@ -363,6 +363,7 @@ void RedisClient::onHandshakeDone(RedisStatus status, const redisReply* reply,
 
 void RedisClient::becomeReady() {
   state_ = State::Ready;
+  ++connection_id_;
   attempt_ = 0;
   down_logged_ = false;
   stats_.connected.set(1);
@@ -409,6 +410,7 @@ void RedisClient::onConnectionGone(std::string_view why) {
     options_.sentinel->reportUnusable(target_);
   }
   stats_.connected.set(0);
+  down_reason_.assign(why);
   // A rotation moves on from a server that failed; the others are tried
   // before this one again.
   if (!options_.rotation.empty()) rotation_.advance();

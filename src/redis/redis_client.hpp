@@ -122,8 +122,15 @@ class RedisClient {
   // Called each time a connection is lost or an attempt to connect fails
   // (every retry, not only the first), e.g. to tell an operator Redis is down.
   void onDown(std::function<void()> fn) { down_hooks_.push_back(std::move(fn)); }
+  // Why the connection was last lost or refused ("command timeout",
+  // "closed by peer", ...), as the redis_down line says it.
+  const std::string& downReason() const { return down_reason_; }
 
   size_t inflight() const { return inflight_; }
+  // Counts the connections that became ready: a command answered under one
+  // id ran on that connection, so a WAIT sent while the id is unchanged
+  // covers its writes (a WAIT on a new connection would cover nothing).
+  uint64_t connectionId() const { return connection_id_; }
   // The server connected to, or being connected to ("" for a unix socket
   // or before the first target is known).
   std::string targetText() const;
@@ -203,7 +210,9 @@ class RedisClient {
   LoopHooks::HookId before_poll_ = 0;
   SocketWatch* watch_ = nullptr;  // the current connection's poll handle
   bool was_ready_ = false;
+  uint64_t connection_id_ = 0;
   bool down_logged_ = false;
+  std::string down_reason_;
   uint64_t connect_deadline_ms_ = 0;
   RedisAddress target_;                      // TCP target of the current connect
   std::optional<RedisAddress> next_target_;  // set by a failover: skips the lookup once

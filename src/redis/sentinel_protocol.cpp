@@ -101,6 +101,80 @@ RedisRole parseRoleReply(const redisReply* reply) {
   return RedisRole::Unknown;
 }
 
+std::optional<std::vector<SentinelReplica>> parseSentinelReplicasReply(const redisReply* reply) {
+  if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY) return std::nullopt;
+  std::vector<SentinelReplica> out;
+  for (size_t i = 0; i < reply->elements; ++i) {
+    const redisReply* entry = reply->element[i];
+    if (entry == nullptr || entry->type != REDIS_REPLY_ARRAY) continue;
+    std::string_view ip, port;
+    SentinelReplica r;
+    for (size_t f = 0; f + 1 < entry->elements; f += 2) {
+      std::string_view key = replyText(entry->element[f]);
+      std::string_view value = replyText(entry->element[f + 1]);
+      if (key == "ip") {
+        ip = value;
+      } else if (key == "port") {
+        port = value;
+      } else if (key == "flags") {
+        r.flags = std::string(value);
+      } else if (key == "master-link-status") {
+        r.master_link_status = std::string(value);
+      } else if (key == "slave-repl-offset") {
+        int64_t offset = 0;
+        auto res = std::from_chars(value.data(), value.data() + value.size(), offset);
+        if (res.ec == std::errc()) r.repl_offset = offset;
+      }
+    }
+    auto address = addressOf(ip, port);
+    if (!address) continue;
+    r.address = std::move(*address);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+bool replicaUsable(const SentinelReplica& replica) {
+  std::string_view flags = replica.flags;
+  while (!flags.empty()) {
+    size_t comma = flags.find(',');
+    std::string_view flag = flags.substr(0, comma);
+    if (flag == "s_down" || flag == "o_down" || flag == "disconnected") return false;
+    if (comma == std::string_view::npos) break;
+    flags.remove_prefix(comma + 1);
+  }
+  return replica.master_link_status == "ok";
+}
+
+std::optional<RedisAddress> chooseReplica(const std::vector<SentinelReplica>& replicas,
+                                          const std::optional<RedisAddress>& current) {
+  const SentinelReplica* best = nullptr;
+  for (const SentinelReplica& r : replicas) {
+    if (!replicaUsable(r)) continue;
+    if (current && r.address == *current) return r.address;
+    if (best == nullptr || r.repl_offset > best->repl_offset) best = &r;
+  }
+  if (best == nullptr) return std::nullopt;
+  return best->address;
+}
+
+std::optional<int64_t> parseRoleOffset(const redisReply* reply) {
+  switch (parseRoleReply(reply)) {
+    case RedisRole::Master:
+      if (reply->elements < 2 || reply->element[1]->type != REDIS_REPLY_INTEGER) break;
+      return replyInteger(reply->element[1]);
+    case RedisRole::Replica: {
+      if (reply->elements < 5 || reply->element[4]->type != REDIS_REPLY_INTEGER) break;
+      int64_t offset = replyInteger(reply->element[4]);
+      if (offset < 0) break;
+      return offset;
+    }
+    default:
+      break;
+  }
+  return std::nullopt;
+}
+
 std::string_view redisRoleName(RedisRole role) {
   switch (role) {
     case RedisRole::Master:

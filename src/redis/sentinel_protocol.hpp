@@ -7,9 +7,11 @@
 #include <hiredis/hiredis.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace redge {
 
@@ -49,6 +51,35 @@ std::optional<SwitchMaster> parseSwitchMaster(std::string_view payload);
 enum class RedisRole { Master, Replica, Sentinel, Unknown };
 RedisRole parseRoleReply(const redisReply* reply);
 std::string_view redisRoleName(RedisRole role);
+
+// One entry of SENTINEL replicas <name>, as much of it as redge judges.
+struct SentinelReplica {
+  RedisAddress address;
+  std::string flags;               // "slave", "slave,s_down", "slave,disconnected", ...
+  std::string master_link_status;  // "ok" or "err"
+  int64_t repl_offset = 0;         // slave-repl-offset
+};
+
+// The reply to SENTINEL replicas (and SENTINEL slaves): one flat field /
+// value array per replica. An entry without a literal address is skipped;
+// nothing at all for an error or anything that is not an array.
+std::optional<std::vector<SentinelReplica>> parseSentinelReplicasReply(const redisReply* reply);
+
+// A replica reads may go to: not subjectively or objectively down, not
+// disconnected from the sentinel, and its link to the master up.
+bool replicaUsable(const SentinelReplica& replica);
+
+// Which replica reads go to: the current one while it stays usable (moving
+// costs a reconnect and gains nothing), else the usable one furthest along
+// the replication stream (least stale), the first listed on a tie. Nothing
+// when none is usable.
+std::optional<RedisAddress> chooseReplica(const std::vector<SentinelReplica>& replicas,
+                                          const std::optional<RedisAddress>& current);
+
+// The replication offset in a ROLE reply: a master's own offset (element
+// 1), or the offset a replica has processed (element 4). Nothing for any
+// other shape, or a replica still connecting (offset -1).
+std::optional<int64_t> parseRoleOffset(const redisReply* reply);
 
 // The order sentinels are tried in: the current one until it fails, then
 // the next, round the list. The one that answered stays current, so a

@@ -172,6 +172,28 @@ void SentinelWatcher::finishLookups(const std::optional<RedisAddress>& master) {
   for (RedisClient* c : waiting) c->onMasterResolved(master);
 }
 
+void SentinelWatcher::replicas(ReplicasCallback cb) {
+  if (state_ != State::Running || !lookups_->ready()) {
+    cb(std::nullopt);
+    return;
+  }
+  lookups_->command({"SENTINEL", "replicas", options_.master_name},
+                    [cb = std::move(cb)](RedisStatus status, const redisReply* reply) {
+                      if (status != RedisStatus::Ok) return cb(std::nullopt);
+                      cb(parseSentinelReplicasReply(reply));
+                    });
+}
+
+uint64_t SentinelWatcher::addMasterListener(MasterListener fn) {
+  uint64_t id = next_listener_id_++;
+  master_listeners_.emplace_back(id, std::move(fn));
+  return id;
+}
+
+void SentinelWatcher::removeMasterListener(uint64_t id) {
+  std::erase_if(master_listeners_, [id](const auto& l) { return l.first == id; });
+}
+
 void SentinelWatcher::reportUnusable(const RedisAddress& address) {
   if (state_ != State::Running || moved_since_answer_ || master_ != address) return;
   // Once per answer, however many clients found the same replica.
@@ -209,6 +231,9 @@ void SentinelWatcher::noteMaster(const RedisAddress& address, std::string_view s
         .kv("sentinel", lookups_->targetText());
   }
   master_ = address;
+  // A copy: a listener may remove itself (or another) from inside the call.
+  auto listeners = master_listeners_;
+  for (auto& [id, fn] : listeners) fn(address);
 }
 
 void SentinelWatcher::followAll(const RedisAddress& address) {

@@ -23,6 +23,7 @@
 // always detaches before it goes away.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,6 +60,20 @@ class SentinelWatcher {
   const std::string& masterName() const { return options_.master_name; }
   // The master the sentinels named last; nothing before the first answer.
   const std::optional<RedisAddress>& master() const { return master_; }
+
+  // SENTINEL replicas <master_name> on the lookups connection. The callback
+  // runs exactly once: with the list, or with nothing when no sentinel is
+  // connected or the answer is not a list (at once, when not running).
+  using ReplicasCallback =
+      std::function<void(const std::optional<std::vector<SentinelReplica>>& replicas)>;
+  void replicas(ReplicasCallback cb);
+
+  // Called with the new master each time the master the sentinels name
+  // changes (the first answer included). Returns an id for
+  // removeMasterListener(), which the listener must call before it goes.
+  using MasterListener = std::function<void(const RedisAddress& master)>;
+  uint64_t addMasterListener(MasterListener fn);
+  void removeMasterListener(uint64_t id);
 
  private:
   friend class RedisClient;
@@ -99,6 +114,8 @@ class SentinelWatcher {
   bool query_is_check_ = false;
   bool moved_since_answer_ = false;
   std::optional<RedisAddress> master_;
+  std::vector<std::pair<uint64_t, MasterListener>> master_listeners_;
+  uint64_t next_listener_id_ = 1;
   Counter& failovers_;
   Counter& lookup_failures_;
 };

@@ -68,6 +68,8 @@ const std::vector<std::string> kExpectedKeys = {
     "redis.master_name",
     "redis.sentinel_user",
     "redis.sentinel_password",
+    "redis.read_from",
+    "redis.replica_url",
     "http.max_header_bytes",
     "http.max_body_bytes",
     "http.header_timeout_ms",
@@ -159,6 +161,8 @@ const std::vector<std::string> kExpectedKeys = {
     "relay.queue_recovery",
     "relay.max_destination_bytes",
     "relay.max_body_bytes",
+    "relay.durability",
+    "relay.replication_timeout_ms",
     "relay.breaker.window_ms",
     "relay.breaker.min_calls",
     "relay.breaker.failure_ratio",
@@ -212,6 +216,10 @@ TEST_CASE("config: defaults match the design", "[config]") {
   CHECK(config.module<RelayConfig>().max_attempts == 5);
   CHECK(config.module<RelayConfig>().queue_max == 10);
   CHECK(config.module<RelayConfig>().queue_recovery == 5);
+  CHECK(config.module<RelayConfig>().durability == "none");
+  CHECK(config.module<RelayConfig>().replication_timeout_ms == 500);
+  CHECK(config.redis.read_from == "master");
+  CHECK(config.redis.replica_url.empty());
   CHECK(config.log.level == "info");
   CHECK_FALSE(config.log.access);
 
@@ -701,6 +709,28 @@ TEST_CASE("config: cross-key rules", "[config]") {
     error = configSchema().validate(config);
     REQUIRE(error);
     CHECK(error->path == "relay.breaker.open_ms");
+  }
+  SECTION("replica reads need a replica; a replicated enqueue fits in the command timeout") {
+    REQUIRE_FALSE(configSchema().applyAssignment("redis.read_from", "replica", config));
+    auto error = configSchema().validate(config);
+    REQUIRE(error);
+    CHECK(error->path == "redis.read_from");
+    CHECK(error->reason == "replica needs redis.sentinels (to find one) or redis.replica_url");
+    REQUIRE_FALSE(
+        configSchema().applyAssignment("redis.replica_url", "redis://127.0.0.1:6380/0", config));
+    CHECK_FALSE(configSchema().validate(config));
+    CHECK(configSchema().applyAssignment("redis.read_from", "primary", config));
+    CHECK(configSchema().applyAssignment("redis.replica_url", "http://127.0.0.1:6380", config));
+
+    REQUIRE_FALSE(configSchema().applyAssignment("relay.durability", "replicated", config));
+    REQUIRE_FALSE(configSchema().applyAssignment("relay.replication_timeout_ms", "501", config));
+    error = configSchema().validate(config);
+    REQUIRE(error);
+    CHECK(error->path == "relay.replication_timeout_ms");
+    CHECK(error->reason == "must be at most half of redis.command_timeout_ms (1000)");
+    config.module<RelayConfig>().replication_timeout_ms = 500;
+    CHECK_FALSE(configSchema().validate(config));
+    CHECK(configSchema().applyAssignment("relay.durability", "sync", config));
   }
   SECTION("per-key rules also hold for a Config built in code") {
     config.log.level = "loud";

@@ -113,3 +113,87 @@ TEST_CASE("sentinel: the rotation keeps a good sentinel and moves past a failed 
 }
 
 }  // namespace redge
+
+namespace redge {
+namespace {
+
+// One replica entry as a sentinel sends it (a subset of its fields, in its
+// order; the readers must not depend on the others).
+std::string replicaEntry(std::string_view ip, std::string_view port, std::string_view flags,
+                         std::string_view link, std::string_view offset) {
+  auto bulk = [](std::string_view s) {
+    return "$" + std::to_string(s.size()) + "\r\n" + std::string(s) + "\r\n";
+  };
+  std::string name = std::string(ip) + ":" + std::string(port);
+  return "*14\r\n" + bulk("name") + bulk(name) + bulk("ip") + bulk(ip) + bulk("port") + bulk(port) +
+         bulk("flags") + bulk(flags) + bulk("master-link-status") + bulk(link) +
+         bulk("slave-priority") + bulk("100") + bulk("slave-repl-offset") + bulk(offset);
+}
+
+}  // namespace
+
+TEST_CASE("sentinel: SENTINEL replicas replies", "[sentinel]") {
+  std::string wire = "*3\r\n" + replicaEntry("127.0.0.1", "6381", "slave", "ok", "1500") +
+                     replicaEntry("127.0.0.1", "6382", "s_down,slave,disconnected", "err", "0") +
+                     replicaEntry("replica.lan", "6383", "slave", "ok", "9");
+  auto list = parseSentinelReplicasReply(parseWire(wire).get());
+  REQUIRE(list);
+  // The entry named by a host name is skipped: redge connects to literals only.
+  REQUIRE(list->size() == 2);
+  CHECK((*list)[0].address.text() == "127.0.0.1:6381");
+  CHECK((*list)[0].flags == "slave");
+  CHECK((*list)[0].master_link_status == "ok");
+  CHECK((*list)[0].repl_offset == 1500);
+  CHECK((*list)[1].address.port == 6382);
+  CHECK_FALSE(replicaUsable((*list)[1]));
+  CHECK(replicaUsable((*list)[0]));
+
+  auto none = parseSentinelReplicasReply(parseWire("*0\r\n").get());
+  REQUIRE(none);
+  CHECK(none->empty());
+  CHECK_FALSE(
+      parseSentinelReplicasReply(parseWire("-ERR No such master with that name\r\n").get()));
+  CHECK_FALSE(parseSentinelReplicasReply(nullptr));
+}
+
+TEST_CASE("sentinel: which replica reads go to", "[sentinel]") {
+  auto at = [](int port, std::string flags, std::string link, int64_t offset) {
+    return SentinelReplica{RedisAddress{"127.0.0.1", port}, std::move(flags), std::move(link),
+                           offset};
+  };
+  const RedisAddress a{"127.0.0.1", 7001}, b{"127.0.0.1", 7002};
+  // Down in any way, or with its master link down: never chosen.
+  CHECK_FALSE(chooseReplica({at(7001, "slave,s_down", "ok", 10)}, std::nullopt));
+  CHECK_FALSE(chooseReplica({at(7001, "slave,o_down", "ok", 10)}, std::nullopt));
+  CHECK_FALSE(chooseReplica({at(7001, "slave,disconnected", "ok", 10)}, std::nullopt));
+  CHECK_FALSE(chooseReplica({at(7001, "slave", "err", 10)}, std::nullopt));
+  CHECK_FALSE(chooseReplica({}, a));
+  // The least stale of the usable ones; the first on a tie.
+  CHECK(chooseReplica({at(7001, "slave", "ok", 10), at(7002, "slave", "ok", 20)}, std::nullopt) ==
+        b);
+  CHECK(chooseReplica({at(7001, "slave", "ok", 20), at(7002, "slave", "ok", 20)}, std::nullopt) ==
+        a);
+  // The current one stays while usable, even a little behind another.
+  CHECK(chooseReplica({at(7001, "slave", "ok", 10), at(7002, "slave", "ok", 20)}, a) == a);
+  // ... and is left when it is not.
+  CHECK(chooseReplica({at(7001, "slave,s_down", "ok", 10), at(7002, "slave", "ok", 5)}, a) == b);
+  CHECK(chooseReplica({at(7002, "slave", "ok", 5)}, a) == b);
+}
+
+TEST_CASE("sentinel: replication offsets from ROLE", "[sentinel]") {
+  CHECK(parseRoleOffset(parseWire("*3\r\n$6\r\nmaster\r\n:3129659\r\n*0\r\n").get()) == 3129659);
+  CHECK(parseRoleOffset(
+            parseWire(
+                "*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:6379\r\n$9\r\nconnected\r\n:3129242\r\n")
+                .get()) == 3129242);
+  // A replica still connecting reports -1: no offset yet.
+  CHECK_FALSE(parseRoleOffset(
+      parseWire("*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:6379\r\n$7\r\nconnect\r\n:-1\r\n")
+          .get()));
+  CHECK_FALSE(parseRoleOffset(parseWire("*2\r\n$8\r\nsentinel\r\n*0\r\n").get()));
+  CHECK_FALSE(parseRoleOffset(parseWire("*1\r\n$6\r\nmaster\r\n").get()));
+  CHECK_FALSE(parseRoleOffset(parseWire("-NOPERM\r\n").get()));
+  CHECK_FALSE(parseRoleOffset(nullptr));
+}
+
+}  // namespace redge

@@ -4,6 +4,7 @@
 #include "flags/flag_store.hpp"
 #include "services/app/app_service.hpp"
 #include "services/flags/flags_config.hpp"
+#include "services/replica_reads_access.hpp"
 
 namespace redge {
 namespace {
@@ -56,7 +57,8 @@ std::unique_ptr<Service> create(ModuleContext& context) {
   options.key_prefix = context.config().redis.key_prefix;
   HttpServer& server =
       context.addHttpServer(context.httpServerOptions("app", options.bind, options.port));
-  auto service = std::make_unique<AppService>(context.runtime(), server, context.redis(), options);
+  auto service = std::make_unique<AppService>(context.runtime(), server, context.redis(),
+                                              attachReplicaReads(context), options);
   // The flags module comes first, so its store is here when it is enabled
   // (a rule refuses bindings without it). Routes the relay mounts on this
   // listener later are guarded too.

@@ -77,10 +77,12 @@ bool wantsRawImage(const HttpRequest& req) {
 
 }  // namespace
 
-AppService::AppService(Runtime& runtime, HttpServer& server, RedisClient& redis, AppOptions options)
+AppService::AppService(Runtime& runtime, HttpServer& server, RedisClient& redis,
+                       std::shared_ptr<ReplicaReads> reads, AppOptions options)
     : hooks_(runtime.hooks),
       server_(server),
       redis_(redis),
+      reads_(std::move(reads)),
       options_(std::move(options)),
       message_key_(options_.key_prefix + "app:message"),
       recent_key_(options_.key_prefix + "app:recent"),
@@ -128,6 +130,8 @@ void AppService::close(std::function<void()> done) {
     hooks_.remove(flush_hook_);
     flush_hook_ = 0;
   }
+  if (!closed_) reads_->detach();
+  closed_ = true;
   if (done) done();  // no handle of its own to wait for
 }
 
@@ -172,36 +176,37 @@ void AppService::get(HttpRequest&, const HttpResponder& res) {
 void AppService::recent(HttpRequest& req, const HttpResponder& res) {
   // The visits recorded so far (this request's included) must reach Redis
   // before the LRANGE that reads them: same connection, so sending them
-  // first is enough.
+  // first is enough. With redis.read_from=replica the LRANGE goes to the
+  // replica, which may not have them yet: /recent tolerates that lag.
   flushRecent();
   bool json = acceptsJson(req);
-  redis_.command({"LRANGE", recent_key_, "0", recent_trim_stop_},
-                 [this, res, json](RedisStatus s, const redisReply* reply) {
-                   if (s != RedisStatus::Ok) return answerRedisFailure(res, s, reply, redis_);
-                   if (reply->type != REDIS_REPLY_ARRAY) {
-                     return answerRedisFailure(res, RedisStatus::Ok, reply, redis_);
-                   }
-                   std::string body;
-                   if (json) {
-                     JsonWriter w(body);
-                     w.startArray();
-                     for (size_t i = 0; i < reply->elements; ++i) {
-                       w.string(replyText(reply->element[i]));
-                     }
-                     w.endArray();
-                     return res.send(HttpResponse(200, "application/json", body));
-                   }
-                   body.append(
-                       "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Recently "
-                       "visited</title></head><body>\n<h1>Recently visited</h1>\n<ol>\n");
+  reads_->read({"LRANGE", recent_key_, "0", recent_trim_stop_},
+               [this, res, json](RedisStatus s, const redisReply* reply) {
+                 if (s != RedisStatus::Ok) return answerRedisFailure(res, s, reply, redis_);
+                 if (reply->type != REDIS_REPLY_ARRAY) {
+                   return answerRedisFailure(res, RedisStatus::Ok, reply, redis_);
+                 }
+                 std::string body;
+                 if (json) {
+                   JsonWriter w(body);
+                   w.startArray();
                    for (size_t i = 0; i < reply->elements; ++i) {
-                     body.append("<li>");
-                     appendHtmlEscaped(body, replyText(reply->element[i]));
-                     body.append("</li>\n");
+                     w.string(replyText(reply->element[i]));
                    }
-                   body.append("</ol>\n</body></html>\n");
-                   res.send(HttpResponse(200, "text/html; charset=utf-8", body));
-                 });
+                   w.endArray();
+                   return res.send(HttpResponse(200, "application/json", body));
+                 }
+                 body.append(
+                     "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Recently "
+                     "visited</title></head><body>\n<h1>Recently visited</h1>\n<ol>\n");
+                 for (size_t i = 0; i < reply->elements; ++i) {
+                   body.append("<li>");
+                   appendHtmlEscaped(body, replyText(reply->element[i]));
+                   body.append("</li>\n");
+                 }
+                 body.append("</ol>\n</body></html>\n");
+                 res.send(HttpResponse(200, "text/html; charset=utf-8", body));
+               });
 }
 
 void AppService::upload(HttpRequest& req, const HttpResponder& res) {

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "core/runtime.hpp"
 #include "net/http/http_server.hpp"
 #include "redis/redis_client.hpp"
+#include "redis/replica_reads.hpp"
 #include "services/app/recent_urls.hpp"
 #include "services/service.hpp"
 
@@ -37,7 +39,10 @@ struct AppOptions {
 class AppService final : public Service {
  public:
   // Declares the routes on `server`; batches /recent from an after-poll hook.
-  AppService(Runtime& runtime, HttpServer& server, RedisClient& redis, AppOptions options);
+  // /recent reads through `reads` (attached for this service; detached in
+  // close()).
+  AppService(Runtime& runtime, HttpServer& server, RedisClient& redis,
+             std::shared_ptr<ReplicaReads> reads, AppOptions options);
   AppService(const AppService&) = delete;
   AppService& operator=(const AppService&) = delete;
 
@@ -63,6 +68,8 @@ class AppService final : public Service {
   LoopHooks::HookId flush_hook_ = 0;
   HttpServer& server_;
   RedisClient& redis_;
+  std::shared_ptr<ReplicaReads> reads_;
+  bool closed_ = false;
   AppOptions options_;
   std::string message_key_;
   std::string recent_key_;

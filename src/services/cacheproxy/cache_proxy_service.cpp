@@ -12,6 +12,7 @@
 
 #include "core/uri.hpp"
 #include "services/redis_failure.hpp"
+#include "services/replica_reads_access.hpp"
 
 namespace redge {
 namespace {
@@ -53,7 +54,8 @@ ReadThroughCacheOptions cacheOptions(const CacheProxyConfig& c) {
 
 CacheProxyService::CacheProxyService(ModuleContext& context)
     : redis_(context.redis()),
-      cache_(context.runtime().clock, context.redis(), context.runtime().metrics,
+      reads_(attachReplicaReads(context)),
+      cache_(context.runtime().clock, *reads_, context.runtime().metrics,
              cacheOptions(context.config().module<CacheProxyConfig>())),
       resp_front_(cache_, context.redis()) {
   const Config& config = context.config();
@@ -97,6 +99,8 @@ void CacheProxyService::start() {
 
 void CacheProxyService::close(std::function<void()> done) {
   if (invalidator_) invalidator_->close();
+  if (!closed_) reads_->detach();
+  closed_ = true;
   if (done) done();  // the subscriber's timers close with it, at destruction
 }
 

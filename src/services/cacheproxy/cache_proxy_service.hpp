@@ -33,10 +33,13 @@ class CacheProxyService final : public Service {
   void get(HttpRequest& req, const HttpResponder& res);
 
   RedisClient& redis_;
+  // Declared before cache_, which reads through it.
+  std::shared_ptr<ReplicaReads> reads_;
   ReadThroughCache cache_;
   CacheProxyRespFront resp_front_;
   std::unique_ptr<KeyspaceInvalidator> invalidator_;
   std::string key_;  // decoding buffer, reused
+  bool closed_ = false;
 };
 
 }  // namespace redge

@@ -12,9 +12,9 @@
 
 namespace redge {
 
-ReadThroughCache::ReadThroughCache(const Clock& clock, RedisClient& redis, MetricsRegistry& metrics,
-                                   ReadThroughCacheOptions options)
-    : redis_(redis),
+ReadThroughCache::ReadThroughCache(const Clock& clock, ReplicaReads& reads,
+                                   MetricsRegistry& metrics, ReadThroughCacheOptions options)
+    : reads_(reads),
       options_(options),
       lru_(clock, options.capacity, options.ttl_ms),
       hits_(metrics.counter("redge_cache_hits_total", "Cache proxy lookups answered locally")),
@@ -89,7 +89,7 @@ void ReadThroughCache::start(std::string_view key, CacheCallback cb) {
   flight->waiters.push_back(std::move(cb));
   flights_.emplace(k, std::move(flight));
   ++active_;
-  redis_.command({"GET", k}, [this, k](RedisStatus status, const redisReply* reply) {
+  reads_.read({"GET", k}, [this, k](RedisStatus status, const redisReply* reply) {
     onRedisReply(k, status, reply);
   });
 }

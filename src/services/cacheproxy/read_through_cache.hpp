@@ -1,6 +1,7 @@
 #pragma once
 // The cache proxy's one lookup path, shared by its HTTP and RESP fronts:
-// local LRU first; on a miss one Redis GET, whose answer is stored and given
+// local LRU first; on a miss one Redis GET (on a replica with
+// redis.read_from=replica: a miss tolerates replication lag), whose answer is stored and given
 // to every request that asked for the key meanwhile (single flight).
 //
 // The in-flight gate: at most `max_inflight` lookups are in progress at once;
@@ -26,6 +27,7 @@
 #include "core/clock.hpp"
 #include "core/metrics.hpp"
 #include "redis/redis_client.hpp"
+#include "redis/replica_reads.hpp"
 #include "services/cacheproxy/lru_cache.hpp"
 
 namespace redge {
@@ -49,7 +51,7 @@ struct ReadThroughCacheOptions {
 
 class ReadThroughCache {
  public:
-  ReadThroughCache(const Clock& clock, RedisClient& redis, MetricsRegistry& metrics,
+  ReadThroughCache(const Clock& clock, ReplicaReads& reads, MetricsRegistry& metrics,
                    ReadThroughCacheOptions options);
 
   // The fast path: answers a hit at once when the gate is open (nothing
@@ -89,7 +91,7 @@ class ReadThroughCache {
   void admitWaiting();
   void collectMetrics();
 
-  RedisClient& redis_;
+  ReplicaReads& reads_;
   ReadThroughCacheOptions options_;
   LruCache lru_;
   size_t active_ = 0;

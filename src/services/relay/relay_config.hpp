@@ -20,6 +20,11 @@ struct RelayConfig {
   int64_t max_destination_bytes = 50;
   int64_t max_body_bytes = 1000;
   CircuitBreakerOptions breaker;
+  // "none": 202 once the master has the message. "replicated": 202 only once
+  // a replica has it too (WAIT 1 replication_timeout_ms after the enqueue),
+  // else 503 not_replicated.
+  std::string durability = "none";
+  int64_t replication_timeout_ms = 500;
   // Not a key: upstream_url parsed and its host resolved, by the module's
   // prepare step.
   HttpUrl upstream;

@@ -8,6 +8,7 @@
 #include "net/resolve_host.hpp"
 #include "services/relay/relay_config.hpp"
 #include "services/relay/relay_service.hpp"
+#include "services/replica_reads_access.hpp"
 #include "services/service.hpp"
 
 namespace redge {
@@ -35,7 +36,12 @@ void declareKeys(ConfigSchema& schema) {
       .intKey(REDGE_FIELD(RelayConfig, max_destination_bytes), 1, kMaxBytes,
               "longest destination accepted")
       .intKey(REDGE_FIELD(RelayConfig, max_body_bytes), 1, kMaxBytes,
-              "longest message body accepted");
+              "longest message body accepted")
+      .enumKey(REDGE_FIELD(RelayConfig, durability), {"none", "replicated"},
+               "when POST /messages answers 202: once the master has the message (none), or "
+               "once a replica has it too (replicated: WAIT 1, else 503 not_replicated)")
+      .intKey(REDGE_FIELD(RelayConfig, replication_timeout_ms), 1, kMaxDurationMs,
+              "relay.durability=replicated: how long an enqueue waits for a replica's ack");
   relay.group(REDGE_FIELD(RelayConfig, breaker))
       .intKey(REDGE_FIELD(CircuitBreakerOptions, window_ms), 1, kMaxDurationMs,
               "circuit breaker: sliding window of calls judged")
@@ -60,6 +66,14 @@ void declareKeys(ConfigSchema& schema) {
       return ConfigError{s.pathOf(c, &r.queue_recovery), "must be less than " +
                                                              s.pathOf(c, &r.queue_max) + " (" +
                                                              std::to_string(r.queue_max) + ")"};
+    }
+    // An enqueue may wait behind one WAIT and then for its own: both must
+    // end before redge gives up on the command, or every replica outage
+    // would read as a Redis timeout.
+    if (r.durability == "replicated" && 2 * r.replication_timeout_ms > c.redis.command_timeout_ms) {
+      return ConfigError{s.pathOf(c, &r.replication_timeout_ms),
+                         "must be at most half of redis.command_timeout_ms (" +
+                             std::to_string(c.redis.command_timeout_ms) + ")"};
     }
     if (r.breaker.open_ms > r.breaker.max_open_ms) {
       return ConfigError{s.pathOf(c, &r.breaker.open_ms),
@@ -101,6 +115,8 @@ RelayOptions relayOptions(const Config& config) {
   w.queue_max = r.queue_max;
   w.queue_recovery = r.queue_recovery;
   w.breaker = r.breaker;
+  o.replicated = r.durability == "replicated";
+  o.replication_timeout_ms = r.replication_timeout_ms;
   return o;
 }
 
@@ -111,8 +127,17 @@ std::unique_ptr<Service> create(ModuleContext& context) {
         .kv("reason", "the relay is mounted on the app listener, and app.enabled is false");
     return nullptr;
   }
+  RelayOptions options = relayOptions(context.config());
+  std::unique_ptr<RedisClient> durable;
+  if (options.replicated) {
+    // Follows the master as the shared connection does (sentinels included).
+    RedisClientOptions o = context.redisOptions();
+    o.name = "relay_durable";
+    durable = std::make_unique<RedisClient>(context.runtime(), std::move(o));
+  }
   return std::make_unique<RelayService>(context.runtime(), *app, context.redis(),
-                                        relayOptions(context.config()));
+                                        std::move(durable), attachReplicaReads(context),
+                                        std::move(options));
 }
 
 }  // namespace

@@ -1,6 +1,14 @@
 // The relay's HTTP routes (see the header). Message records are read back
 // from Redis hashes and rendered as JSON; listing fetches the ids from a
-// status index and then each record, all pipelined on the shared connection.
+// status index and then each record, all pipelined on one connection (a
+// replica's with redis.read_from=replica: a listing tolerates lag).
+//
+// relay.durability=replicated: enqueues ride a connection of their own, and
+// the enqueues Redis answered in one loop iteration share one WAIT 1
+// <timeout>, sent from an after-poll hook on that same connection (WAIT
+// counts the writes of the connection it is sent on). A WAIT blocks its
+// connection until a replica acks or the timeout passes; on the shared
+// connection it would hold up every other command of the process.
 
 #include "services/relay/relay_service.hpp"
 
@@ -10,6 +18,7 @@
 
 #include "core/json_escape.hpp"
 #include "core/json_writer.hpp"
+#include "core/log.hpp"
 #include "redis/redis_reply.hpp"
 #include "services/redis_failure.hpp"
 #include "services/relay/relay_config.hpp"
@@ -121,17 +130,34 @@ bool validStatus(std::string_view s) {
 }  // namespace
 
 RelayService::RelayService(Runtime& runtime, HttpServer& http, RedisClient& redis,
-                           RelayOptions options)
-    : redis_(redis),
+                           std::unique_ptr<RedisClient> durable,
+                           std::shared_ptr<ReplicaReads> reads, RelayOptions options)
+    : hooks_(runtime.hooks),
+      redis_(redis),
+      durable_(std::move(durable)),
+      reads_(std::move(reads)),
       options_(std::move(options)),
-      store_(redis, options_.key_prefix, options_.instance),
+      store_(redis, options_.key_prefix, options_.instance, durable_.get()),
       upstream_(runtime.loop, runtime.metrics, upstreamPoolOptions(options_.worker)),
       worker_(runtime, redis, store_, upstream_, options_.worker),
       random_(std::random_device{}()),
       accepted_(runtime.metrics.counter("redge_relay_enqueued_total",
                                         "Messages accepted by POST /messages")),
       refused_(runtime.metrics.counter("redge_relay_refused_total",
-                                       "POST /messages refused because the queue is full")) {
+                                       "POST /messages refused because the queue is full")),
+      replicated_(runtime.metrics.counter(
+          "redge_relay_replication_total",
+          "relay.durability=replicated: enqueues by whether a replica acked them in time",
+          {{"result", "acked"}})),
+      not_replicated_(runtime.metrics.counter(
+          "redge_relay_replication_total",
+          "relay.durability=replicated: enqueues by whether a replica acked them in time",
+          {{"result", "not_replicated"}})) {
+  if (durable_) {
+    // WAIT takes whole milliseconds.
+    wait_timeout_ = std::to_string(options_.replication_timeout_ms);
+    wait_hook_ = hooks_.addAfterPoll([this] { sendWait(); });
+  }
   http.route(
       HttpMethod::Post, "/messages", [this](HttpRequest& q, const HttpResponder& r) { post(q, r); },
       static_cast<int64_t>(options_.limits.max_body_bytes + options_.limits.max_destination_bytes) *
@@ -158,12 +184,25 @@ void RelayService::reload(const Config& next, std::vector<std::string>& live) {
 }
 
 void RelayService::start() {
+  if (durable_) durable_->start();
   worker_.start();
 }
 
 void RelayService::close(std::function<void()> done) {
   worker_.close();
   upstream_.close();  // its connections close; pending sends fail with Closed
+  if (!closed_) {
+    closed_ = true;
+    reads_->detach();
+    if (wait_hook_ != 0) hooks_.remove(wait_hook_);
+    wait_hook_ = 0;
+    // Enqueues and WAITs in flight fail with Closed (503); then nothing
+    // waits for a WAIT any more.
+    if (durable_) durable_->close();
+    std::vector<Unacked> left = std::move(unacked_);
+    unacked_.clear();
+    for (const Unacked& u : left) answerNotReplicated(u.res, u.result, 0);
+  }
   if (done) done();
 }
 
@@ -190,7 +229,9 @@ void RelayService::post(HttpRequest& req, const HttpResponder& res) {
   const RelayWorkerOptions& w = options_.worker;
   store_.enqueue(id, m.destination, m.body, idem, w.queue_max, w.queue_recovery, wallClockMs(),
                  [this, res](RedisStatus s, const EnqueueResult& r) {
-                   if (s != RedisStatus::Ok) return answerRedisFailure(res, s, nullptr, redis_);
+                   if (s != RedisStatus::Ok) {
+                     return answerRedisFailure(res, s, nullptr, durable_ ? *durable_ : redis_);
+                   }
                    worker_.observeDepth(r.depth, r.change);
                    if (r.kind == EnqueueResult::Kind::Refused) {
                      refused_.inc();
@@ -201,23 +242,84 @@ void RelayService::post(HttpRequest& req, const HttpResponder& res) {
                              " messages); retry after " + std::to_string(retry) + " s.",
                          retry, {{"queue_depth", r.depth}, {"retry_after_s", retry}});
                    }
-                   std::string location = "/messages/" + r.id;
-                   // By hand, not with JsonWriter: POST /messages is a hot path.
-                   std::string body = "{\"id\":";
-                   appendJsonString(body, r.id);
-                   if (r.kind == EnqueueResult::Kind::Duplicate) {
-                     body.append(",\"duplicate\":true}");
-                     HttpResponse resp(200, "application/json", body);
-                     resp.header("Location", location);
-                     return res.send(resp);
-                   }
-                   accepted_.inc();
-                   body.append(",\"status\":\"queued\"}");
-                   HttpResponse resp(202, "application/json", body);
-                   resp.header("Location", location);
-                   res.send(resp);
-                   worker_.kick();
+                   if (r.kind == EnqueueResult::Kind::Queued) worker_.kick();
+                   if (!durable_) return answerEnqueued(res, r);
+                   // A repeated Idempotency-Key waits too: its first
+                   // message may be the one that was not replicated.
+                   unacked_.push_back(Unacked{res, r, durable_->connectionId()});
                  });
+}
+
+void RelayService::answerEnqueued(const HttpResponder& res, const EnqueueResult& r) {
+  std::string location = "/messages/" + r.id;
+  // By hand, not with JsonWriter: POST /messages is a hot path.
+  std::string body = "{\"id\":";
+  appendJsonString(body, r.id);
+  if (r.kind == EnqueueResult::Kind::Duplicate) {
+    body.append(",\"duplicate\":true}");
+    HttpResponse resp(200, "application/json", body);
+    resp.header("Location", location);
+    return res.send(resp);
+  }
+  accepted_.inc();
+  body.append(",\"status\":\"queued\"}");
+  HttpResponse resp(202, "application/json", body);
+  resp.header("Location", location);
+  res.send(resp);
+}
+
+void RelayService::answerNotReplicated(const HttpResponder& res, const EnqueueResult& r,
+                                       int64_t acked) {
+  not_replicated_.inc();
+  // The truth, as far as redge knows it: the message is in the master's
+  // queue and may well be delivered; only a failover before a replica
+  // copies it would lose it.
+  res.sendError(503, "not_replicated",
+                "The message is queued on the Redis master, but no replica confirmed it within " +
+                    std::to_string(options_.replication_timeout_ms) +
+                    " ms: it may still be delivered, or be lost if the master fails now. Retry "
+                    "with the same Idempotency-Key to get the same id without a second copy; a "
+                    "retry without one may deliver it twice.",
+                1, {{"id", r.id}, {"replicas_acked", acked}});
+}
+
+void RelayService::sendWait() {
+  if (unacked_.empty() || closed_) return;
+  std::vector<Unacked> batch = std::move(unacked_);
+  unacked_.clear();
+  // An enqueue answered on an earlier connection cannot be waited for: a
+  // WAIT on this one would count none of its writes.
+  std::vector<Unacked> waiting;
+  for (Unacked& u : batch) {
+    if (durable_->ready() && u.connection == durable_->connectionId()) {
+      waiting.push_back(std::move(u));
+    } else {
+      answerNotReplicated(u.res, u.result, 0);
+    }
+  }
+  if (waiting.empty()) return;
+  durable_->command({"WAIT", "1", wait_timeout_},
+                    [this, waiting = std::move(waiting)](RedisStatus s, const redisReply* reply) {
+                      int64_t acked = s == RedisStatus::Ok ? replyInteger(reply) : 0;
+                      if (acked >= 1) {
+                        replicated_.inc(waiting.size());
+                        if (!replicating_) {
+                          replicating_ = true;
+                          REDGE_LOG(Info, "relay_replicated").kv("replicas", acked);
+                        }
+                        for (const Unacked& u : waiting) answerEnqueued(u.res, u.result);
+                        return;
+                      }
+                      if (replicating_) {
+                        replicating_ = false;
+                        REDGE_LOG(Warn, "relay_not_replicated")
+                            .kv("error", "not_replicated")
+                            .kv("status", redisStatusName(s))
+                            .kv("timeout_ms", options_.replication_timeout_ms)
+                            .kv("messages", static_cast<uint64_t>(waiting.size()));
+                      }
+                      for (const Unacked& u : waiting) answerNotReplicated(u.res, u.result, acked);
+                    });
 }
 
 void RelayService::getOne(HttpRequest& req, const HttpResponder& res) {
@@ -253,7 +355,7 @@ void RelayService::list(HttpRequest& req, const HttpResponder& res) {
   }
   std::string index = store_.statusKey(status.empty() ? "all" : status);
   std::string stop = std::to_string(limit - 1);
-  redis_.command({"ZREVRANGE", index, "0", stop}, [this, res](RedisStatus s, const redisReply* r) {
+  reads_->read({"ZREVRANGE", index, "0", stop}, [this, res](RedisStatus s, const redisReply* r) {
     if (s != RedisStatus::Ok) return answerRedisFailure(res, s, r, redis_);
     if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
       return res.send(HttpResponse(200, "application/json", "{\"messages\":[]}"));
@@ -269,25 +371,24 @@ void RelayService::list(HttpRequest& req, const HttpResponder& res) {
     listing->remaining = r->elements;
     for (size_t i = 0; i < r->elements; ++i) {
       std::string key = store_.messageKey(replyText(r->element[i]));
-      redis_.command(
-          {"HGETALL", key}, [this, res, listing, i](RedisStatus s2, const redisReply* h) {
-            if (s2 != RedisStatus::Ok && !listing->failed) {
-              listing->failed = true;
-              answerRedisFailure(res, s2, h, redis_);
-            } else if (s2 == RedisStatus::Ok && h->type == REDIS_REPLY_ARRAY && h->elements > 0) {
-              JsonWriter part(listing->parts[i]);
-              writeMessage(part, h);
-            }
-            if (--listing->remaining != 0 || listing->failed) return;
-            std::string body;
-            JsonWriter w(body);
-            w.startObject().key("messages").startArray();
-            for (const auto& p : listing->parts) {
-              if (!p.empty()) w.rawValue(p);  // empty: expired or removed meanwhile
-            }
-            w.endArray().endObject();
-            res.send(HttpResponse(200, "application/json", body));
-          });
+      reads_->read({"HGETALL", key}, [this, res, listing, i](RedisStatus s2, const redisReply* h) {
+        if (s2 != RedisStatus::Ok && !listing->failed) {
+          listing->failed = true;
+          answerRedisFailure(res, s2, h, redis_);
+        } else if (s2 == RedisStatus::Ok && h->type == REDIS_REPLY_ARRAY && h->elements > 0) {
+          JsonWriter part(listing->parts[i]);
+          writeMessage(part, h);
+        }
+        if (--listing->remaining != 0 || listing->failed) return;
+        std::string body;
+        JsonWriter w(body);
+        w.startObject().key("messages").startArray();
+        for (const auto& p : listing->parts) {
+          if (!p.empty()) w.rawValue(p);  // empty: expired or removed meanwhile
+        }
+        w.endArray().endObject();
+        res.send(HttpResponse(200, "application/json", body));
+      });
     }
   });
 }

@@ -207,7 +207,8 @@ std::string withWaiting(const char* body) {
 
 }  // namespace
 
-RelayStore::RelayStore(RedisClient& redis, std::string key_prefix, std::string instance)
+RelayStore::RelayStore(RedisClient& redis, std::string key_prefix, std::string instance,
+                       RedisClient* enqueue_client)
     : prefix_(key_prefix + "relay:"),
       queue_(prefix_ + "queue"),
       processing_(prefix_ + "processing:" + instance),
@@ -217,7 +218,8 @@ RelayStore::RelayStore(RedisClient& redis, std::string key_prefix, std::string i
       gate_(prefix_ + "gate"),
       kinds_(prefix_ + "kinds"),
       msg_prefix_(prefix_ + "msg:"),
-      enqueue_script_(redis, "relay_enqueue", withWaiting(kEnqueue)),
+      enqueue_script_(enqueue_client != nullptr ? *enqueue_client : redis, "relay_enqueue",
+                      withWaiting(kEnqueue)),
       take_script_(redis, "relay_take", withWaiting(kTake)),
       sent_script_(redis, "relay_sent", withMove(kSent)),
       retry_script_(redis, "relay_retry", withMove(kRetry)),

@@ -74,7 +74,12 @@ struct TakeResult {
 
 class RelayStore {
  public:
-  RelayStore(RedisClient& redis, std::string key_prefix, std::string instance);
+  // Enqueues go through `enqueue_client` when given (the relay's own
+  // connection for relay.durability=replicated, where each enqueue is
+  // followed by a WAIT that must not hold up everything else), through
+  // `redis` otherwise.
+  RelayStore(RedisClient& redis, std::string key_prefix, std::string instance,
+             RedisClient* enqueue_client = nullptr);
 
   void enqueue(const std::string& id, std::string_view destination, std::string_view body,
                std::string_view idempotency_key, int64_t max, int64_t recovery, int64_t now_ms,
