@@ -113,6 +113,7 @@ const std::vector<std::string> kExpectedKeys = {
     "alerts.enabled",
     "alerts.interval_ms",
     "alerts.fleet_dedupe",
+    "alerts.fleet_publish_ms",
     "alerts.rules",
     "alerts.receivers",
     "alerts.defaults.cpu",
