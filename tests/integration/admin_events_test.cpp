@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "support/gateway_echo.hpp"
 #include "support/json_fields.hpp"
 #include "support/loopback_peers.hpp"
 #include "support/metrics_text.hpp"
@@ -207,11 +208,11 @@ TEST_CASE("admin events: the panels follow a flag, canary weights, traffic and t
       5000ms));
 
   // canary.<pool> flags: the canary side's weight (its rollout while on).
-  REQUIRE(httpRequest("PUT", s.admin("/flags/canary.web"), R"({"enabled": true, "rollout": 10})",
-                      kJson)
-                  .status /
-              100 ==
-          2);
+  REQUIRE(
+      httpRequest("PUT", s.admin("/flags/canary.web"), R"({"enabled": true, "rollout": 10})", kJson)
+              .status /
+          100 ==
+      2);
   auto canary =
       events.until([](const rapidjson::Document& d) { return d["canary"].Size() == 1; }, 5000ms);
   REQUIRE(canary);
@@ -355,4 +356,38 @@ TEST_CASE("admin dashboard: the page and its assets come from the binary with a 
   HttpReply none = httpGet(s.admin("/dashboard/nope.js"));
   CHECK(none.status == 404);
   CHECK(errorCode(none.body) == "not_found");
+}
+
+TEST_CASE("admin events: the gateway panel shows each pool side, its members and the weight",
+          "[admin][events][canary]") {
+  TempDir dir;
+  RedisServer redis(dir);
+  FakeUpstreamProcess stable(dir, {"--name", "stable"});
+  FakeUpstreamProcess canary(dir, {"--name", "canary"});
+  RedgeProcess gw(
+      dir, redis,
+      gatewaySettings(
+          R"([{"prefix": "/", "pool": "web"}])",
+          R"({"web": {"members": [{"address": ")" + memberAddress(stable) +
+              R"("}], "health": {"enabled": false}, "canary": {"members": [{"address": ")" +
+              memberAddress(canary) + R"("}]}}})"));
+  gw.waitUntilReady();
+  REQUIRE(httpRequest("PUT", gw.adminUrl("/flags/canary.web"), R"({"enabled":true,"rollout":30})")
+              .status == 201);
+  EventReader events(gw.adminPort());
+  auto d = events.until(
+      [](const rapidjson::Document& x) {
+        return x.HasMember("gateway") && x["gateway"].IsArray() && x["gateway"].Size() == 2 &&
+               x["gateway"][0].HasMember("canary_weight") &&
+               x["gateway"][0]["canary_weight"].GetDouble() == 30;
+      },
+      5000ms);
+  REQUIRE(d);
+  const auto& sides = (*d)["gateway"];
+  CHECK(std::string(sides[0]["pool"].GetString()) == "web");
+  CHECK(std::string(sides[0]["side"].GetString()) == "stable");
+  CHECK(std::string(sides[0]["members"][0]["name"].GetString()) == memberAddress(stable));
+  CHECK(std::string(sides[1]["pool"].GetString()) == "web/canary");
+  CHECK(std::string(sides[1]["side"].GetString()) == "canary");
+  CHECK(std::string(sides[1]["members"][0]["health"].GetString()) == "healthy");
 }

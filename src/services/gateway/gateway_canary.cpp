@@ -201,6 +201,39 @@ void GatewayService::onCanaryList(const HttpResponder& responder) {
   responder.send(HttpResponse(200, std::string(kCanaryJson), body));
 }
 
+void GatewayService::writeStatus(JsonWriter& w) const {
+  constexpr uint32_t kMaxMembersShown = 100;
+  w.startArray();
+  for (const auto& p : pools_) {
+    w.startObject();
+    w.key("pool").string(p->name);
+    w.key("side").string(p->other == nullptr             ? ""
+                         : p->side == Pool::Side::Canary ? "canary"
+                                                         : "stable");
+    if (p->canary) {
+      const Flag* flag = flags_ != nullptr ? flags_->find(p->canary->flag) : nullptr;
+      w.key("canary_weight").rawValue(formatNumber(canaryWeight(flag)));
+    }
+    w.key("requests").integer(static_cast<int64_t>(p->pool->stats().requests_total.value()));
+    w.key("members").startArray();
+    uint32_t shown = 0;
+    for (uint32_t i = 0; i < p->clients.size() && shown < kMaxMembersShown; ++i) {
+      const PoolMember* m = p->pool->member(i);
+      if (m == nullptr) continue;
+      ++shown;
+      w.startObject();
+      w.key("name").string(m->name);
+      w.key("health").string(p->pool->healthWord(m->index));
+      w.key("inflight").integer(m->inflight);
+      w.key("requests").integer(static_cast<int64_t>(m->requests));
+      w.endObject();
+    }
+    w.endArray();
+    w.endObject();
+  }
+  w.endArray();
+}
+
 void GatewayService::onCanaryAbort(HttpRequest& request, const HttpResponder& responder) {
   Pool* p = findCanaryPool(request.param(0), responder);
   if (p == nullptr) return;

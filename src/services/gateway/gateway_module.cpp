@@ -13,6 +13,7 @@
 #include "services/gateway/gateway_config.hpp"
 #include "services/gateway/gateway_service.hpp"
 #include "services/service.hpp"
+#include "services/status_panels.hpp"
 
 namespace redge {
 namespace {
@@ -261,7 +262,13 @@ std::optional<ConfigError> prepare(Config& config) {
 }
 
 std::unique_ptr<Service> create(ModuleContext& context) {
-  return std::make_unique<GatewayService>(context, context.config().module<GatewayOptions>());
+  auto service =
+      std::make_unique<GatewayService>(context, context.config().module<GatewayOptions>());
+  if (StatusPanels* panels = context.find<StatusPanels>()) {
+    GatewayService* gateway = service.get();
+    panels->addPanel("gateway", [gateway](JsonWriter& w) { gateway->writeStatus(w); });
+  }
+  return service;
 }
 
 }  // namespace

@@ -88,6 +88,10 @@ class GatewayService final : public Service {
   size_t inflight() const override { return static_cast<size_t>(inflight_); }
   void close(std::function<void()> done) override;
 
+  // The dashboard's gateway panel: every pool side with its members' health,
+  // in flight and requests (at most 100 members a side), and canary weights.
+  void writeStatus(JsonWriter& w) const;
+
   // The key of a pool's shared rotation: <prefix>gateway:rotation:<pool>.
   static std::string rotationKey(const std::string& key_prefix, const std::string& pool);
 

@@ -222,6 +222,29 @@ const panels = {
           el('td', { class: 'num' }, i.heartbeat_age_ms < 0 ? '–' : (i.heartbeat_age_ms / 1000).toFixed(1) + ' s ago'))))];
     },
   },
+  gateway: {
+    title: 'Gateway pools',
+    wide: true,
+    render(pools) {
+      if (!pools.length) return [empty('no pool')];
+      const rows = [];
+      for (const p of pools) {
+        const label = p.side ? `${p.pool} (${p.side})` : p.pool;
+        const weight = p.canary_weight === undefined ? '' : ` canary ${pct(p.canary_weight / 100)}`;
+        if (!p.members.length) {
+          rows.push(el('tr', {}, el('td', {}, label + weight), el('td', { class: 'dim' }, 'no member'),
+            el('td', {}), el('td', {}), el('td', {})));
+        }
+        for (const m of p.members) {
+          rows.push(el('tr', { 'data-member': m.name },
+            el('td', {}, label + weight), el('td', {}, m.name),
+            el('td', { class: m.health === 'healthy' ? 'ok' : 'bad' }, m.health),
+            el('td', { class: 'num' }, m.inflight), el('td', { class: 'num' }, fmt(m.requests, 0))));
+        }
+      }
+      return [table(['pool', 'member', 'health', 'in flight', 'requests'], rows)];
+    },
+  },
   alerts: {
     title: 'Alerts',
     render(a) {
