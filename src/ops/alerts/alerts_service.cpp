@@ -143,6 +143,7 @@ AlertsService::AlertsService(ModuleContext& context, const AlertsOptions& option
       std::string reason;
       if (auto a = parseAlertAction(text, reason)) actions.push_back(std::move(*a));  // checked
     }
+    action_states_.emplace_back(actions.size());
     actions_.push_back(std::move(actions));
     was_firing_.push_back(false);
     const std::string name = s.name;
@@ -219,7 +220,14 @@ void AlertsService::onTick() {
   for (size_t i = 0; i < rules.size(); ++i) {
     bool firing = rules[i].count(AlertState::Firing) > 0;
     if (firing && !was_firing_[i]) {
-      for (const AlertAction& a : actions_[i]) runAction(rules[i].spec().name, a);
+      for (ActionState& st : action_states_[i]) st = ActionState{true, false};
+    }
+    if (firing) {
+      for (size_t a = 0; a < actions_[i].size(); ++a) {
+        if (action_states_[i][a].pending) {
+          runAction(rules[i].spec().name, actions_[i][a], action_states_[i][a]);
+        }
+      }
     }
     was_firing_[i] = firing;
   }
@@ -308,7 +316,9 @@ std::string AlertsService::canaryFlagOf(const std::string& pool) const {
   return it != canary_flags_.end() ? it->second : defaultCanaryFlag(pool);
 }
 
-void AlertsService::runAction(const std::string& rule, const AlertAction& action) {
+void AlertsService::runAction(const std::string& rule, const AlertAction& action,
+                              ActionState& state) {
+  state.pending = false;
   auto done = [this, rule, text = action.text](std::string_view outcome, std::string detail) {
     if (closing_) return;
     actionCounter(text, std::string(outcome)).inc();
@@ -330,6 +340,13 @@ void AlertsService::runAction(const std::string& rule, const AlertAction& action
     }
     std::string r = scaler->order(
         action.target, action.kind == AlertAction::Kind::ScaleOut ? 1 : -1, "alert:" + rule);
+    if (r.starts_with("skipped")) {
+      // Not now (another instance holds the lease, a step is under way):
+      // asked again every evaluation while the rule fires, said once.
+      state.pending = true;
+      if (state.skip_logged) return;
+      state.skip_logged = true;
+    }
     done(r == "started" ? "done" : r.substr(0, r.find(':')), r);
     return;
   }

@@ -58,7 +58,14 @@ class AlertsService final : public Service {
   void onTick();
   void notify(AlertNotification n);
   void deliver(AlertNotification n);
-  void runAction(const std::string& rule, const AlertAction& action);
+  // One action of a firing rule: pending until carried out (a scale order
+  // another instance's lease or a step under way holds back is asked again
+  // every evaluation while the rule fires; its "skipped" is logged once).
+  struct ActionState {
+    bool pending = false;
+    bool skip_logged = false;
+  };
+  void runAction(const std::string& rule, const AlertAction& action, ActionState& state);
   void publishFleet(int64_t now_ms);
   void collectFleet();
   std::string canaryFlagOf(const std::string& pool) const;
@@ -77,10 +84,11 @@ class AlertsService final : public Service {
   std::map<std::string, std::unique_ptr<AlertReceiver>> receivers_;
   std::vector<std::pair<Gauge*, Gauge*>> alerts_series_;  // per rule: pending, firing
   std::map<std::string, Counter*> notification_counters_;
-  FlagStore* flags_ = nullptr;                       // null: the flags module is off
-  std::map<std::string, std::string> canary_flags_;  // pools whose canary.flag is set
-  std::vector<std::vector<AlertAction>> actions_;    // per rule
-  std::vector<bool> was_firing_;                     // per rule, at the last tick
+  FlagStore* flags_ = nullptr;                           // null: the flags module is off
+  std::map<std::string, std::string> canary_flags_;      // pools whose canary.flag is set
+  std::vector<std::vector<AlertAction>> actions_;        // per rule
+  std::vector<std::vector<ActionState>> action_states_;  // per rule, per action
+  std::vector<bool> was_firing_;                         // per rule, at the last tick
   std::map<std::string, Counter*> action_counters_;
   // Rules over the fleet (fleet_summary.hpp): the metrics to publish, this
   // instance's latest values of them, the lease of the instance that reads
