@@ -9,49 +9,38 @@
 #include <string>
 #include <string_view>
 
+#include "wire_reply.hpp"
+
 namespace redge {
 namespace {
 
-struct ReplyFree {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using ReplyPtr = std::unique_ptr<redisReply, ReplyFree>;
-
-ReplyPtr parseWire(std::string_view wire) {
-  redisReader* reader = redisReaderCreate();
-  REQUIRE(reader != nullptr);
-  REQUIRE(redisReaderFeed(reader, wire.data(), wire.size()) == REDIS_OK);
-  void* reply = nullptr;
-  const int rc = redisReaderGetReply(reader, &reply);
-  redisReaderFree(reader);
-  REQUIRE(rc == REDIS_OK);
-  REQUIRE(reply != nullptr);
-  return ReplyPtr(static_cast<redisReply*>(reply));
-}
+using redge_test::parseWireReply;
 
 }  // namespace
 
 TEST_CASE("sentinel: get-master-addr-by-name replies", "[sentinel]") {
-  auto a = parseMasterAddrReply(parseWire("*2\r\n$9\r\n127.0.0.1\r\n$4\r\n6380\r\n").get());
+  auto a = parseMasterAddrReply(parseWireReply("*2\r\n$9\r\n127.0.0.1\r\n$4\r\n6380\r\n").get());
   REQUIRE(a);
   CHECK(a->host == "127.0.0.1");
   CHECK(a->port == 6380);
   CHECK(a->text() == "127.0.0.1:6380");
-  auto v6 = parseMasterAddrReply(parseWire("*2\r\n$3\r\n::1\r\n$4\r\n6379\r\n").get());
+  auto v6 = parseMasterAddrReply(parseWireReply("*2\r\n$3\r\n::1\r\n$4\r\n6379\r\n").get());
   REQUIRE(v6);
   CHECK(v6->text() == "[::1]:6379");
 
   // The master is unknown to this sentinel (RESP2 nil array and nil bulk).
-  CHECK_FALSE(parseMasterAddrReply(parseWire("*-1\r\n").get()));
-  CHECK_FALSE(parseMasterAddrReply(parseWire("$-1\r\n").get()));
-  CHECK_FALSE(parseMasterAddrReply(parseWire("-IDONTKNOW No such master\r\n").get()));
+  CHECK_FALSE(parseMasterAddrReply(parseWireReply("*-1\r\n").get()));
+  CHECK_FALSE(parseMasterAddrReply(parseWireReply("$-1\r\n").get()));
+  CHECK_FALSE(parseMasterAddrReply(parseWireReply("-IDONTKNOW No such master\r\n").get()));
   CHECK_FALSE(parseMasterAddrReply(nullptr));
   // Malformed: a name instead of an address, a bad port, a short array, integers.
-  CHECK_FALSE(parseMasterAddrReply(parseWire("*2\r\n$9\r\nredis.lan\r\n$4\r\n6379\r\n").get()));
-  CHECK_FALSE(parseMasterAddrReply(parseWire("*2\r\n$9\r\n127.0.0.1\r\n$5\r\n70000\r\n").get()));
-  CHECK_FALSE(parseMasterAddrReply(parseWire("*2\r\n$9\r\n127.0.0.1\r\n$0\r\n\r\n").get()));
-  CHECK_FALSE(parseMasterAddrReply(parseWire("*1\r\n$9\r\n127.0.0.1\r\n").get()));
-  CHECK_FALSE(parseMasterAddrReply(parseWire("*2\r\n$9\r\n127.0.0.1\r\n:6379\r\n").get()));
+  CHECK_FALSE(
+      parseMasterAddrReply(parseWireReply("*2\r\n$9\r\nredis.lan\r\n$4\r\n6379\r\n").get()));
+  CHECK_FALSE(
+      parseMasterAddrReply(parseWireReply("*2\r\n$9\r\n127.0.0.1\r\n$5\r\n70000\r\n").get()));
+  CHECK_FALSE(parseMasterAddrReply(parseWireReply("*2\r\n$9\r\n127.0.0.1\r\n$0\r\n\r\n").get()));
+  CHECK_FALSE(parseMasterAddrReply(parseWireReply("*1\r\n$9\r\n127.0.0.1\r\n").get()));
+  CHECK_FALSE(parseMasterAddrReply(parseWireReply("*2\r\n$9\r\n127.0.0.1\r\n:6379\r\n").get()));
 }
 
 TEST_CASE("sentinel: +switch-master payloads", "[sentinel]") {
@@ -70,17 +59,17 @@ TEST_CASE("sentinel: +switch-master payloads", "[sentinel]") {
 }
 
 TEST_CASE("sentinel: ROLE replies", "[sentinel]") {
-  CHECK(parseRoleReply(parseWire("*3\r\n$6\r\nmaster\r\n:3129659\r\n*0\r\n").get()) ==
+  CHECK(parseRoleReply(parseWireReply("*3\r\n$6\r\nmaster\r\n:3129659\r\n*0\r\n").get()) ==
         RedisRole::Master);
   CHECK(parseRoleReply(
-            parseWire(
+            parseWireReply(
                 "*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:9999\r\n$9\r\nconnected\r\n:3167038\r\n")
                 .get()) == RedisRole::Replica);
-  CHECK(parseRoleReply(parseWire("*2\r\n$8\r\nsentinel\r\n*1\r\n$8\r\nmymaster\r\n").get()) ==
+  CHECK(parseRoleReply(parseWireReply("*2\r\n$8\r\nsentinel\r\n*1\r\n$8\r\nmymaster\r\n").get()) ==
         RedisRole::Sentinel);
-  CHECK(parseRoleReply(parseWire("-NOPERM no permission\r\n").get()) == RedisRole::Unknown);
-  CHECK(parseRoleReply(parseWire("*0\r\n").get()) == RedisRole::Unknown);
-  CHECK(parseRoleReply(parseWire("$6\r\nmaster\r\n").get()) == RedisRole::Unknown);
+  CHECK(parseRoleReply(parseWireReply("-NOPERM no permission\r\n").get()) == RedisRole::Unknown);
+  CHECK(parseRoleReply(parseWireReply("*0\r\n").get()) == RedisRole::Unknown);
+  CHECK(parseRoleReply(parseWireReply("$6\r\nmaster\r\n").get()) == RedisRole::Unknown);
   CHECK(parseRoleReply(nullptr) == RedisRole::Unknown);
   CHECK(redisRoleName(RedisRole::Replica) == "replica");
 }
@@ -136,7 +125,7 @@ TEST_CASE("sentinel: SENTINEL replicas replies", "[sentinel]") {
   std::string wire = "*3\r\n" + replicaEntry("127.0.0.1", "6381", "slave", "ok", "1500") +
                      replicaEntry("127.0.0.1", "6382", "s_down,slave,disconnected", "err", "0") +
                      replicaEntry("replica.lan", "6383", "slave", "ok", "9");
-  auto list = parseSentinelReplicasReply(parseWire(wire).get());
+  auto list = parseSentinelReplicasReply(parseWireReply(wire).get());
   REQUIRE(list);
   // The entry named by a host name is skipped: redge connects to literals only.
   REQUIRE(list->size() == 2);
@@ -148,11 +137,11 @@ TEST_CASE("sentinel: SENTINEL replicas replies", "[sentinel]") {
   CHECK_FALSE(replicaUsable((*list)[1]));
   CHECK(replicaUsable((*list)[0]));
 
-  auto none = parseSentinelReplicasReply(parseWire("*0\r\n").get());
+  auto none = parseSentinelReplicasReply(parseWireReply("*0\r\n").get());
   REQUIRE(none);
   CHECK(none->empty());
   CHECK_FALSE(
-      parseSentinelReplicasReply(parseWire("-ERR No such master with that name\r\n").get()));
+      parseSentinelReplicasReply(parseWireReply("-ERR No such master with that name\r\n").get()));
   CHECK_FALSE(parseSentinelReplicasReply(nullptr));
 }
 
@@ -181,18 +170,19 @@ TEST_CASE("sentinel: which replica reads go to", "[sentinel]") {
 }
 
 TEST_CASE("sentinel: replication offsets from ROLE", "[sentinel]") {
-  CHECK(parseRoleOffset(parseWire("*3\r\n$6\r\nmaster\r\n:3129659\r\n*0\r\n").get()) == 3129659);
+  CHECK(parseRoleOffset(parseWireReply("*3\r\n$6\r\nmaster\r\n:3129659\r\n*0\r\n").get()) ==
+        3129659);
   CHECK(parseRoleOffset(
-            parseWire(
+            parseWireReply(
                 "*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:6379\r\n$9\r\nconnected\r\n:3129242\r\n")
                 .get()) == 3129242);
   // A replica still connecting reports -1: no offset yet.
   CHECK_FALSE(parseRoleOffset(
-      parseWire("*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:6379\r\n$7\r\nconnect\r\n:-1\r\n")
+      parseWireReply("*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:6379\r\n$7\r\nconnect\r\n:-1\r\n")
           .get()));
-  CHECK_FALSE(parseRoleOffset(parseWire("*2\r\n$8\r\nsentinel\r\n*0\r\n").get()));
-  CHECK_FALSE(parseRoleOffset(parseWire("*1\r\n$6\r\nmaster\r\n").get()));
-  CHECK_FALSE(parseRoleOffset(parseWire("-NOPERM\r\n").get()));
+  CHECK_FALSE(parseRoleOffset(parseWireReply("*2\r\n$8\r\nsentinel\r\n*0\r\n").get()));
+  CHECK_FALSE(parseRoleOffset(parseWireReply("*1\r\n$6\r\nmaster\r\n").get()));
+  CHECK_FALSE(parseRoleOffset(parseWireReply("-NOPERM\r\n").get()));
   CHECK_FALSE(parseRoleOffset(nullptr));
 }
 
