@@ -162,8 +162,13 @@ TEST_CASE("autoscale: an alert rule's scale_out action adds one instance, once f
   RedgeProcess b(dir, redis, settings);
   a.waitUntilReady();
   b.waitUntilReady();
-  REQUIRE(waitUntil([&] { return instancesOf(a) == 2 && instancesOf(b) == 2; }, 20s));
+  const bool both_see_two =
+      waitUntil([&] { return instancesOf(a) == 2 && instancesOf(b) == 2; }, 30s);
   std::string logs = a.logText() + b.logText();
+  INFO("gateway a saw " << instancesOf(a) << ", b saw " << instancesOf(b) << "\ngateway a:\n"
+                        << a.logText() << "\ngateway b:\n"
+                        << b.logText());
+  REQUIRE(both_see_two);
   CHECK(logs.find("event=autoscale_order service=web current=1 desired=2 by=alert:NeedMore") !=
         std::string::npos);
   CHECK(logs.find("action=scale_out:web outcome=done detail=started") != std::string::npos);
@@ -172,4 +177,54 @@ TEST_CASE("autoscale: an alert rule's scale_out action adds one instance, once f
   double out = scrapeMetric(a, "redge_autoscale_actions_total{direction=\"out\"}").value_or(0) +
                scrapeMetric(b, "redge_autoscale_actions_total{direction=\"out\"}").value_or(0);
   CHECK(out == 2);  // to min (1), then the order (2)
+}
+
+// metric=cpu: each instance's heartbeat puts its CPU (percent of one core)
+// in its registry hash; the autoscaler reads it back. A request loop makes
+// the one instance busy well past a 5% target: a second one is spawned.
+TEST_CASE("autoscale: the cpu metric reads each instance's heartbeat and scales out under load",
+          "[autoscale][discovery]") {
+  TempDir dir;
+  RedisServer redis(dir);
+  SpawnedPids spawned{dir.file("spawned.pids")};
+  RedgeProcess gw(
+      dir, redis,
+      gatewaySettings(
+          R"([{"prefix": "/", "pool": "web"}])",
+          R"({"web": {"discover": "web", "health": {"path": "/", "interval_ms": 100, "rise": 1}}})",
+          {"discovery.enabled=true", "discovery.register_self=false",
+           "discovery.spawn_command=" + spawnTemplate(spawned.file),
+           "discovery.spawn_timeout_ms=10000", "autoscale.enabled=true",
+           "autoscale.interval_ms=200",
+           R"(autoscale.services={"web": {"metric": "cpu", "target": 5, "min": 1, "max": 2}})"}));
+  gw.waitUntilReady();
+  REQUIRE(waitUntil([&] { return instancesOf(gw) == 1; }, 15s));
+
+  // The instance's hash carries what it used since its last heartbeat.
+  RedisValue ids = redis.command({"ZRANGE", "redge:instances:leases", "0", "-1"});
+  REQUIRE(ids.elements.size() == 1);
+  const std::string hash = "redge:instances:" + ids.elements[0].str;
+  REQUIRE(waitUntil([&] { return !redis.command({"HGET", hash, "cpu_percent"}).str.empty(); }, 5s));
+
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 2; ++c) {
+    clients.emplace_back([&] {
+      auto deadline = std::chrono::steady_clock::now() + 15s;
+      while (!stop && std::chrono::steady_clock::now() < deadline) httpGet(gw.gatewayUrl("/"));
+    });
+  }
+  const bool scaled_out = waitUntil([&] { return instancesOf(gw) == 2; }, 15s);
+  stop = true;
+  for (auto& t : clients) t.join();
+  INFO("gateway log:\n" << gw.logText());
+  REQUIRE(scaled_out);
+  CHECK(gw.logText().find("event=autoscale_decision service=web current=1 metric=cpu") !=
+        std::string::npos);
+  CHECK(gw.logText().find("direction=out from=1 to=2 outcome=done") != std::string::npos);
+  const double reported = std::stod(redis.command({"HGET", hash, "cpu_percent"}).str);
+  CHECK(reported >= 0);
+  CHECK(reported <= 400);  // percent of one core, on a machine with a few
+  HttpReply status = httpGet(gw.adminUrl("/autoscale"));
+  CHECK(status.body.find("\"metric\":\"cpu\"") != std::string::npos);
 }

@@ -161,6 +161,7 @@ TEST_CASE("sentinel: redge follows a SIGKILLed master to the promoted replica un
 
   const std::vector<LoadOutcome> all = load.outcomes();
   INFO(summarizeLoad(load, all));
+  INFO("redge log after the failover:\n" << redge.logText());
   INFO("SIGKILL at " << kill_ms << " ms, replica promoted at " << promoted_ms
                      << " ms, the sentinels named it at " << announced_ms << " ms");
 
@@ -319,6 +320,7 @@ FailoverLoss failoverUnderLoad(bool replicated) {
 
   const std::vector<LoadOutcome> all = load.outcomes();
   INFO(summarizeLoad(load, all));
+  INFO("redge log after the failover:\n" << redge.logText());
   std::vector<std::pair<std::string, double>> accepted;  // id, when its 202 came
   for (const LoadOutcome& o : all) {
     INFO(describeOutcome(load, o));

@@ -80,3 +80,32 @@ TEST_CASE("autoscale: step limits, cooldown, bounds and a missing metric", "[aut
   CHECK(unknown.desired == 2);
   CHECK(unknown.reason == "no metric yet: holding");
 }
+
+TEST_CASE("autoscale: no scale-down before a whole window was observed, and an order holds for one",
+          "[autoscale]") {
+  AutoscalePolicyOptions o = hpaOptions();
+  o.scale_down_stabilization_ms = 60000;
+  o.step_period_ms = 1000;
+  AutoscalePolicy p(o);
+  // A new leader sees 3 instances and no load: it holds for the window.
+  AutoscaleDecision first = p.decide(0, 3, 1, true);
+  CHECK(first.recommended == 1);
+  CHECK(first.desired == 3);
+  CHECK(first.reason == "scale-down stabilization: the last 60 s have not all been observed yet");
+  CHECK(p.decide(59999, 3, 1, true).desired == 3);
+  CHECK(p.decide(60000, 3, 1, true).desired == 2);
+  p.record(60000, 3, 2);
+  CHECK(p.decide(61000, 2, 1, true).desired == 1);
+  p.record(61000, 2, 1);
+  // A rule orders one more while the metric says one is plenty: the step
+  // counts as a recommendation of 2, so the metric removes it only after a
+  // whole window.
+  p.record(70000, 1, 2);
+  CHECK(p.decide(70200, 2, 1, true).desired == 2);
+  CHECK(p.decide(129999, 2, 1, true).desired == 2);
+  CHECK(p.decide(130001, 2, 1, true).desired == 1);
+  // Taking the lease again starts the window again.
+  p.observeFrom(200000);
+  CHECK(p.decide(200000, 2, 1, true).desired == 2);
+  CHECK(p.decide(260000, 2, 1, true).desired == 1);
+}

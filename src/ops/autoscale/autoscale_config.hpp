@@ -11,7 +11,9 @@ namespace redge {
 
 struct AutoscaleServiceOptions {
   std::string pool;  // the gateway pool its instances serve in; empty: the service's name
-  std::string metric = "requests_per_second";  // per instance | "inflight" per instance
+  // Per instance: "requests_per_second" | "inflight" (the gateway's counts)
+  // | "cpu" (percent of one core, as each instance's heartbeat reports it).
+  std::string metric = "requests_per_second";
   double target = 100;
   int64_t min = 1;
   int64_t max = 10;

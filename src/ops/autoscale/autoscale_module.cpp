@@ -28,8 +28,10 @@ void declareKeys(ConfigSchema& schema) {
   section.mapKey(REDGE_FIELD(AutoscaleOptions, services), "services to scale, by registry name")
       .stringKey(REDGE_FIELD(AutoscaleServiceOptions, pool),
                  "the gateway pool its instances serve in (empty: the service's name)")
-      .enumKey(REDGE_FIELD(AutoscaleServiceOptions, metric), {"requests_per_second", "inflight"},
-               "per instance: requests the pool's members got per second, or requests in flight")
+      .enumKey(REDGE_FIELD(AutoscaleServiceOptions, metric),
+               {"requests_per_second", "inflight", "cpu"},
+               "per instance: requests the pool's members got per second, requests in flight, "
+               "or CPU in percent of one core (each instance's registry heartbeat)")
       .doubleKey(REDGE_FIELD(AutoscaleServiceOptions, target), 0, true, 1e12,
                  "the metric's target per instance")
       .intKey(REDGE_FIELD(AutoscaleServiceOptions, min), 0, kMaxInstances, "fewest instances")

@@ -35,6 +35,7 @@ AutoscaleDecision AutoscalePolicy::decide(int64_t now_ms, int64_t current, doubl
   d.current = current;
   d.metric = metric;
   d.metric_known = metric_known;
+  if (!observing_) observeFrom(now_ms);
   prune(now_ms);
   if (current < o.min || current > o.max) {
     d.recommended = d.desired = std::clamp(current, o.min, o.max);
@@ -67,6 +68,10 @@ AutoscaleDecision AutoscalePolicy::decide(int64_t now_ms, int64_t current, doubl
   if (up_to > current) {
     d.desired = up_to;
     d.reason = "metric above target";
+  } else if (down_to < current && now_ms - observed_since_ms_ < o.scale_down_stabilization_ms) {
+    d.reason = "scale-down stabilization: the last " +
+               std::to_string(o.scale_down_stabilization_ms / 1000) +
+               " s have not all been observed yet";
   } else if (down_to < current) {
     d.desired = down_to;
     d.reason = "metric below target for the whole scale-down window";
@@ -112,6 +117,13 @@ void AutoscalePolicy::record(int64_t now_ms, int64_t from, int64_t to) {
   steps_.emplace_back(now_ms, to - from);
   last_step_ms_ = now_ms;
   stepped_ = true;
+  if (to > from) recommendations_.emplace_back(now_ms, to);
+}
+
+void AutoscalePolicy::observeFrom(int64_t now_ms) {
+  recommendations_.clear();
+  observed_since_ms_ = now_ms;
+  observing_ = true;
 }
 
 }  // namespace redge

@@ -12,6 +12,14 @@
 //                 step_period, counting the steps already taken in it
 //   cooldown:     no step sooner than cooldown after the last one
 //
+// Two guards on the scale-down window that the HPA does not need, because
+// here steps also come from outside the metric: a step out (a rule's
+// order, or the metric's) counts as a recommendation of its size, so the
+// metric removes it only after a whole window below target; and no
+// scale-down happens before a whole window was observed (since the policy
+// began, or since observeFrom(), when this instance took the lease), so a
+// new leader does not shrink the fleet on its first few samples.
+//
 // A metric that is missing (no traffic seen yet) holds, except that a
 // service below min is brought to min.
 
@@ -53,6 +61,8 @@ class AutoscalePolicy {
   AutoscaleDecision decide(int64_t now_ms, int64_t current, double metric, bool metric_known);
   // A step from `from` to `to` instances was taken at `now_ms`.
   void record(int64_t now_ms, int64_t from, int64_t to);
+  // Forget what was observed: the windows start again at `now_ms`.
+  void observeFrom(int64_t now_ms);
 
   const AutoscalePolicyOptions& options() const { return options_; }
 
@@ -65,6 +75,8 @@ class AutoscalePolicy {
   std::deque<std::pair<int64_t, int64_t>> steps_;            // (time, signed change)
   int64_t last_step_ms_ = 0;
   bool stepped_ = false;
+  int64_t observed_since_ms_ = 0;
+  bool observing_ = false;
 };
 
 }  // namespace redge

@@ -48,7 +48,8 @@ AutoscaleService::AutoscaleService(ModuleContext& context, const AutoscaleOption
              options.lease_ms),
       timer_(runtime_.timers.createTimer([this] { onTick(); })) {
   for (const auto& [name, o] : options_.services) {
-    auto s = std::make_unique<Scaled>(Scaled{name, o, AutoscalePolicy(policyOptions(o)), {}});
+    auto s = std::make_unique<Scaled>(
+        Scaled{.name = name, .options = o, .policy = AutoscalePolicy(policyOptions(o))});
     if (s->options.pool.empty()) s->options.pool = name;
     services_.emplace(name, std::move(s));
   }
@@ -116,10 +117,29 @@ void AutoscaleService::onTick() {
           .kv("holder", holder_);
       leader_ = held;
       leader_gauge_->set(held ? 1 : 0);
+      // What another leader decided is not known here: the windows start
+      // again, so this one scales down only after a whole window of its own.
+      if (held) {
+        for (auto& [name, s] : services_) s->policy.observeFrom(runtime_.clock.nowMs());
+      }
     }
     if (!leader_ || !registry_->loaded()) return;
     runtime_.metrics.collect();
     for (auto& [name, s] : services_) decide(*s);
+  });
+}
+
+void AutoscaleService::readCpu(Scaled& s) {
+  if (s.cpu_read_in_flight) return;
+  s.cpu_read_in_flight = true;
+  registry_->readCpu(s.name, [this, &s](bool ok, std::map<std::string, double> cpu) {
+    if (closed_) return;
+    s.cpu_read_in_flight = false;
+    if (!ok) return;  // keep the last figures; the next tick asks again
+    double total = 0;
+    for (const auto& [id, percent] : cpu) total += percent;
+    s.cpu_reported = cpu.size();
+    s.cpu_mean = cpu.empty() ? 0 : total / static_cast<double>(cpu.size());
   });
 }
 
@@ -147,6 +167,12 @@ void AutoscaleService::decide(Scaled& s) {
   if (s.options.metric == "inflight") {
     metric = current > 0 ? poolTotal(s, "redge_gateway_member_inflight") / current : 0;
     known = true;
+  } else if (s.options.metric == "cpu") {
+    // The instances that reported (a new one does after its first
+    // heartbeat period); the read answers for the next decision.
+    metric = s.cpu_mean;
+    known = s.cpu_reported > 0;
+    readCpu(s);
   } else {
     double total = poolTotal(s, "redge_gateway_member_requests_total");
     if (s.have_total && now > s.last_total_ms && current > 0) {

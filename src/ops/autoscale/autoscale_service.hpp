@@ -44,14 +44,19 @@ class AutoscaleService final : public Service {
     std::string name;
     AutoscaleServiceOptions options;
     AutoscalePolicy policy;
-    AutoscaleDecision last;
+    AutoscaleDecision last{};
     bool decided = false;
     bool busy = false;  // an action in flight
     double last_total = 0;
     int64_t last_total_ms = 0;
     bool have_total = false;
-    std::string last_action;  // JSON object of the last action, or empty
+    std::string last_action{};  // JSON object of the last action, or empty
     int64_t logged_desired = -1;
+    // metric=cpu: the mean of what the instances reported at the last read
+    // (one read in flight at a time; a decision uses the latest answer).
+    double cpu_mean = 0;
+    size_t cpu_reported = 0;
+    bool cpu_read_in_flight = false;
   };
 
   // One step under way: its direction ("out" | "in"), the counts, and for
@@ -67,6 +72,7 @@ class AutoscaleService final : public Service {
   void onTick();
   void decide(Scaled& s);
   double poolTotal(const Scaled& s, std::string_view metric) const;
+  void readCpu(Scaled& s);
   void scaleOut(Scaled& s, int64_t count);
   void scaleIn(Scaled& s);
   void finishStep(Scaled& s, const Step& step, bool ok, int status, const std::string& answer);

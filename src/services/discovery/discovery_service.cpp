@@ -10,6 +10,7 @@
 
 #include "services/discovery/discovery_service.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -95,6 +96,24 @@ void DiscoveryService::onHeartbeatTick() {
   heartbeat_timer_->enable(std::max<int64_t>(1, options_.lease_ms / 3));
 }
 
+// Percent of one core this process used since the previous heartbeat
+// (all its threads: with workers each worker registers on its own).
+std::optional<double> DiscoveryService::cpuSinceLastBeat() {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return std::nullopt;
+  const double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                     static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  const int64_t now_us = runtime_.clock.nowUs();
+  std::optional<double> percent;
+  if (beat_at_us_ >= 0 && now_us > beat_at_us_) {
+    percent = std::max(
+        0.0, (cpu - cpu_seconds_at_beat_) * 1e8 / static_cast<double>(now_us - beat_at_us_));
+  }
+  cpu_seconds_at_beat_ = cpu;
+  beat_at_us_ = now_us;
+  return percent;
+}
+
 void DiscoveryService::heartbeat() {
   if (!registering_ || draining_ || closed_ || heartbeat_in_flight_) return;
   if (!redis_.ready()) {
@@ -112,7 +131,8 @@ void DiscoveryService::heartbeat() {
     return;
   }
   heartbeat_in_flight_ = true;
-  store_.registerInstance(self_, [this](RedisStatus status, const RegistrationResult& r) {
+  const std::optional<double> cpu = cpuSinceLastBeat();
+  store_.registerInstance(self_, cpu, [this](RedisStatus status, const RegistrationResult& r) {
     heartbeat_in_flight_ = false;
     if (closed_) return;
     if (status != RedisStatus::Ok) {

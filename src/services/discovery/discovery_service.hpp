@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -71,6 +72,7 @@ class DiscoveryService final : public Service {
   // registration
   void resolveSelf();
   void heartbeat();
+  std::optional<double> cpuSinceLastBeat();
   void onHeartbeatTick();
   void onReapTick();
   void onControl(const ControlMessage& message);
@@ -109,6 +111,10 @@ class DiscoveryService final : public Service {
   InstanceRecord self_;
   bool registering_ = false;  // register_self and an address to advertise
   bool heartbeat_in_flight_ = false;
+  // The process's CPU time at the last heartbeat, for the share of a core
+  // it used since (the autoscaler's cpu metric reads it from the registry).
+  double cpu_seconds_at_beat_ = 0;
+  int64_t beat_at_us_ = -1;
   bool registered_logged_ = false;
   bool heartbeat_failure_logged_ = false;
   bool deregister_pending_ = false;

@@ -4,6 +4,10 @@
 
 #include "services/discovery/registry_store.hpp"
 
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
 namespace redge {
 namespace {
 
@@ -31,7 +35,10 @@ end
 )lua";
 
 // ARGV: prefix id service address tags version host pid lease_ms started_at
+// cpu_percent ('' when not measured yet)
 // -> {kind (0 heartbeat, 1 added, 2 updated, -1 refused), started_at, now}
+// cpu_percent is load, not identity: written on every heartbeat, never
+// announced (readCpu() reads it where it is wanted).
 constexpr const char* kRegister = R"lua(
 local p, id = ARGV[1], ARGV[2]
 if redis.call('EXISTS', p .. 'stop:' .. id) == 1 then return {-1, 0, 0} end
@@ -46,6 +53,7 @@ local inst = {id = id, service = ARGV[3], address = ARGV[4], tags = ARGV[5], ver
 redis.call('HSET', p .. id, 'id', id, 'service', inst.service, 'address', inst.address,
            'tags', inst.tags, 'version', inst.version, 'host', inst.host, 'pid', inst.pid,
            'lease_ms', inst.lease_ms, 'started_at', inst.started_at, 'heartbeat_at', inst.heartbeat_at)
+if ARGV[11] ~= '' then redis.call('HSET', p .. id, 'cpu_percent', ARGV[11]) end
 redis.call('PEXPIRE', p .. id, int(lease * 3))
 redis.call('ZADD', p .. 'leases', int(now + lease), id)
 inst.expires_at = int(now + lease)
@@ -115,6 +123,14 @@ redis.call('PUBLISH', p .. 'control', cjson.encode({op = 'stop', id = id}))
 return cjson.encode(r or {id = id})
 )lua";
 
+// ARGV: prefix id... -> each one's cpu_percent, or false
+constexpr const char* kReadCpu = R"lua(
+local p = ARGV[1]
+local out = {}
+for i = 2, #ARGV do out[i - 1] = redis.call('HGET', p .. ARGV[i], 'cpu_percent') end
+return out
+)lua";
+
 std::string withPrelude(const char* body) {
   return std::string(kRegistryPrelude) + body;
 }
@@ -131,7 +147,8 @@ RegistryStore::RegistryStore(RedisClient& redis, const std::string& key_prefix)
       deregister_script_(redis, "discovery_deregister", withPrelude(kDeregister)),
       reap_script_(redis, "discovery_reap", withPrelude(kReap)),
       load_script_(redis, "discovery_load", withPrelude(kLoad)),
-      destroy_script_(redis, "discovery_destroy", withPrelude(kDestroy)) {}
+      destroy_script_(redis, "discovery_destroy", withPrelude(kDestroy)),
+      read_cpu_script_(redis, "discovery_read_cpu", kReadCpu) {}
 
 std::string RegistryStore::channelPattern() const {
   std::string out;
@@ -143,13 +160,20 @@ std::string RegistryStore::channelPattern() const {
 }
 
 void RegistryStore::registerInstance(
-    const InstanceRecord& self, std::function<void(RedisStatus, const RegistrationResult&)> cb) {
+    const InstanceRecord& self, std::optional<double> cpu_percent,
+    std::function<void(RedisStatus, const RegistrationResult&)> cb) {
   std::string tags = joinTags(self.tags), pid = std::to_string(self.pid),
               lease = std::to_string(self.lease_ms), started = std::to_string(self.started_at_ms);
+  std::string cpu;
+  if (cpu_percent) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.1f", *cpu_percent);
+    cpu = text;
+  }
   register_script_.call(
       {},
       {prefix_, self.id, self.service, self.address, tags, self.version, self.host, pid, lease,
-       started},
+       started, cpu},
       [cb = std::move(cb)](RedisStatus s, const redisReply* r) {
         RegistrationResult out;
         if (s == RedisStatus::Ok && (r->type != REDIS_REPLY_ARRAY || r->elements < 3)) {
@@ -222,6 +246,32 @@ void RegistryStore::destroy(std::string_view id, int64_t tombstone_ms,
                          }
                          cb(s, std::move(out));
                        });
+}
+
+void RegistryStore::readCpu(const std::vector<std::string>& ids,
+                            std::function<void(RedisStatus, std::vector<double>)> cb) {
+  std::vector<std::string_view> args;
+  args.reserve(ids.size() + 1);
+  args.emplace_back(prefix_);
+  for (const std::string& id : ids) args.emplace_back(id);
+  read_cpu_script_.call({}, args, [cb = std::move(cb)](RedisStatus s, const redisReply* r) {
+    std::vector<double> out;
+    if (s == RedisStatus::Ok && r->type != REDIS_REPLY_ARRAY) s = RedisStatus::ErrorReply;
+    if (s == RedisStatus::Ok) {
+      for (size_t i = 0; i < r->elements; ++i) {
+        const redisReply* e = r->element[i];
+        double v = -1;
+        if (e->type == REDIS_REPLY_STRING) {
+          std::string text(e->str, e->len);
+          char* end = nullptr;
+          v = std::strtod(text.c_str(), &end);
+          if (end == text.c_str() || *end != '\0' || !std::isfinite(v) || v < 0) v = -1;
+        }
+        out.push_back(v);
+      }
+    }
+    cb(s, std::move(out));
+  });
 }
 
 }  // namespace redge

@@ -47,7 +47,9 @@ class RegistryStore {
   // Registers or renews `self` (its started_at_ms 0 at the first call: the
   // script sets it); publishes added/updated when the hash was missing or
   // differed, nothing on a plain heartbeat.
-  void registerInstance(const InstanceRecord& self,
+  // cpu_percent: the instance's CPU over its last heartbeat period, percent
+  // of one core (nullopt before the first period ends).
+  void registerInstance(const InstanceRecord& self, std::optional<double> cpu_percent,
                         std::function<void(RedisStatus, const RegistrationResult&)> cb);
   // Removes `id` now and publishes removed (reason); `removed` is false when
   // it was not registered.
@@ -63,6 +65,11 @@ class RegistryStore {
   void destroy(std::string_view id, int64_t tombstone_ms,
                std::function<void(RedisStatus, std::optional<InstanceRecord>)> cb);
 
+  // The cpu_percent each of `ids` reported with its last heartbeat, in
+  // order; -1 for one that reported none (gone, or not measured yet).
+  void readCpu(const std::vector<std::string>& ids,
+               std::function<void(RedisStatus, std::vector<double>)> cb);
+
   const std::string& prefix() const { return prefix_; }  // <key_prefix>instances:
   std::string changesChannel() const { return prefix_ + "changes"; }
   std::string controlChannel() const { return prefix_ + "control"; }
@@ -77,6 +84,7 @@ class RegistryStore {
   RedisScript reap_script_;
   RedisScript load_script_;
   RedisScript destroy_script_;
+  RedisScript read_cpu_script_;
 };
 
 }  // namespace redge

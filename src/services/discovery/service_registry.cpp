@@ -227,4 +227,19 @@ void ServiceRegistry::markFresh() {
       .kv("stale_ms", runtime_.clock.nowMs() - stale_since_ms_);
 }
 
+void ServiceRegistry::readCpu(std::string_view service,
+                              std::function<void(bool, std::map<std::string, double>)> cb) {
+  std::vector<std::string> ids;
+  for (const InstanceRecord& r : snapshot_.ofService(service)) ids.push_back(r.id);
+  if (ids.empty()) return cb(true, {});
+  if (closed_ || !commands_.ready()) return cb(false, {});
+  store_.readCpu(ids, [ids, cb = std::move(cb)](RedisStatus s, std::vector<double> values) {
+    std::map<std::string, double> out;
+    for (size_t i = 0; i < values.size() && i < ids.size(); ++i) {
+      if (values[i] >= 0) out.emplace(ids[i], values[i]);
+    }
+    cb(s == RedisStatus::Ok, std::move(out));
+  });
+}
+
 }  // namespace redge

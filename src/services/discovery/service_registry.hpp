@@ -72,6 +72,12 @@ class ServiceRegistry {
   // Calls `cb` for every added, updated and removed instance from now on.
   WatchId watch(ChangeCallback cb);
   void unwatch(WatchId id);
+  // What each instance of `service` reported with its last heartbeat: CPU,
+  // percent of one core, by id (one that reported none is left out). Read
+  // from Redis, not the view: heartbeats are not announced. `cb(false, {})`
+  // when Redis did not answer; it may run before this returns.
+  void readCpu(std::string_view service,
+               std::function<void(bool ok, std::map<std::string, double> cpu)> cb);
   // The hook GET /listservers reads the health, in-flight and request counts
   // through (the gateway installs it; until then they show as null).
   void setTrafficProvider(TrafficProvider provider) { traffic_ = std::move(provider); }
