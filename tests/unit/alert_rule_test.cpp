@@ -247,7 +247,7 @@ TEST_CASE("alert engine: notifies on firing and resolved, repeats while firing",
   CHECK(fired[1].receiver == "pager");
   CHECK(fired[0].status == "firing");
   CHECK(fired[0].firing == 1);
-  engine.recordDelivery(fired[0].rule, "ops", "firing", "sent");
+  engine.recordDelivery(fired[0].rule_name, "ops", "firing", "sent");
   int repeats = 0;
   for (int i = 0; i < 20; ++i) {
     for (const auto& n : tick(0.9)) {
@@ -295,6 +295,65 @@ TEST_CASE("alert engine: /alerts shows pending and firing alerts with values", "
         "CPU 0.95 on core 1");
   CHECK(std::string(d["rules"][0]["alerts"][0]["fired_at"].GetString()) ==
         "2024-05-01T10:00:01.000Z");
+}
+
+TEST_CASE(
+    "alert engine: a reload keeps unchanged rules firing, restarts changed ones, drops removed",
+    "[alerts]") {
+  ManualClock clock(0);
+  MetricsRegistry metrics;
+  Gauge& cpu = metrics.gauge("cpu", "cpu", {{"core", "0"}});
+  AlertEngine engine(clock, 1714557600000, 1000);
+  AlertRuleSpec hot = cpuRule();
+  hot.receivers = {"ops"};
+  AlertRuleSpec warm = cpuRule();
+  warm.name = "WarmCpu";
+  warm.expr = "cpu > 0.5";
+  warm.receivers = {"ops"};
+  REQUIRE(!engine.addRule(hot));
+  REQUIRE(!engine.addRule(warm));
+  auto tick = [&](double v) {
+    clock.advanceMs(1000);
+    cpu.set(v);
+    engine.sample(metrics);
+    engine.evaluate();
+    return engine.due();
+  };
+  REQUIRE(tick(0.9).size() == 2);  // both fire at once (for_ms 0)
+  engine.recordDelivery("HighCpu", "ops", "firing", "sent");
+
+  // HighCpu unchanged (now second), WarmCpu's threshold changed, a new rule.
+  AlertRuleSpec warmer = warm;
+  warmer.expr = "cpu > 0.6";
+  AlertRuleSpec mem = cpuRule();
+  mem.name = "AnyCpu";
+  mem.expr = "cpu > 0";
+  mem.receivers.clear();
+  std::vector<int> kept;
+  REQUIRE(!engine.replaceRules({warmer, hot, mem}, kept));
+  CHECK(kept == std::vector<int>{-1, 0, -1});
+  REQUIRE(engine.rules().size() == 3);
+  CHECK(engine.rules()[1].spec().name == "HighCpu");
+  CHECK(engine.rules()[1].state() == AlertState::Firing);
+  CHECK(engine.rules()[0].state() == AlertState::Inactive);
+  // The next tick: HighCpu says nothing again; the changed rule fires anew.
+  auto after = tick(0.9);
+  REQUIRE(after.size() == 1);
+  CHECK(after[0].rule_name == "WarmCpu");
+  rapidjson::Document status = parse(engine.statusJson());
+  CHECK(std::string(status["rules"][1]["last_notification"]["outcome"].GetString()) == "sent");
+
+  // Errors change nothing: a duplicate name, a broken expression.
+  AlertRuleSpec broken = hot;
+  broken.name = "Broken";
+  broken.expr = "cpu >";
+  CHECK(engine.replaceRules({hot, hot}, kept)->find("defined twice") != std::string::npos);
+  CHECK(engine.replaceRules({broken}, kept)->find("rule 'Broken'") == 0);
+  CHECK(engine.rules().size() == 3);
+  // A delivery that ends after its rule was removed is dropped quietly.
+  REQUIRE(!engine.replaceRules({hot}, kept));
+  engine.recordDelivery("WarmCpu", "ops", "firing", "sent");
+  CHECK(engine.rules().size() == 1);
 }
 
 }  // namespace redge

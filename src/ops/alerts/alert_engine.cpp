@@ -26,6 +26,41 @@ std::optional<std::string> AlertEngine::addRule(AlertRuleSpec spec) {
   return std::nullopt;
 }
 
+std::optional<std::string> AlertEngine::replaceRules(std::vector<AlertRuleSpec> specs,
+                                                     std::vector<int>& kept_from) {
+  std::vector<int> from(specs.size(), -1);
+  std::vector<AlertRule> fresh;  // the changed and new rules, built before anything changes
+  for (size_t i = 0; i < specs.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (specs[j].name == specs[i].name) return "rule '" + specs[i].name + "' is defined twice";
+    }
+    for (size_t j = 0; j < rules_.size(); ++j) {
+      if (rules_[j].spec() == specs[i]) from[i] = static_cast<int>(j);
+    }
+    if (from[i] >= 0) continue;
+    if (auto error = AlertRule::check(specs[i])) return error;
+    AlertRule rule(specs[i]);
+    if (auto error = rule.declareSelectors(history_)) return error;
+    fresh.push_back(std::move(rule));
+  }
+  std::vector<AlertRule> rules;
+  std::vector<RuleTrack> tracks;
+  size_t next_fresh = 0;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (from[i] >= 0) {
+      rules.push_back(std::move(rules_[static_cast<size_t>(from[i])]));
+      tracks.push_back(std::move(tracks_[static_cast<size_t>(from[i])]));
+    } else {
+      rules.push_back(std::move(fresh[next_fresh++]));
+      tracks.emplace_back();
+    }
+  }
+  rules_ = std::move(rules);
+  tracks_ = std::move(tracks);
+  kept_from = std::move(from);
+  return std::nullopt;
+}
+
 void AlertEngine::evaluate() {
   const int64_t now = clock_.nowMs();
   for (size_t i = 0; i < rules_.size(); ++i) {
@@ -70,6 +105,7 @@ std::vector<AlertNotification> AlertEngine::due() {
       input.to_wall_ms = [this](int64_t mono) { return wallMs(mono); };
       AlertNotification n;
       n.rule = i;
+      n.rule_name = rule.spec().name;
       n.receiver = receiver;
       n.status = alertPayloadStatus(alerts);
       n.payload = buildAlertmanagerPayload(input);
@@ -82,10 +118,12 @@ std::vector<AlertNotification> AlertEngine::due() {
   return out;
 }
 
-void AlertEngine::recordDelivery(size_t rule, const std::string& receiver,
+void AlertEngine::recordDelivery(const std::string& rule, const std::string& receiver,
                                  const std::string& status, const std::string& outcome) {
-  if (rule >= tracks_.size()) return;
-  Delivery& d = tracks_[rule].last;
+  size_t i = 0;
+  while (i < rules_.size() && rules_[i].spec().name != rule) ++i;
+  if (i == rules_.size()) return;  // removed by a reload meanwhile
+  Delivery& d = tracks_[i].last;
   d.wall_ms = wallMs(clock_.nowMs());
   d.receiver = receiver;
   d.status = status;

@@ -23,7 +23,8 @@
 namespace redge {
 
 struct AlertNotification {
-  size_t rule = 0;  // index in rules()
+  size_t rule = 0;        // index in rules() when due() made it (a reload may move it)
+  std::string rule_name;  // what outlives a reload
   std::string receiver;
   std::string status;   // firing | resolved
   std::string payload;  // Alertmanager v4 JSON
@@ -37,6 +38,14 @@ class AlertEngine {
 
   // Checks and adds a rule; the error names it.
   std::optional<std::string> addRule(AlertRuleSpec spec);
+  // A reload: the rules become `specs`, in that order. A rule whose spec is
+  // unchanged keeps its alerts, state and notification record (a firing
+  // alert goes on firing, nothing is sent again); a changed or new one
+  // starts inactive; a removed one is dropped with its alerts, as
+  // Prometheus does on a reload. `kept_from[i]` is the old index of rule i,
+  // or -1. On an error (the rule is named) nothing changes.
+  std::optional<std::string> replaceRules(std::vector<AlertRuleSpec> specs,
+                                          std::vector<int>& kept_from);
   // How often a receiver hears again about a rule that keeps firing (0:
   // only on changes).
   void setRepeatInterval(const std::string& receiver, int64_t ms) { repeat_ms_[receiver] = ms; }
@@ -47,8 +56,9 @@ class AlertEngine {
   // receiver, for an alert that began firing or resolved, or a firing rule
   // whose repeat interval has passed.
   std::vector<AlertNotification> due();
-  void recordDelivery(size_t rule, const std::string& receiver, const std::string& status,
-                      const std::string& outcome);
+  // By the rule's name: a reload may have moved or removed it meanwhile.
+  void recordDelivery(const std::string& rule, const std::string& receiver,
+                      const std::string& status, const std::string& outcome);
 
   // GET /alerts: every rule with its state, value, since when, its alerts
   // and its last notification.

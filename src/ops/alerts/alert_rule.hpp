@@ -38,6 +38,8 @@ struct AlertRuleSpec {
   std::map<std::string, std::string> annotations;
   std::vector<std::string> receivers;
   std::vector<std::string> actions;  // alert_action.hpp: run when the rule begins firing
+
+  bool operator==(const AlertRuleSpec&) const = default;
 };
 
 enum class AlertState { Inactive, Pending, Firing };

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <set>
 
 #include "core/host_name.hpp"
 #include "core/log.hpp"
@@ -132,46 +133,13 @@ AlertsService::AlertsService(ModuleContext& context, const AlertsOptions& option
   metrics.gauge("redge_host_memory_total_bytes", "MemTotal of the host, bytes")
       .set(memTotalBytes());
   flags_ = context.find<FlagStore>();
-  if (context.config().modules.has<GatewayOptions>()) {
-    for (const auto& [pool, p] : context.config().module<GatewayOptions>().pools) {
-      if (!p.canary.flag.empty()) canary_flags_[pool] = p.canary.flag;
-    }
-  }
+  readCanaryFlags(context.config());
   for (AlertRuleSpec& s : specs) {
-    std::vector<AlertAction> actions;
-    for (const std::string& text : s.actions) {
-      std::string reason;
-      if (auto a = parseAlertAction(text, reason)) actions.push_back(std::move(*a));  // checked
-    }
-    action_states_.emplace_back(actions.size());
-    actions_.push_back(std::move(actions));
-    was_firing_.push_back(false);
-    const std::string name = s.name;
+    addRuleState(s);
     engine_.addRule(std::move(s));  // checked in prepare
-    const char* help = "Alerts of the rule in this state (pending or firing)";
-    alerts_series_.emplace_back(
-        &metrics.gauge("ALERTS", help, {{"alertname", name}, {"alertstate", "pending"}}),
-        &metrics.gauge("ALERTS", help, {{"alertname", name}, {"alertstate", "firing"}}));
   }
-  for (const auto& [name, r] : options_.receivers) {
-    receivers_[name] = makeAlertReceiver(runtime_, name, r);
-    engine_.setRepeatInterval(name, r.repeat_interval_ms);
-    for (const char* status : {"sent", "failed", "timeout", "dropped", "deduplicated"}) {
-      notificationCounter(name, status);
-    }
-  }
-  fleet_names_ = fleetMetricNames(engine_.history());
-  if (!fleet_names_.empty()) {
-    fleet_local_ = std::make_unique<SampleHistory>(options_.interval_ms);
-    for (const std::string& name : fleet_names_) fleet_local_->want(name, 0);
-    fleet_lease_ = std::make_unique<RedisLease>(redis_, key_prefix_ + "alerts:fleet:lease", holder_,
-                                                3 * options_.fleet_publish_ms);
-    fleet_reader_gauge_ =
-        &metrics.gauge("redge_alerts_fleet_reader",
-                       "1 while this instance reads every instance's metrics for the fleet: rules");
-    fleet_instances_gauge_ = &metrics.gauge("redge_alerts_fleet_instances",
-                                            "Instances whose metrics the last fleet read merged");
-  }
+  setUpReceivers(options_.receivers);
+  setUpFleet();
   if (HttpServer* admin = context.findHttpServer("admin")) {
     admin->route(HttpMethod::Get, "/alerts", [this](HttpRequest&, const HttpResponder& res) {
       res.send(HttpResponse(200, "application/json", engine_.statusJson()));
@@ -181,6 +149,172 @@ AlertsService::AlertsService(ModuleContext& context, const AlertsOptions& option
       .kv("rules", static_cast<uint64_t>(engine_.rules().size()))
       .kv("receivers", static_cast<uint64_t>(receivers_.size()))
       .kv("interval_ms", options_.interval_ms);
+}
+
+void AlertsService::addRuleState(const AlertRuleSpec& spec) {
+  std::vector<AlertAction> actions;
+  for (const std::string& text : spec.actions) {
+    std::string reason;
+    if (auto a = parseAlertAction(text, reason)) actions.push_back(std::move(*a));  // checked
+  }
+  action_states_.emplace_back(actions.size());
+  actions_.push_back(std::move(actions));
+  was_firing_.push_back(false);
+  const char* help = "Alerts of the rule in this state (pending or firing)";
+  MetricsRegistry& metrics = runtime_.metrics;
+  alerts_series_.emplace_back(
+      &metrics.gauge("ALERTS", help, {{"alertname", spec.name}, {"alertstate", "pending"}}),
+      &metrics.gauge("ALERTS", help, {{"alertname", spec.name}, {"alertstate", "firing"}}));
+}
+
+void AlertsService::readCanaryFlags(const Config& config) {
+  canary_flags_.clear();
+  if (!config.modules.has<GatewayOptions>()) return;
+  for (const auto& [pool, p] : config.module<GatewayOptions>().pools) {
+    if (!p.canary.flag.empty()) canary_flags_[pool] = p.canary.flag;
+  }
+}
+
+namespace {
+
+// What an operator writes of a receiver (its parsed url aside).
+bool sameReceiver(const AlertReceiverOptions& a, const AlertReceiverOptions& b) {
+  return a.type == b.type && a.url == b.url && a.argv == b.argv && a.format == b.format &&
+         a.email_to == b.email_to && a.email_from == b.email_from && a.timeout_ms == b.timeout_ms &&
+         a.repeat_interval_ms == b.repeat_interval_ms && a.max_retries == b.max_retries;
+}
+
+}  // namespace
+
+// Receivers as `wanted` says: an unchanged one is kept (its connections,
+// its queue); a changed or removed one closes after what it holds, a new
+// one is made. The options kept are the ones of the receivers running.
+void AlertsService::setUpReceivers(const std::map<std::string, AlertReceiverOptions>& wanted) {
+  std::map<std::string, std::unique_ptr<AlertReceiver>> running;
+  std::map<std::string, AlertReceiverOptions> running_options;
+  for (const auto& [name, want] : wanted) {
+    auto old = receivers_.find(name);
+    auto old_options = options_.receivers.find(name);
+    if (old != receivers_.end() && old_options != options_.receivers.end() &&
+        sameReceiver(old_options->second, want)) {
+      running[name] = std::move(old->second);
+      receivers_.erase(old);
+      running_options[name] = old_options->second;
+      continue;
+    }
+    AlertReceiverOptions o = want;
+    if (o.type == "webhook") {
+      // A reload's configuration has not been through the module's
+      // prepare step: the URL is parsed here as it is there.
+      std::string error = parseHttpUrl(o.url, o.target);
+      if (!error.empty()) {
+        REDGE_LOG(Error, "alerts_receiver_refused")
+            .kv("receiver", name)
+            .kv("reason", error)
+            .kv("detail", "notifications to it are dropped until a reload fixes its url");
+        continue;
+      }
+    }
+    running[name] = makeAlertReceiver(runtime_, name, o);
+    running_options[name] = o;
+    for (const char* status : {"sent", "failed", "timeout", "dropped", "deduplicated"}) {
+      notificationCounter(name, status);
+    }
+  }
+  for (auto& [name, r] : receivers_) {
+    r->close();
+    retired_receivers_.push_back(std::move(r));
+  }
+  receivers_ = std::move(running);
+  for (const auto& [name, o] : running_options)
+    engine_.setRepeatInterval(name, o.repeat_interval_ms);
+  options_.receivers = std::move(running_options);
+}
+
+// Rules over the fleet need this instance's values of their metrics
+// published, and one instance (the lease holder) to read everyone's.
+void AlertsService::setUpFleet() {
+  std::vector<std::string> names = fleetMetricNames(engine_.history());
+  if (names == fleet_names_) return;
+  fleet_names_ = std::move(names);
+  fleet_local_ = std::make_unique<SampleHistory>(options_.interval_ms);
+  for (const std::string& name : fleet_names_) fleet_local_->want(name, 0);
+  if (fleet_lease_) return;
+  fleet_lease_ = std::make_unique<RedisLease>(redis_, key_prefix_ + "alerts:fleet:lease", holder_,
+                                              3 * options_.fleet_publish_ms);
+  MetricsRegistry& metrics = runtime_.metrics;
+  fleet_reader_gauge_ =
+      &metrics.gauge("redge_alerts_fleet_reader",
+                     "1 while this instance reads every instance's metrics for the fleet: rules");
+  fleet_instances_gauge_ = &metrics.gauge("redge_alerts_fleet_instances",
+                                          "Instances whose metrics the last fleet read merged");
+}
+
+void AlertsService::reload(const Config& next, std::vector<std::string>& live) {
+  const AlertsOptions& o = next.module<AlertsOptions>();
+  if (!o.enabled) return;  // alerts.enabled itself needs a restart
+  live.insert(live.end(), {"alerts.rules", "alerts.receivers", "alerts.fleet_dedupe",
+                           "alerts.defaults.cpu", "alerts.defaults.cpu_ratio",
+                           "alerts.defaults.memory", "alerts.defaults.memory_ratio",
+                           "alerts.defaults.app_error_ratio", "alerts.defaults.app_error_ratio_max",
+                           "alerts.defaults.app_p99", "alerts.defaults.app_p99_seconds",
+                           "alerts.defaults.for_ms", "alerts.defaults.receivers"});
+  std::set<std::string> old_names;
+  for (const AlertRule& r : engine_.rules()) old_names.insert(r.spec().name);
+  std::vector<AlertRuleSpec> specs;
+  std::vector<int> kept;
+  std::optional<std::string> error = alertRuleSpecs(o, specs);  // checked by the schema's rule
+  if (!error) error = engine_.replaceRules(specs, kept);
+  if (error) {
+    REDGE_LOG(Error, "alerts_reload_refused").kv("reason", *error).kv("kept", "the running rules");
+    return;
+  }
+  // The per-rule state follows its rule; a removed rule's ALERTS series
+  // read 0 (the registry keeps series).
+  auto actions = std::move(actions_);
+  auto states = std::move(action_states_);
+  auto firing = std::move(was_firing_);
+  auto series = std::move(alerts_series_);
+  actions_.clear();
+  action_states_.clear();
+  was_firing_.clear();
+  alerts_series_.clear();
+  std::vector<bool> carried(series.size(), false);
+  size_t kept_count = 0, changed = 0;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (kept[i] < 0) {
+      if (old_names.count(specs[i].name)) ++changed;
+      addRuleState(specs[i]);
+      continue;
+    }
+    const size_t j = static_cast<size_t>(kept[i]);
+    actions_.push_back(std::move(actions[j]));
+    action_states_.push_back(std::move(states[j]));
+    was_firing_.push_back(firing[j]);
+    alerts_series_.push_back(series[j]);
+    carried[j] = true;
+    ++kept_count;
+  }
+  for (size_t j = 0; j < series.size(); ++j) {
+    bool reused = std::any_of(alerts_series_.begin(), alerts_series_.end(),
+                              [&](const auto& p) { return p.first == series[j].first; });
+    if (carried[j] || reused) continue;
+    series[j].first->set(0);
+    series[j].second->set(0);
+  }
+  setUpReceivers(o.receivers);
+  options_.rules = o.rules;
+  options_.defaults = o.defaults;
+  options_.fleet_dedupe = o.fleet_dedupe;
+  readCanaryFlags(next);
+  setUpFleet();
+  REDGE_LOG(Info, "alerts_reloaded")
+      .kv("rules", static_cast<uint64_t>(specs.size()))
+      .kv("kept", static_cast<uint64_t>(kept_count))
+      .kv("changed", static_cast<uint64_t>(changed))
+      .kv("added", static_cast<uint64_t>(specs.size() - kept_count - changed))
+      .kv("removed", static_cast<uint64_t>(old_names.size() - kept_count - changed))
+      .kv("receivers", static_cast<uint64_t>(receivers_.size()));
 }
 
 void AlertsService::start() {
@@ -201,6 +335,7 @@ Counter& AlertsService::notificationCounter(const std::string& receiver,
 
 void AlertsService::onTick() {
   const int64_t started_us = runtime_.clock.nowUs();
+  std::erase_if(retired_receivers_, [](const auto& r) { return r->closed(); });
   runtime_.metrics.collect();
   engine_.sample(runtime_.metrics);
   engine_.evaluate();
@@ -391,7 +526,8 @@ void AlertsService::notify(AlertNotification n) {
   }
   // The first instance of the fleet to claim it sends it. The claim lasts
   // until a repeat may go (0.9 of repeat_interval_ms), or a minute.
-  int64_t repeat = options_.receivers.at(n.receiver).repeat_interval_ms;
+  auto receiver = options_.receivers.find(n.receiver);
+  int64_t repeat = receiver != options_.receivers.end() ? receiver->second.repeat_interval_ms : 0;
   int64_t hold_ms = repeat > 0 ? std::max<int64_t>(1000, repeat * 9 / 10) : 60000;
   std::string key = key_prefix_ + "alerts:sent:" + identity;
   auto shared = std::make_shared<AlertNotification>(std::move(n));
@@ -403,7 +539,7 @@ void AlertsService::notify(AlertNotification n) {
           const AlertNotification& n = *shared;
           notificationCounter(n.receiver, "deduplicated").inc();
           REDGE_LOG(Info, "alert_notification")
-              .kv("rule", engine_.rules()[n.rule].spec().name)
+              .kv("rule", n.rule_name)
               .kv("receiver", n.receiver)
               .kv("status", n.status)
               .kv("firing", static_cast<uint64_t>(n.firing))
@@ -418,20 +554,29 @@ void AlertsService::notify(AlertNotification n) {
 }
 
 void AlertsService::deliver(AlertNotification n) {
+  const std::string rule = n.rule_name;
   auto it = receivers_.find(n.receiver);
-  if (it == receivers_.end()) return;
-  const std::string rule = engine_.rules()[n.rule].spec().name;
-  const size_t index = n.rule;
+  if (it == receivers_.end()) {
+    // Its url did not parse at the last reload (alerts_receiver_refused).
+    notificationCounter(n.receiver, "dropped").inc();
+    REDGE_LOG(Warn, "alert_notification")
+        .kv("rule", rule)
+        .kv("receiver", n.receiver)
+        .kv("status", n.status)
+        .kv("outcome", "dropped")
+        .kv("detail", "the receiver is not running");
+    return;
+  }
   const std::string receiver = n.receiver;
   const std::string status = n.status;
   const size_t firing = n.firing;
   const size_t resolved = n.resolved;
   it->second->deliver(
-      std::move(n.payload), [this, index, rule, receiver, status, firing, resolved](
+      std::move(n.payload), [this, rule, receiver, status, firing, resolved](
                                 const std::string& outcome, const std::string& detail) {
         if (closing_) return;
         notificationCounter(receiver, outcome).inc();
-        engine_.recordDelivery(index, receiver, status, outcome);
+        engine_.recordDelivery(rule, receiver, status, outcome);
         LogLine(outcome == "sent" ? LogLevel::Info : LogLevel::Warn, "alert_notification")
             .kv("rule", rule)
             .kv("receiver", receiver)
@@ -448,6 +593,7 @@ void AlertsService::close(std::function<void()> done) {
   closing_ = true;
   timer_.reset();
   for (auto& [name, r] : receivers_) r->close();
+  // The retired ones are closing already; they are destroyed with the service.
   if (done) done();
 }
 

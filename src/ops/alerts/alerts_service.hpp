@@ -50,6 +50,10 @@ class AlertsService final : public Service {
   AlertsService(ModuleContext& context, const AlertsOptions& options,
                 std::vector<AlertRuleSpec> specs);
   void start() override;
+  // SIGHUP: rules (built-in and configured), receivers and fleet_dedupe
+  // change live; an unchanged rule keeps its state (AlertEngine::replaceRules),
+  // an unchanged receiver its connections and queue.
+  void reload(const Config& next, std::vector<std::string>& live) override;
   void close(std::function<void()> done) override;
 
   AlertEngine& engine() { return engine_; }
@@ -66,6 +70,11 @@ class AlertsService final : public Service {
     bool skip_logged = false;
   };
   void runAction(const std::string& rule, const AlertAction& action, ActionState& state);
+  // The per-rule vectors below for the engine's rules, from scratch.
+  void addRuleState(const AlertRuleSpec& spec);
+  void setUpReceivers(const std::map<std::string, AlertReceiverOptions>& wanted);
+  void setUpFleet();
+  void readCanaryFlags(const Config& config);
   void publishFleet(int64_t now_ms);
   void collectFleet();
   std::string canaryFlagOf(const std::string& pool) const;
@@ -82,6 +91,8 @@ class AlertsService final : public Service {
   TimerPtr timer_;
   AlertsStats stats_;
   std::map<std::string, std::unique_ptr<AlertReceiver>> receivers_;
+  // Receivers a reload replaced or removed: closing, kept until closed().
+  std::vector<std::unique_ptr<AlertReceiver>> retired_receivers_;
   std::vector<std::pair<Gauge*, Gauge*>> alerts_series_;  // per rule: pending, firing
   std::map<std::string, Counter*> notification_counters_;
   FlagStore* flags_ = nullptr;                           // null: the flags module is off
