@@ -76,6 +76,24 @@ std::string spawnTemplate(const std::string& pid_file) {
                         "discovery.lease_ms=1000"});
 }
 
+// A gateway routing everything to the registry service "web", which it
+// spawns and destroys itself as autoscale.services (JSON) says, then `more`.
+std::vector<std::string> autoscaledGateway(const SpawnedPids& spawned, const std::string& services,
+                                           std::vector<std::string> more = {}) {
+  std::vector<std::string> settings = {"discovery.enabled=true",
+                                       "discovery.register_self=false",
+                                       "discovery.spawn_command=" + spawnTemplate(spawned.file),
+                                       "discovery.spawn_timeout_ms=10000",
+                                       "autoscale.enabled=true",
+                                       "autoscale.interval_ms=200",
+                                       "autoscale.services=" + services};
+  settings.insert(settings.end(), more.begin(), more.end());
+  return gatewaySettings(
+      R"([{"prefix": "/", "pool": "web"}])",
+      R"({"web": {"discover": "web", "health": {"path": "/", "interval_ms": 100, "rise": 1}}})",
+      settings);
+}
+
 }  // namespace
 
 TEST_CASE("autoscale: a load scales a service from 1 to 3 through real spawns, and back to 1",
@@ -83,17 +101,11 @@ TEST_CASE("autoscale: a load scales a service from 1 to 3 through real spawns, a
   TempDir dir;
   RedisServer redis(dir);
   SpawnedPids spawned{dir.file("spawned.pids")};
-  const std::string spawn = spawnTemplate(spawned.file);
   RedgeProcess gw(
       dir, redis,
-      gatewaySettings(
-          R"([{"prefix": "/", "pool": "web"}])",
-          R"({"web": {"discover": "web", "health": {"path": "/", "interval_ms": 100, "rise": 1}}})",
-          {"discovery.enabled=true", "discovery.register_self=false",
-           "discovery.spawn_command=" + spawn, "discovery.spawn_timeout_ms=10000",
-           "autoscale.enabled=true", "autoscale.interval_ms=200",
-           R"(autoscale.services={"web": {"metric": "requests_per_second", "target": 20, "min": 1,
-               "max": 3, "scale_down_stabilization_ms": 2000, "step_period_ms": 500}})"}));
+      autoscaledGateway(spawned,
+                        R"({"web": {"metric": "requests_per_second", "target": 20, "min": 1,
+               "max": 3, "scale_down_stabilization_ms": 2000, "step_period_ms": 500}})"));
   gw.waitUntilReady();
 
   // Below min: one instance is spawned without any load.
@@ -146,14 +158,9 @@ TEST_CASE("autoscale: an alert rule's scale_out action adds one instance, once f
   TempDir dir;
   RedisServer redis(dir);
   SpawnedPids spawned{dir.file("spawned.pids")};
-  std::vector<std::string> settings = gatewaySettings(
-      R"([{"prefix": "/", "pool": "web"}])",
-      R"({"web": {"discover": "web", "health": {"path": "/", "interval_ms": 100, "rise": 1}}})",
-      {"discovery.enabled=true", "discovery.register_self=false",
-       "discovery.spawn_command=" + spawnTemplate(spawned.file), "discovery.spawn_timeout_ms=10000",
-       "autoscale.enabled=true", "autoscale.interval_ms=200",
-       R"(autoscale.services={"web": {"target": 1000000, "min": 1, "max": 2}})",
-       "alerts.enabled=true", "alerts.interval_ms=100", "alerts.defaults.cpu=false",
+  std::vector<std::string> settings = autoscaledGateway(
+      spawned, R"({"web": {"target": 1000000, "min": 1, "max": 2}})",
+      {"alerts.enabled=true", "alerts.interval_ms=100", "alerts.defaults.cpu=false",
        "alerts.defaults.memory=false", "alerts.defaults.app_error_ratio=false",
        "alerts.defaults.app_p99=false", "admin.token=autoscale-test-token",
        R"(alerts.rules=[{"name": "NeedMore", "expr": "redge_gateway_pool_members_healthy{pool='web'} == 1", "for_ms": 500, "actions": ["scale_out:web"]}])"});
@@ -189,14 +196,7 @@ TEST_CASE("autoscale: the cpu metric reads each instance's heartbeat and scales 
   SpawnedPids spawned{dir.file("spawned.pids")};
   RedgeProcess gw(
       dir, redis,
-      gatewaySettings(
-          R"([{"prefix": "/", "pool": "web"}])",
-          R"({"web": {"discover": "web", "health": {"path": "/", "interval_ms": 100, "rise": 1}}})",
-          {"discovery.enabled=true", "discovery.register_self=false",
-           "discovery.spawn_command=" + spawnTemplate(spawned.file),
-           "discovery.spawn_timeout_ms=10000", "autoscale.enabled=true",
-           "autoscale.interval_ms=200",
-           R"(autoscale.services={"web": {"metric": "cpu", "target": 5, "min": 1, "max": 2}})"}));
+      autoscaledGateway(spawned, R"({"web": {"metric": "cpu", "target": 5, "min": 1, "max": 2}})"));
   gw.waitUntilReady();
   REQUIRE(waitUntil([&] { return instancesOf(gw) == 1; }, 15s));
 

@@ -33,6 +33,17 @@ AlertRuleSpec cpuRule() {
   return s;
 }
 
+// One evaluation a second later, with the gauge at v: what is due.
+std::vector<AlertNotification> tickAt(ManualClock& clock, Gauge& gauge,
+                                      const MetricsRegistry& metrics, AlertEngine& engine,
+                                      double v) {
+  clock.advanceMs(1000);
+  gauge.set(v);
+  engine.sample(metrics);
+  engine.evaluate();
+  return engine.due();
+}
+
 rapidjson::Document parse(const std::string& json) {
   rapidjson::Document d;
   d.Parse(json.c_str());
@@ -232,13 +243,7 @@ TEST_CASE("alert engine: notifies on firing and resolved, repeats while firing",
   spec.expr = "cpu >";
   CHECK(engine.addRule(spec)->find("rule 'Broken': expr: column 6") == 0);
   engine.setRepeatInterval("ops", 10000);
-  auto tick = [&](double v) {
-    clock.advanceMs(1000);
-    cpu.set(v);
-    engine.sample(metrics);
-    engine.evaluate();
-    return engine.due();
-  };
+  auto tick = [&](double v) { return tickAt(clock, cpu, metrics, engine, v); };
   CHECK(tick(0.9).empty());  // pending
   CHECK(tick(0.9).empty());
   auto fired = tick(0.9);  // held 2 s
@@ -312,13 +317,7 @@ TEST_CASE(
   warm.receivers = {"ops"};
   REQUIRE(!engine.addRule(hot));
   REQUIRE(!engine.addRule(warm));
-  auto tick = [&](double v) {
-    clock.advanceMs(1000);
-    cpu.set(v);
-    engine.sample(metrics);
-    engine.evaluate();
-    return engine.due();
-  };
+  auto tick = [&](double v) { return tickAt(clock, cpu, metrics, engine, v); };
   REQUIRE(tick(0.9).size() == 2);  // both fire at once (for_ms 0)
   engine.recordDelivery("HighCpu", "ops", "firing", "sent");
 
