@@ -239,9 +239,9 @@ TEST_CASE("gateway reload: an unchanged pool keeps its members' health and count
   FakeUpstreamProcess a(dir, {"--name", "a"});
   FakeUpstreamProcess b(dir, {"--name", "b"});
   FakeUpstreamProcess c(dir, {"--name", "c"});
-  // rise 3 and a minute between checks: a pool that had to check its
-  // members again would have them unchecked for a minute... but a new
-  // member needs one pass, made at once; what shows a rebuild is that pass.
+  // A minute between checks and rise 3: a member passes its one first check
+  // at once and is not checked again within the test, so a second pass
+  // means its pool was built again (and a down member would need three).
   const std::string slow_checks =
       R"("health": {"interval_ms": 60000, "timeout_ms": 1000, "rise": 3})";
   const std::string web = "{\"members\": [{\"address\": \"" + memberAddress(a) +
