@@ -373,3 +373,54 @@ TEST_CASE("gateway reload: every worker of a group reloads its routes", "[gatewa
     CHECK(parseEcho(r.body).name == "b");
   }
 }
+
+TEST_CASE("gateway reload: a route keeps its cache only while it is the same route",
+          "[gateway][reload][cache]") {
+  TempDir dir;
+  RedisServer redis(dir);
+  FakeUpstreamProcess up(dir, {"--name", "up"});
+  const std::string pools =
+      "{\"web\": " + poolJson({&up}, 0) + ", \"web2\": " + poolJson({&up}, 0) + "}";
+  auto routes = [](const std::string& pool, const std::string& cache, bool more) {
+    return R"([{"prefix": "/items", "pool": ")" + pool + R"(", "cache": )" + cache + "}" +
+           (more ? R"(, {"prefix": "/more", "pool": "web"}])" : "]");
+  };
+  std::string config = dir.file("redge.json");
+  writeFile(config, gatewayFile(routes("web", R"({"enabled": true})", false), pools));
+  RedgeProcess gw(dir, redis, kGatewayOn, {}, withConfig(config));
+  const std::string url = gw.gatewayUrl("/items?cc=max-age%3D60&nocookie=1");
+  auto hit = [&] {
+    HttpReply r = httpGet(url);
+    REQUIRE(r.status == 200);
+    return r.header("Cache-Status").rfind("redge; hit", 0) == 0;
+  };
+  CHECK_FALSE(hit());
+  CHECK(hit());
+  CHECK(up.stats().echoed == 1);
+
+  // Another route added: this one is the same, its entry stays.
+  writeFile(config, gatewayFile(routes("web", R"({"enabled": true})", true), pools));
+  reload(gw, 1);
+  CHECK(nthLine(gw, "event=gateway_reloaded", 1).find("caches_kept=1 caches_emptied=0") !=
+        std::string::npos);
+  CHECK(hit());
+  CHECK(up.stats().echoed == 1);
+
+  // Its cache options changed: it starts empty.
+  writeFile(config,
+            gatewayFile(routes("web", R"({"enabled": true, "max_entries": 500})", true), pools));
+  reload(gw, 2);
+  CHECK(nthLine(gw, "event=gateway_reloaded", 2).find("caches_kept=0 caches_emptied=1") !=
+        std::string::npos);
+  CHECK_FALSE(hit());
+  CHECK(up.stats().echoed == 2);
+  CHECK(hit());
+
+  // Sent to another pool (the same member, even): empty too.
+  writeFile(config,
+            gatewayFile(routes("web2", R"({"enabled": true, "max_entries": 500})", true), pools));
+  reload(gw, 3);
+  CHECK_FALSE(hit());
+  CHECK(up.stats().echoed == 3);
+  CHECK(scrapeMetric(gw, "redge_gateway_reload_pools_total{outcome=\"kept\"}") == 6);
+}
