@@ -293,6 +293,16 @@ void HealthChecker::republishGauges() {
   updatePoolGauges();
 }
 
+void HealthChecker::clearGauges() {
+  for (auto& s : sessions_) {
+    if (!s) continue;
+    s->stats.member_healthy.set(0);
+    s->stats.member_ejected.set(0);
+  }
+  pool_stats_.pool_members.set(0);
+  pool_stats_.pool_members_healthy.set(0);
+}
+
 void HealthChecker::updatePoolGauges() {
   pool_stats_.pool_members.set(static_cast<double>(health_.size()));
   pool_stats_.pool_members_healthy.set(static_cast<double>(health_.eligibleCount()));

@@ -89,6 +89,9 @@ class HealthChecker {
   // series another checker of the same pool name wrote last (a gateway
   // pool rebuilt by a reload, whose old checker ran on for a while).
   void republishGauges();
+  // Sets them all to 0: the pool is gone (the series stay in the registry,
+  // and must not go on saying it has healthy members).
+  void clearGauges();
 
   PoolHealth& health() { return health_; }
   const PoolHealth& health() const { return health_; }

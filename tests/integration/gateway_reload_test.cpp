@@ -139,6 +139,10 @@ TEST_CASE("gateway reload: routes and pools change live", "[gateway][reload]") {
   std::string removed = nthLine(gw, "event=gateway_reloaded", 2);
   CHECK(removed.find("pools_removed=1") != std::string::npos);
   CHECK(gw.waitForLog("event=gateway_pool_freed pool=pb", 5s));
+  // Its series stay, saying it has no member now.
+  CHECK(scrapeMetric(gw, "redge_gateway_pool_members{pool=\"pb\"}") == 0);
+  CHECK(scrapeMetric(gw, "redge_gateway_pool_members_healthy{pool=\"pb\"}") == 0);
+  CHECK(scrapeMetric(gw, "redge_gateway_pool_members{pool=\"pa\"}") == 1);
 }
 
 TEST_CASE("gateway reload: no request is lost across reloads", "[gateway][reload]") {

@@ -313,6 +313,13 @@ void GatewayPool::republishStats() {
   if (checker_) checker_->republishGauges();
 }
 
+void GatewayPool::clearStats() {
+  for (const auto& m : slots_) {
+    if (m) m->stats.member_inflight.set(0);
+  }
+  if (checker_) checker_->clearGauges();
+}
+
 std::string_view GatewayPool::healthWord(uint32_t index) const {
   const MemberHealth* h = checker_ ? checker_->health().find(index) : nullptr;
   if (h == nullptr) return "unknown";

@@ -171,6 +171,9 @@ class GatewayPool {
   // counts): another pool of the same name, retired by a reload, may have
   // written them last.
   void republishStats();
+  // A pool a reload removed, as it closes: its gauges go to 0 (no member,
+  // none healthy, nothing in flight), since no pool of its name follows.
+  void clearStats();
 
   const PoolHealth* health() const { return checker_ ? &checker_->health() : nullptr; }
 

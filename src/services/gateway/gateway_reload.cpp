@@ -182,6 +182,11 @@ void GatewayService::sweepRetired() {
   for (auto& p : retired_pools_) {
     if (p->handover != nullptr) referenced.insert(p->handover);
   }
+  // The current pools by name, and whether each has a canary side.
+  std::map<std::string, bool> current;
+  for (auto& p : pools_) {
+    if (p->side == Pool::Side::Stable) current[p->name] = p->canary != nullptr;
+  }
   std::set<const Pool*> freed;
   std::set<std::string> names;
   for (auto& owned : retired_pools_) {
@@ -195,6 +200,13 @@ void GatewayService::sweepRetired() {
       // rotation may go.
       s.closing = true;
       s.handover = nullptr;
+      bool stays = current.count(s.name) != 0;
+      if (!stays) s.pool->clearStats();
+      if (canary != nullptr && (!stays || !current.at(s.name))) {
+        // No canary side of its name follows.
+        canary->pool->clearStats();
+        s.canary->weight.set(0);
+      }
       s.close();
       if (s.rotation) closed_rotations_.push_back(std::move(s.rotation));
       if (canary != nullptr) {
