@@ -23,7 +23,8 @@
 // the other workers (ops/workers/).
 //
 // SIGHUP reads the configuration again from the same sources. A config that
-// does not load is refused (one error line) and the running one stays. Of a
+// does not load, or that a module's prepare step refuses as it would at
+// start-up, is refused (one error line) and the running one stays. Of a
 // good one, log.level and log.access apply at once, each service takes what
 // it can (Service::reload), and one line names the keys applied and those
 // that need a restart (ports, binds, ...), which keep their running values.
@@ -96,6 +97,7 @@ class Daemon {
   }
 
   int run(const std::vector<Module>& modules) {
+    modules_ = modules;
     // Lives until the services are destroyed (they may keep it).
     ModuleContext context(runtime_, config_, *redis_, redis_options_);
     context.setStopHandler([this] { onStopRequested(); });
@@ -202,6 +204,14 @@ class Daemon {
     if (!error) {
       std::string url_error = parseRedisUrl(next.redis.url, url);
       if (!url_error.empty()) error = ConfigError{"redis.url", url_error};
+    }
+    // The same checks as at start-up (a member host that does not resolve,
+    // a token file that cannot be read): a config that would not start is
+    // not applied either. The names a module resolves here are few and
+    // mostly literal addresses; a reload is rare enough to wait on them.
+    for (const Module& m : modules_) {
+      if (error) break;
+      if (m.prepare && m.enabled(next)) error = m.prepare(next);
     }
     if (error) {
       reloads_refused_.inc();
@@ -328,7 +338,8 @@ class Daemon {
 
   const Config& config_;  // as started: what services and listeners run with
   const ConfigSources& sources_;
-  Config loaded_;  // the last configuration read (start-up or the last good reload)
+  std::vector<Module> modules_;  // for their prepare step at a reload
+  Config loaded_;                // the last configuration read (start-up or the last good reload)
   uv_loop_t loop_;
   SteadyClock clock_;
   MetricsRegistry metrics_;

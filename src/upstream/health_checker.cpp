@@ -283,6 +283,26 @@ void HealthChecker::armReturnTimer() {
   }
 }
 
+void HealthChecker::republishGauges() {
+  for (auto& s : sessions_) {
+    if (!s) continue;
+    const MemberHealth* h = health_.find(s->member);
+    s->stats.member_healthy.set(h != nullptr && h->eligible() ? 1 : 0);
+    s->stats.member_ejected.set(h != nullptr && h->ejected() ? 1 : 0);
+  }
+  updatePoolGauges();
+}
+
+void HealthChecker::clearGauges() {
+  for (auto& s : sessions_) {
+    if (!s) continue;
+    s->stats.member_healthy.set(0);
+    s->stats.member_ejected.set(0);
+  }
+  pool_stats_.pool_members.set(0);
+  pool_stats_.pool_members_healthy.set(0);
+}
+
 void HealthChecker::updatePoolGauges() {
   pool_stats_.pool_members.set(static_cast<double>(health_.size()));
   pool_stats_.pool_members_healthy.set(static_cast<double>(health_.eligibleCount()));

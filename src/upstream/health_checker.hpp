@@ -85,6 +85,14 @@ class HealthChecker {
   void stop();
   bool running() const { return running_; }
 
+  // Sets the pool's and each member's gauges from the state held here, for
+  // series another checker of the same pool name wrote last (a gateway
+  // pool rebuilt by a reload, whose old checker ran on for a while).
+  void republishGauges();
+  // Sets them all to 0: the pool is gone (the series stay in the registry,
+  // and must not go on saying it has healthy members).
+  void clearGauges();
+
   PoolHealth& health() { return health_; }
   const PoolHealth& health() const { return health_; }
   UpstreamPoolStats& poolStats() { return pool_stats_; }

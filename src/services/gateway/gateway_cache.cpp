@@ -340,6 +340,10 @@ bool RouteCache::store(std::string_view key, int status, const StoredHeaderField
 }
 
 bool RouteCache::storeEncoded(std::string_view key, std::string_view value, bool* shared) {
+  if (retired_) {
+    if (shared != nullptr) *shared = false;
+    return false;
+  }
   bool stored = store_.put(key, value);
   if (stored) {
     stats_.stores.inc();
@@ -374,7 +378,14 @@ void RouteCache::refuse(size_t reason) {
   if (reason < stats_.refusals.size()) stats_.refusals[reason]->inc();
 }
 
+void RouteCache::retire() {
+  store_.clear();
+  syncGauges();  // the route's series read empty, as its new cache starts
+  retired_ = true;
+}
+
 void RouteCache::syncGauges() {
+  if (retired_) return;
   uint64_t evictions = store_.stats().evictions;
   if (evictions != evictions_seen_) {
     stats_.evictions.inc(evictions - evictions_seen_);

@@ -133,6 +133,10 @@ class RouteCache final : public CacheFleet::Member {
   void wait(const CacheFlow& flow, std::function<void()> wake);
   bool answerWaiter(CacheFlow& flow, const HttpExchange& exchange);
   void wakeAll();
+  // A gateway reload dropped or changed the route: every entry goes now and
+  // nothing is stored any more; fills in flight end, waiters wake and are
+  // forwarded. Its series are left to the route's new cache, if any.
+  void retire();
 
   // An operator's purge of this route's memory; how many entries went.
   size_t purge(const PurgeRequest& request);
@@ -265,6 +269,7 @@ class RouteCache final : public CacheFleet::Member {
   const Clock& clock_;
   CachePolicy policy_;
   LruCache store_;
+  bool retired_ = false;
   RouteCacheStats stats_;
   uint64_t evictions_seen_ = 0;
   std::string key_scratch_;

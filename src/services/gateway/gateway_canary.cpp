@@ -32,7 +32,8 @@ std::string canaryActor(HttpRequest& request, const HttpResponder& responder) {
 
 }  // namespace
 
-void GatewayService::setUpCanary(Pool& stable, const GatewayPoolOptions& options) {
+void GatewayService::setUpCanary(Pool& stable, const GatewayPoolOptions& options,
+                                 std::vector<std::unique_ptr<Pool>>& into) {
   Runtime& rt = context_.runtime();
   // The same health, passive and balancing settings; members of its own.
   GatewayPoolOptions side_options = options;
@@ -47,7 +48,7 @@ void GatewayService::setUpCanary(Pool& stable, const GatewayPoolOptions& options
   for (const GatewayMemberOptions& m : options.canary.members) {
     side->pool->addMember(m.address, m.resolved_host, m.port, static_cast<uint32_t>(m.weight));
   }
-  pools_.push_back(std::move(side));
+  into.push_back(std::move(side));
 }
 
 GatewayService::Pool& GatewayService::chooseSide(Pool& stable, const HttpRequest& request,

@@ -21,6 +21,8 @@ struct GatewayMemberOptions {
   // Filled by the module's prepare step, not keys.
   std::string resolved_host;  // a literal address
   int port = 0;
+
+  bool operator==(const GatewayMemberOptions&) const = default;
 };
 
 struct GatewayHealthCheckOptions {
@@ -30,6 +32,8 @@ struct GatewayHealthCheckOptions {
   int64_t timeout_ms = 1000;
   int64_t rise = 2;
   int64_t fall = 3;
+
+  bool operator==(const GatewayHealthCheckOptions&) const = default;
 };
 
 struct GatewayPassiveOptions {
@@ -37,6 +41,8 @@ struct GatewayPassiveOptions {
   int64_t base_ejection_ms = 30000;
   int64_t max_ejection_ms = 300000;
   int64_t max_ejection_percent = 50;
+
+  bool operator==(const GatewayPassiveOptions&) const = default;
 };
 
 // A pool's canary side (canary_split.hpp): members of its own, a share of
@@ -48,6 +54,8 @@ struct GatewayCanaryOptions {
   // What keeps a user on one side: header:<name> | cookie:<name> |
   // client_address; empty: a random draw per request.
   std::string stickiness;
+
+  bool operator==(const GatewayCanaryOptions&) const = default;
 };
 
 struct GatewayPoolOptions {
@@ -64,6 +72,7 @@ struct GatewayPoolOptions {
   bool hasCanary() const {
     return !canary.members.empty() || (!discover.empty() && !canary.tag.empty());
   }
+  bool operator==(const GatewayPoolOptions&) const = default;
 };
 
 // A route's response cache (gateway_cache.hpp): an in-memory LRU of the
@@ -86,6 +95,8 @@ struct GatewayCacheOptions {
   int64_t stale_while_revalidate_ms = 0;
   int64_t stale_if_error_ms = 0;
   int64_t max_variants = 8;  // Vary variants kept per URI
+
+  bool operator==(const GatewayCacheOptions&) const = default;
 };
 
 struct GatewayRouteOptions {
@@ -94,6 +105,8 @@ struct GatewayRouteOptions {
   std::string pool;
   std::string flag;  // a feature flag the route is bound to (404 feature_disabled while off)
   GatewayCacheOptions cache;
+
+  bool operator==(const GatewayRouteOptions&) const = default;
 };
 
 struct GatewayOptions {

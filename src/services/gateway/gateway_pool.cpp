@@ -306,6 +306,20 @@ int GatewayPool::retryAfterSeconds() const {
   return static_cast<int>(std::clamp<int64_t>((ms + 999) / 1000, 1, kMaxRetryAfterS));
 }
 
+void GatewayPool::republishStats() {
+  for (const auto& m : slots_) {
+    if (m) m->stats.member_inflight.set(static_cast<double>(m->inflight));
+  }
+  if (checker_) checker_->republishGauges();
+}
+
+void GatewayPool::clearStats() {
+  for (const auto& m : slots_) {
+    if (m) m->stats.member_inflight.set(0);
+  }
+  if (checker_) checker_->clearGauges();
+}
+
 std::string_view GatewayPool::healthWord(uint32_t index) const {
   const MemberHealth* h = checker_ ? checker_->health().find(index) : nullptr;
   if (h == nullptr) return "unknown";

@@ -167,6 +167,14 @@ class GatewayPool {
   // "healthy", "unchecked", "unhealthy" or "ejected", for /listservers.
   std::string_view healthWord(uint32_t index) const;
 
+  // Writes this pool's gauges again (member health, in flight, pool
+  // counts): another pool of the same name, retired by a reload, may have
+  // written them last.
+  void republishStats();
+  // A pool a reload removed, as it closes: its gauges go to 0 (no member,
+  // none healthy, nothing in flight), since no pool of its name follows.
+  void clearStats();
+
   const PoolHealth* health() const { return checker_ ? &checker_->health() : nullptr; }
 
  private:

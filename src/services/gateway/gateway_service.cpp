@@ -10,8 +10,10 @@
 #include "services/gateway/gateway_service.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include "core/log.hpp"
+#include "services/gateway/gateway_reload_plan.hpp"
 #include "services/gateway/gateway_service_state.hpp"
 
 namespace redge {
@@ -48,81 +50,16 @@ GatewayService::GatewayService(ModuleContext& context, const GatewayOptions& opt
   forward_.timeout_ms = options_.timeout_ms;
   forward_.member_header = options_.member_header;
 
-  flags_ = context.find<FlagStore>();
-  std::map<std::string, uint32_t> pool_index;
-  for (const auto& [name, o] : options_.pools) {
-    auto p = std::make_unique<Pool>(*this, name, o);
-    if (p->pool->policy() == BalancePolicy::RedisRotation) {
-      if (!rotation_script_) {
-        rotation_script_ = std::make_unique<RedisScript>(context.redis(), "gateway_rotation",
-                                                         SharedRotation::rewriteScript());
-      }
-      p->rotation = std::make_unique<SharedRotation>(
-          context.redis(), *rotation_script_, context.runtime().timers, *p->pool,
-          rotationKey(context.config().redis.key_prefix, name));
-      SharedRotation* rotation = p->rotation.get();
-      p->pool->setMembershipListener([rotation] { rotation->membershipChanged(); });
-      context.redis().onReady([this, rotation] {
-        if (!closed_) rotation->onRedisReady();
-      });
-    }
-    for (const GatewayMemberOptions& m : o.members) {
-      p->pool->addMember(m.address, m.resolved_host, m.port, static_cast<uint32_t>(m.weight));
-    }
-    pool_index[name] = static_cast<uint32_t>(pools_.size());
-    Pool& stable = *p;
-    pools_.push_back(std::move(p));
-    if (o.hasCanary()) setUpCanary(stable, o);
-  }
   Runtime& rt = context.runtime();
-  for (const GatewayRouteOptions& r : options_.routes) {
-    uint32_t cache = GatewayRoute::kNoCache;
-    if (r.cache.enabled) {
-      if (r.cache.shared && !fleet_) {
-        fleet_ = std::make_unique<CacheFleet>(rt, context.redis(), context.redisOptions(),
-                                              context.config().redis.key_prefix);
-      }
-      cache = static_cast<uint32_t>(caches_.size());
-      caches_.push_back(std::make_unique<RouteCache>(rt.clock, rt.timers, rt.metrics,
-                                                     r.host + r.prefix, r.cache,
-                                                     r.cache.shared ? fleet_.get() : nullptr));
-      Pool* p = pools_[pool_index.at(r.pool)].get();
-      refreshers_.push_back(std::make_unique<CacheRefresher>(
-          *caches_.back(), rt.metrics, r.host + r.prefix,
-          [this, p](HttpClientRequest request, HttpClientCallback done) {
-            sendRefresh(*p, std::move(request), std::move(done));
-          }));
-      caches_.back()->setRefresher(refreshers_.back().get());
-    }
-    uint32_t flag = GatewayRoute::kNoFlag;
-    if (!r.flag.empty()) {
-      if (flags_ != nullptr) {
-        flag = static_cast<uint32_t>(bindings_.size());
-        bindings_.push_back(std::make_unique<FlagBinding>(*flags_, r.host + r.prefix, r.flag));
-      } else {
-        REDGE_LOG(Warn, "gateway_route_flag_ignored")
-            .kv("route", r.host + r.prefix)
-            .kv("flag", r.flag)
-            .kv("reason", "the flags module is off")
-            .kv("action", "serving the route; set flags.enabled=true to bind it");
-      }
-    }
-    routes_.add(r.host, r.prefix, pool_index.at(r.pool), cache, flag);
-  }
-
+  flags_ = context.find<FlagStore>();
   registry_ = context.find<ServiceRegistry>();
+  for (const auto& [name, o] : options_.pools) addPool(name, o, pools_);
+  std::vector<std::unique_ptr<CachedRoute>> none;
+  buildRoutes(options_.routes, none);
+
   bool discovers = false;
   for (auto& p : pools_) discovers = discovers || !p->pool->discover().empty();
   if (registry_ != nullptr) {
-    if (discovers) {
-      for (auto& p : pools_) {
-        if (p->side != Pool::Side::Stable || p->pool->discover().empty()) continue;
-        for (const InstanceRecord& i : registry_->instances(p->pool->discover())) {
-          placeInstance(*p, i, true);
-        }
-      }
-      watch_ = registry_->watch([this](const RegistryChange& c) { onRegistryChange(c); });
-    }
     registry_->setTrafficProvider(
         [this](const InstanceRecord& instance) { return trafficOf(instance); });
   } else if (discovers) {
@@ -146,25 +83,147 @@ GatewayService::GatewayService(ModuleContext& context, const GatewayOptions& opt
         .kv("reason", "a pool has canary members, but the flags module is off")
         .kv("action", "the canary sides take no traffic; set flags.enabled=true");
   }
-  if (flags_ != nullptr && canaries) {
+  followWhatIsNeeded();
+
+  constexpr std::string_view kReloadHelp = "Gateway pools at each configuration reload, by outcome";
+  int i = 0;
+  for (std::string_view outcome : {"kept", "changed", "added", "removed"}) {
+    reload_pools_[i++] = &rt.metrics.counter("redge_gateway_reload_pools_total", kReloadHelp,
+                                             {{"outcome", std::string(outcome)}});
+  }
+  retiring_ =
+      &rt.metrics.gauge("redge_gateway_pools_retiring",
+                        "Pools a reload replaced or removed that still finish requests in flight");
+  sweep_timer_ = rt.timers.createTimer([this] { sweepRetired(); });
+}
+
+GatewayService::Pool& GatewayService::addPool(const std::string& name, const GatewayPoolOptions& o,
+                                              std::vector<std::unique_ptr<Pool>>& into) {
+  ModuleContext& context = context_;
+  auto p = std::make_unique<Pool>(*this, name, o);
+  if (p->pool->policy() == BalancePolicy::RedisRotation) {
+    if (!rotation_script_) {
+      rotation_script_ = std::make_unique<RedisScript>(context.redis(), "gateway_rotation",
+                                                       SharedRotation::rewriteScript());
+    }
+    p->rotation = std::make_unique<SharedRotation>(
+        context.redis(), *rotation_script_, context.runtime().timers, *p->pool,
+        rotationKey(context.config().redis.key_prefix, name));
+    SharedRotation* rotation = p->rotation.get();
+    p->pool->setMembershipListener([rotation] { rotation->membershipChanged(); });
+    // The hook stays for the client's lifetime: a rotation closed by a
+    // reload is kept (closed_rotations_) so that it finds it closed.
+    context.redis().onReady([this, rotation] {
+      if (!closed_) rotation->onRedisReady();
+    });
+  }
+  for (const GatewayMemberOptions& m : o.members) {
+    p->pool->addMember(m.address, m.resolved_host, m.port, static_cast<uint32_t>(m.weight));
+  }
+  Pool& stable = *p;
+  into.push_back(std::move(p));
+  if (o.hasCanary()) setUpCanary(stable, o, into);
+  if (registry_ != nullptr && !stable.pool->discover().empty()) {
+    for (const InstanceRecord& i : registry_->instances(stable.pool->discover())) {
+      placeInstance(stable, i, true);
+    }
+  }
+  return stable;
+}
+
+void GatewayService::buildRoutes(const std::vector<GatewayRouteOptions>& routes,
+                                 std::vector<std::unique_ptr<CachedRoute>>& was) {
+  Runtime& rt = context_.runtime();
+  std::map<std::string, uint32_t> pool_index;
+  for (uint32_t i = 0; i < pools_.size(); ++i) {
+    if (pools_[i]->side == Pool::Side::Stable) pool_index[pools_[i]->name] = i;
+  }
+  routes_ = RouteTable();
+  bindings_.clear();
+  caches_.clear();
+  for (const GatewayRouteOptions& r : routes) {
+    uint32_t index = pool_index.at(r.pool);
+    uint32_t cache = GatewayRoute::kNoCache;
+    if (r.cache.enabled) {
+      std::unique_ptr<CachedRoute> c;
+      for (auto& old : was) {
+        if (old && keepsRouteCache(old->route, r)) {
+          c = std::move(old);
+          break;
+        }
+      }
+      std::erase(was, nullptr);
+      if (!c) {
+        if (r.cache.shared && !fleet_) {
+          fleet_ = std::make_unique<CacheFleet>(rt, context_.redis(), context_.redisOptions(),
+                                                context_.config().redis.key_prefix);
+          if (started_) fleet_->start();
+        }
+        c = std::make_unique<CachedRoute>();
+        c->cache = std::make_unique<RouteCache>(rt.clock, rt.timers, rt.metrics, r.host + r.prefix,
+                                                r.cache, r.cache.shared ? fleet_.get() : nullptr);
+        CachedRoute* route = c.get();
+        c->refresher = std::make_unique<CacheRefresher>(
+            *c->cache, rt.metrics, r.host + r.prefix,
+            [this, route](HttpClientRequest request, HttpClientCallback done) {
+              sendRefresh(*route->pool, std::move(request), std::move(done));
+            });
+        c->cache->setRefresher(c->refresher.get());
+      }
+      c->route = r;
+      c->pool = pools_[index].get();
+      cache = static_cast<uint32_t>(caches_.size());
+      caches_.push_back(std::move(c));
+    }
+    uint32_t flag = GatewayRoute::kNoFlag;
+    if (!r.flag.empty()) {
+      if (flags_ != nullptr) {
+        flag = static_cast<uint32_t>(bindings_.size());
+        bindings_.push_back(std::make_unique<FlagBinding>(*flags_, r.host + r.prefix, r.flag));
+      } else {
+        REDGE_LOG(Warn, "gateway_route_flag_ignored")
+            .kv("route", r.host + r.prefix)
+            .kv("flag", r.flag)
+            .kv("reason", "the flags module is off")
+            .kv("action", "serving the route; set flags.enabled=true to bind it");
+      }
+    }
+    routes_.add(r.host, r.prefix, index, cache, flag);
+  }
+}
+
+void GatewayService::followWhatIsNeeded() {
+  bool discovers = false;
+  bool canaries = false;
+  for (auto& p : pools_) {
+    discovers = discovers || !p->pool->discover().empty();
+    canaries = canaries || p->canary != nullptr;
+  }
+  if (registry_ != nullptr && discovers && watch_ == 0) {
+    watch_ = registry_->watch([this](const RegistryChange& c) { onRegistryChange(c); });
+  }
+  if (flags_ != nullptr && canaries && flag_watch_ == 0) {
     flag_watch_ = flags_->watch([this](const FlagChange& c) { onFlagChange(c.name()); });
   }
-  if (canaries) {
-    if (HttpServer* admin = context.findHttpServer("admin")) routeCanaryAdmin(*admin);
+  HttpServer* admin = context_.findHttpServer("admin");
+  if (admin == nullptr) return;
+  if (canaries && !canary_admin_routed_) {
+    canary_admin_routed_ = true;
+    routeCanaryAdmin(*admin);
   }
-  if (!caches_.empty()) {
-    if (HttpServer* admin = context.findHttpServer("admin")) {
-      admin->route(HttpMethod::Post, "/cache/purge",
-                   [this](HttpRequest& request, const HttpResponder& responder) {
-                     onPurge(request, responder);
-                   });
-    }
+  if (!caches_.empty() && !purge_routed_) {
+    purge_routed_ = true;
+    admin->route(HttpMethod::Post, "/cache/purge",
+                 [this](HttpRequest& request, const HttpResponder& responder) {
+                   onPurge(request, responder);
+                 });
   }
 }
 
 GatewayService::~GatewayService() = default;
 
 void GatewayService::start() {
+  started_ = true;
   for (auto& p : pools_) p->pool->start();
   // The flags' snapshot (Redis's, or the file's) decides what is promoted.
   for (auto& p : pools_) {
@@ -187,9 +246,12 @@ void GatewayService::close(std::function<void()> done) {
     if (flags_ != nullptr && flag_watch_ != 0) flags_->unwatch(flag_watch_);
     // Before the connections: the refreshes they fail as they close must
     // find their refresher detached.
-    for (auto& f : refreshers_) f->close();
+    for (auto& c : caches_) c->refresher->close();
+    sweep_timer_.reset();  // its handle closes while the loop runs
     for (auto& p : pools_) p->close();
-    for (auto& c : caches_) c->wakeAll();  // waiters are dropped, not forwarded
+    for (auto& p : retired_pools_) p->close();
+    for (auto& c : caches_) c->cache->wakeAll();  // waiters are dropped, not forwarded
+    for (auto& c : retired_caches_) c->cache->wakeAll();
     if (fleet_) fleet_->close();
   }
   if (done) done();
@@ -214,6 +276,7 @@ void GatewayService::onRequest(HttpRequest& request, const HttpExchange& exchang
     }
   }
   Pool* side = pools_[route->pool].get();
+  if (side->handover != nullptr) side = &handoverSide(*side);
   if (side->canary) side = &chooseSide(*side, request, client);
   Pool& p = *side;
   p.pool->stats().requests_total.inc();
@@ -225,10 +288,11 @@ void GatewayService::onRequest(HttpRequest& request, const HttpExchange& exchang
                 (p.side == Pool::Side::Stable ||
                  (request.method != HttpMethod::Get && request.method != HttpMethod::Head));
   if (cached) {
-    start = caches_[route->cache]->begin(request, exchange, flow);
+    start = caches_[route->cache]->cache->begin(request, exchange, flow);
     if (start == RouteCache::Start::Answered) return;
   }
   auto r = std::make_shared<Request>();
+  r->lease = p.lease;
   r->pool = &p;
   if (p.side_stats != nullptr) {
     p.side_stats->requests.inc();
@@ -254,7 +318,7 @@ void GatewayService::onRequest(HttpRequest& request, const HttpExchange& exchang
   p.pool->retryBudget().onRequestStarted();
   ++inflight_;
   if (start == RouteCache::Start::Wait) {
-    RouteCache& cache = *caches_[route->cache];
+    RouteCache& cache = *caches_[route->cache]->cache;
     cache.wait(*r->cache_flow, [this, r, &cache] {
       if (closed_ || cache.answerWaiter(*r->cache_flow, r->client)) {
         finish(*r);
@@ -446,8 +510,8 @@ void GatewayService::onPurge(HttpRequest& request, const HttpResponder& responde
   size_t removed = 0;
   std::vector<std::string> shared;
   for (auto& c : caches_) {
-    removed += c->purge(purge);
-    if (c->shared()) shared.push_back(c->label());
+    removed += c->cache->purge(purge);
+    if (c->cache->shared()) shared.push_back(c->cache->label());
   }
   auto answer = [responder, removed, tags = purge.tags.size()](int64_t removed_shared) {
     REDGE_LOG(Info, "gateway_cache_purged")
@@ -489,19 +553,20 @@ void GatewayService::sendRefresh(Pool& p, HttpClientRequest request, HttpClientC
   ++client->inflight;
   request.connect_timeout_ms = options_.connect_timeout_ms;
   request.timeout_ms = options_.timeout_ms;
-  client->client->send(std::move(request), [this, &p, client, ticket, done = std::move(done)](
-                                               HttpClientError error,
-                                               const HttpClientResponse* response) {
-    if (--client->inflight == 0 && client->retired) p.closeClient(*client);
-    TryResult result = TryResult::Failure;
-    if (closed_ || error == HttpClientError::Closed) {
-      result = TryResult::Abandoned;
-    } else if (error == HttpClientError::None && response != nullptr && response->status < 500) {
-      result = TryResult::Success;
-    }
-    p.pool->endTry(ticket, result);
-    done(error, response);
-  });
+  client->client->send(std::move(request),
+                       [this, &p, client, ticket, lease = p.lease, done = std::move(done)](
+                           HttpClientError error, const HttpClientResponse* response) {
+                         if (--client->inflight == 0 && client->retired) p.closeClient(*client);
+                         TryResult result = TryResult::Failure;
+                         if (closed_ || error == HttpClientError::Closed) {
+                           result = TryResult::Abandoned;
+                         } else if (error == HttpClientError::None && response != nullptr &&
+                                    response->status < 500) {
+                           result = TryResult::Success;
+                         }
+                         p.pool->endTry(ticket, result);
+                         done(error, response);
+                       });
 }
 
 // ---------------------------------------------------------------- registry

@@ -50,6 +50,20 @@
 // Routes with a `flag` answer 404 feature_disabled while it is off for the
 // request (flag_route_guard.hpp), before the cache or any member.
 //
+// Reload (SIGHUP, gateway_reload.cpp): gateway.routes and gateway.pools
+// change while serving. The new route table takes the requests that arrive
+// after it; a request already routed finishes on the pool side it started
+// on. Each pool is kept, changed in place (static members joining and
+// leaving), rebuilt, added or removed as gateway_reload_plan.hpp decides; a
+// rebuilt or removed pool is retired: it leaves every table (routes,
+// registry, flags, status, /canary) and stays open until the last request
+// and refresh holding its lease (Pool::lease) has ended, then closes its
+// connections and probes and is freed once their handles have closed (a
+// sweep timer looks). Route caches are kept when the route is the same
+// (gateway_reload_plan.hpp) and start empty otherwise; a retired cache drops
+// its entries at once and is kept, empty, until the service goes, as the
+// closed rotations are (late Redis callbacks may reach either).
+//
 // Lifetimes. The service owns its pools, their health probes, the member
 // connections (one HttpClientPool per member) and the rotations. close()
 // stops every timer and closes every connection while the loop runs;
@@ -87,6 +101,9 @@ class GatewayService final : public Service {
   void start() override;
   size_t inflight() const override { return static_cast<size_t>(inflight_); }
   void close(std::function<void()> done) override;
+  // gateway.routes and gateway.pools; the listener, the deadlines and the
+  // connection limits need a restart.
+  void reload(const Config& next, std::vector<std::string>& live) override;
 
   // The dashboard's gateway panel: every pool side with its members' health,
   // in flight and requests (at most 100 members a side), and canary weights.
@@ -99,6 +116,31 @@ class GatewayService final : public Service {
   struct Pool;
   struct Request;
   struct Canary;
+  struct CachedRoute;
+
+  // ---- building (construction and reload) ----
+  // A pool (with its canary side, after it) appended to `into`; members
+  // from the configuration and the registry. The stable side.
+  Pool& addPool(const std::string& name, const GatewayPoolOptions& o,
+                std::vector<std::unique_ptr<Pool>>& into);
+  // routes_, caches_ and bindings_ from `routes` over pools_, reusing the
+  // caches of `was` that the same route keeps (gateway_reload_plan.hpp);
+  // the caches left in `was` are the caller's to retire.
+  void buildRoutes(const std::vector<GatewayRouteOptions>& routes,
+                   std::vector<std::unique_ptr<CachedRoute>>& was);
+  // The registry watch, the flag watch and the admin routes, once each
+  // becomes needed.
+  void followWhatIsNeeded();
+  // ---- reload (gateway_reload.cpp) ----
+  // Moves a pool group (a stable side and its canary side) out of service.
+  void retirePool(std::unique_ptr<Pool> stable, std::unique_ptr<Pool> canary);
+  // Frees the retired pools whose last request has ended, and ends
+  // hand-overs; rearms itself while anything is left.
+  void sweepRetired();
+  void armSweep();
+  // A rebuilt pool's new requests go to the pool it replaced until it has a
+  // member that passed its checks (bounded): the side to use now.
+  Pool& handoverSide(Pool& current);
 
   void onRequest(HttpRequest& request, const HttpExchange& exchange);
   void choose(const std::shared_ptr<Request>& r);
@@ -112,7 +154,8 @@ class GatewayService final : public Service {
   void finish(Request& r);
   void onRegistryChange(const RegistryChange& change);
   // ---- canary pools (gateway_canary.cpp) ----
-  void setUpCanary(Pool& stable, const GatewayPoolOptions& options);
+  void setUpCanary(Pool& stable, const GatewayPoolOptions& options,
+                   std::vector<std::unique_ptr<Pool>>& into);
   // The side a request of a canary pool goes to.
   Pool& chooseSide(Pool& stable, const HttpRequest& request, std::string_view peer);
   // Puts a registry instance of a discovered pool on its side.
@@ -137,9 +180,18 @@ class GatewayService final : public Service {
   SplitMixRandom random_;
   std::unique_ptr<RedisScript> rotation_script_;
   std::vector<std::unique_ptr<Pool>> pools_;
-  std::unique_ptr<CacheFleet> fleet_;                        // when a route's cache is shared
-  std::vector<std::unique_ptr<RouteCache>> caches_;          // the cached routes'
-  std::vector<std::unique_ptr<CacheRefresher>> refreshers_;  // one per cache
+  std::unique_ptr<CacheFleet> fleet_;                 // when a route's cache is shared
+  std::vector<std::unique_ptr<CachedRoute>> caches_;  // the cached routes'
+  // Retired by reloads: pool groups still in use (freed by sweepRetired),
+  // and what late callbacks may reach, kept until the service goes.
+  std::vector<std::unique_ptr<Pool>> retired_pools_;
+  std::vector<std::unique_ptr<CachedRoute>> retired_caches_;
+  std::vector<std::unique_ptr<SharedRotation>> closed_rotations_;
+  TimerPtr sweep_timer_;
+  Counter* reload_pools_[4] = {};  // by outcome: kept, changed, added, removed
+  Gauge* retiring_ = nullptr;
+  bool canary_admin_routed_ = false;
+  bool purge_routed_ = false;
   ServiceRegistry* registry_ = nullptr;
   ServiceRegistry::WatchId watch_ = 0;
   FlagStore* flags_ =
@@ -147,6 +199,7 @@ class GatewayService final : public Service {
   FlagStore::WatchId flag_watch_ = 0;
   std::vector<std::unique_ptr<FlagBinding>> bindings_;  // routes bound to flags, by index
   int64_t inflight_ = 0;
+  bool started_ = false;
   bool closed_ = false;
 };
 

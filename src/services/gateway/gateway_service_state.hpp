@@ -88,6 +88,16 @@ struct GatewayService::Pool final : public PoolTransport {
     });
   }
 
+  // Its connections' and probes' handles have all closed (after close()).
+  bool handlesClosed() {
+    reapClosed();
+    if (!probe.closed()) return false;
+    for (auto& mc : clients) {
+      if (mc && (!mc->closed || mc->client->openConnections() != 0)) return false;
+    }
+    return retired.empty();
+  }
+
   void close() {
     if (rotation) rotation->close();
     pool->stop();
@@ -111,6 +121,24 @@ struct GatewayService::Pool final : public PoolTransport {
   Pool* other = nullptr;
   std::unique_ptr<Canary> canary;
   GatewaySideStats* side_stats = nullptr;  // a canary pool's side: its counts
+  // Held by every request routed to this side and every refresh sent to
+  // it: a retired pool is closed when the service's copy is the last.
+  std::shared_ptr<int> lease = std::make_shared<int>(0);
+  // A rebuilt pool's stable side: the retired pool that takes its requests
+  // until `handover_until_ms` or until one of its members passes its checks.
+  Pool* handover = nullptr;
+  int64_t handover_until_ms = 0;
+  bool closing = false;  // retired and closed; freed once handlesClosed()
+};
+
+// A cached route: its cache, the refresher that sends the cache's
+// background refreshes to the route's pool (`pool`, which a reload moves to
+// the pool's new incarnation), and the route it was built for.
+struct GatewayService::CachedRoute {
+  GatewayRouteOptions route;
+  std::unique_ptr<RouteCache> cache;
+  std::unique_ptr<CacheRefresher> refresher;
+  Pool* pool = nullptr;
 };
 
 // A canary pool's state, held by its stable side.
@@ -149,6 +177,9 @@ struct GatewayService::Canary {
 };
 
 struct GatewayService::Request {
+  // First, so that it is released last: the pool side outlives the
+  // exchange and every callback of the request.
+  std::shared_ptr<int> lease;
   Pool* pool = nullptr;
   // A cached route's tap, declared before the exchange that points at it so
   // that it is destroyed after.
