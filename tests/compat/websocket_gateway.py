@@ -29,7 +29,10 @@ import tempfile
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from run_compat import free_port, log, resp_command, wait_until
+from run_compat import log
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "py"))
+from redge_harness import free_port, resp_command, wait_until  # noqa: E402
 
 
 async def echo(ws):
