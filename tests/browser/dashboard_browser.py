@@ -266,9 +266,7 @@ def main():
             log("redge exited during the run:\n" + stack.log_text())
     finally:
         asyncio.run(browser.close())
-        if stack.close() != 0:
-            log("FAILED: redge did not stop cleanly")
-            code = 1
+        code = stack.finish(code)
     return code
 
 

@@ -214,6 +214,7 @@ def main():
     args = p.parse_args()
     os.makedirs(args.work, exist_ok=True)
     stack = Stack(args.redge, args.redis_server, args.work)
+    code = 1
     try:
         code = CLIENTS[args.client](stack, args)
         if stack.redge.poll() is not None:
@@ -223,9 +224,7 @@ def main():
         log(f"FAILED: {e}")
         code = 1
     finally:
-        if stack.close() != 0 and code != 1:
-            log("FAILED: redge did not stop cleanly")
-            code = 1
+        code = stack.finish(code)
     if code == 0:
         log(f"{args.client}: passed")
     elif code != SKIP_CODE:

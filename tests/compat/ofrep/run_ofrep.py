@@ -126,9 +126,7 @@ def main():
         log(f"FAILED: {e}")
         code = 1
     finally:
-        if stack.close() != 0:
-            log("FAILED: redge did not stop cleanly")
-            code = 1
+        code = stack.finish(code)
     return code
 
 

@@ -219,6 +219,15 @@ class Stack:
             shutil.rmtree(self.dir, ignore_errors=True)
         return code
 
+    def finish(self, code):
+        """close(), then the run's exit code: `code`, or 1 (said through
+        `log`) when redge did not stop cleanly."""
+        if self.close() != 0:
+            if self.log is not None:
+                self.log("FAILED: redge did not stop cleanly")
+            return 1
+        return code
+
 
 def npm_env():
     """npm's environment for an install that fails fast when the registry
