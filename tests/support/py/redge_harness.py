@@ -5,9 +5,10 @@ ports read back from its `event=listening` log lines, a small HTTP helper
 and a teardown that stops everything in reverse order.
 
 A runner imports it with its folder on sys.path, found from the runner's
-own path (no install step):
+own path (no install step), e.g. from tests/compat/:
 
-    sys.path.insert(0, os.path.join(<the repository's root>, "tests", "support", "py"))
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                    "..", "support", "py"))
     import redge_harness
 
 Standard library only; /usr/bin/python3 runs it.
