@@ -838,6 +838,25 @@ CACHE_OBJECT_BYTES=${CACHE_OBJECT_BYTES:-1024}
 CACHE_FILL_OBJECTS=${CACHE_FILL_OBJECTS:-100000}
 CACHE_FILL_SECONDS=${CACHE_FILL_SECONDS:-60}
 
+# measure_cache_peer LABEL START_FN PORT_VAR BACKEND_PID BACKEND_PORT PATH
+# HIT_REGEX HIT_NAME: starts a caching peer in front of BACKEND_PORT with
+# START_FN (which sets the variable named PORT_VAR), measures PATH through it
+# if its second answer is a hit (answers_hit HIT_REGEX), and stops it.
+measure_cache_peer() {
+  local label=$1 start_fn=$2 port_var=$3 backend_pid=$4 backend_port=$5 path=$6 url
+  if ! "$start_fn" "$backend_port"; then
+    missing "$label" "did not start"
+    return 0
+  fi
+  url="http://127.0.0.1:${!port_var}$path"
+  if answers_hit "$url" "$7"; then
+    AUX_PIDS=$backend_pid measure "$label" "$STARTED_PID" "$url"
+  else
+    missing "$label" "its second answer was not a cache hit ($8)"
+  fi
+  stop_pid "$STARTED_PID"
+}
+
 # One object asked for over and over: redge's cached route, Varnish and nginx
 # (proxy_cache) serving it from their caches, beside the one-core ceiling
 # (baseline_server answering the same object itself). Each cache is asked
@@ -874,29 +893,12 @@ case_gateway_cache_hit() {
     missing redge "redge gateway did not start"
   fi
 
-  if start_varnish "$backend_port"; then
-    # A hit names two transactions in X-Varnish: this one and the one that
-    # stored the object.
-    if answers_hit "http://127.0.0.1:$VARNISH_PORT$path" '^X-Varnish: [0-9]+ [0-9]+$'; then
-      AUX_PIDS=$backend_pid measure varnish "$STARTED_PID" "http://127.0.0.1:$VARNISH_PORT$path"
-    else
-      missing varnish "its second answer was not a cache hit (X-Varnish with one id)"
-    fi
-    stop_pid "$STARTED_PID"
-  else
-    missing varnish "did not start"
-  fi
-
-  if start_nginx_cache "$backend_port"; then
-    if answers_hit "http://127.0.0.1:$NGINX_CACHE_PORT$path" '^X-Cache-Status: HIT'; then
-      AUX_PIDS=$backend_pid measure nginx "$STARTED_PID" "http://127.0.0.1:$NGINX_CACHE_PORT$path"
-    else
-      missing nginx "its second answer was not a cache hit (X-Cache-Status)"
-    fi
-    stop_pid "$STARTED_PID"
-  else
-    missing nginx "did not start"
-  fi
+  # A hit names two transactions in X-Varnish: this one and the one that
+  # stored the object.
+  measure_cache_peer varnish start_varnish VARNISH_PORT "$backend_pid" "$backend_port" "$path" \
+    '^X-Varnish: [0-9]+ [0-9]+$' "X-Varnish with one id"
+  measure_cache_peer nginx start_nginx_cache NGINX_CACHE_PORT "$backend_pid" "$backend_port" \
+    "$path" '^X-Cache-Status: HIT' "X-Cache-Status"
   stop_pid "$backend_pid"
 
   # A server within 10 % of the ceiling's req/s is held back by the client

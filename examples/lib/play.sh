@@ -11,7 +11,8 @@
 #   start_redis PORT             a private redis-server (no persistence) on PORT
 #   die MESSAGE                  stop with "play.sh: MESSAGE"
 #
-# A script may define play_cleanup, run at exit before the processes stop.
+# A script may define play_cleanup, run at exit before the processes stop,
+# and play_after_stop, run after they stopped (to remove what they wrote).
 
 die() {
   echo "play.sh: $*" >&2
@@ -26,6 +27,7 @@ play_on_exit() {
     kill -TERM "${pids[$i]}" 2>/dev/null || true
     wait "${pids[$i]}" 2>/dev/null || true
   done
+  if declare -F play_after_stop >/dev/null; then play_after_stop || true; fi
   if [ "$status" -ne 0 ]; then
     for f in "$workdir"/*.log; do
       [ -s "$f" ] || continue

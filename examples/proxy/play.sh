@@ -23,44 +23,16 @@ gateway_port=${GATEWAY_PORT:-8080}
 gateway=http://127.0.0.1:$gateway_port
 key_prefix="redge-proxy-play-$$:"
 rotation_key="${key_prefix}gateway:rotation:app"
-workdir=$(mktemp -d "${TMPDIR:-/tmp}/redge-proxy-play.XXXXXX")
-pids=()
-
-die() {
-  echo "play.sh: $*" >&2
-  exit 1
+. examples/lib/play.sh
+play_init proxy
+# What the instances wrote under their key prefix goes once they stopped.
+play_after_stop() {
+  redis-cli -p "$redis_port" --scan --pattern "${key_prefix}*" 2>/dev/null |
+    xargs -r redis-cli -p "$redis_port" del >/dev/null 2>&1
 }
-
-on_exit() {
-  local status=$?
-  for pid in "${pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    wait "$pid" 2>/dev/null || true
-  done
-  if command -v redis-cli >/dev/null 2>&1; then
-    redis-cli -p "$redis_port" --scan --pattern "${key_prefix}*" 2>/dev/null |
-      xargs -r redis-cli -p "$redis_port" del >/dev/null 2>&1 || true
-  fi
-  if [ "$status" -ne 0 ]; then
-    for f in "$workdir"/*.log; do
-      [ -s "$f" ] || continue
-      echo "---- the last 20 lines of $(basename "$f") ----" >&2
-      tail -n 20 "$f" >&2
-    done
-    echo "---- the whole logs are kept in $workdir ----" >&2
-  else
-    rm -rf "$workdir"
-  fi
-  exit "$status"
-}
-trap on_exit EXIT
-trap 'exit 130' INT TERM
 
 # --- Preconditions. ---------------------------------------------------------
-[ -x build/redge ] || die "build/redge is missing: run 'make build' first."
-command -v redis-cli >/dev/null 2>&1 || die "redis-cli is missing (apt-get install redis-tools)."
+play_need redis-cli
 if (exec 3<>"/dev/tcp/127.0.0.1/$gateway_port") 2>/dev/null; then
   die "port $gateway_port is taken (another gateway?); stop it, or set GATEWAY_PORT."
 fi
@@ -90,7 +62,7 @@ start_app() { # name
     --set cacheproxy.enabled=false --set relay.enabled=false \
     --set discovery.enabled=true --set discovery.service=app --set discovery.lease_ms=2000 \
     2>"$workdir/$1.log" &
-  pids+=($!)
+  play_track $!
 }
 start_app app1
 app1_pid=${pids[-1]}
@@ -103,7 +75,7 @@ echo "== two app instances registered as service app: $app1 and $app2"
 # --- The gateway. -----------------------------------------------------------
 build/redge --config examples/proxy/gateway.json "${common[@]}" \
   --set "gateway.port=$gateway_port" --set admin.port=0 2>"$workdir/gateway.log" &
-pids+=($!)
+play_track $!
 admin_port=$(wait_log_field "$workdir/gateway.log" "event=listening service=admin" port)
 metric() { # one series of the gateway's /metrics
   curl -s "http://127.0.0.1:$admin_port/metrics" | grep -F "$1 " | awk '{print $2}' || true

@@ -16,63 +16,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-workdir=$(mktemp -d "${TMPDIR:-/tmp}/redge-redis-ha-play.XXXXXX")
-pids=()
+. examples/lib/play.sh
+play_init redis-ha
 master_pid=""
 
-die() {
-  echo "play.sh: $*" >&2
-  exit 1
-}
-
-on_exit() {
-  local status=$?
-  local i
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    kill -TERM "${pids[$i]}" 2>/dev/null || true
-    wait "${pids[$i]}" 2>/dev/null || true
-  done
-  if [ "$status" -ne 0 ]; then
-    for f in "$workdir"/*.log; do
-      [ -s "$f" ] || continue
-      echo "---- the last 20 lines of $(basename "$f") ----" >&2
-      tail -n 20 "$f" >&2
-    done
-    echo "---- the whole logs are kept in $workdir ----" >&2
-  else
-    rm -rf "$workdir"
-  fi
-  exit "$status"
-}
-trap on_exit EXIT
-trap 'exit 130' INT TERM
-
 # --- Preconditions. ---------------------------------------------------------
-[ -x build/redge ] || die "build/redge is missing: run 'make build' first."
-for tool in redis-server redis-cli curl python3; do
-  command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (make deps installs it)."
-done
+play_need redis-server redis-cli curl python3
 sentinel=(redis-sentinel)
 command -v redis-sentinel >/dev/null 2>&1 || sentinel=(redis-server --sentinel)
 
 # Seven ports free now: master, replica, three sentinels, redge's app and admin.
-read -r master_port replica_port s1 s2 s3 app_port admin_port < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(7)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])
-')
-
-retry() { # tenths cmd...
-  local tenths=$1
-  shift
-  for _ in $(seq "$tenths"); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  return 1
-}
+read -r master_port replica_port s1 s2 s3 app_port admin_port < <(free_ports 7)
 cli() { redis-cli -p "$1" "${@:2}"; }
 
 # --- Master and replica. ----------------------------------------------------
@@ -84,7 +38,7 @@ for role in master replica; do
     --repl-diskless-sync-delay 0)
   [ "$role" = replica ] && args+=(--replicaof 127.0.0.1 "$master_port")
   redis-server "${args[@]}" >"$workdir/$role.log" 2>&1 &
-  pids+=($!)
+  play_track $!
   [ "$role" = master ] && master_pid=$!
   retry 50 cli "${!port_var}" ping || die "the $role did not answer within 5 s."
 done
@@ -102,7 +56,7 @@ sentinel down-after-milliseconds mymaster 500
 sentinel failover-timeout mymaster 2000
 CONF
   "${sentinel[@]}" "$workdir/sentinel-$port.conf" >"$workdir/sentinel-$port.log" 2>&1 &
-  pids+=($!)
+  play_track $!
 done
 settled() {
   local port
@@ -123,7 +77,7 @@ build/redge --set "redis.sentinels=[\"127.0.0.1:$s1\",\"127.0.0.1:$s2\",\"127.0.
   --set cacheproxy.enabled=false --set redis.read_from=replica \
   --set relay.durability=replicated --set relay.replication_timeout_ms=500 \
   2>"$workdir/redge.log" &
-pids+=($!)
+play_track $!
 ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:$admin_port/readyz")" = 200 ]; }
 retry 50 ready || die "redge did not become ready within 5 s."
 echo "== redge asked the sentinels for the master:"

@@ -22,16 +22,17 @@ import base64
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
 import urllib.request
 
 import websockets.client
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "py"))
+import redge_harness  # noqa: E402
+from redge_harness import free_port, http, wait_until  # noqa: E402
 
 SKIP_CODE = 77
 MARKUP = "<script>alert(1)</script><img src=x onerror=alert(2)>"
@@ -39,35 +40,6 @@ MARKUP = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
 def log(msg):
     print(f"[browser] {msg}", flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"timed out waiting for {what}")
-
-
-def http(method, url, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=5) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
 
 
 def find_chromium():
@@ -78,69 +50,35 @@ def find_chromium():
     return None
 
 
-class Stack:
+class Stack(redge_harness.Stack):
     """redis-server + redge, stopped in reverse order."""
 
     def __init__(self, redge_bin, redis_bin, work):
-        self.dir = tempfile.mkdtemp(prefix="browser-", dir=work)
-        self.redis = self.redge = None
-        self.redis_port = free_port()
-        self.redis = subprocess.Popen(
-            [redis_bin, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir,
-             "--logfile", os.path.join(self.dir, "redis.log")], stdin=subprocess.DEVNULL)
-        self.admin_port, self.app_port, dead = free_port(), free_port(), free_port()
-        self.log_path = os.path.join(self.dir, "redge.log")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("REDGE_")}
-        settings = [
-            "app.port=%d" % self.app_port, "admin.port=%d" % self.admin_port,
-            "cacheproxy.http_port=0", "cacheproxy.resp_port=0",
-            "relay.enabled=true", "relay.upstream_url=http://127.0.0.1:%d/message" % dead,
-            "relay.breaker.consecutive_failures=2", "relay.breaker.min_calls=1000",
-            "relay.breaker.open_ms=60000", "relay.max_attempts=50",
-        ]
-        argv = [redge_bin, "--redis", f"redis://127.0.0.1:{self.redis_port}/0"]
-        for s in settings:
-            argv += ["--set", s]
-        with open(self.log_path, "wb") as err:
-            self.redge = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
-                                          env=env)
-
-        def ready():
-            if self.redge.poll() is not None:
-                raise RuntimeError("redge exited:\n" + self.log_text())
-            return http("GET", self.admin("/readyz"))[0] == 200
-
-        wait_until(ready, 10, "redge to listen and reach Redis")
+        super().__init__(tempfile.mkdtemp(prefix="browser-", dir=work), log, remove_dir=True)
+        try:
+            self.start_redis(redis_bin)
+            settings = [
+                "app.port=0", "admin.port=0",
+                "cacheproxy.http_port=0", "cacheproxy.resp_port=0",
+                "relay.enabled=true",
+                "relay.upstream_url=http://127.0.0.1:%d/message" % free_port(),
+                "relay.breaker.consecutive_failures=2", "relay.breaker.min_calls=1000",
+                "relay.breaker.open_ms=60000", "relay.max_attempts=50",
+            ]
+            ports = self.start_redge(
+                redge_harness.redge_argv(redge_bin, self.redis_port, settings), ("app", "admin"))
+            self.app_port, self.admin_port = ports["app"], ports["admin"]
+            wait_until(lambda: http("GET", self.admin("/readyz"))[0] == 200, 10,
+                       "redge to reach Redis")
+        except BaseException:
+            self.close()
+            raise
 
     def admin(self, path):
         return f"http://127.0.0.1:{self.admin_port}{path}"
 
     def app(self, path):
         return f"http://127.0.0.1:{self.app_port}{path}"
-
-    def log_text(self):
-        try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def close(self):
-        for proc in (self.redge, self.redis):
-            if proc is None or proc.poll() is not None:
-                continue
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        code = None if self.redge is None else self.redge.returncode
-        if code not in (None, 0):
-            log(f"redge exited with code {code}; its log:\n" + self.log_text()[-20000:])
-        shutil.rmtree(self.dir, ignore_errors=True)
-        return code
 
 
 class Browser:
@@ -328,9 +266,7 @@ def main():
             log("redge exited during the run:\n" + stack.log_text())
     finally:
         asyncio.run(browser.close())
-        if stack.close() != 0:
-            log("FAILED: redge did not stop cleanly")
-            code = 1
+        code = stack.finish(code)
     return code
 
 

@@ -51,8 +51,12 @@ import sys
 import tempfile
 import time
 
-SKIP_CODE = 77
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "support", "py"))
+import redge_harness  # noqa: E402
+from redge_harness import npm_env, npm_registry_reachable, read_text, wait_until  # noqa: E402
+
+SKIP_CODE = 77
 PACKAGE = "http-cache-tests"
 POOL = "origin"
 DEFAULT_ROUTE = {"prefix": "/", "pool": POOL, "cache": {"enabled": True}}
@@ -61,38 +65,13 @@ DEFAULT_ROUTE = {"prefix": "/", "pool": POOL, "cache": {"enabled": True}}
 CLIENT_TIMEOUT_S = 900
 
 
-class RunError(Exception):
-    pass
+# What stops a run: the harness's own errors (a wait that ran out, a
+# process that did not start) are of the same kind.
+RunError = redge_harness.HarnessError
 
 
 def log(msg):
     print(f"[cache-tests] {msg}", file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise RunError(f"timed out after {timeout} s waiting for {what}")
-
-
-def read_text(path):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 def http_get(port, path, timeout=2.0):
@@ -134,14 +113,6 @@ def installed_version(node_dir):
     return version
 
 
-def npm_registry_reachable(env):
-    try:
-        r = subprocess.run(["npm", "ping"], env=env, timeout=30, capture_output=True, text=True)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return r.returncode == 0
-
-
 def ensure_package(node_dir):
     """Installs the pinned package into node_dir once. Returns its directory,
     or None when the registry cannot be reached and nothing is installed."""
@@ -150,9 +121,7 @@ def ensure_package(node_dir):
             raise RunError(f"{tool} is needed to run the suite (Debian: apt-get install nodejs npm)")
     os.makedirs(node_dir, exist_ok=True)
     version = pinned_version()
-    env = dict(os.environ, npm_config_update_notifier="false", npm_config_fund="false",
-               npm_config_audit="false", npm_config_fetch_retries="1",
-               npm_config_fetch_retry_maxtimeout="10000")
+    env = npm_env()
     with open(os.path.join(node_dir, ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if installed_version(node_dir) != version:
@@ -174,45 +143,15 @@ def ensure_package(node_dir):
 
 # --- the processes -------------------------------------------------------------
 
-class Stack:
-    """redis-server, the suite's origin server and redge, stopped in reverse."""
+class Stack(redge_harness.Stack):
+    """redis-server, the suite's origin server and redge, stopped in reverse;
+    each in a session of its own."""
 
     def __init__(self, args, package_dir, run_dir):
+        super().__init__(run_dir, own_sessions=True)
         self.args = args
         self.package_dir = package_dir
-        self.dir = run_dir
-        self.procs = []  # (name, Popen), in start order
-        self.redge = None
-        self.redge_log = os.path.join(run_dir, "redge.log")
         self.origin_log = os.path.join(run_dir, "origin.log")
-
-    def _spawn(self, name, argv, log_path, **kw):
-        with open(log_path, "ab") as out:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                    start_new_session=True, **kw)
-        self.procs.append((name, proc))
-        return proc
-
-    def start_redis(self):
-        for _ in range(5):
-            port = free_port()
-            proc = self._spawn("redis-server",
-                               [self.args.redis_server, "--port", str(port), "--bind", "127.0.0.1",
-                                "--save", "", "--appendonly", "no", "--dir", self.dir],
-                               os.path.join(self.dir, "redis.log"))
-            try:
-                wait_until(lambda: self._redis_ping(port), 5, "redis-server")
-                self.redis_port = port
-                return
-            except RunError:
-                self._stop(proc)  # most likely the port was taken meanwhile
-        raise RunError("redis-server did not start; see " + os.path.join(self.dir, "redis.log"))
-
-    @staticmethod
-    def _redis_ping(port):
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(64).startswith(b"+PONG")
 
     def start_origin(self):
         # Its file handler serves the working directory: an empty one.
@@ -220,9 +159,9 @@ class Stack:
         os.makedirs(root, exist_ok=True)
         env = dict(os.environ, npm_config_protocol="http", npm_config_port="0",
                    npm_config_pidfile=os.path.join(self.dir, "origin.pid"))
-        proc = self._spawn("origin", ["node", "--require", os.path.join(HERE, "loopback.cjs"),
-                                      os.path.join(self.package_dir, "server", "server.mjs")],
-                           self.origin_log, cwd=root, env=env)
+        proc = self.spawn("origin", ["node", "--require", os.path.join(HERE, "loopback.cjs"),
+                                     os.path.join(self.package_dir, "server", "server.mjs")],
+                          self.origin_log, cwd=root, env=env)
         found = {}
 
         def listening():
@@ -245,44 +184,24 @@ class Stack:
                         # take the only member out of the pool.
                         "health": {"enabled": False},
                         "passive": {"consecutive_failures": 0}}}
-        argv = [self.args.redge, "--redis", f"redis://127.0.0.1:{self.redis_port}/0",
-                "--set", "app.enabled=false", "--set", "admin.enabled=false",
-                "--set", "relay.enabled=false", "--set", "cacheproxy.enabled=false",
-                "--set", "gateway.enabled=true", "--set", "gateway.bind=127.0.0.1",
-                "--set", "gateway.port=0",
-                "--set", "gateway.routes=" + json.dumps([route]),
-                "--set", "gateway.pools=" + json.dumps(pools)]
-        for s in extra_sets:
-            argv += ["--set", s]
-        return argv
-
-    @staticmethod
-    def redge_env():
-        # redge reads REDGE_* variables as configuration: none of the caller's.
-        return {k: v for k, v in os.environ.items() if not k.startswith("REDGE_")}
+        settings = ["app.enabled=false", "admin.enabled=false", "relay.enabled=false",
+                    "cacheproxy.enabled=false", "gateway.enabled=true", "gateway.bind=127.0.0.1",
+                    "gateway.port=0", "gateway.routes=" + json.dumps([route]),
+                    "gateway.pools=" + json.dumps(pools)]
+        return redge_harness.redge_argv(self.args.redge, self.redis_port,
+                                        settings + list(extra_sets))
 
     def check_config(self, route, extra_sets):
         """(exit code, message) of redge --check-config with this route."""
         r = subprocess.run(self.redge_argv(route, extra_sets) + ["--check-config"],
-                           env=self.redge_env(), capture_output=True, text=True, timeout=30)
+                           env=redge_harness.redge_env(), capture_output=True, text=True,
+                           timeout=30)
         return r.returncode, (r.stderr + r.stdout).strip()
 
-    def start_redge(self, route, extra_sets):
-        self.redge = self._spawn("redge", self.redge_argv(route, extra_sets), self.redge_log,
-                                 env=self.redge_env())
-        found = {}
-
-        def listening():
-            m = re.search(r"event=listening service=gateway .*?port=(\d+)", read_text(self.redge_log))
-            if m:
-                found["port"] = int(m.group(1))
-            if self.redge.poll() is not None:
-                raise RunError(f"redge exited with code {self.redge.returncode}:\n"
-                               + read_text(self.redge_log))
-            return bool(found)
-
-        wait_until(listening, 15, "the gateway listening")
-        self.gateway_port = found["port"]
+    def start_gateway(self, route, extra_sets):
+        """redge with the gateway alone, ready once a request goes through."""
+        self.gateway_port = self.start_redge(self.redge_argv(route, extra_sets), ("gateway",),
+                                             timeout=15)["gateway"]
         # Ready once a request reaches the origin through the gateway: the
         # origin answers an unknown test state with its own 404 (chunked).
         def through():
@@ -290,26 +209,6 @@ class Stack:
             return status == 404 and b"State not found for redge-ready" in body
 
         wait_until(through, 15, "a request through the gateway to reach the origin")
-
-    @staticmethod
-    def _stop(proc, timeout=30):
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        return proc.returncode
-
-    def close(self):
-        """Stops everything; returns redge's exit code (None if never started)."""
-        for name, proc in reversed(self.procs):
-            self._stop(proc)
-        return None if self.redge is None else self.redge.returncode
 
 
 # --- the run -------------------------------------------------------------------
@@ -430,10 +329,10 @@ def main():
     status = 0
     info = {}
     try:
-        stack.start_redis()
+        stack.start_redis(args.redis_server)
         stack.start_origin()
         route, cache_enabled, refused = choose_route(stack, args, extra_sets)
-        stack.start_redge(route, extra_sets)
+        stack.start_gateway(route, extra_sets)
         log(f"redis-server on {stack.redis_port}, origin on {stack.origin_port}, "
             f"gateway on {stack.gateway_port}, route {json.dumps(route)}")
         suite_started = time.monotonic()

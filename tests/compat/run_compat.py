@@ -23,17 +23,17 @@ import argparse
 import fcntl
 import json
 import os
-import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "support", "py"))
+import redge_harness  # noqa: E402
+from redge_harness import npm_env, npm_registry_reachable, resp_command, wait_until  # noqa: E402
 
 SKIP_CODE = 77
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 # The keys every client reads; written straight to Redis, read through the proxy.
 KEYS = {
@@ -48,54 +48,11 @@ def log(msg):
     print(f"[compat] {msg}", flush=True)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def resp_command(port, *args, timeout=2.0):
-    """One command on a fresh connection; returns the raw reply bytes."""
-    payload = f"*{len(args)}\r\n".encode()
-    for a in args:
-        b = a.encode() if isinstance(a, str) else a
-        payload += b"$%d\r\n%s\r\n" % (len(b), b)
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(payload)
-        data = b""
-        while b"\r\n" not in data or (data.startswith(b"$") and not _bulk_complete(data)):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        return data
-
-
-def _bulk_complete(data):
-    head, _, rest = data.partition(b"\r\n")
-    n = int(head[1:])
-    return n < 0 or len(rest) >= n + 2
-
-
-def wait_until(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"timed out waiting for {what}")
-
-
-class Stack:
+class Stack(redge_harness.Stack):
     """redis-server + redge (cache proxy only), stopped in reverse order."""
 
     def __init__(self, redge_bin, redis_bin, work):
-        self.dir = tempfile.mkdtemp(prefix="compat-", dir=work)
-        self.redis = None
-        self.redge = None
+        super().__init__(tempfile.mkdtemp(prefix="compat-", dir=work), log, remove_dir=True)
         try:
             self._start(redge_bin, redis_bin)
         except BaseException:
@@ -103,46 +60,12 @@ class Stack:
             raise
 
     def _start(self, redge_bin, redis_bin):
-        for _ in range(5):
-            self.redis_port = free_port()
-            self.redis = subprocess.Popen(
-                [redis_bin, "--port", str(self.redis_port), "--bind", "127.0.0.1",
-                 "--save", "", "--appendonly", "no", "--dir", self.dir,
-                 "--logfile", os.path.join(self.dir, "redis.log")],
-                stdin=subprocess.DEVNULL)
-            try:
-                wait_until(lambda: resp_command(self.redis_port, "PING") == b"+PONG\r\n", 5,
-                           "redis-server")
-                break
-            except RuntimeError:
-                self.redis.kill()
-                self.redis.wait()
-                self.redis = None
-        if self.redis is None:
-            raise RuntimeError("redis-server did not start")
-        self.redge_log = os.path.join(self.dir, "redge.log")
-        # redge reads REDGE_* variables as configuration: start it without
-        # whatever the caller's environment holds.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("REDGE_")}
-        with open(self.redge_log, "wb") as err:
-            self.redge = subprocess.Popen(
-                [redge_bin, "--redis", f"redis://127.0.0.1:{self.redis_port}/0",
-                 "--set", "app.enabled=false", "--set", "admin.enabled=false",
-                 "--set", "relay.enabled=false", "--set", "cacheproxy.enabled=true",
-                 "--set", "cacheproxy.http_port=0", "--set", "cacheproxy.resp_port=0"],
-                stdin=subprocess.DEVNULL, stdout=err, stderr=err, env=env)
-        self.port = 0
-
-        def listening():
-            m = re.search(r"event=listening service=cacheproxy protocol=resp .*?port=(\d+)",
-                          self.log_text())
-            if m:
-                self.port = int(m.group(1))
-            if self.redge.poll() is not None:
-                raise RuntimeError("redge exited:\n" + self.log_text())
-            return self.port != 0
-
-        wait_until(listening, 10, "redge's RESP listener")
+        self.start_redis(redis_bin)
+        settings = ["app.enabled=false", "admin.enabled=false", "relay.enabled=false",
+                    "cacheproxy.enabled=true", "cacheproxy.http_port=0", "cacheproxy.resp_port=0"]
+        self.port = self.start_redge(
+            redge_harness.redge_argv(redge_bin, self.redis_port, settings),
+            ("cacheproxy resp",))["cacheproxy resp"]
         for key, value in KEYS.items():
             resp_command(self.redis_port, "SET", key, value)
         resp_command(self.redis_port, "RPUSH", "compat:list", "x", "y")
@@ -150,32 +73,6 @@ class Stack:
         wait_until(lambda: resp_command(self.port, "GET", "compat:a") == b"$5\r\nalpha\r\n", 10,
                    "redge to reach Redis")
         log(f"redis-server on {self.redis_port}, redge RESP on {self.port}")
-
-    def log_text(self):
-        try:
-            with open(self.redge_log, encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def close(self):
-        """Stops both; returns redge's exit code (0 after a clean SIGTERM
-        stop; under AddressSanitizer a leak or a memory error makes it
-        non-zero), or None if it was not started."""
-        for proc in (self.redge, self.redis):
-            if proc is None or proc.poll() is not None:
-                continue
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        code = None if self.redge is None else self.redge.returncode
-        if code not in (None, 0):
-            log(f"redge exited with code {code}; its log:\n" + self.log_text()[-20000:])
-        shutil.rmtree(self.dir, ignore_errors=True)
-        return code
 
 
 def run_child(argv, env=None, timeout=120):
@@ -189,14 +86,6 @@ def run_child(argv, env=None, timeout=120):
 
 
 # --- Node packages ---------------------------------------------------------
-
-def npm_registry_reachable(env):
-    try:
-        r = subprocess.run(["npm", "ping"], env=env, timeout=30, capture_output=True, text=True)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return r.returncode == 0
-
 
 def installed_versions(cache):
     """name -> version of what node_modules holds, for the pinned aliases."""
@@ -224,9 +113,7 @@ def ensure_node_packages(cache):
     if not node_major.isdigit() or int(node_major) < 20:
         raise RuntimeError(f"node {node_major} is too old: node-redis 6 and ioredis 6 need 20")
     os.makedirs(cache, exist_ok=True)
-    env = dict(os.environ, npm_config_update_notifier="false", npm_config_fund="false",
-               npm_config_audit="false", npm_config_fetch_retries="1",
-               npm_config_fetch_retry_maxtimeout="10000")
+    env = npm_env()
     # Two Node cases may run at once (ctest -j): one installs, the other waits.
     with open(os.path.join(cache, ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -327,6 +214,7 @@ def main():
     args = p.parse_args()
     os.makedirs(args.work, exist_ok=True)
     stack = Stack(args.redge, args.redis_server, args.work)
+    code = 1
     try:
         code = CLIENTS[args.client](stack, args)
         if stack.redge.poll() is not None:
@@ -336,9 +224,7 @@ def main():
         log(f"FAILED: {e}")
         code = 1
     finally:
-        if stack.close() != 0 and code != 1:
-            log("FAILED: redge did not stop cleanly")
-            code = 1
+        code = stack.finish(code)
     if code == 0:
         log(f"{args.client}: passed")
     elif code != SKIP_CODE:

@@ -19,17 +19,18 @@ Exit codes: 0 every check passed, 1 a check failed.
 import argparse
 import asyncio
 import os
-import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from run_compat import free_port, log, resp_command, wait_until
+from run_compat import log
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "py"))
+import redge_harness  # noqa: E402
+from redge_harness import free_port  # noqa: E402
 
 
 async def echo(ws):
@@ -45,34 +46,21 @@ async def echo(ws):
 
 
 def start_stack(redge_bin, redis_bin, work, member_port):
-    d = tempfile.mkdtemp(prefix="ws-", dir=work)
-    redis_port = free_port()
-    redis = subprocess.Popen(
-        [redis_bin, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", d, "--logfile", os.path.join(d, "redis.log")],
-        stdin=subprocess.DEVNULL)
-    wait_until(lambda: resp_command(redis_port, "PING") == b"+PONG\r\n", 5, "redis-server")
-    gw_port = free_port()
-    log_path = os.path.join(d, "redge.log")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REDGE_")}
-    pools = ('{"ws": {"members": [{"address": "127.0.0.1:%d"}], "health": {"enabled": false}}}'
-             % member_port)
-    with open(log_path, "wb") as out:
-        redge = subprocess.Popen(
-            [redge_bin, "--redis", f"redis://127.0.0.1:{redis_port}/0",
-             "--set", "app.enabled=false", "--set", "admin.enabled=false",
-             "--set", "relay.enabled=false", "--set", "cacheproxy.enabled=false",
-             "--set", "gateway.enabled=true", "--set", f"gateway.port={gw_port}",
-             "--set", 'gateway.routes=[{"prefix": "/", "pool": "ws"}]',
-             "--set", f"gateway.pools={pools}"],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=env)
-
-    def listening():
-        with open(log_path, encoding="utf-8", errors="replace") as f:
-            return re.search(r"event=listening service=gateway .*port=%d" % gw_port, f.read())
-
-    wait_until(listening, 10, "the gateway listening")
-    return d, redis, redge, gw_port, log_path
+    """redis-server and redge with the gateway alone, its one pool the member."""
+    stack = redge_harness.Stack(tempfile.mkdtemp(prefix="ws-", dir=work))
+    try:
+        stack.start_redis(redis_bin)
+        pools = ('{"ws": {"members": [{"address": "127.0.0.1:%d"}], "health": {"enabled": false}}}'
+                 % member_port)
+        settings = ["app.enabled=false", "admin.enabled=false", "relay.enabled=false",
+                    "cacheproxy.enabled=false", "gateway.enabled=true", "gateway.port=0",
+                    'gateway.routes=[{"prefix": "/", "pool": "ws"}]', f"gateway.pools={pools}"]
+        argv = redge_harness.redge_argv(redge_bin, stack.redis_port, settings)
+        stack.gw_port = stack.start_redge(argv, ("gateway",))["gateway"]
+    except BaseException:
+        stack.close()
+        raise
+    return stack
 
 
 async def check(gw_port):
@@ -110,24 +98,17 @@ async def check(gw_port):
 async def run(args):
     member_port = free_port()
     async with websockets.serve(echo, "127.0.0.1", member_port, max_size=None):
-        d, redis, redge, gw_port, log_path = start_stack(args.redge, args.redis_server,
-                                                          args.work, member_port)
+        stack = start_stack(args.redge, args.redis_server, args.work, member_port)
         try:
-            await check(gw_port)
-            redge.send_signal(signal.SIGTERM)
-            code = redge.wait(timeout=10)
+            await check(stack.gw_port)
+            code = stack.stop(stack.redge, timeout=10)
             assert code == 0, f"redge exited with {code}"
         except BaseException:
-            with open(log_path, encoding="utf-8", errors="replace") as f:
-                sys.stderr.write(f.read()[-4000:])
+            sys.stderr.write(stack.log_text()[-4000:])
             raise
         finally:
-            if redge.poll() is None:
-                redge.kill()
-                redge.wait()
-            redis.terminate()
-            redis.wait()
-    shutil.rmtree(d, ignore_errors=True)
+            stack.close()
+    shutil.rmtree(stack.dir, ignore_errors=True)
 
 
 def main():

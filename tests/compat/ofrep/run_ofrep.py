@@ -16,21 +16,17 @@ import argparse
 import fcntl
 import json
 import os
-import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from run_compat import free_port, resp_command, wait_until, npm_registry_reachable  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "support", "py"))
+import redge_harness  # noqa: E402
+from redge_harness import http, npm_env, npm_registry_reachable, wait_until  # noqa: E402
 
 SKIP_CODE = 77
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 FLAGS = {
     "set_enabled": {"enabled": True, "description": "the /set route"},
@@ -54,9 +50,7 @@ def ensure_packages(cache):
     os.makedirs(cache, exist_ok=True)
     with open(os.path.join(HERE, "package.json"), encoding="utf-8") as f:
         wanted = json.load(f)["dependencies"]
-    env = dict(os.environ, npm_config_update_notifier="false", npm_config_fund="false",
-               npm_config_audit="false", npm_config_fetch_retries="1",
-               npm_config_fetch_retry_maxtimeout="10000")
+    env = npm_env()
     with open(os.path.join(cache, ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
 
@@ -81,76 +75,25 @@ def ensure_packages(cache):
         raise RuntimeError("npm install failed although the registry answers; see above")
 
 
-def http(method, url, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=5) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-
-
-class Stack:
+class Stack(redge_harness.Stack):
     """redis-server + redge (admin only), stopped in reverse order."""
 
     def __init__(self, redge_bin, redis_bin, work):
-        self.dir = tempfile.mkdtemp(prefix="ofrep-", dir=work)
-        self.redis = self.redge = None
-        self.redis_port = free_port()
-        self.redis = subprocess.Popen(
-            [redis_bin, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir,
-             "--logfile", os.path.join(self.dir, "redis.log")], stdin=subprocess.DEVNULL)
-        wait_until(lambda: resp_command(self.redis_port, "PING") == b"+PONG\r\n", 5,
-                   "redis-server")
-        self.log_path = os.path.join(self.dir, "redge.log")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("REDGE_")}
-        with open(self.log_path, "wb") as err:
-            self.redge = subprocess.Popen(
-                [redge_bin, "--redis", f"redis://127.0.0.1:{self.redis_port}/0",
-                 "--set", "app.enabled=false", "--set", "admin.port=0",
-                 "--set", "relay.enabled=false", "--set", "cacheproxy.enabled=false"],
-                stdin=subprocess.DEVNULL, stdout=err, stderr=err, env=env)
-        self.port = 0
-
-        def listening():
-            m = re.search(r"event=listening service=admin .*?port=(\d+)", self.log_text())
-            if m:
-                self.port = int(m.group(1))
-            if self.redge.poll() is not None:
-                raise RuntimeError("redge exited:\n" + self.log_text())
-            return self.port != 0
-
-        wait_until(listening, 10, "redge's admin listener")
-        wait_until(lambda: http("GET", self.url("/readyz"))[0] == 200, 10, "redge to reach Redis")
+        super().__init__(tempfile.mkdtemp(prefix="ofrep-", dir=work), log, remove_dir=True)
+        try:
+            self.start_redis(redis_bin)
+            settings = ["app.enabled=false", "admin.port=0", "relay.enabled=false",
+                        "cacheproxy.enabled=false"]
+            self.port = self.start_redge(
+                redge_harness.redge_argv(redge_bin, self.redis_port, settings), ("admin",))["admin"]
+            wait_until(lambda: http("GET", self.url("/readyz"))[0] == 200, 10,
+                       "redge to reach Redis")
+        except BaseException:
+            self.close()
+            raise
 
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
-
-    def log_text(self):
-        try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def close(self):
-        for proc in (self.redge, self.redis):
-            if proc is None or proc.poll() is not None:
-                continue
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        code = None if self.redge is None else self.redge.returncode
-        if code not in (None, 0):
-            log(f"redge exited with code {code}; its log:\n" + self.log_text()[-20000:])
-        shutil.rmtree(self.dir, ignore_errors=True)
-        return code
 
 
 def main():
@@ -183,9 +126,7 @@ def main():
         log(f"FAILED: {e}")
         code = 1
     finally:
-        if stack.close() != 0:
-            log("FAILED: redge did not stop cleanly")
-            code = 1
+        code = stack.finish(code)
     return code
 
 
