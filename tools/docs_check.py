@@ -85,6 +85,7 @@ EMULATED = {
 
 DEFAULT_PORTS = [3000, 3001, 6379, 6380, 8080, 8081, 9001, 9002, 9090]
 COMMAND_TIMEOUT_S = 30
+SCRIPT_TIMEOUT_S = 180
 READY_TIMEOUT_S = 10
 STATUS_MARK = re.compile(r"@@docs-check status=(\d{3})@@\n?")
 
@@ -529,14 +530,22 @@ def run_command(stage, cmd, verbose):
         stage.functions.append(text)
     elif stage.functions:
         text = "\n".join(stage.functions + [text])
+    # A whole scenario (an example's play.sh) plays many steps; on a busy
+    # machine it needs longer than one command.
+    timeout = SCRIPT_TIMEOUT_S if "play.sh" in text else COMMAND_TIMEOUT_S
+    proc = subprocess.Popen(["bash", "-o", "pipefail", "-c", text], cwd=stage.dir,
+                            env=stage.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
     try:
-        proc = subprocess.run(["bash", "-o", "pipefail", "-c", text], cwd=stage.dir,
-                              env=stage.env, capture_output=True,
-                              timeout=COMMAND_TIMEOUT_S, start_new_session=True)
+        out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        return f"ran:      {text}\n  no answer in {COMMAND_TIMEOUT_S} s"
-    stdout = proc.stdout.decode("utf-8", "replace")
-    stderr = proc.stderr.decode("utf-8", "replace")
+        # The whole group: what the command started (a redis-server, a
+        # redge) must not outlive it.
+        stop(proc)
+        proc.communicate()
+        return f"ran:      {text}\n  no answer in {timeout} s"
+    stdout = out.decode("utf-8", "replace")
+    stderr = err.decode("utf-8", "replace")
     statuses = STATUS_MARK.findall(stderr)
     stderr = STATUS_MARK.sub("", stderr)
     output = stdout + ("\n" + stderr if stderr else "")
