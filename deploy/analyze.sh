@@ -15,7 +15,7 @@
 # Exit status: 0 clean; 1 findings; 2 a tool is missing or the configure failed.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
+cd "$root" || exit 2
 build=${ANALYZE_BUILD:-build-analyze}
 jobs=${JOBS:-2}
 run_tidy=true

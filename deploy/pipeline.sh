@@ -26,7 +26,7 @@
 # (seconds per step, 5), RELEASE_ARGS (more deploy/release.sh options).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
+cd "$root" || exit 2
 
 stages=(build test analyze package release)
 skip=",${PIPELINE_SKIP:-},"
