@@ -49,7 +49,9 @@ gone() { [ "$(canary 'len(p["canary"]["members"])')" = 0 ]; }
 for _ in $(seq 50); do gone && break; sleep 0.2; done
 gone || fail "the canary instance is still on the canary side 10 s after the abort."
 [ "$(traffic 'd["canary"]["error"]')" -gt 0 ] || fail "no user saw the canary's errors: the abort was not what stopped them."
-sleep 1  # the traffic counts are written every 0.5 s
+# Counts written after the abort: the generator's total has moved on.
+sent=$(traffic 'd["sent"]')
+for _ in $(seq 50); do [ "$(traffic 'd["sent"]')" -gt "$sent" ] && break; sleep 0.1; done
 [ "$(traffic 'd["stable"]["error"] + d["failed"]')" = "$stable_errors_before" ] ||
   fail "users on the stable side saw errors during the bad release: $(cat "$DEPLOY_TRAFFIC")"
 if curl -s "$DEPLOY_ADMIN_URL/metrics" | grep -E '^redge_gateway_side_responses_total\{pool="app",side="stable",status="5'; then
