@@ -9,6 +9,9 @@
 #   make cache-tests the public HTTP cache test suite through the gateway, not part of make test
 #   make deb        build/redge_<version>_amd64.deb (dpkg-deb from a staged tree), lintian-clean
 #   make deb-check  the packaging checks alone (ctest -L packaging; make test runs them too)
+#   make analyze    clang-tidy (.clang-tidy) and cppcheck over src/ (deploy/analyze.sh)
+#   make deploy     the whole pipeline: build, test, analyze, package, release onto a local fleet
+#   make deploy-check the release test alone (ctest -L deploy), not part of make test
 
 BUILD      ?= build
 FUZZ_SECONDS ?= 60
@@ -29,9 +32,10 @@ DEPS       := cmake g++ make pkg-config libuv1-dev libhiredis-dev rapidjson-dev 
               systemd dpkg-dev nodejs chromium
 # The package's tools: dpkg-shlibdeps (dpkg-dev), lintian, groff for the man page check.
 DEB_DEPS   := dpkg-dev lintian groff-base binutils
+ANALYZE_DEPS := clang-tidy cppcheck
 BENCH_DEPS := wrk nginx-light webdis haproxy varnish redis-tools procps util-linux
 
-.PHONY: all deps bench-deps deb-deps build build-all run test docs-check test-asan chaos cache-tests fuzz bench deb deb-check clean format
+.PHONY: all deps bench-deps deb-deps analyze-deps analyze deploy deploy-check build build-all run test docs-check test-asan chaos cache-tests fuzz bench deb deb-check clean format
 
 all: build
 
@@ -57,6 +61,9 @@ bench-deps: deps
 deb-deps: deps
 	$(call apt_install,$(DEB_DEPS))
 
+analyze-deps:
+	$(call apt_install,$(ANALYZE_DEPS))
+
 # `make build` compiles the daemon alone (what `make run` needs): a fresh
 # folder is configured without the tests, so a newcomer waits for no code
 # they will not run. `make test` switches the tests on in the same folder and
@@ -75,7 +82,7 @@ run: build
 	@bash tools/run.sh $(BUILD)/redge $(ARGS)
 
 test: build-all
-	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 600 -LE chaos
+	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 600 -LE 'chaos|deploy'
 
 # Also a ctest entry, so `make test` and CI run it.
 docs-check: build
@@ -87,7 +94,7 @@ test-asan: deps
 	  -DCMAKE_CXX_FLAGS="-O1 -g" -DCMAKE_C_FLAGS="-O1 -g" -DREDGE_ASAN=ON -DREDGE_UBSAN=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j 2 --timeout 900 -LE 'chaos|packaging'
+	  ctest --output-on-failure -j 2 --timeout 900 -LE 'chaos|packaging|deploy'
 
 # One case at a time: the cases measure latency and memory, and each loads
 # both cores on its own. Every case has its own ctest TIMEOUT as well.
@@ -127,6 +134,20 @@ deb: deb-deps build
 # With lintian installed (deb-deps), the packaging case lints as make deb does.
 deb-check: deb-deps build-all
 	cd $(BUILD) && ctest -L packaging --output-on-failure
+
+# Static analysis of src/ from its own configured-only folder (build-analyze);
+# any finding fails. See deploy/analyze.sh and .clang-tidy.
+analyze: analyze-deps
+	bash deploy/analyze.sh -j $(JOBS)
+
+# The pipeline a push triggers (deploy/pipeline.sh; PIPELINE_SKIP=test,analyze
+# or ARGS="--from release" shorten it). Its release stage starts its own fleet
+# on free loopback ports (deploy/local-fleet.sh).
+deploy: deps deb-deps analyze-deps
+	BUILD=$(BUILD) bash deploy/pipeline.sh $(ARGS)
+
+deploy-check: build-all
+	cd $(BUILD) && ctest -L deploy --output-on-failure
 
 format:
 	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.hpp' 'tests/*.cpp' 'tests/*.hpp' 'bench/*.cpp')

@@ -12,6 +12,6 @@ inline size_t base64Size(size_t n) {
   return (n + 2) / 3 * 4;
 }
 
-void appendBase64(std::string& out, std::string_view bytes);
+void appendBase64(std::string& out, std::string_view in);
 
 }  // namespace redge

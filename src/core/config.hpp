@@ -98,6 +98,8 @@ struct Config {
 };
 
 template <typename S>
+// `name` is moved below; clang-tidy 14 does not see a parameter moved in a template.
+// NOLINTNEXTLINE(performance-unnecessary-value-param)
 ConfigKeys<S> ConfigSchema::coreSection(std::string name, S Config::*m) {
   auto& f = addSection(std::move(name),
                        [m](void* config) -> void* { return &(static_cast<Config*>(config)->*m); });
@@ -105,6 +107,7 @@ ConfigKeys<S> ConfigSchema::coreSection(std::string name, S Config::*m) {
 }
 
 template <typename S>
+// NOLINTNEXTLINE(performance-unnecessary-value-param): moved below, as above
 ConfigKeys<S> ConfigSchema::moduleSection(std::string name) {
   module_types_.push_back([](Config& c) { c.modules.add<S>(); });
   auto& f = addSection(std::move(name), [](void* config) -> void* {

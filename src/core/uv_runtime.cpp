@@ -13,6 +13,8 @@ class UvTimer final : public Timer {
     uv_timer_init(loop, handle_);
     handle_->data = this;
   }
+  UvTimer(const UvTimer&) = delete;
+  UvTimer& operator=(const UvTimer&) = delete;
   ~UvTimer() override {
     uv_timer_stop(handle_);
     handle_->data = nullptr;

@@ -364,7 +364,7 @@ void FlagStore::finishWrite(RedisStatus status, const redisReply* reply, FlagOp 
   cb(status, reply, result);
 }
 
-void FlagStore::put(const Flag& flag, std::string expected, WriteCallback cb) {
+void FlagStore::put(const Flag& flag, const std::string& expected, WriteCallback cb) {
   std::string body = flagBodyJson(flag);
   std::string name = flag.name;
   put_script_.call({}, {keys_.hash, name, body, expected},
@@ -387,7 +387,7 @@ void FlagStore::setEnabled(std::string_view name, bool enabled, std::string_view
                       });
 }
 
-void FlagStore::remove(std::string_view name, std::string expected, WriteCallback cb) {
+void FlagStore::remove(std::string_view name, const std::string& expected, WriteCallback cb) {
   std::string flag_name(name);
   delete_script_.call({}, {keys_.hash, flag_name, expected},
                       [this, flag_name, cb = std::move(cb)](RedisStatus s, const redisReply* r) {

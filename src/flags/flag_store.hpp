@@ -126,9 +126,9 @@ class FlagStore {
   // Writes `flag` (its name, enabled ... description and updated_by);
   // `expected` as in flagPutScript(). A written flag is in this process's
   // snapshot before `cb` runs.
-  void put(const Flag& flag, std::string expected, WriteCallback cb);
+  void put(const Flag& flag, const std::string& expected, WriteCallback cb);
   void setEnabled(std::string_view name, bool enabled, std::string_view actor, WriteCallback cb);
-  void remove(std::string_view name, std::string expected, WriteCallback cb);
+  void remove(std::string_view name, const std::string& expected, WriteCallback cb);
 
   // ---- for the flags service ----
 

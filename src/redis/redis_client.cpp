@@ -128,8 +128,8 @@ void onWatchPollCb(uv_poll_t* h, int status, int events) noexcept {
 }  // namespace
 
 // hiredis calls this when it frees the context (ours or its own doing).
-void RedisClient::watchCleanup(void* d) {
-  auto* w = static_cast<SocketWatch*>(d);
+void RedisClient::watchCleanup(void* watch) {
+  auto* w = static_cast<SocketWatch*>(watch);
   w->ac = nullptr;
   if (w->client != nullptr && w->client->watch_ == w) w->client->watch_ = nullptr;
   uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), &onWatchClosedCb);

@@ -85,7 +85,7 @@ class ReplicaReads : public std::enable_shared_from_this<ReplicaReads> {
   void close();
   void onCheckTimer();
   void checkSoon();
-  void onReplicas(const std::optional<std::vector<SentinelReplica>>& replicas);
+  void onReplicas(const std::optional<std::vector<SentinelReplica>>& list);
   void useReplica(const RedisAddress& address);
   void dropReplica();
   void markLost(std::string_view reason);

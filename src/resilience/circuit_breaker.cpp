@@ -48,7 +48,7 @@ const char* breakerStateName(BreakerState state) {
   return "unknown";
 }
 
-CircuitBreaker::CircuitBreaker(const Clock& clock, CircuitBreakerOptions options)
+CircuitBreaker::CircuitBreaker(const Clock& clock, const CircuitBreakerOptions& options)
     : clock_(clock),
       options_(options),
       bucket_count_(bucketCountFor(options.window_ms)),

@@ -69,7 +69,7 @@ class CircuitBreaker {
   // The clock must outlive the breaker. The options must be valid (the config
   // loader checks them): every count and period >= 1, open_ms <= max_open_ms,
   // failure_ratio in (0, 1].
-  explicit CircuitBreaker(const Clock& clock, CircuitBreakerOptions options = {});
+  explicit CircuitBreaker(const Clock& clock, const CircuitBreakerOptions& options = {});
 
   // May a call be made now? In HalfOpen a true answer admits the call as a
   // probe, so the caller must report its result with onSuccess()/onFailure().

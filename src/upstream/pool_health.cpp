@@ -29,7 +29,7 @@ std::string_view healthEventName(HealthEventKind kind) {
   return "unknown";
 }
 
-PoolHealth::PoolHealth(const Clock& clock, HealthOptions options)
+PoolHealth::PoolHealth(const Clock& clock, const HealthOptions& options)
     : clock_(clock), options_(options) {}
 
 MemberHealth* PoolHealth::slot(uint32_t member) {

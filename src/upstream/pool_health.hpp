@@ -56,7 +56,7 @@ class PoolHealth {
   // The clock must outlive the pool. Options as the config checks them:
   // rise, fall >= 1; base_ejection_ms >= 1; max_ejection_ms >= base;
   // max_ejection_percent in [0, 100].
-  PoolHealth(const Clock& clock, HealthOptions options);
+  PoolHealth(const Clock& clock, const HealthOptions& options);
 
   void setObserver(std::function<void(const HealthEvent&)> observer) {
     observer_ = std::move(observer);

@@ -286,7 +286,8 @@ HttpClientError HttpClientPool::startStream(const HttpClientStreamRequest& reque
   return HttpClientError::None;
 }
 
-void HttpClientPool::retryOnFreshConnection(const ExchangeState& exchange, std::string bytes) {
+void HttpClientPool::retryOnFreshConnection(const ExchangeState& exchange,
+                                            const std::string& bytes) {
   HttpClientConnection* c = newConnection();
   ++new_connection_requests_;
   new_counter_.inc();

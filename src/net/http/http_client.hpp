@@ -282,7 +282,7 @@ class HttpClientPool {
   void record(HttpClientError error, int status, int64_t started_us);
   struct ExchangeState;
   // The keep-alive race: the same bytes again, on a fresh connection.
-  void retryOnFreshConnection(const ExchangeState& exchange, std::string bytes);
+  void retryOnFreshConnection(const ExchangeState& exchange, const std::string& bytes);
 
  private:
   class BufferedExchange;

@@ -403,7 +403,7 @@ void HttpClientConnection::onUpstreamGone(int status) {
     bytes.swap(replay_);
     again.stream = detach();
     close();
-    pool_.retryOnFreshConnection(again, std::move(bytes));
+    pool_.retryOnFreshConnection(again, bytes);
     return;
   }
   fail(HttpClientError::Reset);

@@ -17,7 +17,7 @@ enum class HttpMethod { Get, Head, Post, Put, Delete, Patch, Options, Other };
 std::string_view httpMethodName(HttpMethod m);
 
 // The method llhttp parsed (its llhttp_method_t value), as redge names it.
-HttpMethod httpMethodFromLlhttp(unsigned llhttp_method);
+HttpMethod httpMethodFromLlhttp(unsigned m);
 
 class HttpRequest {
  public:

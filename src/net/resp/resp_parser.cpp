@@ -166,7 +166,7 @@ bool parseRespInteger(std::string_view text, int64_t& out) {
   return ec == std::errc() && ptr == end;
 }
 
-RespParser::RespParser(RespLimits limits) : limits_(limits) {}
+RespParser::RespParser(const RespLimits& limits) : limits_(limits) {}
 
 void RespParser::reset() {
   startCommand();

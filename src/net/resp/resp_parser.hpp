@@ -69,7 +69,7 @@ class RespParser {
     Error,     // protocol error: reply with error() and close; sticky until reset()
   };
 
-  explicit RespParser(RespLimits limits = {});
+  explicit RespParser(const RespLimits& limits = {});
 
   // Parses from the beginning of `buffer`. Skipped input (blank inline lines,
   // `*0`) never surfaces; it is only counted into `consumed`. Progress inside

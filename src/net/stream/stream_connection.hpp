@@ -194,7 +194,7 @@ class StreamConnection : public StreamWriterOwner {
   bool flushing_ = false;
   bool peer_read_ = false;
   uint8_t peer_len_ = 0;
-  char peer_[46];  // INET6_ADDRSTRLEN
+  char peer_[46] = {};  // INET6_ADDRSTRLEN
 };
 
 }  // namespace redge

@@ -243,11 +243,11 @@ class ExprParser {
 
   // ------------------------------------------------------------ errors
 
-  std::nullptr_t fail(size_t pos, std::string message) {
+  std::nullptr_t fail(size_t pos, const std::string& message) {
     if (error_.empty()) error_ = "column " + std::to_string(pos + 1) + ": " + message;
     return nullptr;
   }
-  std::nullptr_t expected(std::string what) {
+  std::nullptr_t expected(const std::string& what) {
     return fail(tok_.pos, "expected " + what + ", found " + describe(tok_));
   }
   bool expect(Tok kind, const char* what) {

@@ -454,7 +454,8 @@ std::string AlertsService::canaryFlagOf(const std::string& pool) const {
 void AlertsService::runAction(const std::string& rule, const AlertAction& action,
                               ActionState& state) {
   state.pending = false;
-  auto done = [this, rule, text = action.text](std::string_view outcome, std::string detail) {
+  auto done = [this, rule, text = action.text](std::string_view outcome,
+                                               const std::string& detail) {
     if (closing_) return;
     actionCounter(text, std::string(outcome)).inc();
     LogLine(outcome == "done"      ? LogLevel::Warn

@@ -54,7 +54,7 @@ struct AutoscaleDecision {
 
 class AutoscalePolicy {
  public:
-  explicit AutoscalePolicy(AutoscalePolicyOptions options) : options_(options) {}
+  explicit AutoscalePolicy(const AutoscalePolicyOptions& options) : options_(options) {}
 
   // What to scale to at `now_ms` with `current` instances and `metric` per
   // instance (nullopt-like: metric_known false).

@@ -12,7 +12,7 @@ namespace redge {
 // stream ends its exchange.
 class EventStream::Client final : public HttpStreamHandler {
  public:
-  Client(EventStream& owner, HttpExchange exchange) : owner_(owner), exchange_(exchange) {}
+  Client(EventStream& owner, const HttpExchange& exchange) : owner_(owner), exchange_(exchange) {}
 
   void onRequestData(std::string_view) override {}  // a GET has no body to read
   void onRequestEnd() override {}

@@ -23,7 +23,7 @@ struct RestartBackoffOptions {
 
 class RestartBackoff {
  public:
-  explicit RestartBackoff(RestartBackoffOptions options = {})
+  explicit RestartBackoff(const RestartBackoffOptions& options = {})
       : options_(options), next_delay_ms_(options.first_ms) {}
 
   // A worker exited after `lived_ms`; `was_ready` says whether it had

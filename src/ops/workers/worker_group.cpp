@@ -54,7 +54,7 @@ void appendGroupSeries(std::string& out, const std::vector<WorkerSlotView>& view
 WorkerGroup::WorkerGroup(const WorkerIdentity& identity, Runtime& runtime)
     : identity_(identity), runtime_(runtime) {
   runtime_.metrics.setExpositionHook(
-      [this](std::string local) { return renderGroup(std::move(local)); });
+      [this](const std::string& local) { return renderGroup(local); });
 }
 
 WorkerGroup::~WorkerGroup() {

@@ -276,7 +276,7 @@ void AppService::meow(HttpRequest& req, const HttpResponder& res) {
       return answerRedisFailure(res, RedisStatus::Ok, reply, redis_);
     std::string_view record = replyText(reply);
     size_t nul = record.find('\0');
-    if (nul == std::string_view::npos || nul > kMaxStoredTypeBytes) {
+    if (nul > kMaxStoredTypeBytes) {  // npos (no NUL) included
       return res.sendError(500, "corrupt_image_record",
                            "The stored image record is not in redge's format; it was removed.");
     }

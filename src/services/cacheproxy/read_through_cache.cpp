@@ -13,7 +13,7 @@
 namespace redge {
 
 ReadThroughCache::ReadThroughCache(const Clock& clock, ReplicaReads& reads,
-                                   MetricsRegistry& metrics, ReadThroughCacheOptions options)
+                                   MetricsRegistry& metrics, const ReadThroughCacheOptions& options)
     : reads_(reads),
       options_(options),
       lru_(clock, options.capacity, options.ttl_ms),

@@ -52,7 +52,7 @@ struct ReadThroughCacheOptions {
 class ReadThroughCache {
  public:
   ReadThroughCache(const Clock& clock, ReplicaReads& reads, MetricsRegistry& metrics,
-                   ReadThroughCacheOptions options);
+                   const ReadThroughCacheOptions& options);
 
   // The fast path: answers a hit at once when the gate is open (nothing
   // waiting, a slot free). Returns false when the caller must use lookup().

@@ -40,7 +40,8 @@ bool readAdminBody(const HttpRequest& request, const HttpResponder& responder,
   return true;
 }
 
-void invalidField(const HttpResponder& responder, std::string_view field, std::string message) {
+void invalidField(const HttpResponder& responder, std::string_view field,
+                  const std::string& message) {
   responder.sendError(400, "invalid_field", message, 0, {{"field", field.substr(0, 64)}});
 }
 
@@ -374,7 +375,8 @@ void DiscoveryService::onSpawnDeadline() {
             " spawned instances did not register within discovery.spawn_timeout_ms (" +
             std::to_string(options_.spawn_timeout_ms) + " ms); their commands were stopped.",
         0,
-        {ErrorField::json("registered", registered_json), ErrorField::json("missing", missing_json)});
+        {ErrorField::json("registered", registered_json),
+         ErrorField::json("missing", missing_json)});
     spawn_waits_.erase(it);
   }
   updatePendingGauge();

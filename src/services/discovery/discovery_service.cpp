@@ -175,7 +175,7 @@ void DiscoveryService::heartbeat() {
 void DiscoveryService::onReapTick() {
   registry_.checkConnections();
   if (redis_.ready()) {
-    store_.reap(kReapBatch, [this](RedisStatus status, std::vector<std::string> ids) {
+    store_.reap(kReapBatch, [this](RedisStatus status, const std::vector<std::string>& ids) {
       if (closed_ || status != RedisStatus::Ok || ids.empty()) return;
       stats_.leases_reaped_total.inc(ids.size());
       std::string list;

@@ -50,7 +50,7 @@ class FlagsService final : public Service {
   // Who is changing flags: X-Redge-Actor, else the admin client's address.
   std::string actor(HttpRequest& req, const HttpResponder& res) const;
   void answerWrite(const HttpResponder& res, const std::string& name, RedisStatus status,
-                   const redisReply* reply, const FlagWriteResult& result, int created_status);
+                   const redisReply* reply, const FlagWriteResult& result, int written_status);
 
   // OFREP handlers (flags_ofrep.cpp).
   void ofrepEvaluate(HttpRequest& req, const HttpResponder& res);

@@ -304,7 +304,7 @@ void CacheFleet::purge(const PurgeRequest& request, const std::vector<std::strin
   endPurgeStep(p);
 }
 
-void CacheFleet::scanPurge(const std::shared_ptr<Purge>& p, std::string cursor) {
+void CacheFleet::scanPurge(const std::shared_ptr<Purge>& p, const std::string& cursor) {
   std::string pattern = globLiteral(prefix_) + "*:e:http://" +
                         (p->request.host.empty() ? "*" : globLiteral(p->request.host)) +
                         (p->request.prefix ? globLiteral(*p->request.prefix) + "*" : "*");
@@ -358,7 +358,7 @@ void CacheFleet::scanPurge(const std::shared_ptr<Purge>& p, std::string cursor) 
           endPurgeStep(p);
           return;
         }
-        scanPurge(p, std::move(next));
+        scanPurge(p, next);
       });
 }
 

@@ -95,7 +95,7 @@ class CacheFleet {
   std::string pathIndexKey(const std::string& route, std::string_view uri) const;
   void publish(const FleetEvent& event);
   void onMessage(std::string_view channel, std::string_view message);
-  void scanPurge(const std::shared_ptr<Purge>& p, std::string cursor);
+  void scanPurge(const std::shared_ptr<Purge>& p, const std::string& cursor);
   void endPurgeStep(const std::shared_ptr<Purge>& p);
 
   RedisClient& commands_;

@@ -49,7 +49,7 @@ namespace redge {
 struct PoolMember {
   PoolMember(uint32_t member_index, uint64_t member_generation, std::string member_name,
              std::string member_host, int member_port, uint32_t member_weight,
-             GatewayMemberStats member_stats)
+             const GatewayMemberStats& member_stats)
       : index(member_index),
         generation(member_generation),
         name(std::move(member_name)),

@@ -207,8 +207,8 @@ std::string withWaiting(const char* body) {
 
 }  // namespace
 
-RelayStore::RelayStore(RedisClient& redis, std::string key_prefix, std::string instance,
-                       RedisClient* enqueue_client)
+RelayStore::RelayStore(RedisClient& redis, const std::string& key_prefix,
+                       const std::string& instance, RedisClient* enqueue_client)
     : prefix_(key_prefix + "relay:"),
       queue_(prefix_ + "queue"),
       processing_(prefix_ + "processing:" + instance),

@@ -78,7 +78,7 @@ class RelayStore {
   // connection for relay.durability=replicated, where each enqueue is
   // followed by a WAIT that must not hold up everything else), through
   // `redis` otherwise.
-  RelayStore(RedisClient& redis, std::string key_prefix, std::string instance,
+  RelayStore(RedisClient& redis, const std::string& key_prefix, const std::string& instance,
              RedisClient* enqueue_client = nullptr);
 
   void enqueue(const std::string& id, std::string_view destination, std::string_view body,

@@ -138,7 +138,7 @@ void RelayWorker::afterReconnect() {
 
 // Runs one outcome-recording step; if Redis cannot take it now, keeps it for
 // afterReconnect(), so no delivered message stays "delivering" forever.
-void RelayWorker::record(const std::string& id, std::function<void(RedisCallback)> step) {
+void RelayWorker::record(const std::string& id, const std::function<void(RedisCallback)>& step) {
   active_.insert(id);
   // `step` is copied into the callback, so it can be queued again from there.
   step([this, id, step](RedisStatus s, const redisReply*) {
@@ -298,7 +298,7 @@ void RelayWorker::onTaken(RedisStatus status, const TakeResult& result) {
   deliver(result.message);
 }
 
-void RelayWorker::deliver(StoredMessage message) {
+void RelayWorker::deliver(const StoredMessage& message) {
   if (!breaker_.allow()) {
     // Taken just before the breaker opened (or half-open probes are in
     // use): nothing is sent.
@@ -412,8 +412,8 @@ Counter& RelayWorker::failureCounter(std::string_view kind) {
   return c;
 }
 
-void RelayWorker::fail(const StoredMessage& message, std::string_view kind, std::string detail,
-                       bool retryable) {
+void RelayWorker::fail(const StoredMessage& message, std::string_view kind,
+                       const std::string& detail, bool retryable) {
   countFailure(kind, message.id, message.attempts, detail);
   int64_t now = wallClockMs();
   if (retryable && message.attempts < options_.max_attempts) {

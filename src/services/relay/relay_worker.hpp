@@ -83,11 +83,11 @@ class RelayWorker {
   void onPoll();
   void holdNext(int64_t open_ms);
   void onTaken(RedisStatus status, const TakeResult& result);
-  void deliver(StoredMessage message);
+  void deliver(const StoredMessage& message);
   void hold(const StoredMessage& message, int64_t open_ms);
   void onDelivered(const StoredMessage& message, HttpClientError error,
                    const HttpClientResponse* response);
-  void fail(const StoredMessage& message, std::string_view kind, std::string detail,
+  void fail(const StoredMessage& message, std::string_view kind, const std::string& detail,
             bool retryable);
   // The log line and metric every failed or refused attempt gets.
   void countFailure(std::string_view kind, const std::string& id, int64_t attempt,
@@ -96,7 +96,7 @@ class RelayWorker {
   void probeIfDue();
   void onReachability(ReachabilityTracker::Change change, std::string_view error);
   void afterReconnect();
-  void record(const std::string& id, std::function<void(RedisCallback)> step);
+  void record(const std::string& id, const std::function<void(RedisCallback)>& step);
   void releaseSlot();
   void finishOne();
 
