@@ -444,9 +444,15 @@ TEST_CASE("gateway reload: a canary side added live takes its share and shows in
   std::string config = dir.file("redge.json");
   writeFile(config, gatewayFile(routes, plain));
   RedgeProcess gw(dir, redis, kGatewayOn, {}, withConfig(config));
-  // The whole share, set before any pool has a canary side.
-  REQUIRE(httpRequest("PUT", gw.adminUrl("/flags/canary.web"), R"({"enabled":true,"rollout":100})")
-              .status < 300);
+  // The whole share, set before any pool has a canary side (a 503 while
+  // Redis is still connecting is retried).
+  REQUIRE(waitUntil(
+      [&] {
+        return httpRequest("PUT", gw.adminUrl("/flags/canary.web"),
+                           R"({"enabled":true,"rollout":100})")
+                   .status < 300;
+      },
+      5s));
   CHECK(whoAnswers(gw, "/x") == "a");
   CHECK(httpGet(gw.adminUrl("/canary")).status == 404);
 
