@@ -428,3 +428,52 @@ TEST_CASE("gateway reload: a route keeps its cache only while it is the same rou
   CHECK(up.stats().echoed == 3);
   CHECK(scrapeMetric(gw, "redge_gateway_reload_pools_total{outcome=\"kept\"}") == 6);
 }
+
+TEST_CASE("gateway reload: a canary side added live takes its share and shows in GET /canary",
+          "[gateway][reload][canary]") {
+  TempDir dir;
+  RedisServer redis(dir);
+  FakeUpstreamProcess a(dir, {"--name", "a"});
+  FakeUpstreamProcess c(dir, {"--name", "c"});
+  const std::string plain = "{\"web\": " + poolJson({&a}, 0) + "}";
+  const std::string with_canary =
+      "{\"web\": " +
+      poolJson({&a}, 0, R"("canary": {"members": [{"address": ")" + memberAddress(c) + "\"}]}") +
+      "}";
+  const std::string routes = R"([{"prefix": "/", "pool": "web"}])";
+  std::string config = dir.file("redge.json");
+  writeFile(config, gatewayFile(routes, plain));
+  RedgeProcess gw(dir, redis, kGatewayOn, {}, withConfig(config));
+  // The whole share, set before any pool has a canary side (a 503 while
+  // Redis is still connecting is retried).
+  REQUIRE(waitUntil(
+      [&] {
+        return httpRequest("PUT", gw.adminUrl("/flags/canary.web"),
+                           R"({"enabled":true,"rollout":100})")
+                   .status < 300;
+      },
+      5s));
+  CHECK(whoAnswers(gw, "/x") == "a");
+  CHECK(httpGet(gw.adminUrl("/canary")).status == 404);
+
+  writeFile(config, gatewayFile(routes, with_canary));
+  reload(gw, 1);
+  CHECK(nthLine(gw, "event=gateway_reloaded", 1).find("pools_changed=1") != std::string::npos);
+  HttpReply r = httpGet(gw.gatewayUrl("/x"));
+  REQUIRE(r.status == 200);
+  CHECK(parseEcho(r.body).name == "c");
+  CHECK(r.header("X-Redge-Canary") == "1");
+  HttpReply list = httpGet(gw.adminUrl("/canary"));
+  REQUIRE(list.status == 200);
+  CHECK(list.body.find(R"("pool":"web","flag":"canary.web","weight":100)") != std::string::npos);
+  CHECK(list.body.find(memberAddress(c)) != std::string::npos);
+
+  // Gone again: every request on the stable side; the weight series reads 0
+  // once the old pool is freed.
+  writeFile(config, gatewayFile(routes, plain));
+  reload(gw, 2);
+  CHECK(whoAnswers(gw, "/x") == "a");
+  CHECK(httpGet(gw.adminUrl("/canary")).body.find("\"pools\":[]") != std::string::npos);
+  CHECK(waitUntil(
+      [&] { return scrapeMetric(gw, "redge_gateway_canary_weight{pool=\"web\"}") == 0; }, 5s));
+}

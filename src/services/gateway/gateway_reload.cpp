@@ -15,7 +15,7 @@
 // So that the reload opens no 503 window meanwhile, the pool it replaced
 // (healthy, still probing) takes the route's new requests until one of the
 // new pool's members has passed, or for at most one probe timeout and two
-// intervals (the new pool's first probes go at once).
+// intervals, 2 to 30 s (the new pool's first probes go at once).
 
 #include <algorithm>
 #include <map>
@@ -30,11 +30,14 @@ namespace redge {
 namespace {
 
 constexpr int64_t kSweepMs = 50;
+constexpr int64_t kMinHandoverMs = 2000;
 constexpr int64_t kMaxHandoverMs = 30000;
 
 int64_t handoverMs(const GatewayPoolOptions& o) {
   if (!o.health.enabled) return 0;  // members take traffic as they join
-  return std::min(kMaxHandoverMs, o.health.timeout_ms + 2 * o.health.interval_ms);
+  // At least a couple of seconds, so that short checks on a busy machine
+  // (a first probe that times out) do not end it before a second pass.
+  return std::clamp(o.health.timeout_ms + 2 * o.health.interval_ms, kMinHandoverMs, kMaxHandoverMs);
 }
 
 }  // namespace
