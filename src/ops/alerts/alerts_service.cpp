@@ -202,21 +202,10 @@ void AlertsService::setUpReceivers(const std::map<std::string, AlertReceiverOpti
       running_options[name] = old_options->second;
       continue;
     }
-    AlertReceiverOptions o = want;
-    if (o.type == "webhook") {
-      // A reload's configuration has not been through the module's
-      // prepare step: the URL is parsed here as it is there.
-      std::string error = parseHttpUrl(o.url, o.target);
-      if (!error.empty()) {
-        REDGE_LOG(Error, "alerts_receiver_refused")
-            .kv("receiver", name)
-            .kv("reason", error)
-            .kv("detail", "notifications to it are dropped until a reload fixes its url");
-        continue;
-      }
-    }
-    running[name] = makeAlertReceiver(runtime_, name, o);
-    running_options[name] = o;
+    // Prepared as at start-up (the daemon runs the module's prepare step on
+    // a reload's configuration too): a webhook's url is parsed already.
+    running[name] = makeAlertReceiver(runtime_, name, want);
+    running_options[name] = want;
     for (const char* status : {"sent", "failed", "timeout", "dropped", "deduplicated"}) {
       notificationCounter(name, status);
     }
@@ -558,7 +547,7 @@ void AlertsService::deliver(AlertNotification n) {
   const std::string rule = n.rule_name;
   auto it = receivers_.find(n.receiver);
   if (it == receivers_.end()) {
-    // Its url did not parse at the last reload (alerts_receiver_refused).
+    // Not expected: a rule names only receivers of the same configuration.
     notificationCounter(n.receiver, "dropped").inc();
     REDGE_LOG(Warn, "alert_notification")
         .kv("rule", rule)
