@@ -9,10 +9,10 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <fstream>
 #include <map>
 #include <string>
 
+#include "support/config_reload.hpp"
 #include "support/http_client.hpp"
 #include "support/redge_process.hpp"
 #include "support/redis_server.hpp"
@@ -27,12 +27,11 @@ namespace {
 
 void writeAlertsConfig(const std::string& path, const std::string& receivers,
                        const std::string& rules) {
-  std::ofstream out(path, std::ios::trunc);
-  out << R"({"alerts": {"enabled": true, "interval_ms": 100, "defaults": {"cpu": false,
+  writeConfigFile(path,
+                  R"({"alerts": {"enabled": true, "interval_ms": 100, "defaults": {"cpu": false,
              "memory": false, "app_error_ratio": false, "app_p99": false},
-             "receivers": )"
-      << receivers << R"(, "rules": )" << rules << "}}";
-  REQUIRE(out.good());
+             "receivers": )" +
+                      receivers + R"(, "rules": )" + rules + "}}");
 }
 
 // A rule over a series every redge has; `op` decides whether it holds.

@@ -6,12 +6,12 @@
 // the configuration it had. Under systemd the reload is framed by
 // RELOADING=1 and READY=1.
 
+#include "support/config_reload.hpp"
+
 #include <rapidjson/document.h>
-#include <signal.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <fstream>
 #include <string>
 
 #include "support/http_client.hpp"
@@ -27,43 +27,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-void writeFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  REQUIRE(out.good());
-}
-
 size_t countOf(const std::string& text, const std::string& needle) {
   size_t n = 0;
   for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
   return n;
-}
-
-// Sends SIGHUP and waits for the n-th reload outcome line (either kind);
-// returns that line.
-std::string reload(RedgeProcess& redge, size_t n) {
-  redge.signal(SIGHUP);
-  std::string line;
-  bool seen = waitUntil(
-      [&] {
-        std::string log = redge.logText();
-        size_t found = 0;
-        for (size_t at = 0; (at = log.find("event=config_reload", at)) != std::string::npos; ++at) {
-          if (++found == n) {
-            size_t start = log.rfind('\n', at);
-            size_t end = log.find('\n', at);
-            if (end == std::string::npos) return false;
-            line = log.substr(start == std::string::npos ? 0 : start + 1,
-                              end - (start == std::string::npos ? 0 : start + 1));
-            return true;
-          }
-        }
-        return false;
-      },
-      5s, 5ms);
-  INFO("redge's log:\n" << redge.logText());
-  REQUIRE(seen);
-  return line;
 }
 
 // The port of `event=listening service=<service>`, or 0.
@@ -79,7 +46,7 @@ int listeningPort(const std::string& log, const std::string& service) {
 TEST_CASE("reload: log level and access log change live, a broken file is refused", "[reload]") {
   TempDir dir;
   std::string config = dir.file("redge.json");
-  writeFile(config, R"({"log": {"level": "info"}})");
+  writeConfigFile(config, R"({"log": {"level": "info"}})");
   // Redis down on purpose: every reconnect attempt writes a debug line.
   RedgeServices services;
   services.args = {"--config", config};
@@ -89,8 +56,8 @@ TEST_CASE("reload: log level and access log change live, a broken file is refuse
   CHECK(redge.logText().find("level=debug") == std::string::npos);
   CHECK(redge.logText().find("event=access") == std::string::npos);
 
-  writeFile(config, R"({"log": {"level": "debug", "access": true}})");
-  std::string line = reload(redge, 1);
+  writeConfigFile(config, R"({"log": {"level": "debug", "access": true}})");
+  std::string line = reloadConfig(redge, 1);
   CHECK(line.find("event=config_reloaded") != std::string::npos);
   CHECK(line.find("applied=log.level,log.access") != std::string::npos);
   CHECK(line.find("restart_needed=none") != std::string::npos);
@@ -99,8 +66,8 @@ TEST_CASE("reload: log level and access log change live, a broken file is refuse
   CHECK(redge.waitForLog("event=access service=app", 2s));
 
   // Not JSON: refused with the parser's reason; the debug level stays.
-  writeFile(config, R"({"log": {"level": "warn")");
-  line = reload(redge, 2);
+  writeConfigFile(config, R"({"log": {"level": "warn")");
+  line = reloadConfig(redge, 2);
   CHECK(line.find("level=error event=config_reload_refused") != std::string::npos);
   CHECK(line.find("path=" + config) != std::string::npos);
   CHECK(line.find("parse error") != std::string::npos);
@@ -109,14 +76,14 @@ TEST_CASE("reload: log level and access log change live, a broken file is refuse
   CHECK(httpGet(redge.appUrl("/")).status == 200);
 
   // JSON, but a bad value: refused too, naming the key.
-  writeFile(config, R"({"log": {"level": "loud"}})");
-  line = reload(redge, 3);
+  writeConfigFile(config, R"({"log": {"level": "loud"}})");
+  line = reloadConfig(redge, 3);
   CHECK(line.find("event=config_reload_refused path=log.level") != std::string::npos);
   CHECK(httpGet(redge.appUrl("/")).status == 200);
 
   // Back to info: the debug lines stop (the reload line itself is info).
-  writeFile(config, R"({"log": {"level": "info"}})");
-  line = reload(redge, 4);
+  writeConfigFile(config, R"({"log": {"level": "info"}})");
+  line = reloadConfig(redge, 4);
   CHECK(line.find("applied=log.level,log.access") != std::string::npos);
   size_t settled = countOf(redge.logText(), "level=debug");
   size_t access = countOf(redge.logText(), "event=access");
@@ -132,7 +99,7 @@ TEST_CASE("reload: a port change is named as needing a restart and the listener 
   TempDir dir;
   RedisServer redis(dir);
   std::string config = dir.file("redge.json");
-  writeFile(config, R"({"ticker": {"enabled": true, "port": 0}})");
+  writeConfigFile(config, R"({"ticker": {"enabled": true, "port": 0}})");
   RedgeServices services;
   services.args = {"--config", config};
   RedgeProcess redge(dir, redis, {}, {}, services);
@@ -141,9 +108,9 @@ TEST_CASE("reload: a port change is named as needing a restart and the listener 
   REQUIRE(ticker_port > 0);
   int wanted = closedPort();
 
-  writeFile(config, R"({"ticker": {"enabled": true, "port": )" + std::to_string(wanted) +
-                        R"(, "interval_ms": 50}, "app": {"bind": "0.0.0.0"}})");
-  std::string line = reload(redge, 1);
+  writeConfigFile(config, R"({"ticker": {"enabled": true, "port": )" + std::to_string(wanted) +
+                              R"(, "interval_ms": 50}, "app": {"bind": "0.0.0.0"}})");
+  std::string line = reloadConfig(redge, 1);
   CHECK(line.find("applied=none") != std::string::npos);
   CHECK(line.find("restart_needed=app.bind,ticker.port,ticker.interval_ms") != std::string::npos);
   std::string url = "http://127.0.0.1:" + std::to_string(ticker_port) + "/ticks";
@@ -152,7 +119,7 @@ TEST_CASE("reload: a port change is named as needing a restart and the listener 
   CHECK(countOf(redge.logText(), "event=listening service=ticker") == 1);
 
   // A pending restart is named again at the next reload, until it happens.
-  line = reload(redge, 2);
+  line = reloadConfig(redge, 2);
   CHECK(line.find("restart_needed=app.bind,ticker.port,ticker.interval_ms") != std::string::npos);
 }
 
@@ -161,7 +128,7 @@ TEST_CASE("reload: the cache proxy's ttl and the relay's queue thresholds change
   TempDir dir;
   RedisServer redis(dir);
   std::string config = dir.file("redge.json");
-  writeFile(config, R"({"cacheproxy": {"ttl_ms": 60000}, "relay": {"queue_max": 10}})");
+  writeConfigFile(config, R"({"cacheproxy": {"ttl_ms": 60000}, "relay": {"queue_max": 10}})");
   RedgeServices services;
   services.cache_proxy = true;
   services.args = {"--config", config};
@@ -179,11 +146,11 @@ TEST_CASE("reload: the cache proxy's ttl and the relay's queue thresholds change
   CHECK(doc["gate"]["max"].GetInt() == 10);
 
   // ttl 0: nothing is kept, so every read goes to Redis and sees the change.
-  writeFile(config, R"({"cacheproxy": {"ttl_ms": 0, "capacity": 50},
+  writeConfigFile(config, R"({"cacheproxy": {"ttl_ms": 0, "capacity": 50},
                         "relay": {"queue_max": 20, "queue_recovery": 7,
                                   "breaker": {"open_ms": 1000}}})");
   size_t before = notify.messages().size();
-  std::string line = reload(redge, 1);
+  std::string line = reloadConfig(redge, 1);
   CHECK(line.find("applied=cacheproxy.capacity,cacheproxy.ttl_ms,relay.queue_max,"
                   "relay.queue_recovery,relay.breaker.open_ms") != std::string::npos);
   CHECK(line.find("restart_needed=none") != std::string::npos);

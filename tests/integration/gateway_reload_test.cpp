@@ -11,11 +11,11 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <fstream>
 #include <future>
 #include <string>
 #include <vector>
 
+#include "support/config_reload.hpp"
 #include "support/gateway_echo.hpp"
 #include "support/load_driver.hpp"
 #include "support/metrics_text.hpp"
@@ -29,12 +29,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-void writeFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  REQUIRE(out.good());
-}
-
 std::string gatewayFile(const std::string& routes, const std::string& pools) {
   return R"({"gateway": {"routes": )" + routes + R"(, "pools": )" + pools + "}}";
 }
@@ -43,36 +37,6 @@ size_t countOf(const std::string& text, const std::string& needle) {
   size_t n = 0;
   for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
   return n;
-}
-
-// The line holding the n-th occurrence of `needle`, waited for.
-std::string nthLine(const RedgeProcess& redge, const std::string& needle, size_t n) {
-  std::string line;
-  bool seen = waitUntil(
-      [&] {
-        std::string log = redge.logText();
-        size_t found = 0;
-        for (size_t at = 0; (at = log.find(needle, at)) != std::string::npos; ++at) {
-          if (++found != n) continue;
-          size_t start = log.rfind('\n', at);
-          size_t end = log.find('\n', at);
-          if (end == std::string::npos) return false;
-          start = start == std::string::npos ? 0 : start + 1;
-          line = log.substr(start, end - start);
-          return true;
-        }
-        return false;
-      },
-      5s, 5ms);
-  INFO("redge's log:\n" << redge.logText());
-  REQUIRE(seen);
-  return line;
-}
-
-// Sends SIGHUP and returns the n-th reload outcome line (applied or refused).
-std::string reload(RedgeProcess& redge, size_t n) {
-  redge.signal(SIGHUP);
-  return nthLine(redge, "event=config_reload", n);
 }
 
 // The name of the fake upstream that answered a gateway GET, or the status.
@@ -98,23 +62,24 @@ TEST_CASE("gateway reload: routes and pools change live", "[gateway][reload]") {
   FakeUpstreamProcess a(dir, {"--name", "a"});
   FakeUpstreamProcess b(dir, {"--name", "b"});
   std::string config = dir.file("redge.json");
-  writeFile(config,
-            gatewayFile(R"([{"prefix": "/a", "pool": "pa"}, {"prefix": "/old", "pool": "pa"}])",
-                        "{\"pa\": " + poolJson({&a}, 0) + "}"));
+  writeConfigFile(
+      config, gatewayFile(R"([{"prefix": "/a", "pool": "pa"}, {"prefix": "/old", "pool": "pa"}])",
+                          "{\"pa\": " + poolJson({&a}, 0) + "}"));
   RedgeProcess gw(dir, redis, kGatewayOn, {}, withConfig(config));
   CHECK(whoAnswers(gw, "/a/x") == "a");
   CHECK(whoAnswers(gw, "/old") == "a");
   CHECK(whoAnswers(gw, "/b") == "status 404");
 
-  writeFile(config,
-            gatewayFile(R"([{"prefix": "/a", "pool": "pb"}, {"prefix": "/b", "pool": "pb"}])",
-                        "{\"pa\": " + poolJson({&a}, 0) + ", \"pb\": " + poolJson({&b}, 0) + "}"));
-  std::string line = reload(gw, 1);
+  writeConfigFile(
+      config,
+      gatewayFile(R"([{"prefix": "/a", "pool": "pb"}, {"prefix": "/b", "pool": "pb"}])",
+                  "{\"pa\": " + poolJson({&a}, 0) + ", \"pb\": " + poolJson({&b}, 0) + "}"));
+  std::string line = reloadConfig(gw, 1);
   INFO(line);
   CHECK(line.find("event=config_reloaded") != std::string::npos);
   CHECK(line.find("applied=gateway.routes,gateway.pools") != std::string::npos);
   CHECK(line.find("restart_needed=none") != std::string::npos);
-  std::string reloaded = nthLine(gw, "event=gateway_reloaded", 1);
+  std::string reloaded = nthLogLine(gw, "event=gateway_reloaded", 1);
   CHECK(reloaded.find("routes=2 pools_kept=1 pools_changed=0") != std::string::npos);
   CHECK(reloaded.find("pools_added=1 pools_removed=0") != std::string::npos);
 
@@ -128,15 +93,15 @@ TEST_CASE("gateway reload: routes and pools change live", "[gateway][reload]") {
 
   // A listener limit is not live: named as needing a restart; the routes
   // and pools in the same file still apply.
-  writeFile(
+  writeConfigFile(
       config,
       R"({"gateway": {"max_connections": 500, "routes": [{"prefix": "/", "pool": "pa"}], "pools": {"pa": )" +
           poolJson({&a}, 0) + "}}}");
-  line = reload(gw, 2);
+  line = reloadConfig(gw, 2);
   CHECK(line.find("applied=gateway.routes,gateway.pools") != std::string::npos);
   CHECK(line.find("restart_needed=gateway.max_connections") != std::string::npos);
   CHECK(whoAnswers(gw, "/b") == "a");
-  std::string removed = nthLine(gw, "event=gateway_reloaded", 2);
+  std::string removed = nthLogLine(gw, "event=gateway_reloaded", 2);
   CHECK(removed.find("pools_removed=1") != std::string::npos);
   CHECK(gw.waitForLog("event=gateway_pool_freed pool=pb", 5s));
   // Its series stay, saying it has no member now.
@@ -166,7 +131,7 @@ TEST_CASE("gateway reload: no request is lost across reloads", "[gateway][reload
       "{\"web\": " + poolJson({&a, &b, &c}, 100),
   };
   std::string config = dir.file("redge.json");
-  writeFile(config, gatewayFile(routes, webs[0] + slow_pool));
+  writeConfigFile(config, gatewayFile(routes, webs[0] + slow_pool));
   RedgeProcess gw(dir, redis, kGatewayOn, {}, withConfig(config));
   REQUIRE(waitUntil(
       [&] { return scrapeMetric(gw, "redge_gateway_pool_members_healthy{pool=\"web\"}") == 2; },
@@ -188,8 +153,8 @@ TEST_CASE("gateway reload: no request is lost across reloads", "[gateway][reload
 
   size_t reloads = 0;
   for (size_t i = 1; i < webs.size(); ++i) {
-    writeFile(config, gatewayFile(routes, webs[i] + slow_pool));
-    std::string line = reload(gw, ++reloads);
+    writeConfigFile(config, gatewayFile(routes, webs[i] + slow_pool));
+    std::string line = reloadConfig(gw, ++reloads);
     REQUIRE(line.find("event=config_reloaded") != std::string::npos);
     size_t before = load.count();
     REQUIRE(waitUntil([&] { return load.count() >= before + 30; }, 5s));
@@ -205,10 +170,10 @@ TEST_CASE("gateway reload: no request is lost across reloads", "[gateway][reload
                                     memberAddress(slow) + "\"}") == 1;
       },
       3s));
-  writeFile(config, gatewayFile(R"([{"prefix": "/", "pool": "web"}])", webs.back() + "}"));
-  std::string line = reload(gw, ++reloads);
+  writeConfigFile(config, gatewayFile(R"([{"prefix": "/", "pool": "web"}])", webs.back() + "}"));
+  std::string line = reloadConfig(gw, ++reloads);
   CHECK(line.find("event=config_reloaded") != std::string::npos);
-  CHECK(nthLine(gw, "event=gateway_pool_retired pool=slow", 1).find("requests_inflight=1") !=
+  CHECK(nthLogLine(gw, "event=gateway_pool_retired pool=slow", 1).find("requests_inflight=1") !=
         std::string::npos);
   HttpReply slow_reply = answer.get();
   CHECK(slow_reply.status == 200);
@@ -257,9 +222,10 @@ TEST_CASE("gateway reload: an unchanged pool keeps its members' health and count
            ", \"timeout_ms\": 1000, \"rise\": 3}}";
   };
   std::string config = dir.file("redge.json");
-  writeFile(config,
-            gatewayFile(R"([{"prefix": "/", "pool": "web"}, {"prefix": "/side", "pool": "side"}])",
-                        "{\"web\": " + web + ", \"side\": " + side(60000) + "}"));
+  writeConfigFile(
+      config,
+      gatewayFile(R"([{"prefix": "/", "pool": "web"}, {"prefix": "/side", "pool": "side"}])",
+                  "{\"web\": " + web + ", \"side\": " + side(60000) + "}"));
   RedgeProcess gw(dir, redis, kGatewayOn, {}, withConfig(config));
   const std::string am = memberAddress(a);
   const std::string bm = memberAddress(b);
@@ -277,13 +243,13 @@ TEST_CASE("gateway reload: an unchanged pool keeps its members' health and count
   CHECK(canaryList().find(counted + "5}") != std::string::npos);
 
   // "side" changes its interval (rebuilt); "web" is unchanged; a route is added.
-  writeFile(config,
-            gatewayFile(R"([{"prefix": "/", "pool": "web"}, {"prefix": "/side", "pool": "side"},
+  writeConfigFile(
+      config, gatewayFile(R"([{"prefix": "/", "pool": "web"}, {"prefix": "/side", "pool": "side"},
                            {"prefix": "/more", "pool": "web"}])",
-                        "{\"web\": " + web + ", \"side\": " + side(50000) + "}"));
-  std::string line = reload(gw, 1);
+                          "{\"web\": " + web + ", \"side\": " + side(50000) + "}"));
+  std::string line = reloadConfig(gw, 1);
   CHECK(line.find("applied=gateway.routes,gateway.pools") != std::string::npos);
-  CHECK(nthLine(gw, "event=gateway_reloaded", 1).find("pools_kept=1 pools_changed=1") !=
+  CHECK(nthLogLine(gw, "event=gateway_reloaded", 1).find("pools_kept=1 pools_changed=1") !=
         std::string::npos);
   // At once, no 503: the kept pool as it was, the rebuilt one through the
   // pool it replaced until its own member has passed.
@@ -308,15 +274,16 @@ TEST_CASE("gateway reload: a gateway section that would not start is refused",
   FakeUpstreamProcess b(dir, {"--name", "b"});
   std::string config = dir.file("redge.json");
   const std::string pools = "{\"pa\": " + poolJson({&a}, 0) + "}";
-  writeFile(config, gatewayFile(R"([{"prefix": "/a", "pool": "pa"}])", pools));
+  writeConfigFile(config, gatewayFile(R"([{"prefix": "/a", "pool": "pa"}])", pools));
   RedgeProcess gw(dir, redis, kGatewayOn, {}, withConfig(config));
   REQUIRE(whoAnswers(gw, "/a") == "a");
 
   // A route to a pool that does not exist (the schema's rule).
-  writeFile(config,
-            gatewayFile(R"([{"prefix": "/a", "pool": "pb"}, {"prefix": "/b", "pool": "nope"}])",
-                        "{\"pa\": " + poolJson({&a}, 0) + ", \"pb\": " + poolJson({&b}, 0) + "}"));
-  std::string line = reload(gw, 1);
+  writeConfigFile(
+      config,
+      gatewayFile(R"([{"prefix": "/a", "pool": "pb"}, {"prefix": "/b", "pool": "nope"}])",
+                  "{\"pa\": " + poolJson({&a}, 0) + ", \"pb\": " + poolJson({&b}, 0) + "}"));
+  std::string line = reloadConfig(gw, 1);
   INFO(line);
   CHECK(line.find("level=error event=config_reload_refused path=gateway.routes[1].pool") !=
         std::string::npos);
@@ -326,11 +293,11 @@ TEST_CASE("gateway reload: a gateway section that would not start is refused",
 
   // A member whose host does not resolve (the module's prepare step, as at
   // start-up).
-  writeFile(config,
-            gatewayFile(R"([{"prefix": "/a", "pool": "pa"}, {"prefix": "/b", "pool": "pb"}])",
-                        "{\"pa\": " + poolJson({&a}, 0) +
-                            R"(, "pb": {"members": [{"address": "no-such-host.invalid:80"}]}})"));
-  line = reload(gw, 2);
+  writeConfigFile(
+      config, gatewayFile(R"([{"prefix": "/a", "pool": "pa"}, {"prefix": "/b", "pool": "pb"}])",
+                          "{\"pa\": " + poolJson({&a}, 0) +
+                              R"(, "pb": {"members": [{"address": "no-such-host.invalid:80"}]}})"));
+  line = reloadConfig(gw, 2);
   CHECK(line.find("event=config_reload_refused path=gateway.pools.pb.members[0].address") !=
         std::string::npos);
   CHECK(line.find("cannot resolve host") != std::string::npos);
@@ -339,10 +306,11 @@ TEST_CASE("gateway reload: a gateway section that would not start is refused",
   CHECK(countOf(gw.logText(), "event=gateway_reloaded") == 0);
 
   // Then a good one applies.
-  writeFile(config,
-            gatewayFile(R"([{"prefix": "/a", "pool": "pa"}, {"prefix": "/b", "pool": "pb"}])",
-                        "{\"pa\": " + poolJson({&a}, 0) + ", \"pb\": " + poolJson({&b}, 0) + "}"));
-  line = reload(gw, 3);
+  writeConfigFile(
+      config,
+      gatewayFile(R"([{"prefix": "/a", "pool": "pa"}, {"prefix": "/b", "pool": "pb"}])",
+                  "{\"pa\": " + poolJson({&a}, 0) + ", \"pb\": " + poolJson({&b}, 0) + "}"));
+  line = reloadConfig(gw, 3);
   CHECK(line.find("event=config_reloaded") != std::string::npos);
   CHECK(whoAnswers(gw, "/b") == "b");
 }
@@ -353,8 +321,8 @@ TEST_CASE("gateway reload: every worker of a group reloads its routes", "[gatewa
   FakeUpstreamProcess a(dir, {"--name", "a"});
   FakeUpstreamProcess b(dir, {"--name", "b"});
   std::string config = dir.file("redge.json");
-  writeFile(config, gatewayFile(R"([{"prefix": "/", "pool": "pa"}])",
-                                "{\"pa\": " + poolJson({&a}, 0) + "}"));
+  writeConfigFile(config, gatewayFile(R"([{"prefix": "/", "pool": "pa"}])",
+                                      "{\"pa\": " + poolJson({&a}, 0) + "}"));
   // Ports the workers share (SO_REUSEPORT): found free, not 0.
   const int gateway_port = findFreePort();
   RedgeProcess gw(dir, redis,
@@ -366,8 +334,8 @@ TEST_CASE("gateway reload: every worker of a group reloads its routes", "[gatewa
   const std::string url = "http://127.0.0.1:" + std::to_string(gateway_port) + "/x";
   REQUIRE(parseEcho(httpGet(url).body).name == "a");
 
-  writeFile(config, gatewayFile(R"([{"prefix": "/", "pool": "pb"}])",
-                                "{\"pb\": " + poolJson({&b}, 0) + "}"));
+  writeConfigFile(config, gatewayFile(R"([{"prefix": "/", "pool": "pb"}])",
+                                      "{\"pb\": " + poolJson({&b}, 0) + "}"));
   gw.signal(SIGHUP);
   REQUIRE(waitUntil([&] { return countOf(gw.logText(), "event=gateway_reloaded") == 2; }, 5s));
   // Each request on a new connection, which either worker may take.
@@ -390,7 +358,7 @@ TEST_CASE("gateway reload: a route keeps its cache only while it is the same rou
            (more ? R"(, {"prefix": "/more", "pool": "web"}])" : "]");
   };
   std::string config = dir.file("redge.json");
-  writeFile(config, gatewayFile(routes("web", R"({"enabled": true})", false), pools));
+  writeConfigFile(config, gatewayFile(routes("web", R"({"enabled": true})", false), pools));
   RedgeProcess gw(dir, redis, kGatewayOn, {}, withConfig(config));
   const std::string url = gw.gatewayUrl("/items?cc=max-age%3D60&nocookie=1");
   auto hit = [&] {
@@ -403,27 +371,27 @@ TEST_CASE("gateway reload: a route keeps its cache only while it is the same rou
   CHECK(up.stats().echoed == 1);
 
   // Another route added: this one is the same, its entry stays.
-  writeFile(config, gatewayFile(routes("web", R"({"enabled": true})", true), pools));
-  reload(gw, 1);
-  CHECK(nthLine(gw, "event=gateway_reloaded", 1).find("caches_kept=1 caches_emptied=0") !=
+  writeConfigFile(config, gatewayFile(routes("web", R"({"enabled": true})", true), pools));
+  reloadConfig(gw, 1);
+  CHECK(nthLogLine(gw, "event=gateway_reloaded", 1).find("caches_kept=1 caches_emptied=0") !=
         std::string::npos);
   CHECK(hit());
   CHECK(up.stats().echoed == 1);
 
   // Its cache options changed: it starts empty.
-  writeFile(config,
-            gatewayFile(routes("web", R"({"enabled": true, "max_entries": 500})", true), pools));
-  reload(gw, 2);
-  CHECK(nthLine(gw, "event=gateway_reloaded", 2).find("caches_kept=0 caches_emptied=1") !=
+  writeConfigFile(
+      config, gatewayFile(routes("web", R"({"enabled": true, "max_entries": 500})", true), pools));
+  reloadConfig(gw, 2);
+  CHECK(nthLogLine(gw, "event=gateway_reloaded", 2).find("caches_kept=0 caches_emptied=1") !=
         std::string::npos);
   CHECK_FALSE(hit());
   CHECK(up.stats().echoed == 2);
   CHECK(hit());
 
   // Sent to another pool (the same member, even): empty too.
-  writeFile(config,
-            gatewayFile(routes("web2", R"({"enabled": true, "max_entries": 500})", true), pools));
-  reload(gw, 3);
+  writeConfigFile(
+      config, gatewayFile(routes("web2", R"({"enabled": true, "max_entries": 500})", true), pools));
+  reloadConfig(gw, 3);
   CHECK_FALSE(hit());
   CHECK(up.stats().echoed == 3);
   CHECK(scrapeMetric(gw, "redge_gateway_reload_pools_total{outcome=\"kept\"}") == 6);
@@ -442,7 +410,7 @@ TEST_CASE("gateway reload: a canary side added live takes its share and shows in
       "}";
   const std::string routes = R"([{"prefix": "/", "pool": "web"}])";
   std::string config = dir.file("redge.json");
-  writeFile(config, gatewayFile(routes, plain));
+  writeConfigFile(config, gatewayFile(routes, plain));
   RedgeProcess gw(dir, redis, kGatewayOn, {}, withConfig(config));
   // The whole share, set before any pool has a canary side (a 503 while
   // Redis is still connecting is retried).
@@ -456,9 +424,9 @@ TEST_CASE("gateway reload: a canary side added live takes its share and shows in
   CHECK(whoAnswers(gw, "/x") == "a");
   CHECK(httpGet(gw.adminUrl("/canary")).status == 404);
 
-  writeFile(config, gatewayFile(routes, with_canary));
-  reload(gw, 1);
-  CHECK(nthLine(gw, "event=gateway_reloaded", 1).find("pools_changed=1") != std::string::npos);
+  writeConfigFile(config, gatewayFile(routes, with_canary));
+  reloadConfig(gw, 1);
+  CHECK(nthLogLine(gw, "event=gateway_reloaded", 1).find("pools_changed=1") != std::string::npos);
   HttpReply r = httpGet(gw.gatewayUrl("/x"));
   REQUIRE(r.status == 200);
   CHECK(parseEcho(r.body).name == "c");
@@ -470,8 +438,8 @@ TEST_CASE("gateway reload: a canary side added live takes its share and shows in
 
   // Gone again: every request on the stable side; the weight series reads 0
   // once the old pool is freed.
-  writeFile(config, gatewayFile(routes, plain));
-  reload(gw, 2);
+  writeConfigFile(config, gatewayFile(routes, plain));
+  reloadConfig(gw, 2);
   CHECK(whoAnswers(gw, "/x") == "a");
   CHECK(httpGet(gw.adminUrl("/canary")).body.find("\"pools\":[]") != std::string::npos);
   CHECK(waitUntil(
