@@ -71,13 +71,8 @@ TEST_CASE("gateway health: a member killed under steady load costs no client an 
 
   std::vector<LoadOutcome> outcomes = load.outcomes();
   INFO(summarizeLoad(load, outcomes));
-  size_t failed = 0;
-  for (const LoadOutcome& o : outcomes) {
-    if (!o.ok) {
-      ++failed;
-      UNSCOPED_INFO(describeOutcome(load, o));
-    }
-  }
+  INFO(describeFailures(load, outcomes));
+  const size_t failed = countFailures(outcomes);
   CHECK(failed == 0);
   // The requests that met the dead member were retried on the others...
   CHECK(scrapeMetric(gw, "redge_gateway_retries_total{pool=\"web\"}").value_or(0) >= 1);

@@ -188,13 +188,8 @@ TEST_CASE("gateway reload: no request is lost across reloads", "[gateway][reload
 
   std::vector<LoadOutcome> outcomes = load.outcomes();
   INFO(summarizeLoad(load, outcomes));
-  size_t failed = 0;
-  for (const LoadOutcome& o : outcomes) {
-    if (!o.ok) {
-      ++failed;
-      UNSCOPED_INFO(describeOutcome(load, o));
-    }
-  }
+  INFO(describeFailures(load, outcomes));
+  const size_t failed = countFailures(outcomes);
   CHECK(outcomes.size() > 200);
   CHECK(failed == 0);
   CHECK(waitUntil([&] { return scrapeMetric(gw, "redge_gateway_pools_retiring") == 0; }, 5s));

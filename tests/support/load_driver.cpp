@@ -185,4 +185,18 @@ std::string summarizeLoad(const LoadDriver& driver, const std::vector<LoadOutcom
   return out.str();
 }
 
+std::string describeFailures(const LoadDriver& driver, const std::vector<LoadOutcome>& outcomes) {
+  std::string out;
+  for (const LoadOutcome& o : outcomes) {
+    if (!o.ok) out += describeOutcome(driver, o) + "\n";
+  }
+  return out;
+}
+
+size_t countFailures(const std::vector<LoadOutcome>& outcomes) {
+  size_t n = 0;
+  for (const LoadOutcome& o : outcomes) n += o.ok ? 0 : 1;
+  return n;
+}
+
 }  // namespace redge_test

@@ -98,5 +98,9 @@ std::string describeOutcome(const LoadDriver& driver, const LoadOutcome& o);
 // Counts per request name: ok, failed with an answer, no answer; the
 // slowest latency. For INFO() in a failing case.
 std::string summarizeLoad(const LoadDriver& driver, const std::vector<LoadOutcome>& outcomes);
+// The outcomes that failed, one describeOutcome() line each (empty when
+// none did): for INFO() before checking there are none.
+std::string describeFailures(const LoadDriver& driver, const std::vector<LoadOutcome>& outcomes);
+size_t countFailures(const std::vector<LoadOutcome>& outcomes);
 
 }  // namespace redge_test
