@@ -29,7 +29,7 @@ LAUNCHER   := $(shell command -v ccache >/dev/null 2>&1 && echo -DCMAKE_CXX_COMP
 DEPS       := cmake g++ make pkg-config libuv1-dev libhiredis-dev rapidjson-dev catch2 \
               node-llhttp redis-server redis-sentinel redis-tools libcurl4-openssl-dev clang \
               libclang-rt-dev libsystemd-dev python3-redis python3-websockets python3-yaml \
-              systemd dpkg-dev nodejs chromium
+              systemd dpkg-dev nodejs chromium curl
 # The package's tools: dpkg-shlibdeps (dpkg-dev), lintian, groff for the man page check.
 DEB_DEPS   := dpkg-dev lintian groff-base binutils
 ANALYZE_DEPS := clang-tidy cppcheck
