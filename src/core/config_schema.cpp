@@ -647,26 +647,15 @@ std::optional<ConfigError> ConfigSchema::validate(const Config& config_in) const
   // address, and a clash found at bind time is a worse error than this one.
   // A port counts only while its section is enabled.
   std::vector<std::pair<const std::string*, int64_t>> ports;
-  for (const FlatKey& key : flat()) {
-    const Field& f = *key.chain.back();
-    if (!f.port) continue;
-    void* parent = resolve(key.chain, key.chain.size() - 1, config);
-    const StructSchema& siblings =
-        key.chain.size() >= 2 ? *key.chain[key.chain.size() - 2]->element : root_;
-    bool enabled = true;
-    for (const Field& s : siblings.fields) {
-      if (s.kind == Kind::Bool && s.name == "enabled") enabled = as<bool>(s.access(parent));
-    }
-    if (!enabled) continue;
-    int64_t port = as<int64_t>(f.access(parent));
+  for (const auto& [path, port] : enabledPorts(config)) {
     if (port == kAnyPort) continue;
     for (const auto& [other_path, other_port] : ports) {
       if (other_port == port) {
-        return ConfigError{key.path,
+        return ConfigError{*path,
                            "port " + std::to_string(port) + " is also used by " + *other_path};
       }
     }
-    ports.emplace_back(&key.path, port);
+    ports.emplace_back(path, port);
   }
   for (const Rule& rule : rules_) {
     if (auto error = rule(config_in, *this)) return error;
@@ -676,6 +665,15 @@ std::optional<ConfigError> ConfigSchema::validate(const Config& config_in) const
 
 std::optional<std::string> ConfigSchema::firstAnyPort(const Config& config_in) const {
   Config& config = const_cast<Config&>(config_in);  // read only, as in validate
+  for (const auto& [path, port] : enabledPorts(config)) {
+    if (port == kAnyPort) return *path;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::pair<const std::string*, int64_t>> ConfigSchema::enabledPorts(
+    Config& config) const {
+  std::vector<std::pair<const std::string*, int64_t>> out;
   for (const FlatKey& key : flat()) {
     const Field& f = *key.chain.back();
     if (!f.port) continue;
@@ -686,9 +684,9 @@ std::optional<std::string> ConfigSchema::firstAnyPort(const Config& config_in) c
     for (const Field& s : siblings.fields) {
       if (s.kind == Kind::Bool && s.name == "enabled") enabled = as<bool>(s.access(parent));
     }
-    if (enabled && as<int64_t>(f.access(parent)) == kAnyPort) return key.path;
+    if (enabled) out.emplace_back(&key.path, as<int64_t>(f.access(parent)));
   }
-  return std::nullopt;
+  return out;
 }
 
 std::string ConfigSchema::toJson(const Config& config_in) const {

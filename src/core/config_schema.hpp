@@ -336,6 +336,8 @@ class ConfigSchema {
   const std::vector<FlatKey>& flat() const;
   const FlatKey* findKey(std::string_view path) const;
   bool isGroup(std::string_view path) const;
+  // Every port key of an enabled section, with its value, in key order.
+  std::vector<std::pair<const std::string*, int64_t>> enabledPorts(Config& config) const;
 
   config_detail::StructSchema root_;  // one Group field per section
   std::vector<std::function<void(Config&)>> module_types_;

@@ -30,25 +30,14 @@ const Labels kMasterLabel = {{"server", "master"}};
 }  // namespace
 
 std::string_view replicaFallbackReason(RedisStatus status, const redisReply* reply) {
-  switch (status) {
-    case RedisStatus::Ok:
-      return {};
-    case RedisStatus::ErrorReply: {
-      std::string_view text = replyText(reply);
-      if (text.starts_with("LOADING")) return "loading";
-      if (text.starts_with("MASTERDOWN")) return "masterdown";
-      return {};
-    }
-    case RedisStatus::Unavailable:
-      return "unavailable";
-    case RedisStatus::Timeout:
-      return "timeout";
-    case RedisStatus::ConnectionLost:
-      return "connection_lost";
-    case RedisStatus::Closed:
-      return "closed";
+  if (status == RedisStatus::Ok) return {};
+  if (status == RedisStatus::ErrorReply) {
+    std::string_view text = replyText(reply);
+    if (text.starts_with("LOADING")) return "loading";
+    if (text.starts_with("MASTERDOWN")) return "masterdown";
+    return {};  // the command's own error: the master would say the same
   }
-  return "unknown";
+  return redisStatusName(status);  // not answered: unavailable, timeout, ...
 }
 
 ReplicaReads::ReplicaReads(Runtime& runtime, RedisClient& master,
