@@ -288,11 +288,15 @@ start_baseline() { # start_baseline [NAME OBJECT_BYTES]: the object answer (see 
 }
 
 NGINX_PORT=""
+# start_nginx [WORKERS [pin]]: worker_processes WORKERS (1), each pinned to
+# one CPU of the start CPUs when "pin" is given (worker_cpu_affinity auto).
 start_nginx() {
   command -v nginx >/dev/null || { log "nginx is missing"; return 1; }
   NGINX_PORT=$(free_ports 1)
+  local affinity=""
+  [ "${2:-}" = pin ] && affinity="worker_cpu_affinity auto;"
   fill "$BENCH_DIR/peers/nginx.conf.in" "$TMP/nginx.conf" "TMP=$TMP" "PORT=$NGINX_PORT" \
-    "USER=$(id -un)" "NOFILE=$NOFILE" "MAXCONN=$MAXCONN"
+    "USER=$(id -un)" "NOFILE=$NOFILE" "MAXCONN=$MAXCONN" "WORKERS=${1:-1}" "AFFINITY=$affinity"
   start_server nginx "http://127.0.0.1:$NGINX_PORT/" \
     nginx -p "$TMP" -c "$TMP/nginx.conf" -e "$TMP/nginx-error.log"
 }
@@ -589,12 +593,29 @@ workers_row() { # workers_row LABEL CPUS WORKERS [--set k=v ...]
   fi
 }
 
+# The same three rows for nginx (worker_processes, worker_cpu_affinity auto):
+# what a group of processes costs on this machine whoever's they are.
+nginx_workers_row() { # nginx_workers_row LABEL CPUS WORKERS [pin]
+  local label=$1 cpus=$2 n=$3
+  if START_CPUS=$cpus start_nginx "$n" "${4:-}"; then
+    R_WORKERS[$CASE/$label]="$n on CPU $cpus"
+    measure "$label" "$STARTED_PID" "http://127.0.0.1:$NGINX_PORT/" \
+      -s "$BENCH_DIR/pipeline.lua" -t"$WORKERS_WRK_THREADS"
+    stop_pid "$STARTED_PID"
+  else
+    missing "$label" "nginx did not start"
+  fi
+}
+
 declare -A R_WORKERS=()
 case_workers_pipelined() {
   workers_row redge-1 "$SERVER_CPU" 1
   workers_row "redge-$WORKERS_N-1cpu" "$SERVER_CPU" "$WORKERS_N"
   workers_row "redge-$WORKERS_N" "$WORKERS_CPUS" "$WORKERS_N" --set server.pin_workers=true
-  local ref=$CASE/redge-1 label key
+  nginx_workers_row nginx-1 "$SERVER_CPU" 1
+  nginx_workers_row "nginx-$WORKERS_N-1cpu" "$SERVER_CPU" "$WORKERS_N"
+  nginx_workers_row "nginx-$WORKERS_N" "$WORKERS_CPUS" "$WORKERS_N" pin
+  local ref label key
   out ""
   out "### $CASE — GET / hello, $PIPELINE_DEPTH requests per write, $BENCH_CONNECTIONS connections, wrk -t$WORKERS_WRK_THREADS on CPU $CLIENT_CPU: one process vs a group of $WORKERS_N workers"
   out ""
@@ -602,6 +623,7 @@ case_workers_pipelined() {
   out "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   for label in ${ROWS[$CASE]:-}; do
     key=$CASE/$label
+    ref=$CASE/${label%%-*}-1 # each server against its own single process
     if [ -n "${R_NOTE[$key]:-}" ]; then
       out "| $label | ${R_WORKERS[$key]:-} | ${R_NOTE[$key]} | | | | | | | |"
       continue
@@ -609,7 +631,7 @@ case_workers_pipelined() {
     out "| $label | ${R_WORKERS[$key]} | ${R_RPS[$key]} | ${R_P50[$key]} | ${R_P99[$key]} | ${R_CPU[$key]} | ${R_RSS[$key]} | $(ratio "${R_RPS[$key]}" "${R_RPS[$ref]:-}") | $(ratio "${R_CPU[$key]}" "${R_CPU[$ref]:-}") | ${R_ERR[$key]} |"
   done
   out ""
-  out "wrk records one latency per batch of $PIPELINE_DEPTH. The spread row shares CPU $CLIENT_CPU with wrk whenever WORKERS_CPUS includes it (the default on two cores): there, req/s ÷ 1 worker is bounded by what the client leaves over, not by redge."
+  out "wrk records one latency per batch of $PIPELINE_DEPTH. Each server's ratios are to its own single process (redge-1, nginx-1). The spread row shares CPU $CLIENT_CPU with wrk whenever WORKERS_CPUS includes it (the default on two cores): there, req/s ÷ 1 worker is bounded by what the client leaves over, not by redge."
 }
 
 case_get() {
@@ -1502,6 +1524,15 @@ target_checks() {
         # The group must not make a request dearer: same core, same work.
         check "workers-pipelined: $WORKERS_N workers on one CPU, CPU µs/req ≤ 1.05× one process" "${R_CPU[workers-pipelined/redge-$WORKERS_N-1cpu]:-}" "<=" 1.05 "${R_CPU[workers-pipelined/redge-1]:-}"
         check "workers-pipelined: $WORKERS_N workers over $WORKERS_CPUS, CPU µs/req ≤ 1.05× one process" "${R_CPU[workers-pipelined/redge-$WORKERS_N]:-}" "<=" 1.05 "${R_CPU[workers-pipelined/redge-1]:-}"
+        # What the same grouping costs nginx on this machine: the share of the
+        # miss above that is the machine's (two processes, one core) and not redge's.
+        local g ours theirs
+        for g in "$WORKERS_N-1cpu" "$WORKERS_N"; do
+          ours=$(ratio "${R_CPU[workers-pipelined/redge-$g]:-}" "${R_CPU[workers-pipelined/redge-1]:-}")
+          theirs=$(ratio "${R_CPU[workers-pipelined/nginx-$g]:-}" "${R_CPU[workers-pipelined/nginx-1]:-}")
+          check "workers-pipelined: redge-$g's CPU µs/req ÷ one process ≤ 1.05× nginx-$g's" \
+            "${ours#—}" "<=" 1.05 "${theirs#—}"
+        done
         ;;
       hello-pipelined)
         check "hello-pipelined: redge req/s ≥ 0.7× baseline" "${R_RPS[hello-pipelined/redge]:-}" ">=" 0.7 "${R_RPS[hello-pipelined/baseline]:-}"
