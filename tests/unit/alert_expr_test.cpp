@@ -266,4 +266,59 @@ TEST_CASE("alert history: samples from the registry, bounded rings", "[alerts]")
   CHECK(h.find("redge_x_total")->size() == 2);
 }
 
+TEST_CASE("alert history: a counter born between samples was 0 at the earlier ones", "[alerts]") {
+  MetricsRegistry metrics;
+  Counter& requests = metrics.counter("redge_requests_total", "r");
+  Counter& old = metrics.counter("redge_old_total", "o");
+  old.inc(500);
+  SampleHistory h(1000);
+  REQUIRE(h.want("redge_requests_total", 5000));
+  REQUIRE(h.want("redge_responses_total", 5000));
+  for (int i = 1; i <= 8; ++i) {
+    requests.inc(10);
+    h.sample(metrics, i * 1000);
+  }
+  // The first 5xx answers come in a burst just before the ninth sample: a
+  // canary that fails every request from then on.
+  Counter& errors = metrics.counter("redge_responses_total", "r", {{"code", "5xx"}});
+  for (int i = 9; i <= 10; ++i) {
+    requests.inc(10);
+    errors.inc(10);
+    h.sample(metrics, i * 1000);
+  }
+  const auto* series = h.find("redge_responses_total");
+  REQUIRE(series);
+  REQUIRE(series->size() == 1);
+  const SampleRing& ring = (*series)[0]->ring;
+  REQUIRE(ring.size() == 7);  // as deep as the window needs, zeros before the burst
+  CHECK(ring.at(0).t_ms == 4000);
+  CHECK(ring.at(0).value == 0);
+  CHECK(ring.at(4).value == 0);
+  CHECK(ring.at(5).value == 10);
+  // Both rates span the same samples (6 s to 10 s), so the ratio is what
+  // happened: 20 of the 40 requests counted failed. From the young series'
+  // own first sample it would read 10 a second against 10 a second: all.
+  ExprValue ratio = evalAt(
+      "sum(rate(redge_responses_total{code=\"5xx\"}[5s])) / sum(rate(redge_requests_total[5s]))",
+      h, 10000);
+  REQUIRE(ratio.vector.size() == 1);
+  CHECK(ratio.vector[0].value == Approx(0.5));
+  CHECK(evalAt("increase(redge_responses_total[5s])", h, 10000).vector[0].value == Approx(25));
+
+  // A metric wanted only later (a rule reloaded) is read at the next sample
+  // although the registry did not grow, and an old series gets no zeros: its
+  // 500 are not an increase.
+  REQUIRE(h.want("redge_old_total", 5000));
+  old.inc(5);
+  h.sample(metrics, 11000);
+  old.inc(5);
+  h.sample(metrics, 12000);
+  const auto* olds = h.find("redge_old_total");
+  REQUIRE(olds);
+  REQUIRE(olds->size() == 1);
+  CHECK((*olds)[0]->ring.size() == 2);
+  CHECK((*olds)[0]->ring.at(0).value == 505);
+  CHECK(evalAt("increase(redge_old_total[5s])", h, 12000).vector[0].value == Approx(25));
+}
+
 }  // namespace redge

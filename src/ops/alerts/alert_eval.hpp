@@ -8,7 +8,8 @@
 //   (now - w, now], counter resets counted as restarts from zero, divided by
 //   the seconds between those two samples (no extrapolation to the window's
 //   edges); increase(x[w]) is rate(x[w]) * w. Fewer than two samples: no
-//   element;
+//   element. A counter born inside the window was 0 at the samples before
+//   (sample_history.hpp), so its rate spans what its peers' rates span;
 // - functions, arithmetic and aggregations drop the metric name;
 // - a comparison keeps the elements for which it holds, with the left
 //   operand's value (a number on the left: the vector's value);

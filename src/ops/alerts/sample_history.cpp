@@ -60,9 +60,14 @@ bool SampleHistory::want(std::string_view metric, int64_t range_ms) {
   // edge: a window of 1m at 1 s holds 60 or 61.
   int64_t needed = range_ms / interval_ms_ + 2;
   if (needed > static_cast<int64_t>(kMaxSamplesPerSeries)) return false;
-  Metric& m = metrics_[std::string(metric)];
+  auto [it, added] = metrics_.try_emplace(std::string(metric));
+  Metric& m = it->second;
+  // A metric wanted from now on (a rule reloaded) is bound at the next
+  // sample, whether or not the registry has grown.
+  if (added) bound_registry_series_ = static_cast<size_t>(-1);
   size_t capacity = static_cast<size_t>(std::max<int64_t>(needed, 1));
   if (range_ms == 0) capacity = 1;
+  deepest_ = std::max(deepest_, capacity);
   if (capacity > m.capacity) {
     m.capacity = capacity;
     for (auto& s : m.series) s->ring.resize(capacity);
@@ -101,13 +106,30 @@ SampleHistory::Series* SampleHistory::seriesFor(std::string_view metric, Labels 
   return raw;
 }
 
+void SampleHistory::startAtZero(Series* series, bool born) const {
+  if (!born || series->ring.size() != 0) return;
+  size_t skip = sample_times_.size() > series->ring.capacity()
+                    ? sample_times_.size() - series->ring.capacity()
+                    : 0;
+  for (size_t i = skip; i < sample_times_.size(); ++i) series->ring.push(sample_times_[i], 0);
+}
+
 void SampleHistory::bind(const MetricsRegistry& registry) {
   bindings_.clear();
   std::string name;
   registry.forEachSeries([&](const MetricsRegistry::SeriesView& v) {
+    const void* id = v.counter != nullptr   ? static_cast<const void*>(v.counter)
+                     : v.gauge != nullptr   ? static_cast<const void*>(v.gauge)
+                                            : static_cast<const void*>(v.histogram);
+    const bool first_seen = known_registry_series_.insert(id).second;
+    // Only what redge counts up from 0 itself: a sampled counter (a gauge
+    // here) may start at any value.
+    const bool born = first_seen && !sample_times_.empty() &&
+                      (v.counter != nullptr || v.histogram != nullptr);
     if (v.histogram == nullptr) {
       if (!wanted(v.name)) return;
       if (Series* s = seriesFor(v.name, *v.labels)) {
+        startAtZero(s, born);
         bindings_.push_back({s, v.counter, v.gauge, nullptr, 0});
       }
       return;
@@ -121,6 +143,7 @@ void SampleHistory::bind(const MetricsRegistry& registry) {
             "le",
             formatBound(i < bounds.size() ? bounds[i] : std::numeric_limits<double>::infinity()));
         if (Series* s = seriesFor(name, std::move(labels))) {
+          startAtZero(s, born);
           bindings_.push_back({s, nullptr, nullptr, v.histogram, static_cast<int>(i)});
         }
       }
@@ -129,6 +152,7 @@ void SampleHistory::bind(const MetricsRegistry& registry) {
       name.assign(v.name).append(part == kSum ? "_sum" : "_count");
       if (!wanted(name)) continue;
       if (Series* s = seriesFor(name, *v.labels)) {
+        startAtZero(s, born);
         bindings_.push_back({s, nullptr, nullptr, v.histogram, part});
       }
     }
@@ -155,6 +179,8 @@ void SampleHistory::sample(const MetricsRegistry& registry, int64_t now_ms) {
     }
     b.series->ring.push(now_ms, v);
   }
+  sample_times_.push_back(now_ms);
+  while (sample_times_.size() > deepest_) sample_times_.pop_front();
 }
 
 void SampleHistory::record(std::string_view metric, const Labels& labels, int64_t t_ms,

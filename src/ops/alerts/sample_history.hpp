@@ -11,11 +11,13 @@
 // Pure apart from reading the registry: time is passed in.
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/metrics.hpp"
@@ -73,7 +75,14 @@ class SampleHistory {
   int64_t intervalMs() const { return interval_ms_; }
 
   // One sample of every wanted series, at now_ms. Re-reads the registry's
-  // list of series only when it has grown.
+  // list of series only when it has grown or a metric became wanted.
+  //
+  // A counter or histogram series created in the registry since the last
+  // sample was 0 before: it gets a 0 at every earlier sample time its ring
+  // holds (as Prometheus's created-timestamp zero injection, carried back).
+  // Its first increments count, and a rate over a window it was born in
+  // spans what its peers' rates span. Without that, a ratio over a young
+  // error series (5xx ÷ requests) could read above 1.
   void sample(const MetricsRegistry& registry, int64_t now_ms);
 
   // A sample recorded by hand (tests, and replaying recorded series).
@@ -108,11 +117,20 @@ class SampleHistory {
 
   Series* seriesFor(std::string_view metric, Labels labels);
   void bind(const MetricsRegistry& registry);
+  // The zeros a series born since the last sample starts from.
+  void startAtZero(Series* series, bool born) const;
 
   int64_t interval_ms_;
   std::unordered_map<std::string, Metric> metrics_;
   std::vector<Binding> bindings_;
   size_t bound_registry_series_ = static_cast<size_t>(-1);
+  // Every registry series seen by a bind, wanted or not (by the address of
+  // its value, which lives as long as the registry): what is not in here at
+  // a later bind was born since the last sample.
+  std::unordered_set<const void*> known_registry_series_;
+  // The times of the last samples, as many as the deepest ring holds.
+  std::deque<int64_t> sample_times_;
+  size_t deepest_ = 1;
   size_t series_total_ = 0;
   uint64_t dropped_series_ = 0;
 };
