@@ -5,8 +5,8 @@
 #include "core/metrics.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <stdexcept>
 
 namespace redge {
@@ -34,13 +34,16 @@ void appendNumber(std::string& out, double v) {
     out.append("NaN");
     return;
   }
+  // to_chars, not snprintf: a worker renders its series every second and a
+  // scrape renders them all, and most are whole numbers.
   char buf[64];
+  std::to_chars_result r;
   if (v == std::floor(v) && std::fabs(v) < 1e15) {
-    std::snprintf(buf, sizeof buf, "%.0f", v);
+    r = std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(v));
   } else {
-    std::snprintf(buf, sizeof buf, "%.9g", v);
+    r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 9);  // as %.9g
   }
-  out.append(buf);
+  out.append(buf, r.ptr);
 }
 
 const char* typeName(MetricType t) {
@@ -56,11 +59,14 @@ const char* typeName(MetricType t) {
 }
 
 // Inserts le="x" into an existing label text.
-std::string withLe(const std::string& label_text, const std::string& le) {
-  if (label_text.empty()) return "{le=\"" + le + "\"}";
-  std::string s = label_text.substr(0, label_text.size() - 1);
-  s.append(",le=\"").append(le).append("\"}");
-  return s;
+// label_text ("" or "{a=\"b\"}") with le added last.
+void appendWithLe(std::string& out, const std::string& label_text, const std::string& le) {
+  if (label_text.empty()) {
+    out.append("{le=\"");
+  } else {
+    out.append(label_text, 0, label_text.size() - 1).append(",le=\"");
+  }
+  out.append(le).append("\"}");
 }
 
 }  // namespace
@@ -210,6 +216,7 @@ std::string MetricsRegistry::renderLocal() {
     }
     out.append("\n# TYPE ").append(name).push_back(' ');
     out.append(typeName(fam.type)).push_back('\n');
+    std::vector<std::string> le;
     for (const auto& [label_text, s] : fam.series) {
       if (s.counter || s.gauge) {
         out.append(name).append(label_text).push_back(' ');
@@ -217,15 +224,17 @@ std::string MetricsRegistry::renderLocal() {
         out.push_back('\n');
       } else if (s.histogram) {
         const Histogram& h = *s.histogram;
-        for (size_t i = 0; i <= fam.bounds.size(); ++i) {
-          std::string le;
-          if (i == fam.bounds.size()) {
-            le = "+Inf";
-          } else {
-            appendNumber(le, fam.bounds[i]);
-          }
-          out.append(name).append("_bucket").append(withLe(label_text, le)).push_back(' ');
-          appendNumber(out, static_cast<double>(h.cumulative(i)));
+        if (le.empty()) {  // the family's bounds, formatted once per render
+          for (double bound : fam.bounds) appendNumber(le.emplace_back(), bound);
+          le.emplace_back("+Inf");
+        }
+        uint64_t cumulative = 0;
+        for (size_t i = 0; i < le.size(); ++i) {
+          cumulative += h.bucket(i);
+          out.append(name).append("_bucket");
+          appendWithLe(out, label_text, le[i]);
+          out.push_back(' ');
+          appendNumber(out, static_cast<double>(cumulative));
           out.push_back('\n');
         }
         out.append(name).append("_sum").append(label_text).push_back(' ');

@@ -48,6 +48,8 @@ class Histogram {
   double sum() const { return sum_; }
   // Cumulative count of observations <= bounds[i]; index bounds.size() is +Inf.
   uint64_t cumulative(size_t i) const;
+  // Observations in bucket i alone (not cumulative); the last is +Inf's.
+  uint64_t bucket(size_t i) const { return buckets_[i]; }
   const std::vector<double>& bounds() const { return *bounds_; }
 
  private:
