@@ -228,6 +228,7 @@ class Daemon {
     } else {
       notifier_.status(status_);
     }
+    if (group_) group_->reloaded();  // the master's READY=1 waits for every worker's
   }
 
   void applyReload(const Config& next) {

@@ -399,6 +399,45 @@ TEST_CASE("workers: under systemd the master says READY for the group and watche
   CHECK(stopping > ready);
 }
 
+TEST_CASE("workers: after SIGHUP the master says READY only once every worker has reloaded",
+          "[workers][systemd]") {
+  TempDir dir;
+  RedisServer redis(dir);
+  NotifySocket notify(dir.file("notify.sock"));
+  GroupPorts ports;
+  RedgeProcess redge(dir, redis, groupSettings(ports), {notify.env()});
+  REQUIRE(notify.waitFor("READY=1", 5s) >= 0);
+  std::vector<pid_t> workers = childrenOf(redge.pid());
+  REQUIRE(workers.size() == 2);
+
+  // Worker 1's loop is stopped, so its reload waits for SIGCONT.
+  REQUIRE(::kill(workers[1], SIGSTOP) == 0);
+  redge.signal(SIGHUP);
+  int reloading = notify.waitFor("RELOADING=1", 5s);
+  INFO("notify socket:\n" << notify.transcript());
+  INFO("redge's log:\n" << redge.logText());
+  REQUIRE(reloading >= 0);
+  const size_t after = static_cast<size_t>(reloading);
+  REQUIRE(waitUntil(
+      [&] { return redge.logText().find("event=config_reloaded worker=0 ") != std::string::npos; },
+      5s));
+  // Absence can only be seen over a span of time.
+  std::this_thread::sleep_for(500ms);
+  notify.poll();
+  CHECK(notify.count("READY=1", after) == 0);
+
+  REQUIRE(::kill(workers[1], SIGCONT) == 0);
+  int ready = notify.waitFor("READY=1", 5s, after);
+  CHECK(ready > reloading);
+  std::string log = redge.logText();
+  size_t second = log.find("event=config_reloaded worker=1 ");
+  size_t group = log.find("event=workers_reloaded ");
+  REQUIRE(second != std::string::npos);
+  REQUIRE(group != std::string::npos);
+  CHECK(second < group);
+  CHECK(log.find("event=workers_reload_timeout") == std::string::npos);
+}
+
 TEST_CASE("workers: pin_workers puts worker N on the N-th allowed CPU", "[workers]") {
   TempDir dir;
   RedisServer redis(dir);

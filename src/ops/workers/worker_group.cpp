@@ -123,6 +123,10 @@ void WorkerGroup::setDraining() {
   writeFlags();
 }
 
+void WorkerGroup::reloaded() {
+  identity_.slots->noteReloaded(identity_.index);
+}
+
 void WorkerGroup::close() {
   tick_.reset();
   if (identity_.ready_fd >= 0) {

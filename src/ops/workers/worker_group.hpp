@@ -62,6 +62,9 @@ class WorkerGroup {
   // worker ready and tells the master, once, through the ready pipe.
   void setRedis(bool up);
   void setDraining();
+  // A SIGHUP reload is finished, applied or refused: the master says READY=1
+  // to systemd once every worker has said this.
+  void reloaded();
   // Stops the timer and closes the ready pipe (the daemon's close path).
   void close();
 

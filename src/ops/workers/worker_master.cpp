@@ -60,6 +60,11 @@ constexpr int64_t kStopGraceMs = 5000;
 // A starting worker is not judged by its heartbeat for the watchdog until it
 // is ready or this long has passed (start-up work runs before its loop).
 constexpr int64_t kStartGraceMs = 10000;
+// How long READY=1 after a SIGHUP waits for the workers' reloads (each reads
+// the file and prepares what it names, e.g. member host names), and how
+// often the master looks at their slots meanwhile.
+constexpr int64_t kReloadWaitMs = 30000;
+constexpr int64_t kReloadPollMs = 20;
 
 struct WorkerProcess {
   pid_t pid = 0;
@@ -68,6 +73,7 @@ struct WorkerProcess {
   bool started_once = false;
   int64_t started_ms = 0;
   int64_t restart_at_ms = -1;  // a restart is due then; -1: none
+  uint64_t reload_target = 0;  // the slot's reload count that ends a SIGHUP; 0: none awaited
   RestartBackoff backoff;
 };
 
@@ -196,6 +202,7 @@ class WorkerMaster {
     for (const WorkerProcess& w : workers_) consider(w.restart_at_ms);
     if (ping_ms_ > 0 && ready_sent_) consider(next_ping_ms_);
     if (stopping_) consider(stop_deadline_ms_);
+    if (reload_pending_) consider(now + kReloadPollMs);
     if (next < 0) return -1;
     return static_cast<int>(std::clamp<int64_t>(next - now, 0, 60000));
   }
@@ -226,8 +233,45 @@ class WorkerMaster {
     REDGE_LOG(Info, "workers_reload").kv("workers", running());
     // Each worker reads the configuration again and logs what it applied;
     // the master keeps what it started with (server.workers, server.pin_workers
-    // need a restart, as ports do).
+    // need a restart, as ports do). READY=1 waits until every worker running
+    // now has finished its reload, so `systemctl reload` returns when the
+    // group serves the new configuration.
+    int64_t now = clock_.nowMs();
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      WorkerProcess& w = workers_[i];
+      w.reload_target = w.pid != 0 ? slots_->read(static_cast<int>(i), false).reloads + 1 : 0;
+    }
+    reload_started_ms_ = now;
+    reload_pending_ = true;
     forward(SIGHUP);
+    checkReload(now);
+  }
+
+  void checkReload(int64_t now) {
+    if (!reload_pending_) return;
+    int waiting = 0;
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      WorkerProcess& w = workers_[i];
+      if (w.reload_target == 0) continue;
+      // Gone, or started again since: a new worker reads the file as it starts.
+      bool done = w.pid == 0 || w.started_ms > reload_started_ms_ ||
+                  slots_->read(static_cast<int>(i), false).reloads >= w.reload_target;
+      if (done) {
+        w.reload_target = 0;
+      } else {
+        ++waiting;
+      }
+    }
+    if (waiting > 0 && now - reload_started_ms_ < kReloadWaitMs) return;
+    reload_pending_ = false;
+    if (waiting > 0) {
+      REDGE_LOG(Warn, "workers_reload_timeout")
+          .kv("waiting", waiting)
+          .kv("waited_ms", now - reload_started_ms_);
+      for (WorkerProcess& w : workers_) w.reload_target = 0;
+    } else {
+      REDGE_LOG(Info, "workers_reloaded").kv("took_ms", now - reload_started_ms_);
+    }
     if (ready_sent_) sendStatus("READY=1");
   }
 
@@ -244,6 +288,7 @@ class WorkerMaster {
     exit_code_ = std::max(exit_code_, code);
     if (stopping_) return;
     stopping_ = true;
+    reload_pending_ = false;  // no READY=1 after STOPPING=1
     stop_deadline_ms_ = clock_.nowMs() + options_.drain_timeout_ms + kStopGraceMs;
     for (WorkerProcess& w : workers_) w.restart_at_ms = -1;
     sendStatus("STOPPING=1");
@@ -357,6 +402,7 @@ class WorkerMaster {
 
   void onTimers() {
     int64_t now = clock_.nowMs();
+    if (!stopping_) checkReload(now);
     for (size_t i = 0; i < workers_.size() && !stopping_; ++i) {
       WorkerProcess& w = workers_[i];
       if (w.restart_at_ms >= 0 && now >= w.restart_at_ms) {
@@ -507,6 +553,8 @@ class WorkerMaster {
   int64_t heartbeat_ms_ = 1000;
   int64_t next_ping_ms_ = 0;
   bool ready_sent_ = false;
+  bool reload_pending_ = false;  // a SIGHUP's READY=1 waits for the workers' reloads
+  int64_t reload_started_ms_ = 0;
   bool stopping_ = false;
   int64_t stop_deadline_ms_ = 0;
   int exit_code_ = 0;

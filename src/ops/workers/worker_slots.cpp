@@ -19,6 +19,7 @@ struct WorkerSlots::Slot {
   std::atomic<int64_t> started_ms;
   std::atomic<int64_t> published_ms;
   std::atomic<uint64_t> restarts;
+  std::atomic<uint64_t> reloads;
   std::atomic<uint64_t> length;
 };
 
@@ -80,6 +81,7 @@ void WorkerSlots::assign(int index, int64_t now_ms, bool restart) {
   s.flags.store(0, std::memory_order_relaxed);
   s.length.store(0, std::memory_order_relaxed);
   s.published_ms.store(0, std::memory_order_relaxed);
+  s.reloads.store(0, std::memory_order_relaxed);
   s.seq.store((s.seq.load(std::memory_order_relaxed) + 1) & ~uint64_t{1},
               std::memory_order_release);
   s.heartbeat_ms.store(now_ms, std::memory_order_relaxed);
@@ -105,6 +107,10 @@ void WorkerSlots::heartbeat(int index, int64_t now_ms) {
   slot(index).heartbeat_ms.store(now_ms, std::memory_order_release);
 }
 
+void WorkerSlots::noteReloaded(int index) {
+  slot(index).reloads.fetch_add(1, std::memory_order_release);
+}
+
 bool WorkerSlots::publish(int index, std::string_view text, int64_t now_ms) {
   if (text.size() > capacity_) return false;
   Slot& s = slot(index);
@@ -126,6 +132,7 @@ WorkerSlotView WorkerSlots::read(int index, bool with_text) const {
   view.heartbeat_ms = s.heartbeat_ms.load(std::memory_order_acquire);
   view.started_ms = s.started_ms.load(std::memory_order_relaxed);
   view.restarts = s.restarts.load(std::memory_order_relaxed);
+  view.reloads = s.reloads.load(std::memory_order_acquire);
   if (!with_text) {
     view.published_ms = s.published_ms.load(std::memory_order_relaxed);
     return view;

@@ -7,7 +7,8 @@
 // - The master writes pid, started_ms and restarts when it starts a worker
 //   and clears the slot when the worker exits.
 // - The worker writes its flags, a heartbeat (its loop's clock, about once a
-//   second), and its rendered metrics text about once a second. The text
+//   second), the number of SIGHUP reloads it has finished, and its rendered
+//   metrics text about once a second. The text
 //   sits behind a sequence counter (a seqlock): the writer makes the counter
 //   odd, copies, makes it even; a reader copies and keeps the copy only if
 //   the counter was even and unchanged around it. A reader never blocks the
@@ -44,6 +45,7 @@ struct WorkerSlotView {
   int64_t started_ms = 0;    // steady clock
   int64_t published_ms = 0;  // when `text` was written (steady clock); 0: never
   uint64_t restarts = 0;     // times the master started this slot's worker again
+  uint64_t reloads = 0;      // SIGHUP reloads this worker finished (applied or refused)
   std::string text;          // the worker's labelled exposition, when asked for
 };
 
@@ -70,6 +72,8 @@ class WorkerSlots {
   // Worker: its flags (a whole new set) and a heartbeat.
   void setFlags(int index, uint32_t flags);
   void heartbeat(int index, int64_t now_ms);
+  // Worker: one more SIGHUP reload is finished, applied or refused.
+  void noteReloaded(int index);
   // Worker: replaces its text; false (nothing written) when it does not fit.
   bool publish(int index, std::string_view text, int64_t now_ms);
 
