@@ -157,19 +157,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# N distinct free loopback ports, space-separated: all are held open at once
-# while chosen, so they differ from each other.
-free_ports() {
-  python3 - "$1" <<'EOF'
-import socket, sys
-held = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    held.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in held))
-EOF
-}
+# free_ports N (bench/lib.sh)
+# shellcheck source=bench/lib.sh
+. "$BENCH_DIR/lib.sh"
 
 # Waits (at most 10 s) until URL answers anything over HTTP, while PID runs.
 wait_http() {
@@ -580,31 +570,29 @@ case_hello_pipelined() {
 #   N on CPUS     the group over WORKERS_CPUS, one worker pinned per CPU:
 #                 what more cores give, on a machine that has them to spare.
 # Server CPU is the whole process tree's (master and workers).
+# group_row LABEL CPUS WORKERS PORT_VAR START_FN [ARGS...]: one row, the
+# server started by START_FN ARGS on CPUS, its port read from PORT_VAR.
+group_row() {
+  local label=$1 cpus=$2 n=$3 port_var=$4 start=$5
+  shift 5
+  if START_CPUS=$cpus "$start" "$@"; then
+    R_WORKERS[$CASE/$label]="$n on CPU $cpus"
+    measure "$label" "$STARTED_PID" "http://127.0.0.1:${!port_var}/" \
+      -s "$BENCH_DIR/pipeline.lua" -t"$WORKERS_WRK_THREADS"
+    stop_pid "$STARTED_PID"
+  else
+    missing "$label" "${label%%-*} did not start"
+  fi
+}
 workers_row() { # workers_row LABEL CPUS WORKERS [--set k=v ...]
   local label=$1 cpus=$2 n=$3
   shift 3
-  if START_CPUS=$cpus start_redge --set "server.workers=$n" "$@"; then
-    R_WORKERS[$CASE/$label]="$n on CPU $cpus"
-    measure "$label" "$STARTED_PID" "http://127.0.0.1:$REDGE_PORT/" \
-      -s "$BENCH_DIR/pipeline.lua" -t"$WORKERS_WRK_THREADS"
-    stop_pid "$STARTED_PID"
-  else
-    missing "$label" "redge did not start"
-  fi
+  group_row "$label" "$cpus" "$n" REDGE_PORT start_redge --set "server.workers=$n" "$@"
 }
-
 # The same three rows for nginx (worker_processes, worker_cpu_affinity auto):
 # what a group of processes costs on this machine whoever's they are.
 nginx_workers_row() { # nginx_workers_row LABEL CPUS WORKERS [pin]
-  local label=$1 cpus=$2 n=$3
-  if START_CPUS=$cpus start_nginx "$n" "${4:-}"; then
-    R_WORKERS[$CASE/$label]="$n on CPU $cpus"
-    measure "$label" "$STARTED_PID" "http://127.0.0.1:$NGINX_PORT/" \
-      -s "$BENCH_DIR/pipeline.lua" -t"$WORKERS_WRK_THREADS"
-    stop_pid "$STARTED_PID"
-  else
-    missing "$label" "nginx did not start"
-  fi
+  group_row "$1" "$2" "$3" NGINX_PORT start_nginx "$3" "${4:-}"
 }
 
 declare -A R_WORKERS=()

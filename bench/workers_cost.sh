@@ -57,17 +57,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_ports() {
-  python3 - "$1" <<'EOF'
-import socket, sys
-held = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    held.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in held))
-EOF
-}
+# shellcheck source=bench/lib.sh
+. "$BENCH_DIR/lib.sh"
 
 read -r REDIS_PORT <<<"$(free_ports 1)"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
