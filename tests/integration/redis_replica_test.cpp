@@ -287,6 +287,35 @@ TEST_CASE("relay durability=replicated: 202 once a replica has it, else 503 not_
   CHECK(redge.running());
 }
 
+TEST_CASE("relay durability=replicated: relay.replication_acks=2 with one replica is 503, saying 1 of 2",
+          "[replica]") {
+  ReplicatedPair redis;
+  TempDir dir;
+  FakeUpstreamProcess upstream(dir, {"--latency-ms", "5"});
+  RedgeProcess redge(dir, redis.master,
+                     relaySettings(upstream, {"relay.durability=replicated",
+                                              "relay.replication_timeout_ms=300",
+                                              "relay.replication_acks=2",
+                                              "relay.queue_max=1000", "relay.queue_recovery=500"}));
+  redge.waitUntilReady();
+  INFO("redge log:\n" << redge.logText());
+  REQUIRE(waitUntil(
+      [&] { return scrapeMetric(redge, "redge_redis_connected{client=\"relay_durable\"}") == 1.0; },
+      5s));
+  // The one replica acks (it has the message), which is not the two asked for.
+  HttpReply r = postMessage(redge, "replicated", "needs two", "two-1");
+  INFO(r.body);
+  CHECK(r.status == 503);
+  CHECK(errorCode(r.body) == "not_replicated");
+  CHECK(jsonInt(r.body, "replicas_acked") == 1);
+  CHECK(jsonString(r.body, "message").value_or("").find(
+            "1 of the 2 replicas relay.replication_acks asks for confirmed it") != std::string::npos);
+  auto id = jsonString(r.body, "id");
+  REQUIRE(id);
+  CHECK(redis.replica.command({"EXISTS", "redge:relay:msg:" + *id}).integer == 1);
+  CHECK(scrapeMetric(redge, "redge_relay_replication_total{result=\"acked\"}").value_or(0) == 0);
+}
+
 TEST_CASE("replica reads with sentinels: a replica from SENTINEL replicas, another after its loss",
           "[replica][sentinel]") {
   TempDir master_dir, a_dir, b_dir, sentinel_dir, dir;

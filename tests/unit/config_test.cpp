@@ -164,6 +164,7 @@ const std::vector<std::string> kExpectedKeys = {
     "relay.max_body_bytes",
     "relay.durability",
     "relay.replication_timeout_ms",
+    "relay.replication_acks",
     "relay.breaker.window_ms",
     "relay.breaker.min_calls",
     "relay.breaker.failure_ratio",
@@ -219,6 +220,7 @@ TEST_CASE("config: defaults match the design", "[config]") {
   CHECK(config.module<RelayConfig>().queue_recovery == 5);
   CHECK(config.module<RelayConfig>().durability == "none");
   CHECK(config.module<RelayConfig>().replication_timeout_ms == 500);
+  CHECK(config.module<RelayConfig>().replication_acks == 1);
   CHECK(config.redis.read_from == "master");
   CHECK(config.redis.replica_url.empty());
   CHECK(config.log.level == "info");

@@ -21,10 +21,11 @@ struct RelayConfig {
   int64_t max_body_bytes = 1000;
   CircuitBreakerOptions breaker;
   // "none": 202 once the master has the message. "replicated": 202 only once
-  // a replica has it too (WAIT 1 replication_timeout_ms after the enqueue),
-  // else 503 not_replicated.
+  // replication_acks replicas have it too (WAIT replication_acks
+  // replication_timeout_ms after the enqueue), else 503 not_replicated.
   std::string durability = "none";
   int64_t replication_timeout_ms = 500;
+  int64_t replication_acks = 1;
   // Not a key: upstream_url parsed and its host resolved, by the module's
   // prepare step.
   HttpUrl upstream;

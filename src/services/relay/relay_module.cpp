@@ -16,6 +16,9 @@ namespace {
 
 using namespace config_limits;
 
+// WAIT's count is replicas; no deployment has more than this many.
+constexpr int64_t kMaxReplicationAcks = 64;
+
 void declareKeys(ConfigSchema& schema) {
   auto relay = schema.moduleSection<RelayConfig>("relay");
   relay.boolKey(REDGE_FIELD(RelayConfig, enabled), "run the message relay")
@@ -39,9 +42,13 @@ void declareKeys(ConfigSchema& schema) {
               "longest message body accepted")
       .enumKey(REDGE_FIELD(RelayConfig, durability), {"none", "replicated"},
                "when POST /messages answers 202: once the master has the message (none), or "
-               "once a replica has it too (replicated: WAIT 1, else 503 not_replicated)")
+               "once replicas have it too (replicated: WAIT relay.replication_acks, else 503 "
+               "not_replicated)")
       .intKey(REDGE_FIELD(RelayConfig, replication_timeout_ms), 1, kMaxDurationMs,
-              "relay.durability=replicated: how long an enqueue waits for a replica's ack");
+              "relay.durability=replicated: how long an enqueue waits for the replicas' acks")
+      .intKey(REDGE_FIELD(RelayConfig, replication_acks), 1, kMaxReplicationAcks,
+              "relay.durability=replicated: replicas that must have a message before its 202; "
+              "as many as there are replicas, so that whichever a failover promotes has it");
   relay.group(REDGE_FIELD(RelayConfig, breaker))
       .intKey(REDGE_FIELD(CircuitBreakerOptions, window_ms), 1, kMaxDurationMs,
               "circuit breaker: sliding window of calls judged")
@@ -117,6 +124,7 @@ RelayOptions relayOptions(const Config& config) {
   w.breaker = r.breaker;
   o.replicated = r.durability == "replicated";
   o.replication_timeout_ms = r.replication_timeout_ms;
+  o.replication_acks = r.replication_acks;
   return o;
 }
 

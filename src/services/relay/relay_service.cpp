@@ -4,10 +4,10 @@
 // replica's with redis.read_from=replica: a listing tolerates lag).
 //
 // relay.durability=replicated: enqueues ride a connection of their own, and
-// the enqueues Redis answered in one loop iteration share one WAIT 1
+// the enqueues Redis answered in one loop iteration share one WAIT <acks>
 // <timeout>, sent from an after-poll hook on that same connection (WAIT
 // counts the writes of the connection it is sent on). A WAIT blocks its
-// connection until a replica acks or the timeout passes; on the shared
+// connection until the replicas ack or the timeout passes; on the shared
 // connection it would hold up every other command of the process.
 
 #include "services/relay/relay_service.hpp"
@@ -156,6 +156,7 @@ RelayService::RelayService(Runtime& runtime, HttpServer& http, RedisClient& redi
   if (durable_) {
     // WAIT takes whole milliseconds.
     wait_timeout_ = std::to_string(options_.replication_timeout_ms);
+    wait_acks_ = std::to_string(options_.replication_acks);
     wait_hook_ = hooks_.addAfterPoll([this] { sendWait(); });
   }
   http.route(
@@ -274,8 +275,13 @@ void RelayService::answerNotReplicated(const HttpResponder& res, const EnqueueRe
   // The truth, as far as redge knows it: the message is in the master's
   // queue and may well be delivered; only a failover before a replica
   // copies it would lose it.
+  std::string confirmed =
+      options_.replication_acks == 1
+          ? std::string("no replica confirmed it")
+          : std::to_string(acked) + " of the " + std::to_string(options_.replication_acks) +
+                " replicas relay.replication_acks asks for confirmed it";
   res.sendError(503, "not_replicated",
-                "The message is queued on the Redis master, but no replica confirmed it within " +
+                "The message is queued on the Redis master, but " + confirmed + " within " +
                     std::to_string(options_.replication_timeout_ms) +
                     " ms: it may still be delivered, or be lost if the master fails now. Retry "
                     "with the same Idempotency-Key to get the same id without a second copy; a "
@@ -298,10 +304,10 @@ void RelayService::sendWait() {
     }
   }
   if (waiting.empty()) return;
-  durable_->command({"WAIT", "1", wait_timeout_},
+  durable_->command({"WAIT", wait_acks_, wait_timeout_},
                     [this, waiting = std::move(waiting)](RedisStatus s, const redisReply* reply) {
                       int64_t acked = s == RedisStatus::Ok ? replyInteger(reply) : 0;
-                      if (acked >= 1) {
+                      if (acked >= options_.replication_acks) {
                         replicated_.inc(waiting.size());
                         if (!replicating_) {
                           replicating_ = true;

@@ -35,6 +35,7 @@ struct RelayOptions {
   std::string instance;     // names this instance's processing list
   bool replicated = false;  // relay.durability = replicated
   int64_t replication_timeout_ms = 500;
+  int64_t replication_acks = 1;  // replicas WAIT asks for
 };
 
 class RelayService final : public Service {
@@ -87,6 +88,7 @@ class RelayService final : public Service {
   std::vector<Unacked> unacked_;
   LoopHooks::HookId wait_hook_ = 0;
   std::string wait_timeout_;
+  std::string wait_acks_;
   bool replicating_ = true;  // the last WAIT was acked (logs state changes only)
   bool closed_ = false;
 };
