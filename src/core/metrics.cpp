@@ -58,8 +58,7 @@ const char* typeName(MetricType t) {
   return "untyped";
 }
 
-// Inserts le="x" into an existing label text.
-// label_text ("" or "{a=\"b\"}") with le added last.
+// label_text ("" or "{a=\"b\"}") with le="x" added last.
 void appendWithLe(std::string& out, const std::string& label_text, const std::string& le) {
   if (label_text.empty()) {
     out.append("{le=\"");
