@@ -222,9 +222,20 @@ TEST_CASE("autoscale: the cpu metric reads each instance's heartbeat and scales 
   CHECK(gw.logText().find("event=autoscale_decision service=web current=1 metric=cpu") !=
         std::string::npos);
   CHECK(gw.logText().find("direction=out from=1 to=2 outcome=done") != std::string::npos);
-  const double reported = std::stod(redis.command({"HGET", hash, "cpu_percent"}).str);
+  const std::string stored = redis.command({"HGET", hash, "cpu_percent"}).str;
+  const double reported = std::stod(stored);
   CHECK(reported >= 0);
   CHECK(reported <= 400);  // percent of one core, on a machine with a few
+  // GET /listservers shows each instance's figure as its last heartbeat wrote it.
+  const std::string id = ids.elements[0].str;
+  REQUIRE(waitUntil(
+      [&] {
+        std::string now = redis.command({"HGET", hash, "cpu_percent"}).str;
+        std::string listing = httpGet(gw.adminUrl("/listservers?service=web")).body;
+        return listing.find("\"id\":\"" + id + "\"") != std::string::npos &&
+               listing.find("\"cpu_percent\":" + now + "}") != std::string::npos;
+      },
+      5s));
   HttpReply status = httpGet(gw.adminUrl("/autoscale"));
   CHECK(status.body.find("\"metric\":\"cpu\"") != std::string::npos);
 }

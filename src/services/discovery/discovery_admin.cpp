@@ -11,6 +11,9 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <map>
 
 #include "core/json_escape.hpp"
 #include "core/json_parse.hpp"
@@ -87,6 +90,20 @@ void DiscoveryService::answerList(const HttpResponder& responder, const std::str
   if (!registry_.loaded()) return answerRedisDown(responder, redis_);
   std::vector<InstanceRecord> list =
       service.empty() ? registry_.all() : registry_.instances(service);
+  std::vector<std::string> ids;
+  for (const InstanceRecord& r : list) ids.push_back(r.id);
+  // The CPU each reported with its last heartbeat is read from Redis (one
+  // script call): heartbeats are not announced, so the view does not hold it.
+  // Redis down: null, as for an instance that has not measured yet.
+  registry_.readCpu(std::move(ids), [this, responder, list = std::move(list)](
+                                        bool, std::map<std::string, double> cpu) {
+    sendList(responder, list, cpu);
+  });
+}
+
+void DiscoveryService::sendList(const HttpResponder& responder,
+                                const std::vector<InstanceRecord>& list,
+                                const std::map<std::string, double>& cpu) {
   std::string body = "{\"stale\":";
   body.append(registry_.stale() ? "true" : "false");
   body.append(",\"count\":").append(std::to_string(list.size()));
@@ -103,6 +120,15 @@ void DiscoveryService::answerList(const HttpResponder& responder, const std::str
       body.append(",\"requests\":").append(std::to_string(t->requests));
     } else {
       body.append(",\"health\":null,\"inflight\":null,\"requests\":null");
+    }
+    auto c = cpu.find(list[i].id);
+    body.append(",\"cpu_percent\":");
+    if (c != cpu.end() && std::isfinite(c->second)) {
+      char text[32];
+      auto r = std::to_chars(text, text + sizeof text, c->second, std::chars_format::fixed, 1);
+      body.append(text, r.ptr);  // as the heartbeat wrote it: one decimal
+    } else {
+      body.append("null");
     }
     body.push_back('}');
   }

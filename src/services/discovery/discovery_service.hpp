@@ -81,6 +81,8 @@ class DiscoveryService final : public Service {
   void mountRoutes(HttpServer& admin);
   void listServers(HttpRequest& request, const HttpResponder& responder);
   void answerList(const HttpResponder& responder, const std::string& service);
+  void sendList(const HttpResponder& responder, const std::vector<InstanceRecord>& list,
+                const std::map<std::string, double>& cpu);
   void spawn(HttpRequest& request, const HttpResponder& responder);
   void destroy(HttpRequest& request, const HttpResponder& responder);
   void runDestroyCommand(const InstanceRecord& record, std::string& outcome);

@@ -231,6 +231,11 @@ void ServiceRegistry::readCpu(std::string_view service,
                               std::function<void(bool, std::map<std::string, double>)> cb) {
   std::vector<std::string> ids;
   for (const InstanceRecord& r : snapshot_.ofService(service)) ids.push_back(r.id);
+  readCpu(std::move(ids), std::move(cb));
+}
+
+void ServiceRegistry::readCpu(std::vector<std::string> ids,
+                              std::function<void(bool, std::map<std::string, double>)> cb) {
   if (ids.empty()) return cb(true, {});
   if (closed_ || !commands_.ready()) return cb(false, {});
   store_.readCpu(ids, [ids, cb = std::move(cb)](RedisStatus s, std::vector<double> values) {

@@ -78,6 +78,9 @@ class ServiceRegistry {
   // when Redis did not answer; it may run before this returns.
   void readCpu(std::string_view service,
                std::function<void(bool ok, std::map<std::string, double> cpu)> cb);
+  // The same for these instances (GET /listservers).
+  void readCpu(std::vector<std::string> ids,
+               std::function<void(bool ok, std::map<std::string, double> cpu)> cb);
   // The hook GET /listservers reads the health, in-flight and request counts
   // through (the gateway installs it; until then they show as null).
   void setTrafficProvider(TrafficProvider provider) { traffic_ = std::move(provider); }

@@ -322,6 +322,8 @@ void RelayService::sendWait() {
                             .kv("error", "not_replicated")
                             .kv("status", redisStatusName(s))
                             .kv("timeout_ms", options_.replication_timeout_ms)
+                            .kv("acks_wanted", options_.replication_acks)
+                            .kv("acked", acked)
                             .kv("messages", static_cast<uint64_t>(waiting.size()));
                       }
                       for (const Unacked& u : waiting) answerNotReplicated(u.res, u.result, acked);
