@@ -42,6 +42,7 @@ compared); `--list` prints how each command of each doc is treated.
 
 import argparse
 import os
+import random
 import re
 import shlex
 import shutil
@@ -227,11 +228,22 @@ def jpeg_bytes(size=2048):
 
 
 def free_port(taken):
+    """A free loopback port outside the kernel's ephemeral range, which bind(0)
+    and every outgoing connection draw from: there a port can become some
+    client's source port before the server binds it, with tests running side
+    by side (examples/lib/play.sh chooses the same way)."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        lo, hi = map(int, f.read().split())
+    outside = [p for p in range(10000, 65536) if p < lo or p > hi]
     while True:
         s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
+        try:
+            s.bind(("127.0.0.1", random.choice(outside) if outside else 0))
+            port = s.getsockname()[1]
+        except OSError:
+            continue
+        finally:
+            s.close()
         if port not in taken:
             taken.add(port)
             return port

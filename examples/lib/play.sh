@@ -60,12 +60,25 @@ play_track() { # pid
   pids+=("$1")
 }
 
+# Ports outside the kernel's ephemeral range (ip_local_port_range), which
+# bind(0) and every outgoing connection draw from: a port chosen there can
+# be taken as some client's source port before the server binds it, and
+# with tests running side by side that happens. Each is checked free and
+# held until all are chosen, so they differ.
 free_ports() { # n
   python3 -c '
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
+import random, socket, sys
+lo, hi = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+outside = [p for p in range(10000, 65536) if p < lo or p > hi]
+socks = []
+while len(socks) < int(sys.argv[1]):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", random.choice(outside) if outside else 0))
+    except OSError:
+        s.close()
+        continue
+    socks.append(s)
 print(*[s.getsockname()[1] for s in socks])
 ' "$1"
 }

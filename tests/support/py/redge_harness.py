@@ -16,6 +16,7 @@ Standard library only; /usr/bin/python3 runs it.
 
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -31,9 +32,20 @@ class HarnessError(RuntimeError):
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port outside the kernel's ephemeral range, which bind(0)
+    and every outgoing connection draw from: there a port can become some
+    client's source port before the server binds it, with tests running side
+    by side."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        lo, hi = map(int, f.read().split())
+    outside = [p for p in range(10000, 65536) if p < lo or p > hi]
+    while True:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", random.choice(outside) if outside else 0))
+            except OSError:
+                continue
+            return s.getsockname()[1]
 
 
 def wait_until(condition, timeout, what):
