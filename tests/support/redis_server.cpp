@@ -13,8 +13,11 @@
 
 #include <chrono>
 #include <csignal>
+#include <fstream>
+#include <random>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #ifndef REDIS_SERVER_BINARY
 #define REDIS_SERVER_BINARY "/usr/bin/redis-server"
@@ -119,21 +122,44 @@ RedisValue RedisConnection::readReply() {
   return v;
 }
 
-int findFreePort() {
+namespace {
+
+// Binds a loopback socket to `port` (0: any) and returns the port it got, or
+// 0 when the bind failed.
+int tryBind(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) throw std::runtime_error("socket() failed");
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
   socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot find a free port");
+  int got = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    got = ntohs(addr.sin_port);
   }
   ::close(fd);
-  return ntohs(addr.sin_port);
+  return got;
+}
+
+}  // namespace
+
+int findFreePort() {
+  int lo = 32768, hi = 60999;  // Linux's default, if the file cannot be read
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> lo >> hi;
+  std::vector<int> outside;
+  for (int p = 10000; p <= 65535; ++p) {
+    if (p < lo || p > hi) outside.push_back(p);
+  }
+  static std::mt19937 generator(std::random_device{}());
+  for (int attempt = 0; attempt < 100 && !outside.empty(); ++attempt) {
+    int port = tryBind(outside[generator() % outside.size()]);
+    if (port != 0) return port;
+  }
+  int port = tryBind(0);
+  if (port == 0) throw std::runtime_error("cannot find a free port");
+  return port;
 }
 
 RedisServer::RedisServer(const TempDir& dir, std::vector<std::string> extra_args)

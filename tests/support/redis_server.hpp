@@ -88,7 +88,11 @@ class RedisServer {
   ChildProcess process_;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago (bind to 0, read, close).
+// A TCP port on 127.0.0.1 that was free a moment ago, outside the kernel's
+// ephemeral range (ip_local_port_range): bind(0) and every outgoing
+// connection draw from that range, so a port found there can become some
+// client's source port before the server binds it when tests run side by
+// side. Falls back to bind(0) if the range leaves nothing outside.
 int findFreePort();
 
 }  // namespace redge_test
