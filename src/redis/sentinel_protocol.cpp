@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "core/uri.hpp"
@@ -187,6 +188,23 @@ std::string_view redisRoleName(RedisRole role) {
       return "unknown";
   }
   return "unknown";
+}
+
+void FormerMasters::noteReplaced(const RedisAddress& old_master, const RedisAddress& new_master,
+                                 int64_t now_ms) {
+  // The new master is current now, so naming it is never stale; entries
+  // past their memory go too, which keeps the list to the failovers of the
+  // last memory_ms.
+  std::erase_if(left_, [&](const Left& l) {
+    return l.address == new_master || l.address == old_master || now_ms - l.at_ms >= memory_ms_;
+  });
+  left_.push_back({old_master, now_ms});
+}
+
+bool FormerMasters::replaced(const RedisAddress& named, int64_t now_ms) const {
+  return std::any_of(left_.begin(), left_.end(), [&](const Left& l) {
+    return l.address == named && now_ms - l.at_ms < memory_ms_;
+  });
 }
 
 }  // namespace redge

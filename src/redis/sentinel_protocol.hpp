@@ -81,6 +81,32 @@ std::optional<RedisAddress> chooseReplica(const std::vector<SentinelReplica>& re
 // other shape, or a replica still connecting (offset -1).
 std::optional<int64_t> parseRoleOffset(const redisReply* reply);
 
+// The masters redge followed away from, remembered for a while. Sentinels
+// learn of a failover another one led from each other's hello messages
+// (every 2 s), so for a few seconds after a switch a lagging sentinel still
+// names the master it replaced; an answer naming that one is the lagging
+// sentinel's, not a failover back. A +switch-master is never judged here:
+// a sentinel announces only switches to a newer configuration.
+class FormerMasters {
+ public:
+  // How long an address stays "replaced" after redge left it.
+  explicit FormerMasters(int64_t memory_ms) : memory_ms_(memory_ms) {}
+
+  // redge moved from `old_master` to `new_master` at now_ms.
+  void noteReplaced(const RedisAddress& old_master, const RedisAddress& new_master, int64_t now_ms);
+  // Whether `named` is a master redge left less than memory_ms ago.
+  bool replaced(const RedisAddress& named, int64_t now_ms) const;
+  size_t size() const { return left_.size(); }
+
+ private:
+  struct Left {
+    RedisAddress address;
+    int64_t at_ms;
+  };
+  int64_t memory_ms_;
+  std::vector<Left> left_;  // a handful at most: one per failover in memory_ms
+};
+
 // The order sentinels are tried in: the current one until it fails, then
 // the next, round the list. The one that answered stays current, so a
 // healthy sentinel keeps being asked first.

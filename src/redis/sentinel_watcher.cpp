@@ -40,6 +40,7 @@ void eraseClient(std::vector<RedisClient*>& list, RedisClient* client) {
 
 SentinelWatcher::SentinelWatcher(Runtime& runtime, SentinelOptions options)
     : options_(std::move(options)),
+      clock_(runtime.clock),
       lookups_(std::make_unique<RedisClient>(runtime, sentinelClientOptions(options_, "sentinel"))),
       watch_(std::make_unique<RedisClient>(runtime,
                                            sentinelClientOptions(options_, "sentinel_watch"))),
@@ -143,6 +144,19 @@ void SentinelWatcher::onLookupReply(RedisStatus status, const redisReply* reply)
     finishLookups(std::nullopt);
     return;
   }
+  if (master_ && *master != *master_ && former_masters_.replaced(*master, clock_.nowMs())) {
+    // The sentinel has not heard of the failover that took redge off this
+    // address yet. Waiting clients get the master redge follows; the next
+    // lookup asks another sentinel.
+    REDGE_LOG(Info, "sentinel_behind")
+        .kv("master", options_.master_name)
+        .kv("sentinel", lookups_->targetText())
+        .kv("named", master->text())
+        .kv("following", master_->text());
+    lookups_->reconnectNow("sentinel names a master a failover replaced");
+    finishLookups(master_);
+    return;
+  }
   moved_since_answer_ = false;
   noteMaster(*master, "lookup");
   finishLookups(master);
@@ -218,6 +232,7 @@ void SentinelWatcher::onSwitchMessage(std::string_view payload) {
 void SentinelWatcher::noteMaster(const RedisAddress& address, std::string_view source) {
   if (master_ == address) return;
   if (master_) {
+    former_masters_.noteReplaced(*master_, address, clock_.nowMs());
     failovers_.inc();
     REDGE_LOG(Warn, "redis_failover")
         .kv("master", options_.master_name)

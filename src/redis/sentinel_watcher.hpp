@@ -15,7 +15,9 @@
 //   to the new master at once instead of finding out by a timeout.
 // When the watch (re)subscribes, a lookup checks whether a failover was
 // missed while it was away; a lookup that finds a new master is a failover
-// too (same line, same metric).
+// too (same line, same metric), unless it names a master redge left less
+// than kFormerMasterMemoryMs ago: that sentinel has not heard of the
+// failover yet (event=sentinel_behind), and the next lookup asks another.
 //
 // Lifetime: clients attach in start() and detach in close(); the first
 // attach starts the watcher's connections, the last detach closes them.
@@ -102,7 +104,14 @@ class SentinelWatcher {
   void noteMaster(const RedisAddress& address, std::string_view source);
   void followAll(const RedisAddress& address);
 
+  // How long a lookup naming a master redge left is taken for a lagging
+  // sentinel's (see FormerMasters): sentinels trade hello messages every
+  // 2 s, so a few rounds of them.
+  static constexpr int64_t kFormerMasterMemoryMs = 15000;
+
   SentinelOptions options_;
+  Clock& clock_;
+  FormerMasters former_masters_{kFormerMasterMemoryMs};
   State state_ = State::Idle;
   std::unique_ptr<RedisClient> lookups_;
   std::unique_ptr<RedisClient> watch_;

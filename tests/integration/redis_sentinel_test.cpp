@@ -14,7 +14,10 @@
 // down. Two more cases measure what the relay loses in a failover, with
 // relay.durability=replicated (nothing that got 202) and without (printed),
 // with reads on a replica the sentinels list, chosen again after the
-// failover.
+// failover. One more keeps a sentinel that never hears of the failover
+// (its ACL user on the servers may not use __sentinel__:hello) and checks
+// that its answers, the only ones left, do not take redge back to the old
+// master.
 
 #include "support/redis_sentinel.hpp"
 
@@ -225,7 +228,7 @@ TEST_CASE("sentinel: with the first sentinel down at start, the second names the
           "[sentinel]") {
   TempDir master_dir, sentinel_dir, dir;
   RedisServer master(master_dir);
-  RedisSentinel live(sentinel_dir, master.port(), kMaster, SentinelTimings{.quorum = 1});
+  RedisSentinel live(sentinel_dir, master.port(), kMaster, SentinelSetup{.quorum = 1});
   REQUIRE(waitUntil([&] { return live.masterPort() == master.port(); }, 5s));
   const std::string dead = "127.0.0.1:" + std::to_string(findFreePort());
   RedgeProcess redge(dir, kNowhereUrl, sentinelSettings({dead, live.address()}));
@@ -237,6 +240,72 @@ TEST_CASE("sentinel: with the first sentinel down at start, the second names the
   HttpReply set = httpGet(redge.appUrl("/set"));
   CHECK(set.status == 200);
   CHECK(master.command({"DBSIZE"}).integer > 0);
+}
+
+TEST_CASE("sentinel: a sentinel that never heard of the failover does not take redge back",
+          "[sentinel]") {
+  TempDir master_dir, replica_dir, sentinel_dir, dir;
+  const std::vector<std::string> common = {"--repl-diskless-sync-delay", "0"};
+  RedisServer master(master_dir, common);
+  std::vector<std::string> replica_args = common;
+  replica_args.insert(replica_args.end(),
+                      {"--replicaof", "127.0.0.1", std::to_string(master.port())});
+  RedisServer replica(replica_dir, replica_args);
+  REQUIRE(waitUntil([&] { return replicaLinkUp(replica); }, 5s));
+  // A sentinel that lags for good: its user on both servers may PING and
+  // read INFO but not use __sentinel__:hello, so it never hears of the
+  // other sentinels or of their failover (it names the old master
+  // forever), and may not reconfigure a server.
+  for (const RedisServer* server : {&master, &replica}) {
+    REQUIRE(server
+                ->command({"ACL", "SETUSER", "behind", "on", ">behind-secret", "resetchannels",
+                           "-@all", "+ping", "+info", "+client|setname"})
+                .str == "OK");
+  }
+  RedisSentinel behind(
+      sentinel_dir, master.port(), kMaster,
+      SentinelSetup{.extra_config = {"sentinel auth-user " + kMaster + " behind",
+                                     "sentinel auth-pass " + kMaster + " behind-secret"}});
+  RedisSentinel s1(sentinel_dir, master.port(), kMaster);
+  RedisSentinel s2(sentinel_dir, master.port(), kMaster);
+  RedisSentinel s3(sentinel_dir, master.port(), kMaster);
+  REQUIRE(sentinelsSettled({&s1, &s2, &s3}, kMaster, 1, 15s));
+  REQUIRE(behind.masterPort() == master.port());
+
+  // The lagging sentinel first: redge's lookups and its +switch-master
+  // subscription start on it.
+  RedgeProcess redge(
+      dir, kNowhereUrl,
+      sentinelSettings({behind.address(), s1.address(), s2.address(), s3.address()}));
+  redge.waitUntilReady();
+  INFO("redge log:\n" << redge.logText());
+  REQUIRE(httpGet(redge.appUrl("/set")).status == 200);
+
+  // The failover: redge hears nothing on its subscription, finds the old
+  // master gone, and the next sentinels name the replica.
+  ::kill(master.pid(), SIGKILL);
+  REQUIRE(waitUntil([&] { return httpGet(redge.appUrl("/set")).status == 200; }, 15s, 50ms));
+  REQUIRE(redge.waitForLog(
+      "event=redis_failover master=mymaster old=127.0.0.1:" + std::to_string(master.port()) +
+          " new=127.0.0.1:" + std::to_string(replica.port()),
+      5000ms));
+  CHECK(behind.masterPort() == master.port());
+
+  // Only the lagging sentinel is left to ask, and every connection redge
+  // has on the new master is dropped: each one's lookup gets the old
+  // master from it. redge must stay on the new master (the failover it
+  // followed is 15 s young), not fail over back to a dead server.
+  s1.stop();
+  s2.stop();
+  s3.stop();
+  REQUIRE(replica.command({"CLIENT", "KILL", "TYPE", "normal"}).integer > 0);
+  CHECK(redge.waitForLog("event=sentinel_behind master=mymaster sentinel=" + behind.address() +
+                             " named=127.0.0.1:" + std::to_string(master.port()) +
+                             " following=127.0.0.1:" + std::to_string(replica.port()),
+                         5000ms));
+  CHECK(waitUntil([&] { return httpGet(redge.appUrl("/set")).status == 200; }, 5s, 50ms));
+  CHECK(countLines(redge.logText(), "event=redis_failover") == 1);
+  CHECK(scrapeMetric(redge, "redge_redis_failovers_total") == 1.0);
 }
 
 namespace {
@@ -282,8 +351,9 @@ FailoverLoss failoverUnderLoad(bool replicated) {
     // Both replicas: WAIT 1 would let the sentinels promote the one that had
     // not got the last acked messages yet (they choose by the offsets they
     // last read, up to a second old).
-    settings.insert(settings.end(), {"relay.durability=replicated",
-                                     "relay.replication_timeout_ms=200", "relay.replication_acks=2"});
+    settings.insert(settings.end(),
+                    {"relay.durability=replicated", "relay.replication_timeout_ms=200",
+                     "relay.replication_acks=2"});
   }
   RedgeProcess redge(dir, kNowhereUrl, relaySettings(upstream, settings));
   redge.waitUntilReady();

@@ -14,11 +14,8 @@
 namespace redge_test {
 
 RedisSentinel::RedisSentinel(const TempDir& dir, int master_port, std::string master_name,
-                             SentinelTimings timings)
-    : dir_(dir),
-      master_name_(std::move(master_name)),
-      master_port_(master_port),
-      timings_(timings) {
+                             SentinelSetup setup)
+    : dir_(dir), master_name_(std::move(master_name)), master_port_(master_port), setup_(setup) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     if (launch(findFreePort())) return;
   }
@@ -38,12 +35,13 @@ bool RedisSentinel::launch(int port) {
          << "daemonize no\n"
          << "dir " << dir_.path() << "\n"
          << "sentinel monitor " << master_name_ << " 127.0.0.1 " << master_port_ << " "
-         << timings_.quorum << "\n"
-         << "sentinel down-after-milliseconds " << master_name_ << " " << timings_.down_after_ms
+         << setup_.quorum << "\n"
+         << "sentinel down-after-milliseconds " << master_name_ << " " << setup_.down_after_ms
          << "\n"
-         << "sentinel failover-timeout " << master_name_ << " " << timings_.failover_timeout_ms
+         << "sentinel failover-timeout " << master_name_ << " " << setup_.failover_timeout_ms
          << "\n"
          << "sentinel parallel-syncs " << master_name_ << " 1\n";
+    for (const std::string& line : setup_.extra_config) conf << line << "\n";
   }
   ChildSpec spec;
   std::string sentinel_binary = REDIS_SENTINEL_BINARY;

@@ -10,12 +10,15 @@
 
 namespace redge_test {
 
-// How fast the sentinels act. The defaults keep a test short: a master is
-// down after 500 ms without an answer, and a failover may restart after 2 s.
-struct SentinelTimings {
+// How a test's sentinel is configured. The defaults keep a test short: a
+// master is down after 500 ms without an answer, and a failover may restart
+// after 2 s.
+struct SentinelSetup {
   int quorum = 2;
   int down_after_ms = 500;
   int failover_timeout_ms = 2000;
+  // More lines for its configuration file ("sentinel auth-user ...").
+  std::vector<std::string> extra_config;
 };
 
 // A private redis-sentinel (Debian's redis-sentinel; redis-server
@@ -26,7 +29,7 @@ struct SentinelTimings {
 class RedisSentinel {
  public:
   RedisSentinel(const TempDir& dir, int master_port, std::string master_name = "mymaster",
-                SentinelTimings timings = {});
+                SentinelSetup setup = {});
   ~RedisSentinel() = default;
   RedisSentinel(const RedisSentinel&) = delete;
   RedisSentinel& operator=(const RedisSentinel&) = delete;
@@ -50,7 +53,7 @@ class RedisSentinel {
   const TempDir& dir_;
   std::string master_name_;
   int master_port_;
-  SentinelTimings timings_;
+  SentinelSetup setup_;
   int port_ = 0;
   std::string config_path_;
   std::string log_path_;

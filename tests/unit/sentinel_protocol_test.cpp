@@ -186,4 +186,40 @@ TEST_CASE("sentinel: replication offsets from ROLE", "[sentinel]") {
   CHECK_FALSE(parseRoleOffset(nullptr));
 }
 
+TEST_CASE("sentinel: a master redge left is a lagging sentinel's answer for a while",
+          "[sentinel]") {
+  const RedisAddress a{"127.0.0.1", 7001}, b{"127.0.0.1", 7002}, c{"127.0.0.1", 7003};
+  FormerMasters former(15000);
+  CHECK_FALSE(former.replaced(a, 0));
+
+  // A fails over to B at t=1 s: naming A is stale until t=16 s, naming B
+  // never is.
+  former.noteReplaced(a, b, 1000);
+  CHECK(former.replaced(a, 1000));
+  CHECK(former.replaced(a, 15999));
+  CHECK_FALSE(former.replaced(a, 16000));
+  CHECK_FALSE(former.replaced(b, 2000));
+  CHECK_FALSE(former.replaced(c, 2000));
+
+  // B fails over to C: both A and B are stale now.
+  former.noteReplaced(b, c, 5000);
+  CHECK(former.replaced(a, 5000));
+  CHECK(former.replaced(b, 5000));
+  CHECK_FALSE(former.replaced(c, 5000));
+
+  // A switch back to A (announced by +switch-master) makes A current: a
+  // sentinel naming it is right again.
+  former.noteReplaced(c, a, 6000);
+  CHECK_FALSE(former.replaced(a, 6000));
+  CHECK(former.replaced(b, 6000));
+  CHECK(former.replaced(c, 6000));
+
+  // Expired entries go when the next failover is noted: the list stays as
+  // long as the failovers of the last 15 s.
+  former.noteReplaced(a, b, 30000);
+  CHECK(former.size() == 1);
+  CHECK(former.replaced(a, 30000));
+  CHECK_FALSE(former.replaced(c, 30000));
+}
+
 }  // namespace redge
