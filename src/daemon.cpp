@@ -22,9 +22,10 @@
 // WorkerGroup carries its heartbeat, readiness and metrics to the master and
 // the other workers (ops/workers/).
 //
-// SIGHUP reads the configuration again from the same sources. A config that
-// does not load, or that a module's prepare step refuses as it would at
-// start-up, is refused (one error line) and the running one stays. Of a
+// SIGHUP reads the configuration again from the same sources, off the loop
+// (on libuv's thread pool, where names resolve and files are read). A
+// config that does not load, or that a module's prepare step refuses as it
+// would at start-up, is refused (one error line) and the running one stays. Of a
 // good one, log.level and log.access apply at once, each service takes what
 // it can (Service::reload), and one line names the keys applied and those
 // that need a restart (ports, binds, ...), which keep their running values.
@@ -36,7 +37,9 @@
 #include <uv.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/log.hpp"
@@ -192,38 +195,95 @@ class Daemon {
     }
   }
 
+  // SIGHUP. Reading the file and the modules' prepare steps (which resolve
+  // member and upstream hosts with a blocking getaddrinfo, and read token
+  // files) run on libuv's thread pool: a slow resolver or a stalled file
+  // system delays the reload, never the traffic. A SIGHUP that comes while
+  // one is being prepared asks for one more after it, which reads the
+  // sources as they are then.
   void reload() {
     if (draining_ || shut_down_) return;  // the process is going away anyway
-    ServingStatus::Phase was = status_.phase;
+    if (reload_job_) {
+      reload_again_ = true;
+      return;
+    }
+    ServingStatus::Phase before = status_.phase;
     status_.phase = ServingStatus::Phase::Reloading;
     notifier_.reloading(status_);
+    startReloadJob(before);
+  }
+
+  void startReloadJob(ServingStatus::Phase phase_before) {
+    reload_job_ = std::make_unique<ReloadJob>();
+    ReloadJob& job = *reload_job_;
+    job.daemon = this;
+    job.environment = processEnvironment();  // read here: setenv is not thread-safe
+    job.phase_before = phase_before;
+    job.req.data = &job;
+    uv_queue_work(&loop_, &job.req, &onReloadWorkCb, &onReloadPreparedCb);
+  }
+
+  // Everything a reload reads, on a pool thread; touches only the job and
+  // what is constant after start-up (the schema, the command line, the
+  // module list).
+  struct ReloadJob {
+    uv_work_t req;
+    Daemon* daemon = nullptr;
+    std::map<std::string, std::string> environment;
+    ServingStatus::Phase phase_before = ServingStatus::Phase::Starting;
     Config next;
+    std::optional<ConfigError> error;
+  };
+
+  static void onReloadWorkCb(uv_work_t* req) noexcept {
+    ReloadJob& job = *static_cast<ReloadJob*>(req->data);
+    job.error = job.daemon->prepareReload(job.environment, job.next);
+  }
+
+  static void onReloadPreparedCb(uv_work_t* req, int) noexcept {
+    static_cast<ReloadJob*>(req->data)->daemon->finishReload();
+  }
+
+  std::optional<ConfigError> prepareReload(const std::map<std::string, std::string>& environment,
+                                           Config& next) const {
     std::optional<ConfigError> error =
-        loadConfig(sources_.schema, sources_.command_line, processEnvironment(), next);
+        loadConfig(sources_.schema, sources_.command_line, environment, next);
+    if (error) return error;
     RedisUrl url;
-    if (!error) {
-      std::string url_error = parseRedisUrl(next.redis.url, url);
-      if (!url_error.empty()) error = ConfigError{"redis.url", url_error};
-    }
+    std::string url_error = parseRedisUrl(next.redis.url, url);
+    if (!url_error.empty()) return ConfigError{"redis.url", url_error};
     // The same checks as at start-up (a member host that does not resolve,
     // a token file that cannot be read): a config that would not start is
-    // not applied either. The names a module resolves here are few and
-    // mostly literal addresses; a reload is rare enough to wait on them.
+    // not applied either.
     for (const Module& m : modules_) {
-      if (error) break;
-      if (m.prepare && m.enabled(next)) error = m.prepare(next);
+      if (!m.prepare || !m.enabled(next)) continue;
+      if ((error = m.prepare(next))) return error;
     }
-    if (error) {
+    return std::nullopt;
+  }
+
+  void finishReload() {
+    std::unique_ptr<ReloadJob> job = std::move(reload_job_);
+    // A drain that began meanwhile owns the status now, and a process that
+    // is going away applies nothing.
+    if (draining_ || shut_down_) return;
+    if (job->error) {
       reloads_refused_.inc();
       REDGE_LOG(Error, "config_reload_refused")
-          .kv("path", error->path)
-          .kv("reason", error->reason)
+          .kv("path", job->error->path)
+          .kv("reason", job->error->reason)
           .kv("kept", "the running configuration");
     } else {
-      applyReload(next);
+      applyReload(job->next);
     }
-    status_.phase = was;
-    if (was == ServingStatus::Phase::Serving) {
+    if (reload_again_) {
+      // Still RELOADING=1 to systemd: READY=1 comes after the last one.
+      reload_again_ = false;
+      startReloadJob(job->phase_before);
+      return;
+    }
+    status_.phase = job->phase_before;
+    if (job->phase_before == ServingStatus::Phase::Serving) {
       notifier_.ready(status_);  // ends RELOADING=1
     } else {
       notifier_.status(status_);
@@ -325,6 +385,10 @@ class Daemon {
   void shutdown() {
     if (shut_down_) return;
     shut_down_ = true;
+    // A reload still queued is dropped; one already reading its sources
+    // holds the loop (and so the exit) until its read returns, and then
+    // applies nothing.
+    if (reload_job_) uv_cancel(reinterpret_cast<uv_req_t*>(&reload_job_->req));
     for (auto& l : listeners_) l->close([] {});
     for (auto& s : services_) s->close([] {});
     redis_->close();
@@ -356,7 +420,9 @@ class Daemon {
   std::unique_ptr<RedisClient> redis_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::vector<std::unique_ptr<Service>> services_;
-  std::unique_ptr<WorkerGroup> group_;  // set in a worker of a group
+  std::unique_ptr<WorkerGroup> group_;     // set in a worker of a group
+  std::unique_ptr<ReloadJob> reload_job_;  // while a reload is prepared off the loop
+  bool reload_again_ = false;              // a SIGHUP came meanwhile
   uv_signal_t sigterm_;
   uv_signal_t sigint_;
   uv_signal_t sighup_;

@@ -8,14 +8,20 @@
 
 #include "support/config_reload.hpp"
 
+#include <fcntl.h>
 #include <rapidjson/document.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include "support/http_client.hpp"
 #include "support/loopback_peers.hpp"
+#include "support/metrics_text.hpp"
 #include "support/notify_socket.hpp"
 #include "support/redge_process.hpp"
 #include "support/redis_server.hpp"
@@ -91,6 +97,69 @@ TEST_CASE("reload: log level and access log change live, a broken file is refuse
   // Long enough for a few reconnect attempts (at most 500 ms apart).
   CHECK_FALSE(waitUntil([&] { return countOf(redge.logText(), "level=debug") > settled; }, 1200ms));
   CHECK(countOf(redge.logText(), "event=access") == access);
+  CHECK(redge.stop() == 0);
+}
+
+namespace {
+
+// A writer's end of the FIFO at `path`, once a reader has it open (until
+// then a non-blocking open for writing fails with ENXIO); -1 after 5 s.
+int writerOnceRead(const std::string& path) {
+  int fd = -1;
+  waitUntil([&] { return (fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK)) >= 0; }, 5s);
+  return fd;
+}
+
+void writeAndClose(int fd, const std::string& text) {
+  CHECK(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  ::close(fd);
+}
+
+}  // namespace
+
+TEST_CASE("reload: the file is read off the loop, and SIGHUPs meanwhile make one more reload",
+          "[reload]") {
+  TempDir dir;
+  std::string config = dir.file("redge.json");
+  writeConfigFile(config, R"({"log": {"level": "info"}})");
+  RedgeServices services;
+  services.args = {"--config", config};
+  RedgeProcess redge(dir, "redis://127.0.0.1:" + std::to_string(closedPort()), {}, {}, services);
+  REQUIRE(redge.waitForLog("event=ready ", 5s));
+
+  // The file becomes a FIFO that nobody writes yet: the reload's read of it
+  // waits (as on a stalled file system) until the test writes.
+  REQUIRE(::unlink(config.c_str()) == 0);
+  REQUIRE(::mkfifo(config.c_str(), 0600) == 0);
+  redge.signal(SIGHUP);
+  int fd = writerOnceRead(config);
+  REQUIRE(fd >= 0);
+  // The reload is reading; the loop serves meanwhile.
+  for (int i = 0; i < 3; ++i) CHECK(httpGet(redge.appUrl("/")).status == 200);
+  // Two more SIGHUPs while it reads: one more reload after it, not two.
+  redge.signal(SIGHUP);
+  redge.signal(SIGHUP);
+  std::this_thread::sleep_for(300ms);  // the loop takes the signals
+  CHECK(httpGet(redge.appUrl("/")).status == 200);
+  CHECK(countOf(redge.logText(), "event=config_reload") == 0);
+
+  writeAndClose(fd, R"({"log": {"level": "debug"}})");
+  std::string line = nthLogLine(redge, "event=config_reload", 1);
+  CHECK(line.find("event=config_reloaded") != std::string::npos);
+  CHECK(line.find("applied=log.level") != std::string::npos);
+  // The one more reload reads the file as it is now.
+  fd = writerOnceRead(config);
+  REQUIRE(fd >= 0);
+  writeAndClose(fd, R"({"log": {"level": "warn"}})");
+  line = nthLogLine(redge, "event=config_reload", 2);
+  CHECK(line.find("event=config_reloaded") != std::string::npos);
+  CHECK(line.find("applied=log.level") != std::string::npos);
+
+  REQUIRE(::unlink(config.c_str()) == 0);
+  writeConfigFile(config, R"({"log": {"level": "warn"}})");
+  std::this_thread::sleep_for(500ms);
+  CHECK(countOf(redge.logText(), "event=config_reload") == 2);
+  CHECK(scrapeMetric(redge, "redge_config_reloads_total{result=\"applied\"}") == 2.0);
   CHECK(redge.stop() == 0);
 }
 
