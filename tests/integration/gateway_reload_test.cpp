@@ -373,22 +373,38 @@ TEST_CASE("gateway reload: a route keeps its cache only while it is the same rou
   CHECK(hit());
   CHECK(up.stats().echoed == 1);
 
-  // Its cache options changed: it starts empty.
+  // Its cache options changed: it starts empty. A miss still being fetched
+  // through the old cache when the reload comes holds it: it is freed when
+  // that request ends, not before and not never.
+  auto slow = std::async(std::launch::async, [&] {
+    return httpGet(gw.gatewayUrl("/items?cc=max-age%3D60&nocookie=1&delay_ms=800"));
+  });
+  REQUIRE(waitUntil(
+      [&] {
+        return scrapeMetric(gw, "redge_gateway_member_inflight{pool=\"web\",member=\"" +
+                                    memberAddress(up) + "\"}") == 1;
+      },
+      3s));
   writeConfigFile(
       config, gatewayFile(routes("web", R"({"enabled": true, "max_entries": 500})", true), pools));
   reloadConfig(gw, 2);
   CHECK(nthLogLine(gw, "event=gateway_reloaded", 2).find("caches_kept=0 caches_emptied=1") !=
         std::string::npos);
+  CHECK(gw.logText().find("event=gateway_cache_freed") == std::string::npos);
+  CHECK(slow.get().status == 200);
+  CHECK(nthLogLine(gw, "event=gateway_cache_freed", 1).find("route=/items") != std::string::npos);
   CHECK_FALSE(hit());
-  CHECK(up.stats().echoed == 2);
+  CHECK(up.stats().echoed == 3);
   CHECK(hit());
 
-  // Sent to another pool (the same member, even): empty too.
+  // Sent to another pool (the same member, even): empty too, and the cache
+  // it replaces, which nothing holds, is freed.
   writeConfigFile(
       config, gatewayFile(routes("web2", R"({"enabled": true, "max_entries": 500})", true), pools));
   reloadConfig(gw, 3);
   CHECK_FALSE(hit());
-  CHECK(up.stats().echoed == 3);
+  CHECK(up.stats().echoed == 4);
+  nthLogLine(gw, "event=gateway_cache_freed", 2);
   CHECK(scrapeMetric(gw, "redge_gateway_reload_pools_total{outcome=\"kept\"}") == 6);
 }
 

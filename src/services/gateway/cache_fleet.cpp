@@ -141,6 +141,10 @@ void CacheFleet::join(Member& member) {
   members_.push_back(&member);
 }
 
+void CacheFleet::leave(Member& member) {
+  std::erase(members_, &member);
+}
+
 void CacheFleet::start() {
   subscriber_->start();
 }

@@ -57,6 +57,8 @@ class CacheFleet {
   ~CacheFleet();
 
   void join(Member& member);
+  // The member goes away (a route's cache freed after a reload).
+  void leave(Member& member);
   void start();
   void close();
   const std::string& id() const { return id_; }

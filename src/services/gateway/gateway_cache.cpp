@@ -276,7 +276,10 @@ RouteCache::RouteCache(const Clock& clock, TimerFactory& timers, MetricsRegistry
   policy_.stale_if_error_ms = options.stale_if_error_ms;
 }
 
-RouteCache::~RouteCache() = default;
+RouteCache::~RouteCache() {
+  *alive_ = false;
+  if (fleet_ != nullptr) fleet_->leave(*this);
+}
 
 void RouteCache::keyOf(std::string_view host, std::string_view target, std::string& out) const {
   const std::string_view key_host = cacheKeyHost(host);
@@ -593,32 +596,37 @@ void RouteCache::wait(const CacheFlow& flow, std::function<void()> wake) {
 }
 
 void RouteCache::lookupShared(const std::string& key) {
-  fleet_->get(label_, key, [this, key](bool ok, std::optional<std::string_view> value) {
-    auto it = fills_.find(key);
-    if (it == fills_.end() || it->second.phase != Fill::Phase::Lookup) return;
-    if (value && acceptShared(key, *value)) {
-      wakeWaiters(key, WakeCause::SharedEntry);
-      return;
-    }
-    if (!ok) {
-      fetchFor(key);  // Redis is failing: this gateway alone, as a local route
-      return;
-    }
-    fleet_->lock(label_, key, options_.fill_lock_ms, [this, key](bool ok, bool acquired) {
-      auto it = fills_.find(key);
-      if (it == fills_.end() || it->second.phase != Fill::Phase::Lookup) return;
-      if (!ok || acquired) {
-        fetchFor(key);
-        return;
-      }
-      // Another gateway fetches it: wait for its fill event, or its lock's
-      // time, whichever comes first.
-      it->second.phase = Fill::Phase::PeerFetches;
-      stats_.fill_waits.inc(it->second.waiters.size());
-      peer_deadlines_.emplace_back(clock_.nowMs() + options_.fill_lock_ms, key);
-      if (peer_timer_ && !peer_timer_->enabled()) peer_timer_->enable(options_.fill_lock_ms);
-    });
-  });
+  fleet_->get(label_, key,
+              [this, alive = alive_, key](bool ok, std::optional<std::string_view> value) {
+                if (!*alive) return;
+                auto it = fills_.find(key);
+                if (it == fills_.end() || it->second.phase != Fill::Phase::Lookup) return;
+                if (value && acceptShared(key, *value)) {
+                  wakeWaiters(key, WakeCause::SharedEntry);
+                  return;
+                }
+                if (!ok) {
+                  fetchFor(key);  // Redis is failing: this gateway alone, as a local route
+                  return;
+                }
+                fleet_->lock(
+                    label_, key, options_.fill_lock_ms, [this, alive, key](bool ok, bool acquired) {
+                      if (!*alive) return;
+                      auto it = fills_.find(key);
+                      if (it == fills_.end() || it->second.phase != Fill::Phase::Lookup) return;
+                      if (!ok || acquired) {
+                        fetchFor(key);
+                        return;
+                      }
+                      // Another gateway fetches it: wait for its fill event, or its lock's
+                      // time, whichever comes first.
+                      it->second.phase = Fill::Phase::PeerFetches;
+                      stats_.fill_waits.inc(it->second.waiters.size());
+                      peer_deadlines_.emplace_back(clock_.nowMs() + options_.fill_lock_ms, key);
+                      if (peer_timer_ && !peer_timer_->enabled())
+                        peer_timer_->enable(options_.fill_lock_ms);
+                    });
+              });
 }
 
 bool RouteCache::acceptShared(const std::string& key, std::string_view value) {
@@ -688,15 +696,17 @@ void RouteCache::onPeerFilled(const std::string& key) {
   auto it = fills_.find(key);
   if (it == fills_.end() || it->second.phase != Fill::Phase::PeerFetches) return;
   it->second.phase = Fill::Phase::Lookup;  // one read of what it put
-  fleet_->get(label_, key, [this, key](bool, std::optional<std::string_view> value) {
-    auto it = fills_.find(key);
-    if (it == fills_.end() || it->second.phase != Fill::Phase::Lookup) return;
-    // Stored: everyone is answered from it. Not stored (the answer could not
-    // be, or Redis failed): each goes on by itself, as after a local fetch
-    // that stored nothing.
-    bool shared = value && acceptShared(key, *value);
-    wakeWaiters(key, shared ? WakeCause::PeerFetched : WakeCause::Fetched);
-  });
+  fleet_->get(label_, key,
+              [this, alive = alive_, key](bool, std::optional<std::string_view> value) {
+                if (!*alive) return;
+                auto it = fills_.find(key);
+                if (it == fills_.end() || it->second.phase != Fill::Phase::Lookup) return;
+                // Stored: everyone is answered from it. Not stored (the answer could not
+                // be, or Redis failed): each goes on by itself, as after a local fetch
+                // that stored nothing.
+                bool shared = value && acceptShared(key, *value);
+                wakeWaiters(key, shared ? WakeCause::PeerFetched : WakeCause::Fetched);
+              });
 }
 
 void RouteCache::endFill(const std::string& key, bool shared) {

@@ -137,6 +137,9 @@ class RouteCache final : public CacheFleet::Member {
   // nothing is stored any more; fills in flight end, waiters wake and are
   // forwarded. Its series are left to the route's new cache, if any.
   void retire();
+  // A request still holds it (a CacheFlow: forwarding, or waiting on a
+  // fill). A retired cache that is not in use may be destroyed.
+  bool inUse() const { return flows_ != 0; }
 
   // An operator's purge of this route's memory; how many entries went.
   size_t purge(const PurgeRequest& request);
@@ -284,13 +287,20 @@ class RouteCache final : public CacheFleet::Member {
   TimerPtr peer_timer_;
   CacheRefresher* refresher_ = nullptr;
   uint64_t variant_generation_ = 0;  // the last VariantRecord::generation given
+  size_t flows_ = 0;                 // live CacheFlows (each request's hold on this)
+  // False once destroyed: the fleet's answers in flight (their callbacks
+  // hold a copy) find it so and return.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 class CacheFlow final : public ResponseTap {
  public:
   enum class Kind { Miss, Revalidate, Write, Pass };
 
-  CacheFlow(RouteCache& cache, Kind kind) : cache_(cache), kind_(kind) {}
+  CacheFlow(RouteCache& cache, Kind kind) : cache_(cache), kind_(kind) { ++cache_.flows_; }
+  ~CacheFlow() override { --cache_.flows_; }
+  CacheFlow(const CacheFlow&) = delete;
+  CacheFlow& operator=(const CacheFlow&) = delete;
 
   // The rewrite of the forwarded request: a miss's and a revalidation's
   // announce the gateway as a surrogate (Surrogate-Capability), and a

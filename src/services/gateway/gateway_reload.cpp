@@ -168,7 +168,7 @@ GatewayService::Pool& GatewayService::handoverSide(Pool& current) {
 
 void GatewayService::armSweep() {
   if (closed_ || !sweep_timer_ || sweep_timer_->enabled()) return;
-  bool pending = !retired_pools_.empty();
+  bool pending = !retired_pools_.empty() || !retired_caches_.empty();
   for (auto& p : pools_) pending = pending || p->handover != nullptr;
   if (pending) sweep_timer_->enable(kSweepMs);
 }
@@ -237,6 +237,13 @@ void GatewayService::sweepRetired() {
   size_t retiring = 0;
   for (auto& p : retired_pools_) retiring += p->side == Pool::Side::Stable ? 1 : 0;
   retiring_->set(static_cast<double>(retiring));
+  // A replaced route's cache goes once no request holds it: its refresher
+  // is closed, and the fleet's late answers find it gone.
+  std::erase_if(retired_caches_, [](const std::unique_ptr<CachedRoute>& c) {
+    if (c->cache->inUse()) return false;
+    REDGE_LOG(Info, "gateway_cache_freed").kv("route", c->cache->label());
+    return true;
+  });
   armSweep();
 }
 

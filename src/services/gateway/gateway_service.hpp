@@ -182,8 +182,8 @@ class GatewayService final : public Service {
   std::vector<std::unique_ptr<Pool>> pools_;
   std::unique_ptr<CacheFleet> fleet_;                 // when a route's cache is shared
   std::vector<std::unique_ptr<CachedRoute>> caches_;  // the cached routes'
-  // Retired by reloads: pool groups still in use (freed by sweepRetired),
-  // and what late callbacks may reach, kept until the service goes.
+  // Retired by reloads, each freed by sweepRetired once nothing in flight
+  // holds it: pool groups, and replaced routes' caches.
   std::vector<std::unique_ptr<Pool>> retired_pools_;
   std::vector<std::unique_ptr<CachedRoute>> retired_caches_;
   std::vector<std::unique_ptr<SharedRotation>> closed_rotations_;
