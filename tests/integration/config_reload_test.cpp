@@ -39,6 +39,18 @@ size_t countOf(const std::string& text, const std::string& needle) {
   return n;
 }
 
+// The default services, their configuration from the file at `path`.
+RedgeServices withConfigFile(const std::string& path) {
+  RedgeServices services;
+  services.args = {"--config", path};
+  return services;
+}
+
+// Where no Redis answers.
+std::string downRedisUrl() {
+  return "redis://127.0.0.1:" + std::to_string(closedPort());
+}
+
 // The port of `event=listening service=<service>`, or 0.
 int listeningPort(const std::string& log, const std::string& service) {
   size_t at = log.find("event=listening service=" + service + " ");
@@ -54,9 +66,7 @@ TEST_CASE("reload: log level and access log change live, a broken file is refuse
   std::string config = dir.file("redge.json");
   writeConfigFile(config, R"({"log": {"level": "info"}})");
   // Redis down on purpose: every reconnect attempt writes a debug line.
-  RedgeServices services;
-  services.args = {"--config", config};
-  RedgeProcess redge(dir, "redis://127.0.0.1:" + std::to_string(closedPort()), {}, {}, services);
+  RedgeProcess redge(dir, downRedisUrl(), {}, {}, withConfigFile(config));
   REQUIRE(redge.waitForLog("event=ready ", 5s));
   REQUIRE(httpGet(redge.appUrl("/")).status == 200);
   CHECK(redge.logText().find("level=debug") == std::string::npos);
@@ -122,9 +132,7 @@ TEST_CASE("reload: the file is read off the loop, and SIGHUPs meanwhile make one
   TempDir dir;
   std::string config = dir.file("redge.json");
   writeConfigFile(config, R"({"log": {"level": "info"}})");
-  RedgeServices services;
-  services.args = {"--config", config};
-  RedgeProcess redge(dir, "redis://127.0.0.1:" + std::to_string(closedPort()), {}, {}, services);
+  RedgeProcess redge(dir, downRedisUrl(), {}, {}, withConfigFile(config));
   REQUIRE(redge.waitForLog("event=ready ", 5s));
 
   // The file becomes a FIFO that nobody writes yet: the reload's read of it
@@ -169,9 +177,7 @@ TEST_CASE("reload: a port change is named as needing a restart and the listener 
   RedisServer redis(dir);
   std::string config = dir.file("redge.json");
   writeConfigFile(config, R"({"ticker": {"enabled": true, "port": 0}})");
-  RedgeServices services;
-  services.args = {"--config", config};
-  RedgeProcess redge(dir, redis, {}, {}, services);
+  RedgeProcess redge(dir, redis, {}, {}, withConfigFile(config));
   REQUIRE(redge.waitForLog("event=listening service=ticker", 5s));
   int ticker_port = listeningPort(redge.logText(), "ticker");
   REQUIRE(ticker_port > 0);

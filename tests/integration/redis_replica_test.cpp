@@ -287,8 +287,9 @@ TEST_CASE("relay durability=replicated: 202 once a replica has it, else 503 not_
   CHECK(redge.running());
 }
 
-TEST_CASE("relay durability=replicated: relay.replication_acks=2 with one replica is 503, saying 1 of 2",
-          "[replica]") {
+TEST_CASE(
+    "relay durability=replicated: relay.replication_acks=2 with one replica is 503, saying 1 of 2",
+    "[replica]") {
   ReplicatedPair redis;
   TempDir dir;
   FakeUpstreamProcess upstream(dir, {"--latency-ms", "5"});
@@ -326,7 +327,9 @@ TEST_CASE("relay durability=replicated: relay.replication_acks=2 with one replic
   auto id = jsonString(r.body, "id");
   REQUIRE(id);
   CHECK(waitUntil(
-      [&] { return redis.replica.command({"EXISTS", "redge:relay:msg:" + *id}).integer == 1; },
+      [&] {
+        return redis.replica.command({"EXISTS", "redge:relay:msg:" + *id}).integer == 1;
+      },
       5s));
   CHECK(scrapeMetric(redge, "redge_relay_replication_total{result=\"acked\"}").value_or(0) == 0);
 }
@@ -336,9 +339,7 @@ TEST_CASE("replica reads with sentinels: a replica from SENTINEL replicas, anoth
   TempDir master_dir, a_dir, b_dir, sentinel_dir, dir;
   const std::vector<std::string> common = {"--repl-diskless-sync-delay", "0"};
   RedisServer master(master_dir, common);
-  std::vector<std::string> replica_args = common;
-  replica_args.insert(replica_args.end(),
-                      {"--replicaof", "127.0.0.1", std::to_string(master.port())});
+  const std::vector<std::string> replica_args = replicaArgs(master, common);
   RedisServer a(a_dir, replica_args);
   RedisServer b(b_dir, replica_args);
   REQUIRE(waitUntil([&] { return replicaLinkUp(a) && replicaLinkUp(b); }, 5s));

@@ -89,9 +89,7 @@ TEST_CASE("sentinel: redge follows a SIGKILLed master to the promoted replica un
   const std::vector<std::string> common = {"--repl-diskless-sync-delay", "0",
                                            "--notify-keyspace-events", "KA"};
   RedisServer master(master_dir, common);
-  std::vector<std::string> replica_args = common;
-  replica_args.insert(replica_args.end(),
-                      {"--replicaof", "127.0.0.1", std::to_string(master.port())});
+  const std::vector<std::string> replica_args = replicaArgs(master, common);
   RedisServer replica(replica_dir, replica_args);
   REQUIRE(waitUntil([&] { return replicaLinkUp(replica); }, 5s));
   RedisSentinel s1(sentinel_dir, master.port(), kMaster);
@@ -247,9 +245,7 @@ TEST_CASE("sentinel: a sentinel that never heard of the failover does not take r
   TempDir master_dir, replica_dir, sentinel_dir, dir;
   const std::vector<std::string> common = {"--repl-diskless-sync-delay", "0"};
   RedisServer master(master_dir, common);
-  std::vector<std::string> replica_args = common;
-  replica_args.insert(replica_args.end(),
-                      {"--replicaof", "127.0.0.1", std::to_string(master.port())});
+  const std::vector<std::string> replica_args = replicaArgs(master, common);
   RedisServer replica(replica_dir, replica_args);
   REQUIRE(waitUntil([&] { return replicaLinkUp(replica); }, 5s));
   // A sentinel that lags for good: its user on both servers may PING and
@@ -332,9 +328,7 @@ FailoverLoss failoverUnderLoad(bool replicated) {
   TempDir master_dir, replica_dir, replica2_dir, sentinel_dir, dir;
   const std::vector<std::string> common = {"--repl-diskless-sync-delay", "0"};
   RedisServer master(master_dir, common);
-  std::vector<std::string> replica_args = common;
-  replica_args.insert(replica_args.end(),
-                      {"--replicaof", "127.0.0.1", std::to_string(master.port())});
+  const std::vector<std::string> replica_args = replicaArgs(master, common);
   RedisServer replica(replica_dir, replica_args);
   RedisServer replica2(replica2_dir, replica_args);
   REQUIRE(waitUntil([&] { return replicaLinkUp(replica) && replicaLinkUp(replica2); }, 5s));

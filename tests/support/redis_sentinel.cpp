@@ -88,6 +88,11 @@ std::string RedisSentinel::logText() const {
   return readFile(log_path_) + readFile(log_path_ + ".err");
 }
 
+std::vector<std::string> replicaArgs(const RedisServer& master, std::vector<std::string> common) {
+  common.insert(common.end(), {"--replicaof", "127.0.0.1", std::to_string(master.port())});
+  return common;
+}
+
 bool replicaLinkUp(const RedisServer& server) {
   try {
     RedisValue info = server.command({"INFO", "replication"});

@@ -60,6 +60,9 @@ class RedisSentinel {
   ChildProcess process_;
 };
 
+// `common` and --replicaof the master on loopback: a replica's arguments.
+std::vector<std::string> replicaArgs(const RedisServer& master, std::vector<std::string> common);
+
 // INFO replication of `server` says a replica's link to its master is up.
 bool replicaLinkUp(const RedisServer& server);
 
