@@ -598,35 +598,41 @@ void RouteCache::wait(const CacheFlow& flow, std::function<void()> wake) {
 void RouteCache::lookupShared(const std::string& key) {
   fleet_->get(label_, key,
               [this, alive = alive_, key](bool ok, std::optional<std::string_view> value) {
-                if (!*alive) return;
-                auto it = fills_.find(key);
-                if (it == fills_.end() || it->second.phase != Fill::Phase::Lookup) return;
-                if (value && acceptShared(key, *value)) {
-                  wakeWaiters(key, WakeCause::SharedEntry);
-                  return;
-                }
-                if (!ok) {
-                  fetchFor(key);  // Redis is failing: this gateway alone, as a local route
-                  return;
-                }
-                fleet_->lock(
-                    label_, key, options_.fill_lock_ms, [this, alive, key](bool ok, bool acquired) {
-                      if (!*alive) return;
-                      auto it = fills_.find(key);
-                      if (it == fills_.end() || it->second.phase != Fill::Phase::Lookup) return;
-                      if (!ok || acquired) {
-                        fetchFor(key);
-                        return;
-                      }
-                      // Another gateway fetches it: wait for its fill event, or its lock's
-                      // time, whichever comes first.
-                      it->second.phase = Fill::Phase::PeerFetches;
-                      stats_.fill_waits.inc(it->second.waiters.size());
-                      peer_deadlines_.emplace_back(clock_.nowMs() + options_.fill_lock_ms, key);
-                      if (peer_timer_ && !peer_timer_->enabled())
-                        peer_timer_->enable(options_.fill_lock_ms);
-                    });
+                if (*alive) onSharedLookup(key, ok, value);
               });
+}
+
+void RouteCache::onSharedLookup(const std::string& key, bool ok,
+                                std::optional<std::string_view> value) {
+  auto it = fills_.find(key);
+  if (it == fills_.end() || it->second.phase != Fill::Phase::Lookup) return;
+  if (value && acceptShared(key, *value)) {
+    wakeWaiters(key, WakeCause::SharedEntry);
+    return;
+  }
+  if (!ok) {
+    fetchFor(key);  // Redis is failing: this gateway alone, as a local route
+    return;
+  }
+  fleet_->lock(label_, key, options_.fill_lock_ms,
+               [this, alive = alive_, key](bool ok, bool acquired) {
+                 if (*alive) onFillLock(key, ok, acquired);
+               });
+}
+
+void RouteCache::onFillLock(const std::string& key, bool ok, bool acquired) {
+  auto it = fills_.find(key);
+  if (it == fills_.end() || it->second.phase != Fill::Phase::Lookup) return;
+  if (!ok || acquired) {
+    fetchFor(key);
+    return;
+  }
+  // Another gateway fetches it: wait for its fill event, or its lock's
+  // time, whichever comes first.
+  it->second.phase = Fill::Phase::PeerFetches;
+  stats_.fill_waits.inc(it->second.waiters.size());
+  peer_deadlines_.emplace_back(clock_.nowMs() + options_.fill_lock_ms, key);
+  if (peer_timer_ && !peer_timer_->enabled()) peer_timer_->enable(options_.fill_lock_ms);
 }
 
 bool RouteCache::acceptShared(const std::string& key, std::string_view value) {
@@ -698,15 +704,18 @@ void RouteCache::onPeerFilled(const std::string& key) {
   it->second.phase = Fill::Phase::Lookup;  // one read of what it put
   fleet_->get(label_, key,
               [this, alive = alive_, key](bool, std::optional<std::string_view> value) {
-                if (!*alive) return;
-                auto it = fills_.find(key);
-                if (it == fills_.end() || it->second.phase != Fill::Phase::Lookup) return;
-                // Stored: everyone is answered from it. Not stored (the answer could not
-                // be, or Redis failed): each goes on by itself, as after a local fetch
-                // that stored nothing.
-                bool shared = value && acceptShared(key, *value);
-                wakeWaiters(key, shared ? WakeCause::PeerFetched : WakeCause::Fetched);
+                if (*alive) onPeerEntry(key, value);
               });
+}
+
+void RouteCache::onPeerEntry(const std::string& key, std::optional<std::string_view> value) {
+  auto it = fills_.find(key);
+  if (it == fills_.end() || it->second.phase != Fill::Phase::Lookup) return;
+  // Stored: everyone is answered from it. Not stored (the answer could not
+  // be, or Redis failed): each goes on by itself, as after a local fetch
+  // that stored nothing.
+  bool shared = value && acceptShared(key, *value);
+  wakeWaiters(key, shared ? WakeCause::PeerFetched : WakeCause::Fetched);
 }
 
 void RouteCache::endFill(const std::string& key, bool shared) {

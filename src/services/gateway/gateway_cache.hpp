@@ -223,6 +223,10 @@ class RouteCache final : public CacheFleet::Member {
   // the fill lock and told the fleet; else this says the fill ended.
   void endFill(const std::string& key, bool shared);
   void lookupShared(const std::string& key);
+  // The fleet's answers to a fill's lookup: the shared entry (or none),
+  // then the fill lock.
+  void onSharedLookup(const std::string& key, bool ok, std::optional<std::string_view> value);
+  void onFillLock(const std::string& key, bool ok, bool acquired);
   // Keeps an entry read from Redis in memory; true when it may answer a
   // plain request now (fresh), which is what waiters need.
   bool acceptShared(const std::string& key, std::string_view value);
@@ -233,6 +237,8 @@ class RouteCache final : public CacheFleet::Member {
   void wakeWaiters(const std::string& key, WakeCause cause);
   void onPeerDeadline();
   void onPeerFilled(const std::string& key);
+  // The fleet's answer to the read of what the other gateway stored.
+  void onPeerEntry(const std::string& key, std::optional<std::string_view> value);
   // Puts a stored entry in Redis for the fleet (shared routes; not Vary
   // variants, nor an entry with nothing left to keep): whether it did.
   bool shareStored(const std::string& key, std::string_view value);
