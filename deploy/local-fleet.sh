@@ -35,66 +35,31 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+# The work folder, the processes stopped in reverse order at exit, the
+# logs' tails on a failure, ports, retry and start_redis: as the examples.
+# shellcheck source=examples/lib/play.sh
+. "$root/examples/lib/play.sh"
+play_label=local-fleet
 say() { echo "local-fleet: $*"; }
-die() {
-  echo "local-fleet: $*" >&2
-  exit 1
-}
 [ -x "$stable_binary" ] || die "$stable_binary is missing: run 'make build' first."
 for tool in redis-server redis-cli curl python3; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (make deps installs it)."
 done
 
-workdir=$(mktemp -d "${TMPDIR:-/tmp}/redge-fleet.XXXXXX")
-pids=()
-on_exit() {
-  local status=$?
-  local i
-  # What release.sh started (its canary instances) runs in its own session.
+# What release.sh started (its canary instances) runs in its own session.
+# Both run from play_on_exit.
+# shellcheck disable=SC2317
+play_cleanup() {
   if [ -s "$workdir/release.pids" ]; then
     xargs -r kill -TERM <"$workdir/release.pids" 2>/dev/null || true
   fi
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    kill -TERM "${pids[$i]}" 2>/dev/null || true
-    wait "${pids[$i]}" 2>/dev/null || true
-  done
-  if [ "$status" -ne 0 ]; then
-    for f in "$workdir"/*.log; do
-      [ -s "$f" ] || continue
-      echo "---- the last 15 lines of $(basename "$f") ----" >&2
-      tail -n 15 "$f" >&2
-    done
-    echo "---- the whole logs are kept in $workdir ----" >&2
-  else
-    rm -rf "$workdir"
-  fi
-  say "stopped"
-  exit "$status"
 }
-trap on_exit EXIT
-trap 'exit 130' INT TERM
+# shellcheck disable=SC2317
+play_after_stop() { say "stopped"; }
+play_init fleet
 
-read -r redis_port gw_port admin_port < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(3)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in socks])')
-
-retry() { # tenths cmd...
-  local tenths=$1
-  shift
-  for _ in $(seq "$tenths"); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$workdir" \
-  >"$workdir/redis.log" 2>&1 &
-pids+=($!)
-retry 50 redis-cli -p "$redis_port" ping || die "redis-server did not answer within 5 s."
+read -r redis_port gw_port admin_port < <(free_ports 3)
+start_redis "$redis_port"
 redis_url="redis://127.0.0.1:$redis_port/0"
 
 head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$workdir/admin-token"
@@ -142,15 +107,15 @@ cat >"$workdir/gateway.json" <<EOF
 }
 EOF
 "$stable_binary" --config "$workdir/gateway.json" --redis "$redis_url" 2>"$workdir/gateway.log" &
-pids+=($!)
 gateway_pid=$!
+play_track "$gateway_pid"
 
 for n in 1 2; do
   "$stable_binary" --redis "$redis_url" --set app.port=0 --set admin.enabled=false \
     --set cacheproxy.enabled=false --set relay.enabled=false \
     --set discovery.enabled=true --set discovery.service=app --set "discovery.id=app-stable-$n" \
     --set discovery.lease_ms=2000 2>"$workdir/stable-$n.log" &
-  pids+=($!)
+  play_track $!
 done
 
 admin="http://127.0.0.1:$admin_port"
@@ -162,7 +127,7 @@ retry 150 stable_healthy || die "the gateway did not see two healthy stable inst
 
 python3 "$here/traffic.py" "http://127.0.0.1:$gw_port" "$workdir/traffic.json" 40 \
   >"$workdir/traffic.log" 2>&1 &
-pids+=($!)
+play_track $!
 retry 50 test -s "$workdir/traffic.json" || die "the traffic generator wrote no counts within 5 s."
 
 export DEPLOY_ADMIN_URL=$admin

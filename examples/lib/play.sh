@@ -9,13 +9,14 @@
 #   free_ports N                 N loopback ports free now, on one line
 #   retry TENTHS CMD...          CMD until it succeeds, every 0.1 s, at most TENTHS times
 #   start_redis PORT             a private redis-server (no persistence) on PORT
-#   die MESSAGE                  stop with "play.sh: MESSAGE"
+#   die MESSAGE                  stop with "play.sh: MESSAGE" ($play_label
+#                                instead of play.sh when the script sets it)
 #
 # A script may define play_cleanup, run at exit before the processes stop,
 # and play_after_stop, run after they stopped (to remove what they wrote).
 
 die() {
-  echo "play.sh: $*" >&2
+  echo "${play_label:-play.sh}: $*" >&2
   exit 1
 }
 
