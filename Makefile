@@ -115,13 +115,15 @@ cache-tests: build
 
 # Each target from its committed seeds (tests/fuzz/corpus/<target>/) for
 # FUZZ_SECONDS (default 60) seconds, or until FUZZ_RUNS inputs when that is
-# set, FUZZ_JOBS targets at a time (default 1), FUZZ_TARGETS only (names); see tools/fuzz.sh. Optimised but with
-# assertions on (no NDEBUG), redge's and RapidJSON's: a fuzzer should trip them.
+# set, FUZZ_JOBS targets at a time (default 1), each in FUZZ_FORK worker
+# processes (default: one), FUZZ_TARGETS only (names); see tools/fuzz.sh.
+# Optimised but with assertions on (no NDEBUG), redge's and RapidJSON's: a
+# fuzzer should trip them.
 fuzz: deps
 	@[ -f $(FUZZ_BUILD)/CMakeCache.txt ] || CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g" -DREDGE_FUZZ=ON $(LAUNCHER)
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_TIMEOUT=$(FUZZ_TIMEOUT) FUZZ_TARGETS="$(FUZZ_TARGETS)" bash tools/fuzz.sh $(FUZZ_BUILD)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_JOBS=$(FUZZ_JOBS) FUZZ_FORK=$(FUZZ_FORK) FUZZ_TIMEOUT=$(FUZZ_TIMEOUT) FUZZ_TARGETS="$(FUZZ_TARGETS)" bash tools/fuzz.sh $(FUZZ_BUILD)
 
 bench: bench-deps build-all
 	@bash bench/run.sh $(BUILD)

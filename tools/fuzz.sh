@@ -13,6 +13,10 @@
 #                 (default 25). libFuzzer measures wall time: a campaign that
 #                 is paused (SIGSTOP while a benchmark runs) needs more than
 #                 the pause, or every target reports a false timeout.
+#   FUZZ_FORK     N > 0: each target fuzzes in N worker processes at once
+#                 (libFuzzer's -fork=N), its executions summed; with
+#                 FUZZ_JOBS=1 that gives one target every core. Coverage
+#                 is then libFuzzer's feature count, not edges.
 #   FUZZ_TARGETS  only these targets (names separated by spaces, e.g.
 #                 "fuzz_json fuzz_resp_parser"); default every fuzz_* built
 #
@@ -37,6 +41,8 @@ max_jobs=${FUZZ_JOBS:-1}
 timeout_s=${FUZZ_TIMEOUT:-25}
 runs_limit=()
 [ -n "${FUZZ_RUNS:-}" ] && runs_limit=(-runs="$FUZZ_RUNS")
+fork=()
+[ "${FUZZ_FORK:-0}" -gt 0 ] && fork=(-fork="$FUZZ_FORK")
 root=$(cd "$(dirname "$0")/.." && pwd)
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:print_stacktrace=1:suppressions=$root/tests/fuzz/ubsan.supp"
 
@@ -88,7 +94,7 @@ run_target() {
     "$seed_count committed seeds, $start_count inputs to start (log: $log)"
 
   started=$SECONDS
-  "$bin" -max_total_time="$seconds" "${runs_limit[@]}" -max_len=8192 -timeout="$timeout_s" \
+  "$bin" -max_total_time="$seconds" "${runs_limit[@]}" "${fork[@]}" -max_len=8192 -timeout="$timeout_s" \
     -print_final_stats=1 -artifact_prefix="$artifacts/" "$work" >"$log" 2>&1
   rc=$?
   took=$((SECONDS - started))
@@ -97,6 +103,13 @@ run_target() {
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   added=$(sed -n 's/^stat::new_units_added: *//p' "$log" | tail -1)
+  if [ ${#fork[@]} -gt 0 ]; then
+    # The parent counts every worker's executions: its last word, else its
+    # last "#N: cov: ..." line.
+    runs=$(sed -n 's/^INFO: fuzzed for \([0-9]*\) iterations.*/\1/p' "$log" | tail -1)
+    [ -n "$runs" ] || runs=$(sed -n 's/^#\([0-9]*\): cov:.*/\1/p' "$log" | tail -1)
+    [ -n "$runs" ] && [ "$took" -gt 0 ] && rate=$((runs / took))
+  fi
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*')
   echo "$rc $took ${runs:-?} ${rate:-?} ${cov:-?} ${added:-0} $start_count $(count_files "$work")" \
     >"$build/logs/$name.result"
