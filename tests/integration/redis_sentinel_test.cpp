@@ -275,7 +275,7 @@ TEST_CASE("sentinel: a sentinel that never heard of the failover does not take r
       sentinelSettings({behind.address(), s1.address(), s2.address(), s3.address()}));
   redge.waitUntilReady();
   INFO("redge log:\n" << redge.logText());
-  REQUIRE(httpGet(redge.appUrl("/set")).status == 200);
+  REQUIRE(waitUntil([&] { return httpGet(redge.appUrl("/set")).status == 200; }, 5s, 50ms));
 
   // The failover: redge hears nothing on its subscription, finds the old
   // master gone, and the next sentinels name the replica.
