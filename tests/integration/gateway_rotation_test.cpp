@@ -65,12 +65,18 @@ TEST_CASE("gateway rotation: two gateways share one rotation through Redis", "[g
   CHECK(in_redis == members);
 
   std::vector<std::string> names;
-  for (int i = 0; i < 12; ++i) {
-    const RedgeProcess& gw = i % 2 == 0 ? gw1 : gw2;
+  auto ask = [&](const RedgeProcess& gw) {
     HttpReply r = httpGet(gw.gatewayUrl("/"));
     REQUIRE(r.status == 200);
     names.push_back(r.header("X-Upstream"));
-  }
+  };
+  // 13 turns: the list is then one turn past where it was written.
+  for (int i = 0; i < 13; ++i) ask(i % 2 == 0 ? gw1 : gw2);
+  // A third gateway starts and writes the list as it sees the pool: the same
+  // names, so the rotation goes on where it was rather than from the first.
+  RedgeProcess gw3(dir, redis, settings);
+  REQUIRE(waitHealthy(gw3, 3));
+  for (int i = 0; i < 5; ++i) ask(i % 2 == 0 ? gw3 : gw1);
   INFO([&] {
     std::string s;
     for (const auto& n : names) s += n + " ";
@@ -81,7 +87,7 @@ TEST_CASE("gateway rotation: two gateways share one rotation through Redis", "[g
   for (size_t i = 0; i + 1 < names.size(); ++i) CHECK(names[i] != names[i + 1]);
   for (size_t i = 0; i + 3 < names.size(); ++i) CHECK(names[i] == names[i + 3]);
   CHECK(scrapeMetric(gw1, "redge_gateway_rotation_picks_total{pool=\"web\",source=\"redis\"}") ==
-        6);
+        9);
   CHECK(scrapeMetric(gw2, "redge_gateway_rotation_picks_total{pool=\"web\",source=\"local\"}") ==
         0);
 }

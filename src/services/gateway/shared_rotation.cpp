@@ -9,11 +9,28 @@
 namespace redge {
 
 const char* SharedRotation::rewriteScript() {
-  // unpack() is bounded by Lua's stack: the list holds at most
-  // GatewayPool::kMaxRotationEntries names.
-  return "redis.call('DEL', KEYS[1])\n"
+  // A list that already holds the same names as many times each is left
+  // as it is: it is the same turn order, only further along, and rewriting
+  // it would send the next requests of every gateway back to its first
+  // member (a gateway that starts or reconnects writes what the others
+  // wrote). unpack() is bounded by Lua's stack: the list holds at most
+  // GatewayPool::kMaxRotationEntries names. Returns 1 when it wrote.
+  return "if redis.call('TYPE', KEYS[1]).ok == 'list' then\n"
+         "  local current = redis.call('LRANGE', KEYS[1], 0, -1)\n"
+         "  if #current == #ARGV then\n"
+         "    local left = {}\n"
+         "    for _, name in ipairs(ARGV) do left[name] = (left[name] or 0) + 1 end\n"
+         "    local same = true\n"
+         "    for _, name in ipairs(current) do\n"
+         "      if (left[name] or 0) == 0 then same = false break end\n"
+         "      left[name] = left[name] - 1\n"
+         "    end\n"
+         "    if same then return 0 end\n"
+         "  end\n"
+         "end\n"
+         "redis.call('DEL', KEYS[1])\n"
          "if #ARGV > 0 then redis.call('RPUSH', KEYS[1], unpack(ARGV)) end\n"
-         "return #ARGV\n";
+         "return 1\n";
 }
 
 SharedRotation::SharedRotation(RedisClient& redis, RedisScript& rewrite_script,

@@ -14,7 +14,10 @@
 // The list follows the pool: it is rewritten (DEL + RPUSH, one script, so
 // no gateway ever reads it half-written) one loop iteration after any
 // membership change, every time the Redis connection becomes ready (Redis
-// may have restarted empty), and when an LMOVE finds it missing.
+// may have restarted empty), and when an LMOVE finds it missing. A list
+// that already holds the same names is left where its turn is: a gateway
+// starting or reconnecting does not send everyone back to the first
+// member.
 //
 // While Redis cannot answer (down, timing out), the pool's local rotation
 // picks instead: logged once when that starts (gateway_rotation_fallback)
