@@ -98,6 +98,13 @@ run_target() {
     -print_final_stats=1 -artifact_prefix="$artifacts/" "$work" >"$log" 2>&1
   rc=$?
   took=$((SECONDS - started))
+  # In fork mode an interrupt ends the parent with its worker's status, not
+  # -interrupted_exitcode: a worker's "run interrupted" and no report of
+  # anything found is the same outcome.
+  if [ ${#fork[@]} -gt 0 ] && [ "$rc" -ne 0 ] && grep -q 'libFuzzer: run interrupted' "$log" &&
+    ! grep -qE '^==[0-9]+==ERROR|^SUMMARY: |deadly signal|runtime error:' "$log"; then
+    rc=$kInterrupted
+  fi
 
   local runs rate added cov
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
