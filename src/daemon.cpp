@@ -101,6 +101,17 @@ class Daemon {
 
   int run(const std::vector<Module>& modules) {
     modules_ = modules;
+    // Before anything listens: a SIGHUP or SIGTERM sent as soon as a port
+    // answers (or a "listening" line shows) waits for the loop instead of
+    // taking its default action, which ends the process.
+    uv_signal_init(&loop_, &sigterm_);
+    uv_signal_init(&loop_, &sigint_);
+    uv_signal_init(&loop_, &sighup_);
+    sigterm_.data = sigint_.data = sighup_.data = this;
+    uv_signal_start(&sigterm_, &onSignalCb, SIGTERM);
+    uv_signal_start(&sigint_, &onSignalCb, SIGINT);
+    uv_signal_start(&sighup_, &onSighupCb, SIGHUP);
+    if (group_) unblockWorkerSignals();  // blocked since the fork (worker_master.hpp)
     // Lives until the services are destroyed (they may keep it).
     ModuleContext context(runtime_, config_, *redis_, redis_options_);
     context.setStopHandler([this] { onStopRequested(); });
@@ -126,14 +137,6 @@ class Daemon {
     start_failed_ = exit_code != 0;
     if (group_ && !start_failed_) group_->setListening();
     status_.listeners = listeners_.size();
-    uv_signal_init(&loop_, &sigterm_);
-    uv_signal_init(&loop_, &sigint_);
-    uv_signal_init(&loop_, &sighup_);
-    sigterm_.data = sigint_.data = sighup_.data = this;
-    uv_signal_start(&sigterm_, &onSignalCb, SIGTERM);
-    uv_signal_start(&sigint_, &onSignalCb, SIGINT);
-    uv_signal_start(&sighup_, &onSighupCb, SIGHUP);
-    if (group_) unblockWorkerSignals();  // blocked since the fork (worker_master.hpp)
     drain_timer_ = timers_.createTimer([this] { onDrainTick(); });
     redis_->onReady([this] { onRedisChanged(true); });
     redis_->onDown([this] { onRedisChanged(false); });
