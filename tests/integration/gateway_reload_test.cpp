@@ -405,7 +405,7 @@ TEST_CASE("gateway reload: a route keeps its cache only while it is the same rou
   reloadConfig(gw, 3);
   CHECK_FALSE(hit());
   CHECK(up.stats().echoed == 4);
-  nthLogLine(gw, "event=gateway_cache_freed", 2);
+  CHECK(nthLogLine(gw, "event=gateway_cache_freed", 2).find("route=/items") != std::string::npos);
   CHECK(scrapeMetric(gw, "redge_gateway_reload_pools_total{outcome=\"kept\"}") == 6);
 }
 
