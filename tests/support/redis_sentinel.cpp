@@ -57,11 +57,14 @@ bool RedisSentinel::launch(int port) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (std::chrono::steady_clock::now() < deadline) {
     if (!process_.running()) return false;
-    try {
-      RedisConnection c(port);
-      if (c.command({"PING"}).str == "PONG") return true;
-    } catch (const std::exception&) {
-      // Not listening yet.
+    switch (probeLaunched(port, process_.pid())) {
+      case LaunchProbe::Ours:
+        return true;
+      case LaunchProbe::Stranger:
+        process_.kill9();
+        return false;
+      case LaunchProbe::NotYet:
+        break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <stdexcept>
@@ -162,6 +163,22 @@ int findFreePort() {
   return port;
 }
 
+LaunchProbe probeLaunched(int port, pid_t child) {
+  try {
+    RedisConnection c(port);
+    RedisValue pong = c.command({"PING"});
+    if (pong.type != RedisValue::Type::Status || pong.str != "PONG") return LaunchProbe::NotYet;
+    const std::string info = c.command({"INFO", "server"}).str;
+    const std::string marker = "process_id:";
+    size_t at = info.find(marker);
+    if (at == std::string::npos) return LaunchProbe::NotYet;
+    pid_t answering = static_cast<pid_t>(std::atol(info.c_str() + at + marker.size()));
+    return answering == child ? LaunchProbe::Ours : LaunchProbe::Stranger;
+  } catch (const std::exception&) {
+    return LaunchProbe::NotYet;  // not listening yet
+  }
+}
+
 RedisServer::RedisServer(const TempDir& dir, std::vector<std::string> extra_args)
     : dir_(dir), extra_args_(std::move(extra_args)) {
   for (int attempt = 0; attempt < 5; ++attempt) {
@@ -199,12 +216,14 @@ bool RedisServer::launch(int port) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (std::chrono::steady_clock::now() < deadline) {
     if (!process_.running()) return false;
-    try {
-      RedisConnection c(port);
-      RedisValue pong = c.command({"PING"});
-      if (pong.type == RedisValue::Type::Status && pong.str == "PONG") return true;
-    } catch (const std::exception&) {
-      // Not listening yet.
+    switch (probeLaunched(port, process_.pid())) {
+      case LaunchProbe::Ours:
+        return true;
+      case LaunchProbe::Stranger:
+        process_.kill9();
+        return false;
+      case LaunchProbe::NotYet:
+        break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

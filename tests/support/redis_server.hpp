@@ -95,4 +95,12 @@ class RedisServer {
 // side. Falls back to bind(0) if the range leaves nothing outside.
 int findFreePort();
 
+// What answers on a port a test has just launched a server on. PONG alone
+// cannot tell: between findFreePort and the child's bind, a test running
+// beside may start its own server on the same port; the child then exits on
+// EADDRINUSE while the stranger answers, and the test would talk to the
+// other test's data. The server's process_id (INFO server) tells them apart.
+enum class LaunchProbe { NotYet, Ours, Stranger };
+LaunchProbe probeLaunched(int port, pid_t child);
+
 }  // namespace redge_test
