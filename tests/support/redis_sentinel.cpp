@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <fstream>
 #include <stdexcept>
-#include <thread>
 
 #include "support/wait_until.hpp"
 
@@ -54,22 +53,7 @@ bool RedisSentinel::launch(int port) {
   spec.stdout_path = log_path_;
   spec.stderr_path = log_path_ + ".err";
   process_.start(spec);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (!process_.running()) return false;
-    switch (probeLaunched(port, process_.pid())) {
-      case LaunchProbe::Ours:
-        return true;
-      case LaunchProbe::Stranger:
-        process_.kill9();
-        return false;
-      case LaunchProbe::NotYet:
-        break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  process_.kill9();
-  return false;
+  return awaitOwnServer(process_, port);
 }
 
 RedisValue RedisSentinel::command(const std::vector<std::string>& args) const {

@@ -179,6 +179,25 @@ LaunchProbe probeLaunched(int port, pid_t child) {
   }
 }
 
+bool awaitOwnServer(ChildProcess& child, int port) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!child.running()) return false;
+    switch (probeLaunched(port, child.pid())) {
+      case LaunchProbe::Ours:
+        return true;
+      case LaunchProbe::Stranger:
+        child.kill9();
+        return false;
+      case LaunchProbe::NotYet:
+        break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  child.kill9();
+  return false;
+}
+
 RedisServer::RedisServer(const TempDir& dir, std::vector<std::string> extra_args)
     : dir_(dir), extra_args_(std::move(extra_args)) {
   for (int attempt = 0; attempt < 5; ++attempt) {
@@ -213,22 +232,7 @@ bool RedisServer::launch(int port) {
   spec.stdout_path = log_path_;
   spec.stderr_path = log_path_ + ".err";
   process_.start(spec);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (!process_.running()) return false;
-    switch (probeLaunched(port, process_.pid())) {
-      case LaunchProbe::Ours:
-        return true;
-      case LaunchProbe::Stranger:
-        process_.kill9();
-        return false;
-      case LaunchProbe::NotYet:
-        break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  process_.kill9();
-  return false;
+  return awaitOwnServer(process_, port);
 }
 
 void RedisServer::stop() {

@@ -103,4 +103,9 @@ int findFreePort();
 enum class LaunchProbe { NotYet, Ours, Stranger };
 LaunchProbe probeLaunched(int port, pid_t child);
 
+// Waits up to 5 s for `child`, just started, to answer on `port` itself.
+// False, with the child gone, when it exited, a stranger answered, or time
+// ran out: the caller tries again.
+bool awaitOwnServer(ChildProcess& child, int port);
+
 }  // namespace redge_test
